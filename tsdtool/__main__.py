@@ -1,0 +1,5 @@
+import sys
+
+from tsdtool.cli import main
+
+sys.exit(main())

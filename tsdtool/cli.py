@@ -1,0 +1,139 @@
+"""The command line: options → one library call → render. The only error boundary.
+
+Global options go before the command, as with adb:
+``tsdtool -s SERIAL -H HOST -P PORT [--timeout S] [-v] COMMAND …``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from tsdtool import console, errors, report
+from tsdtool.paths import safe_component, write_new
+from tsdtool.errors import ExitCode
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Collect a complete support request from an Android terminal over ADB.",
+)
+
+
+@dataclass
+class Settings:
+    serial: str | None = None
+    host: str | None = None
+    port: int | None = None
+    timeout: float = 20.0
+    verbose: bool = False
+    start_server: bool = True
+    profile_dirs: list[Path] = field(default_factory=list)
+    _adb: object = None
+
+    def adb(self):
+        from tsdtool.transport.adb import Adb
+
+        if self._adb is None:
+            self._adb = Adb(self.host, self.port, timeout=self.timeout,
+                            start_server=self.start_server, notify=console.note)
+        return self._adb
+
+    def device(self):
+        return self.adb().select(self.serial)
+
+
+settings = Settings()
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for tools instead of tables.")]
+
+
+@app.callback()
+def _options(
+    serial: Annotated[Optional[str], typer.Option("-s", "--serial", help="Terminal serial (else $ANDROID_SERIAL, else the only one).")] = None,
+    host: Annotated[Optional[str], typer.Option("-H", "--adb-host", help="adb server host (never started remotely).")] = None,
+    port: Annotated[Optional[int], typer.Option("-P", "--adb-port", help="adb server port.")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds a terminal may stay silent.")] = 20.0,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show tracebacks and details.")] = False,
+    no_start_server: Annotated[bool, typer.Option("--no-start-server", help="Never start a local adb server.")] = False,
+    profiles_dir: Annotated[Optional[list[Path]], typer.Option("--profiles-dir", help="Extra profile folder (repeatable).")] = None,
+) -> None:
+    global settings
+    settings = Settings(serial, host, port, timeout, verbose, not no_start_server, list(profiles_dir or []))
+
+
+@app.command("devices")
+def devices_cmd(json: Json = False) -> int:
+    """List attached terminals with their state, vendor, model and the fix for any problem."""
+    from tsdtool.devices.listing import list_devices
+
+    rows = list_devices(settings.adb(), profile_dirs=settings.profile_dirs)
+    console.print_json(rows) if json else report.devices_table(rows)
+    return ExitCode.OK
+
+
+@app.command("info")
+def info_cmd(json: Json = False) -> int:
+    """Model, Android build, vendor firmware, battery and storage of one terminal."""
+    from tsdtool.devices import facts
+
+    info = facts.read(settings.device(), profile_dirs=settings.profile_dirs)
+    console.print_json(info) if json else report.info_table(info)
+    return ExitCode.OK
+
+
+@app.command("screenshot")
+def screenshot_cmd(
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="PNG file to write.")] = None,
+    display: Annotated[Optional[str], typer.Option("--display", help="Display id (screencap -d).")] = None,
+) -> int:
+    """Capture the terminal's screen as PNG; an all-black frame is flagged, not passed off."""
+    from tsdtool.collectors import screenshot
+
+    device = settings.device()
+    shot = screenshot.capture(device, display)
+    path = write_new(output or Path(f"screenshot-{safe_component(device.serial)}.png"), shot.data)
+    return report.screenshot_result(shot, path)
+
+
+@app.command("demo")
+def demo_cmd(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the demo's output.")] = Path("tsd-output/demo"),
+) -> int:
+    """Run tsdtool against the simulated terminal from tests/fake_adb (no adb needed)."""
+    from tsdtool import demo
+
+    return demo.run(output, verbose=settings.verbose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app and turn every error into one line and an exit code."""
+    console.reset()
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="tsdtool", standalone_mode=False)
+    except errors.TsdError as exc:
+        _report(exc, exc.one_line())
+        return int(exc.exit_code)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.TyperException as exc:  # bad options: the parser's own message, exit 2
+        exc.show() if hasattr(exc, "show") else console.err().print(str(exc), markup=False)
+        return exc.exit_code
+    except (KeyboardInterrupt, typer.Abort):
+        console.err().print("interrupted", style="red", markup=False)
+        return 130
+    except Exception as exc:  # the boundary: never a traceback unless asked
+        _report(exc, f"internal error: {type(exc).__name__}: {exc} (run with -v for details)")
+        return ExitCode.PROBLEMS
+    return int(code or 0)
+
+
+def _report(exc: BaseException, line: str) -> None:
+    if settings.verbose:
+        console.err().print_exception()
+    console.err().print(f"error: {line}", style="red", markup=False, highlight=False)
+

@@ -1,0 +1,1 @@
+"""One module per bundle item; each fetches through the seam and parses with ``parsers``."""

@@ -1,0 +1,54 @@
+"""The two Rich consoles (stdout for results, stderr for errors/progress) and output policy.
+
+Device text is untrusted: it goes through :func:`escape` before any markup is applied
+(``getprop`` prints ``[key]: [value]``, which Rich would read as markup).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import lru_cache
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape as _escape
+
+
+def escape(text: object) -> str:
+    return _escape(str(text))
+
+
+@lru_cache(maxsize=None)
+def out() -> Console:
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+
+
+@lru_cache(maxsize=None)
+def err() -> Console:
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+
+
+def reset() -> None:
+    """Forget the consoles (tests swap sys.stdout/sys.stderr between runs)."""
+    out.cache_clear()
+    err.cache_clear()
+
+
+def interactive() -> bool:
+    """Prompts and live progress only for a person at a terminal."""
+    return sys.stdin.isatty() and sys.stderr.isatty() and not os.environ.get("CI")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def warn(message: str) -> None:
+    err().print(f"[yellow]warning:[/] {escape(message)}")
+
+
+def note(message: str) -> None:
+    err().print(escape(message), style="dim")

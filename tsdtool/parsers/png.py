@@ -1,0 +1,80 @@
+"""Just enough PNG to check a screenshot: signature, size, and whether every pixel is black.
+
+No Pillow: the check runs on the filtered scanlines. For 8-bit images every PNG filter
+predicts a colour byte only from the same channel of neighbouring pixels, so the colour
+bytes reconstruct to all-zero exactly when every filtered colour byte is zero.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# colour type -> (channels, which channel offsets carry colour rather than alpha)
+_CHANNELS = {0: (1, (0,)), 2: (3, (0, 1, 2)), 4: (2, (0,)), 6: (4, (0, 1, 2))}
+
+
+@dataclass(frozen=True)
+class PngInfo:
+    width: int
+    height: int
+    black: bool | None  # None when the check does not apply (palette, 16-bit, broken data)
+
+
+def unwrap(data: bytes) -> tuple[bytes, str]:
+    """Find the PNG in `screencap -p` output.
+
+    Returns the PNG bytes and any text printed before it (multi-display terminals warn
+    first). Old terminals run `shell:` under a PTY that turns ``\\n`` into ``\\r\\n``: the
+    signature then reads ``\\r\\r\\n`` and every ``\\r\\n`` is undone.
+    """
+    at = data.find(b"\x89PNG")
+    if at < 0:
+        raise ValueError("no PNG signature in the output")
+    prefix, png = data[:at], data[at:]
+    if png[4:7] == b"\r\r\n":
+        png = png.replace(b"\r\n", b"\n")
+    if not png.startswith(SIGNATURE):
+        raise ValueError("damaged PNG signature")
+    return png, prefix.decode("utf-8", "replace").strip()
+
+
+def inspect(png: bytes) -> PngInfo:
+    if not png.startswith(SIGNATURE) or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG")
+    width, height, depth, ctype = struct.unpack(">IIBB", png[16:26])
+    idat, pos = [], 8
+    while pos + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        if kind == b"IDAT":
+            idat.append(png[pos + 8:pos + 8 + length])
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    if depth != 8 or ctype not in _CHANNELS:
+        return PngInfo(width, height, None)
+    try:
+        raw = zlib.decompress(b"".join(idat))
+    except zlib.error:
+        return PngInfo(width, height, None)
+    channels, colour = _CHANNELS[ctype]
+    stride = width * channels + 1
+    if len(raw) < stride * height:
+        return PngInfo(width, height, None)
+    for row in range(height):
+        line = raw[row * stride + 1:(row + 1) * stride]
+        for c in colour:
+            if line[c::channels].strip(b"\0"):
+                return PngInfo(width, height, False)
+    return PngInfo(width, height, True)
+
+
+def make(width: int, height: int, rgb: tuple[int, int, int] = (0, 0, 0)) -> bytes:
+    """A solid-colour RGB PNG (for the demo and the tests)."""
+    row = b"\0" + bytes(rgb) * width
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return SIGNATURE + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b"")

@@ -1,0 +1,51 @@
+"""What people read: Rich tables on stdout. Never talks to a device; every device string is escaped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tsdtool import console
+from tsdtool.console import escape
+from tsdtool.errors import ExitCode
+
+_STATE_STYLE = {"device": "green", "unauthorized": "yellow", "offline": "red"}
+
+
+def devices_table(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    if not rows:
+        console.out().print("No terminal attached. Plug one in with a data cable and enable USB debugging.")
+        return
+    table = Table("serial", "state", "transport", "vendor", "model", "fix", box=None, pad_edge=False)
+    for r in rows:
+        style = _STATE_STYLE.get(r["state"], "red")
+        table.add_row(escape(r["serial"]), f"[{style}]{escape(r['state'])}[/]", r["transport"],
+                      escape(r.get("vendor") or ""), escape(r.get("model") or ""), escape(r.get("fix") or ""))
+    console.out().print(table)
+
+
+def info_table(info: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in info.items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                table.add_row(escape(f"{key}.{sub}"), escape("—" if v is None else v))
+        else:
+            table.add_row(escape(key), escape("—" if value is None else value))
+    console.out().print(table)
+
+
+def screenshot_result(shot: Any, path: Path) -> int:
+    if shot.warning:
+        console.warn(f"screencap said: {shot.warning}")
+    console.out().print(f"screenshot {shot.width}x{shot.height} written to {escape(path)}")
+    if shot.black:
+        console.warn("the frame is all black: a secure window (FLAG_SECURE) or the screen is off")
+        return ExitCode.PARTIAL
+    return ExitCode.OK

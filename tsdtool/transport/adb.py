@@ -1,0 +1,535 @@
+"""The ADB seam: the only module that imports adbutils.
+
+Everything tsdtool asks of a terminal goes through :class:`Adb` (the server) and
+:class:`Device` (one selected terminal). The seam
+
+* finds the server the way the adb CLI does (flags, then ``ADB_SERVER_SOCKET``,
+  ``ANDROID_ADB_SERVER_ADDRESS``/``ANDROID_ADB_SERVER_HOST``, ``ANDROID_ADB_SERVER_PORT``),
+  and starts a local one only when no host was given;
+* never lets adbutils spawn a server behind our back (its connection class runs
+  ``adb start-server`` on any refused connect);
+* quotes every argument that reaches a device shell (``shlex.quote``);
+* puts a deadline on every call: an inactivity timeout on each read, plus an overall
+  deadline for shell commands;
+* turns adbutils and socket errors into :mod:`tsdtool.errors`, cause kept.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import socket
+import struct
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import adbutils
+from adbutils import errors as adb_errors
+
+from tsdtool import errors
+from tsdtool.parsers.adb_devices import parse_devices_l
+from tsdtool.transport.types import DeviceEntry, RemoteFile, ShellResult
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5037
+DEFAULT_TIMEOUT = 20.0  # seconds of silence before a call is declared wedged
+SYNC_CHUNK = 64 * 1024  # the largest DATA payload adbd sends (file_sync_protocol.h)
+
+ProgressFn = Callable[[int], None]  # called with the number of bytes just received
+
+
+def quote(arg: str) -> str:
+    """Quote one argument for the device shell (mksh/toybox parse POSIX quoting)."""
+    return shlex.quote(arg)
+
+
+def join(args: Sequence[str]) -> str:
+    """Quote every argument and join them into one device shell command."""
+    return " ".join(quote(str(a)) for a in args)
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    host: str
+    port: int
+    host_given: bool  # by -H or the environment: then a server is never started
+    source: str  # where the address came from, for messages
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def resolve_server(
+    host: str | None = None, port: int | None = None, env: Mapping[str, str] | None = None
+) -> ServerAddress:
+    """Pick the adb server address: flags, then the adb environment variables, then the default."""
+    env = os.environ if env is None else env
+    if host or port:
+        return ServerAddress(host or DEFAULT_HOST, port or DEFAULT_PORT, bool(host), "-H/-P")
+    spec = env.get("ADB_SERVER_SOCKET", "")
+    if spec:
+        # adb's socket spec: tcp:PORT, tcp:HOST:PORT (IPv6 hosts come bracketed).
+        parts = spec.split(":")
+        if parts[0] != "tcp" or not parts[-1].isdigit():
+            raise errors.UsageError(
+                f"ADB_SERVER_SOCKET={spec!r} is not of the form tcp:HOST:PORT"
+            )
+        given = len(parts) > 2
+        h = ":".join(parts[1:-1]).strip("[]") if given else DEFAULT_HOST
+        return ServerAddress(h, int(parts[-1]), given, "ADB_SERVER_SOCKET")
+    env_host = env.get("ANDROID_ADB_SERVER_ADDRESS") or env.get("ANDROID_ADB_SERVER_HOST")
+    env_port = env.get("ANDROID_ADB_SERVER_PORT", "")
+    if env_port and not env_port.isdigit():
+        raise errors.UsageError(f"ANDROID_ADB_SERVER_PORT={env_port!r} is not a port number")
+    if env_host or env_port:
+        return ServerAddress(
+            env_host or DEFAULT_HOST,
+            int(env_port) if env_port else DEFAULT_PORT,
+            bool(env_host),
+            "environment",
+        )
+    return ServerAddress(DEFAULT_HOST, DEFAULT_PORT, False, "default")
+
+
+def find_adb_binary(env: Mapping[str, str] | None = None) -> str | None:
+    """The adb binary a server would be started with: $ADBUTILS_ADB_PATH, PATH, the wheel's."""
+    env = os.environ if env is None else env
+    if env.get("ADBUTILS_ADB_PATH"):
+        return env["ADBUTILS_ADB_PATH"]
+    on_path = shutil.which("adb", path=env.get("PATH"))
+    if on_path:
+        return on_path
+    bundled = Path(adbutils.__file__).parent / "binaries" / ("adb.exe" if os.name == "nt" else "adb")
+    return str(bundled) if bundled.is_file() else None
+
+
+class _Connection(adbutils.AdbConnection):
+    """adbutils' connection without its hidden `adb start-server` on a refused connect."""
+
+    def _safe_connect(self):  # noqa: D401 - overriding adbutils
+        return self._create_socket()
+
+
+class _Client(adbutils.AdbClient):
+    def __init__(self, host: str, port: int, timeout: float):
+        super().__init__(host, port, socket_timeout=timeout)
+        self.timeout = timeout
+        self._version: int | None = None
+
+    def make_connection(self, timeout: float | None = None) -> adbutils.AdbConnection:
+        c = _Connection(self.host, self.port)
+        c.conn.settimeout(timeout or self.timeout)
+        return c
+
+    def server_version(self) -> int:
+        # adbutils asks before every transport switch; the answer cannot change under us.
+        if self._version is None:
+            self._version = super().server_version()
+        return self._version
+
+
+def _translate(exc: BaseException, serial: str | None = None, what: str = "") -> errors.TsdError:
+    """Map an adbutils/socket error to the project's error tree."""
+    if isinstance(exc, errors.TsdError):
+        return exc
+    text = " ".join(str(a) for a in getattr(exc, "args", ()) if isinstance(a, str)) or str(exc)
+    where = f"{what}: " if what else ""
+    if isinstance(exc, (adb_errors.AdbTimeout, socket.timeout, TimeoutError)):
+        return errors.DeviceTimeout(f"{where}no answer from {serial or 'the adb server'} in time")
+    if isinstance(exc, adb_errors.AdbConnectionError):
+        return errors.ServerUnreachable(f"cannot reach the adb server ({text})")
+    low = text.lower()
+    if "unauthorized" in low:
+        return errors.DeviceUnauthorized(f"terminal {serial or ''} is unauthorized".replace("  ", " "))
+    if "offline" in low:
+        return errors.DeviceOffline(f"terminal {serial or ''} is offline".replace("  ", " "))
+    if "not found" in low and "device" in low:
+        return errors.DeviceNotFound(f"no terminal with serial {serial!r}")
+    if isinstance(exc, (EOFError, ConnectionError, OSError)) or "closed" in low:
+        return errors.TransferError(f"{where}connection to {serial or 'the adb server'} lost ({text or type(exc).__name__})")
+    return errors.TransferError(f"{where}{text or type(exc).__name__}")
+
+
+class Adb:
+    """One adb server, reached at a resolved address; starts a local one if allowed."""
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        start_server: bool = True,
+        env: Mapping[str, str] | None = None,
+        notify: Callable[[str], None] | None = None,
+    ):
+        self.env = dict(os.environ if env is None else env)
+        self.address = resolve_server(host, port, self.env)
+        self.timeout = timeout
+        self.start_server = start_server
+        self.notify = notify or (lambda message: None)
+        self._client = _Client(self.address.host, self.address.port, timeout)
+        self._checked = False
+
+    # -- server -----------------------------------------------------------------------------
+    def _reachable(self) -> bool:
+        try:
+            with socket.create_connection((self.address.host, self.address.port), timeout=3):
+                return True
+        except OSError:
+            return False
+
+    def ensure_server(self) -> None:
+        """Make sure a server answers; start one locally when that is allowed."""
+        if self._checked:
+            return
+        if not self._reachable():
+            if self.address.host_given or not self.start_server:
+                why = "a host was given" if self.address.host_given else "--no-start-server"
+                raise errors.ServerUnreachable(
+                    f"no adb server at {self.address} ({self.address.source}); not starting one because {why}",
+                    fix="start it there (adb start-server), fix -H/-P, or drop --no-start-server",
+                )
+            self._start_server()
+        self._checked = True
+
+    def _start_server(self) -> None:
+        binary = find_adb_binary(self.env)
+        if not binary:
+            raise errors.ServerUnreachable(
+                f"no adb server at {self.address} and no adb binary to start one",
+                fix="install adb (platform-tools) or set ADBUTILS_ADB_PATH",
+            )
+        self.notify(f"starting adb server on port {self.address.port} with {binary}")
+        try:
+            proc = subprocess.run(
+                [binary, "-P", str(self.address.port), "start-server"],
+                stdin=subprocess.DEVNULL, capture_output=True, timeout=30, env=self.env,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise errors.ServerUnreachable(f"could not run {binary} start-server ({exc})") from exc
+        if proc.returncode != 0 or not self._reachable():
+            out = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip().splitlines()
+            raise errors.ServerUnreachable(
+                f"{binary} start-server failed: {out[-1] if out else f'exit {proc.returncode}'}"
+            )
+
+    def _query(self, service: str) -> str:
+        self.ensure_server()
+        try:
+            with self._client.make_connection() as c:
+                c.send_command(service)
+                c.check_okay()
+                return c.read_string_block()
+        except (adb_errors.AdbError, OSError, EOFError) as exc:
+            raise _translate(exc) from exc
+
+    def server_version(self) -> int:
+        self.ensure_server()
+        try:
+            return self._client.server_version()
+        except (adb_errors.AdbError, OSError, EOFError, ValueError) as exc:
+            raise _translate(exc) from exc
+
+    # -- devices ----------------------------------------------------------------------------
+    def devices(self) -> list[DeviceEntry]:
+        """Every terminal the server knows, in any state (`adb devices -l`)."""
+        return parse_devices_l(self._query("host:devices-l"))
+
+    def select(self, serial: str | None = None) -> "Device":
+        """Choose one terminal like adb: -s, else $ANDROID_SERIAL, else the only one."""
+        serial = serial or self.env.get("ANDROID_SERIAL") or None
+        entries = self.devices()
+        if serial:
+            entry = next((e for e in entries if e.serial == serial), None)
+            if entry is None:
+                known = ", ".join(e.serial for e in entries) or "none attached"
+                fix = "connect it first with `tsdtool connect HOST:PORT`" if ":" in serial else None
+                raise errors.DeviceNotFound(f"no terminal with serial {serial!r} (attached: {known})", fix=fix)
+        elif not entries:
+            raise errors.NoDevice("no terminal attached")
+        elif len(entries) > 1:
+            listing = ", ".join(f"{e.serial} ({e.state})" for e in entries)
+            raise errors.SeveralDevices(f"{len(entries)} terminals attached: {listing}")
+        else:
+            entry = entries[0]
+        check_state(entry)
+        return Device(self, entry)
+
+    def device(self, entry: DeviceEntry) -> "Device":
+        """A handle on a listed terminal in `device` state (used by --all)."""
+        check_state(entry)
+        return Device(self, entry)
+
+    def connect(self, address: str) -> str:
+        """`adb connect`: the server reaches a terminal over TCP; returns its answer."""
+        answer = self._query(f"host:connect:{address}")
+        if answer.startswith(("failed", "unable", "cannot")):
+            raise errors.DeviceUnavailable(answer, fix="check the address, the network and that adb over TCP is enabled on the terminal")
+        return answer
+
+    def disconnect(self, address: str) -> str:
+        return self._query(f"host:disconnect:{address}")
+
+    def track_devices(self) -> Iterator[list[DeviceEntry]]:
+        """Yield the device list now and after every change (`host:track-devices`)."""
+        self.ensure_server()
+        try:
+            c = self._client.make_connection(timeout=None)
+            c.conn.settimeout(None)
+            with c:
+                c.send_command("host:track-devices")
+                c.check_okay()
+                while True:
+                    yield parse_devices_l(c.read_string_block())
+        except (adb_errors.AdbError, OSError, EOFError) as exc:
+            raise _translate(exc) from exc
+
+
+STATE_FIXES = {
+    "unauthorized": errors.DeviceUnauthorized,
+    "offline": errors.DeviceOffline,
+    "authorizing": errors.DeviceUnauthorized,
+    "connecting": errors.DeviceOffline,
+}
+
+
+def state_fix(state: str) -> str:
+    """The one-line fix for a terminal in this state ('' when usable)."""
+    if state == "device":
+        return ""
+    if state in STATE_FIXES:
+        return STATE_FIXES[state].fix
+    if state.startswith("no permissions"):
+        return "no USB permission: add a udev rule for the vendor id and join the plugdev group (see `tsdtool doctor`)"
+    return f"the terminal is in {state} mode: boot it normally"
+
+
+def check_state(entry: DeviceEntry) -> None:
+    if entry.state == "device":
+        return
+    cls = STATE_FIXES.get(entry.state, errors.DeviceUnavailable)
+    raise cls(f"terminal {entry.serial} is {entry.state}", fix=state_fix(entry.state))
+
+
+class Device:
+    """One terminal in `device` state. Every call carries its serial; nothing falls back to "any"."""
+
+    def __init__(self, adb: Adb, entry: DeviceEntry):
+        self.adb = adb
+        self.entry = entry
+        self.serial = entry.serial
+        self.timeout = adb.timeout
+        self._dev = adbutils.AdbDevice(adb._client, serial=entry.serial)
+        self._features: set[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"Device({self.serial!r})"
+
+    def _open(self, service: str, timeout: float | None = None) -> adbutils.AdbConnection:
+        try:
+            c = self._dev.open_transport(timeout=timeout or self.timeout)
+            c.send_command(service)
+            c.check_okay()
+            return c
+        except (adb_errors.AdbError, OSError, EOFError) as exc:
+            raise _translate(exc, self.serial, service.split(":", 1)[0]) from exc
+
+    def features(self) -> set[str]:
+        if self._features is None:
+            try:
+                self._features = set(self._dev.get_features().split(","))
+            except (adb_errors.AdbError, OSError, EOFError) as exc:
+                raise _translate(exc, self.serial, "features") from exc
+        return self._features
+
+    # -- shell ------------------------------------------------------------------------------
+    def shell(self, args: Sequence[str], *, timeout: float | None = None) -> ShellResult:
+        """Run one command; every argument is quoted. Returns bytes and the exit status."""
+        return self.shell_script(join(args), timeout=timeout)
+
+    def shell_script(self, script: str, *, timeout: float | None = None) -> ShellResult:
+        """Run a prepared shell line. Callers build it only from :func:`quote`/:func:`join`."""
+        timeout = timeout or self.timeout
+        deadline = time.monotonic() + timeout
+        if "shell_v2" in self.features():
+            return self._shell_v2(script, timeout, deadline)
+        return self._shell_v1(script, timeout, deadline)
+
+    def _shell_v2(self, script: str, timeout: float, deadline: float) -> ShellResult:
+        out, err = bytearray(), bytearray()
+        code = None
+        with self._open(f"shell,v2,raw:{script}", timeout) as c:
+            try:
+                # Packets: id u8, length u32 LE, payload (shell_protocol.h). Exit is id 3.
+                while code is None:
+                    header = _read_exact(c.conn, 5, deadline, self.serial)
+                    kind, length = header[0], struct.unpack("<I", header[1:])[0]
+                    payload = _read_exact(c.conn, length, deadline, self.serial)
+                    if kind == 1:
+                        out += payload
+                    elif kind == 2:
+                        err += payload
+                    elif kind == 3 and payload:
+                        code = payload[0]
+            except (OSError, EOFError) as exc:
+                raise _translate(exc, self.serial, "shell") from exc
+        return ShellResult(script, code, bytes(out), bytes(err))
+
+    def _shell_v1(self, script: str, timeout: float, deadline: float) -> ShellResult:
+        # Old adbd without shell_v2: no exit status on the wire, so append a marker.
+        marker = b"X4EXIT:"
+        with self._open(f"shell:{script}; echo X4EXIT:$?", timeout) as c:
+            data = _read_all(c.conn, deadline, self.serial)
+        at = data.rfind(marker)
+        if at < 0:
+            raise errors.TransferError(f"shell output from {self.serial} ended early (no exit status)")
+        tail = data[at + len(marker):].strip()
+        return ShellResult(script, int(tail) if tail.isdigit() else 255, data[:at])
+
+    def getprop(self, key: str) -> str:
+        return self.shell(["getprop", key]).text().strip()
+
+    # -- exec-out ---------------------------------------------------------------------------
+    def exec_out(self, args: Sequence[str], *, timeout: float | None = None) -> bytes:
+        """Binary stdout of a command (no PTY, no newline translation on adbd >= N)."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        with self._open(f"exec:{join(args)}", timeout) as c:
+            return _read_all(c.conn, deadline, self.serial)
+
+    def stream_exec(
+        self, args: Sequence[str], sink: BinaryIO, progress: ProgressFn | None = None,
+        *, script: str | None = None,
+    ) -> int:
+        """Stream a command's stdout into ``sink`` in chunks; returns the byte count.
+
+        The deadline is on silence, not on the total: a 1 GB stream may take minutes.
+        """
+        total = 0
+        with self._open(f"exec:{script or join(args)}") as c:
+            try:
+                while chunk := c.conn.recv(SYNC_CHUNK):
+                    sink.write(chunk)
+                    total += len(chunk)
+                    if progress:
+                        progress(len(chunk))
+            except (OSError, EOFError) as exc:
+                raise _translate(exc, self.serial, "exec") from exc
+        return total
+
+    # -- sync -------------------------------------------------------------------------------
+    def _sync(self, verb: bytes, path: str):
+        encoded = path.encode("utf-8", "surrogateescape")
+        if len(encoded) > 1024:
+            raise errors.RemoteFileError(f"path too long for adb sync: {path[:60]}…")
+        c = self._open("sync:")
+        try:
+            c.conn.sendall(verb + struct.pack("<I", len(encoded)) + encoded)
+        except OSError as exc:
+            c.close()
+            raise _translate(exc, self.serial, "sync") from exc
+        return c
+
+    def stat(self, path: str) -> RemoteFile:
+        """STAT: a missing or unreadable path comes back all-zero (``exists`` is False)."""
+        deadline = time.monotonic() + self.timeout
+        with self._sync(b"STAT", path) as c:
+            data = _read_exact(c.conn, 16, deadline, self.serial)
+        if data[:4] != b"STAT":
+            raise errors.TransferError(f"garbled sync reply from {self.serial} for STAT {path}")
+        mode, size, mtime = struct.unpack("<III", data[4:])
+        return RemoteFile(path, mode, size, mtime)
+
+    def listdir(self, path: str) -> list[RemoteFile]:
+        """LIST a folder (without `.` and `..`). Names are raw device bytes, decoded losslessly."""
+        deadline = time.monotonic() + self.timeout
+        entries = []
+        with self._sync(b"LIST", path) as c:
+            while True:
+                head = _read_exact(c.conn, 20, deadline, self.serial)
+                if head[:4] == b"DONE":
+                    break
+                if head[:4] != b"DENT":
+                    raise errors.TransferError(f"garbled sync reply from {self.serial} listing {path}")
+                mode, size, mtime, namelen = struct.unpack("<IIII", head[4:])
+                name = _read_exact(c.conn, namelen, deadline, self.serial).decode("utf-8", "surrogateescape")
+                if name not in (".", ".."):
+                    entries.append(RemoteFile(path.rstrip("/") + "/" + name, mode, size, mtime))
+        return entries
+
+    def pull(self, path: str, sink: BinaryIO, progress: ProgressFn | None = None) -> int:
+        """RECV one file into ``sink`` chunk by chunk (constant memory); returns its size."""
+        total = 0
+        with self._sync(b"RECV", path) as c:
+            sock = c.conn
+            header = bytearray(8)
+            buf = bytearray(SYNC_CHUNK)
+            view = memoryview(buf)
+            try:
+                while True:
+                    _recv_into(sock, memoryview(header), 8, path)
+                    verb, length = bytes(header[:4]), struct.unpack("<I", header[4:])[0]
+                    if verb == b"DATA":
+                        if length > SYNC_CHUNK:
+                            raise errors.TransferError(f"garbled sync reply from {self.serial} pulling {path}")
+                        _recv_into(sock, view, length, path)
+                        sink.write(view[:length])
+                        total += length
+                        if progress:
+                            progress(length)
+                    elif verb == b"DONE":
+                        return total
+                    elif verb == b"FAIL":
+                        message = bytes(_read_exact(sock, min(length, 4096), None, self.serial))
+                        reason = message.decode("utf-8", "replace").replace("open failed: ", "")
+                        raise errors.RemoteFileError(f"{path}: {reason}")
+                    else:
+                        raise errors.TransferError(f"garbled sync reply from {self.serial} pulling {path}")
+            except (OSError, EOFError) as exc:
+                raise _translate(exc, self.serial, f"pull {path}") from exc
+
+
+def _recv_into(sock: socket.socket, view: memoryview, n: int, what: str) -> None:
+    got = 0
+    while got < n:
+        r = sock.recv_into(view[got:n], n - got)
+        if r == 0:
+            raise EOFError(f"connection closed after {got} of {n} bytes")
+        got += r
+
+
+def _read_exact(sock: socket.socket, n: int, deadline: float | None, serial: str) -> bytes:
+    buf = bytearray()
+    try:
+        while len(buf) < n:
+            _check_deadline(deadline, serial)
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise EOFError(f"connection closed after {len(buf)} of {n} bytes")
+            buf += chunk
+    except (OSError, EOFError) as exc:
+        raise _translate(exc, serial) from exc
+    return bytes(buf)
+
+
+def _read_all(sock: socket.socket, deadline: float | None, serial: str) -> bytes:
+    buf = bytearray()
+    try:
+        while True:
+            _check_deadline(deadline, serial)
+            chunk = sock.recv(SYNC_CHUNK)
+            if not chunk:
+                return bytes(buf)
+            buf += chunk
+    except (OSError, EOFError) as exc:
+        raise _translate(exc, serial) from exc
+
+
+def _check_deadline(deadline: float | None, serial: str) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise errors.DeviceTimeout(f"{serial} did not finish in time")
