@@ -1,0 +1,119 @@
+"""The output folder: the only place tsdtool writes, and the record of every item written.
+
+Every file is streamed to ``NAME.part`` with its SHA-256 computed on the way and renamed
+only when complete, so a pulled cable or a full disk never leaves a file that looks whole.
+Every local name comes through :mod:`tsdtool.paths`: contained, bounded, collision-free.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tsdtool import errors
+from tsdtool.paths import UniqueNames, contained, safe_relpath
+
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"
+
+
+@dataclass
+class Item:
+    """One entry of the manifest: a file written (or not) and why."""
+
+    path: str  # relative to the output folder / inside the bundle, '/'-separated
+    source: str  # device path or command it came from
+    status: str = OK  # ok | failed | skipped
+    reason: str = ""
+    size: int = 0
+    sha256: str = ""
+    kind: str = ""  # database, log, screenshot, facts, attachment, …
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class HashingWriter:
+    """A write-only file that hashes and counts what goes through it."""
+
+    def __init__(self, fh):
+        self._fh = fh
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data) -> int:
+        try:
+            self._fh.write(data)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise errors.OutputError(f"output disk full after {self.size} bytes") from exc
+            raise errors.OutputError(f"cannot write output: {exc.strerror or exc}") from exc
+        self.sha.update(data)
+        self.size += len(data)
+        return len(data)
+
+
+class OutputDir:
+    """A folder that collects items; nothing is written outside it."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise errors.OutputError(f"cannot create {self.root}: {exc.strerror or exc}") from exc
+        self.items: list[Item] = []
+        self._names = UniqueNames()
+
+    def local_name(self, wanted: str) -> str:
+        """A fresh, safe relative path for ``wanted`` (a device path or a plain name)."""
+        return self._names.claim(safe_relpath(wanted))
+
+    @contextmanager
+    def open(self, wanted: str, source: str, kind: str = "") -> Iterator[HashingWriter]:
+        """Stream one item. On any exception the ``.part`` file stays, the item is recorded as
+        failed with the reason, and the exception propagates to the caller."""
+        rel = self.local_name(wanted)
+        target = contained(self.root, rel)
+        part = target.with_name(target.name + ".part")
+        item = Item(rel, source, kind=kind)
+        self.items.append(item)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(part, "wb") as fh:
+                writer = HashingWriter(fh)
+                yield writer
+            os.replace(part, target)
+        except BaseException as exc:
+            item.status, item.reason = FAILED, reason_of(exc)
+            item.path = rel + ".part"
+            raise
+        finally:
+            item.size = writer.size if "writer" in locals() else 0
+            item.sha256 = writer.sha.hexdigest() if "writer" in locals() else ""
+
+    def write_bytes(self, wanted: str, data: bytes, source: str, kind: str = "") -> Item:
+        with self.open(wanted, source, kind) as w:
+            w.write(data)
+        return self.items[-1]
+
+    def skip(self, wanted: str, source: str, reason: str, kind: str = "", status: str = SKIPPED) -> Item:
+        item = Item(safe_relpath(wanted), source, status, reason, kind=kind)
+        self.items.append(item)
+        return item
+
+    @property
+    def partial(self) -> bool:
+        return any(i.status == FAILED for i in self.items)
+
+
+def reason_of(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C)"
+    if isinstance(exc, errors.TsdError):
+        return " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {exc}"
