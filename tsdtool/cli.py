@@ -99,6 +99,17 @@ def screenshot_cmd(
     return report.screenshot_result(shot, path)
 
 
+# --- profiles commands (device/app/desk profiles) ---
+
+# --- app data commands: pull-db, pull, logs ---
+
+# --- bundle commands: collect, report, verify, send ---
+
+# --- field helpers: doctor, watch ---
+
+# --- remote: connect, disconnect ---
+
+
 @app.command("demo")
 def demo_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the demo's output.")] = Path("tsd-output/demo"),
