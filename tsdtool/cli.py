@@ -108,6 +108,19 @@ def screenshot_cmd(
 # --- field helpers: doctor, watch ---
 
 # --- remote: connect, disconnect ---
+@app.command("connect")
+def connect_cmd(address: Annotated[str, typer.Argument(help="HOST[:PORT] of a terminal with adb over TCP (port 5555 by default).")]) -> int:
+    """Ask the adb server to reach a terminal over the network (`adb connect`)."""
+    answer = settings.adb().connect(address if ":" in address.rsplit("]", 1)[-1] else f"{address}:5555")
+    console.out().print(answer, markup=False)
+    return ExitCode.OK
+
+
+@app.command("disconnect")
+def disconnect_cmd(address: Annotated[str, typer.Argument(help="HOST:PORT to drop.")]) -> int:
+    """Drop a network terminal from the adb server (`adb disconnect`)."""
+    console.out().print(settings.adb().disconnect(address), markup=False)
+    return ExitCode.OK
 
 
 @app.command("demo")
@@ -138,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         console.err().print("interrupted", style="red", markup=False)
         return 130
     except Exception as exc:  # the boundary: never a traceback unless asked
-        _report(exc, f"internal error: {type(exc).__name__}: {exc} (run with -v for details)")
+        hint = "" if settings.verbose else " (run with -v for details)"
+        _report(exc, f"internal error: {type(exc).__name__}: {exc}{hint}")
         return ExitCode.PROBLEMS
     return int(code or 0)
 

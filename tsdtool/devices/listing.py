@@ -14,9 +14,11 @@ def list_devices(adb: Adb, *, profile_dirs: Sequence[Path] = (), identify: bool 
     """One dict per terminal; usable ones are identified through their vendor profile."""
     from tsdtool.devices import facts, profiles
 
+    entries = adb.devices()
+    identify = identify and any(e.state == "device" for e in entries)
     profile_set = profiles.load_device_profiles(profile_dirs) if identify else None
     rows = []
-    for entry in adb.devices():
+    for entry in entries:
         row: dict[str, Any] = {
             "serial": entry.serial, "state": entry.state, "transport": entry.transport,
             "model": entry.model.replace("_", " ") or None, "product": entry.product or None,

@@ -1,0 +1,78 @@
+"""Shared test set-up: a clean environment, a pinned terminal, and the fake adb server.
+
+No test may reach a real adb server or start one: the adb environment variables are
+cleared, ADBUTILS_ADB_PATH points at `false`, and every test talks to the fake on a port
+the OS picked.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fake_adb" / "fixtures"
+
+_ADB_VARS = ("ANDROID_SERIAL", "ANDROID_ADB_SERVER_ADDRESS", "ANDROID_ADB_SERVER_HOST",
+             "ANDROID_ADB_SERVER_PORT", "ADB_SERVER_SOCKET", "ADBUTILS_ADB_PATH")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for var in _ADB_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("ADBUTILS_ADB_PATH", "false")  # adbutils must never spawn a server
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # user config/profiles start empty
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads():
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
+    assert not leaked, f"threads left running: {leaked}"
+
+
+def fixture_dir(name: str) -> Path:
+    path = FIXTURES / name
+    assert (path / "device.toml").is_file(), f"missing fixture {name}"
+    return path
+
+
+@pytest.fixture
+def fake_server():
+    """Factory: ``fake_server("zebra_tc52", "honeywell_ct60")`` → running server (stopped after)."""
+    from tests.fake_adb import FakeAdbServer
+
+    started = []
+
+    def start(*fixtures: str | Path):
+        dirs = [f if isinstance(f, Path) else fixture_dir(f) for f in fixtures]
+        server = FakeAdbServer(dirs)
+        server.__enter__()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def tsd(capsys):
+    """Run the CLI in-process: ``code, out, err = tsd("-P", port, "info")``."""
+    from tsdtool.cli import main
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

@@ -1,0 +1,120 @@
+"""Where the adb server is, and when tsdtool may start one."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tsdtool import errors
+from tsdtool.transport.adb import Adb, find_adb_binary, resolve_server
+
+
+@pytest.mark.parametrize("env, flags, expected", [
+    ({}, {}, ("127.0.0.1", 5037, False)),
+    ({"ANDROID_ADB_SERVER_PORT": "6000"}, {}, ("127.0.0.1", 6000, False)),
+    ({"ANDROID_ADB_SERVER_HOST": "10.1.2.3"}, {}, ("10.1.2.3", 5037, True)),
+    ({"ANDROID_ADB_SERVER_ADDRESS": "tunnel", "ANDROID_ADB_SERVER_PORT": "5038"}, {}, ("tunnel", 5038, True)),
+    ({"ADB_SERVER_SOCKET": "tcp:example:7000", "ANDROID_ADB_SERVER_HOST": "x"}, {}, ("example", 7000, True)),
+    ({"ADB_SERVER_SOCKET": "tcp:7001"}, {}, ("127.0.0.1", 7001, False)),
+    ({"ANDROID_ADB_SERVER_HOST": "envhost"}, {"host": "flaghost", "port": 1234}, ("flaghost", 1234, True)),
+    ({}, {"port": 1234}, ("127.0.0.1", 1234, False)),
+])
+def test_resolution_order(env, flags, expected):
+    addr = resolve_server(flags.get("host"), flags.get("port"), env)
+    assert (addr.host, addr.port, addr.host_given) == expected
+
+
+@pytest.mark.parametrize("env", [{"ADB_SERVER_SOCKET": "unix:/x"}, {"ANDROID_ADB_SERVER_PORT": "abc"}])
+def test_bad_environment_is_a_usage_error(env):
+    with pytest.raises(errors.UsageError):
+        resolve_server(None, None, env)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_no_server_and_host_given_exits_5_without_starting(tsd, tmp_path, monkeypatch):
+    marker = tmp_path / "started"
+    _stand_in_adb(tmp_path, monkeypatch, marker, listen=False)
+    code, out, err = tsd("-H", "127.0.0.1", "-P", _free_port(), "devices")
+    assert code == 5
+    assert err.startswith("error: no adb server at 127.0.0.1:") and "-H" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not marker.exists()
+
+
+def test_no_start_server_flag_exits_5(tsd, tmp_path, monkeypatch):
+    marker = tmp_path / "started"
+    _stand_in_adb(tmp_path, monkeypatch, marker, listen=False)
+    code, _, err = tsd("-P", _free_port(), "--no-start-server", "info")
+    assert code == 5 and "--no-start-server" in err
+    assert not marker.exists()
+
+
+def _stand_in_adb(tmp_path, monkeypatch, marker, listen: bool):
+    """An `adb` on PATH that records its arguments and (optionally) starts a fake server."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    script = bindir / "adb"
+    serve = textwrap.dedent(f"""
+        import subprocess, sys
+        port = sys.argv[sys.argv.index("-P") + 1]
+        subprocess.Popen([{sys.executable!r}, "-m", "tests.fake_adb", "--port", port,
+                          "--fixture", {str(_fixture("emulator"))!r}],
+                         cwd={str(_root())!r}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    """) if listen else ""
+    script.write_text(f"#!{sys.executable}\nimport sys, time\nopen({str(marker)!r}, 'w').write(' '.join(sys.argv[1:]))\n"
+                      + serve + ("\nimport socket\nfor _ in range(100):\n    try:\n"
+                                 "        socket.create_connection(('127.0.0.1', int(port)), 0.2).close(); break\n"
+                                 "    except OSError: time.sleep(0.05)\n" if listen else ""))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.delenv("ADBUTILS_ADB_PATH", raising=False)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    return script
+
+
+def _root():
+    from pathlib import Path
+    return Path(__file__).resolve().parent.parent
+
+
+def _fixture(name):
+    return _root() / "tests" / "fake_adb" / "fixtures" / name
+
+
+def test_start_path_uses_adb_on_path_and_says_so(tsd, tmp_path, monkeypatch):
+    marker = tmp_path / "started"
+    script = _stand_in_adb(tmp_path, monkeypatch, marker, listen=True)
+    port = _free_port()
+    assert find_adb_binary() == str(script)
+    try:
+        code, out, err = tsd("-P", port, "devices", "--json")
+        assert marker.read_text() == f"-P {port} start-server"
+        assert f"starting adb server on port {port} with {script}" in err
+        assert code == 0 and "emulator-5554" in out
+    finally:
+        # stop the fake the stand-in started, as `adb kill-server` would
+        Adb(None, port, start_server=False)._query("host:kill") if _listening(port) else None
+
+
+def _listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def test_adbutils_path_wins_over_path(monkeypatch, tmp_path):
+    monkeypatch.setenv("ADBUTILS_ADB_PATH", "/opt/custom/adb")
+    assert find_adb_binary() == "/opt/custom/adb"
