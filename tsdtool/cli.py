@@ -49,6 +49,8 @@ class Settings:
 settings = Settings()
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for tools instead of tables.")]
+AllDevices = Annotated[bool, typer.Option("--all", help="Every attached terminal, in parallel.")]
+Jobs = Annotated[int, typer.Option("--jobs", min=1, max=32, help="Terminals worked on at once.")]
 
 
 @app.callback()
@@ -76,11 +78,18 @@ def devices_cmd(json: Json = False) -> int:
 
 
 @app.command("info")
-def info_cmd(json: Json = False) -> int:
-    """Model, Android build, vendor firmware, battery and storage of one terminal."""
+def info_cmd(json: Json = False, all_: AllDevices = False, jobs: Jobs = 4) -> int:
+    """Model, Android build, vendor firmware, battery and storage of one terminal (or --all)."""
+    from tsdtool import fleet
     from tsdtool.devices import facts
 
-    info = facts.read(settings.device(), profile_dirs=settings.profile_dirs)
+    def read(device):
+        return ExitCode.OK, facts.read(device, profile_dirs=settings.profile_dirs)
+    if all_:
+        results = fleet.run_each(settings.adb(), read, jobs)
+        console.print_json([r.to_dict() for r in results]) if json else report.fleet_table(results)
+        return fleet.overall(results)
+    info = read(settings.device())[1]
     console.print_json(info) if json else report.info_table(info)
     return ExitCode.OK
 

@@ -49,3 +49,17 @@ def screenshot_result(shot: Any, path: Path) -> int:
         console.warn("the frame is all black: a secure window (FLAG_SECURE) or the screen is off")
         return ExitCode.PARTIAL
     return ExitCode.OK
+
+
+def fleet_table(results: list) -> None:
+    from rich.table import Table
+
+    table = Table("serial", "state", "result", box=None, pad_edge=False)
+    for r in results:
+        if r.exit_code == 0:
+            value = r.value if isinstance(r.value, dict) else {}
+            text = " ".join(str(value.get(k) or "") for k in ("vendor", "model", "bundle") if value.get(k)) or "ok"
+            table.add_row(escape(r.serial), escape(r.state), f"[green]{escape(text)}[/]")
+        else:
+            table.add_row(escape(r.serial), escape(r.state), f"[red]{escape(r.error or 'partial')}[/]")
+    console.out().print(table)

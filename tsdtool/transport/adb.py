@@ -148,7 +148,7 @@ def _translate(exc: BaseException, serial: str | None = None, what: str = "") ->
         return errors.DeviceUnauthorized(f"terminal {serial or ''} is unauthorized".replace("  ", " "))
     if "offline" in low:
         return errors.DeviceOffline(f"terminal {serial or ''} is offline".replace("  ", " "))
-    if "not found" in low and "device" in low:
+    if ("not found" in low and "device" in low) or "no such device" in low:
         return errors.DeviceNotFound(f"no terminal with serial {serial!r}")
     if isinstance(exc, (EOFError, ConnectionError, OSError)) or "closed" in low:
         return errors.TransferError(f"{where}connection to {serial or 'the adb server'} lost ({text or type(exc).__name__})")
