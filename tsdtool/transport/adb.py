@@ -422,6 +422,48 @@ class Device:
                 raise _translate(exc, self.serial, "exec") from exc
         return total
 
+    def stream_shell(
+        self, args: Sequence[str], sink: BinaryIO, progress: ProgressFn | None = None,
+        *, script: str | None = None,
+    ) -> ShellResult:
+        """Stream stdout into ``sink`` and return stderr and the exit status (``stdout`` empty).
+
+        Shell v2 in raw mode (no PTY: binary-safe like exec-out) keeps stderr out of the
+        data and reports the exit status, so ``cat: x: Permission denied`` never becomes a
+        file's content and a dropped connection (no exit packet) is an error, not a short
+        file. adbd < 7.0 has no shell_v2: then this is :meth:`stream_exec`, stderr is mixed
+        into the data and ``exit_code`` reads 0 — callers must check the content.
+        Memory stays constant; the deadline is on silence only.
+        """
+        script = script or join(args)
+        if "shell_v2" not in self.features():
+            self.stream_exec(args, sink, progress, script=script)
+            return ShellResult(script, 0, b"")
+        err = bytearray()
+        header = bytearray(5)
+        buf = memoryview(bytearray(SYNC_CHUNK))
+        with self._open(f"shell,v2,raw:{script}") as c:
+            try:
+                # Packets: id u8, length u32 LE, payload (shell_protocol.h); 3 = exit status.
+                while True:
+                    _recv_into(c.conn, memoryview(header), 5, "shell")
+                    kind, left = header[0], struct.unpack("<I", header[1:])[0]
+                    if kind == 3:
+                        code = _read_exact(c.conn, left, None, self.serial)[:1]
+                        return ShellResult(script, code[0] if code else 255, b"", bytes(err))
+                    while left:
+                        n = min(left, SYNC_CHUNK)
+                        _recv_into(c.conn, buf, n, "shell")
+                        left -= n
+                        if kind == 1:
+                            sink.write(buf[:n])
+                            if progress:
+                                progress(n)
+                        elif kind == 2 and len(err) < SYNC_CHUNK:
+                            err += buf[:n]
+            except (OSError, EOFError) as exc:
+                raise _translate(exc, self.serial, "shell") from exc
+
     # -- sync -------------------------------------------------------------------------------
     def _sync(self, verb: bytes, path: str):
         encoded = path.encode("utf-8", "surrogateescape")
