@@ -1,0 +1,253 @@
+"""Profile files: loading, overriding, problems as ``file:key: problem``, matching, facts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from tsdtool import profile_files
+from tsdtool.devices import profiles
+from tsdtool.errors import DeviceTimeout
+from tsdtool.transport.types import ShellResult
+
+SHIPPED = profile_files.builtin_dir("device_profiles")
+
+ACME = """\
+id = "acme"
+kind = "device"
+name = "Acme Rugged"
+usb_vendor_ids = ["abcd"]
+
+[[match]]
+props = ["ro.product.manufacturer", "ro.product.vendor.manufacturer"]
+regex = "^Acme"
+
+[[match]]
+props = ["ro.product.model"]
+regex = "^AC\\\\d"
+
+[[fact]]
+name = "scanner_fw"
+label = "Scanner firmware"
+props = ["ro.acme.scanner", "persist.acme.scanner"]
+
+[[fact]]
+name = "kernel_short"
+label = "Kernel"
+shell = ["cat", "/proc/version"]
+regex = "Linux version (\\\\d+\\\\.\\\\d+)"
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def messages(paths: Sequence[Path]) -> list[str]:
+    return [str(p) for p in profiles.check(paths)]
+
+
+# ------------------------------------------------------------------ shipped set
+
+
+def test_shipped_profiles_are_clean():
+    assert profiles.check([SHIPPED]) == []
+    loaded = profiles.load_device_profiles(include_user_dir=False)
+    assert loaded.problems == [] and loaded.warnings == []
+    assert loaded.fallback.id == "generic"
+    expected = {"zebra", "honeywell", "urovo", "datalogic", "newland", "chainway", "pointmobile",
+                "cipherlab", "unitech", "m3mobile", "sunmi", "idata", "generic", "emulator"}
+    assert set(loaded.profiles) == expected
+    assert {f.name for f in loaded.standard} >= {"model", "android_release", "sdk", "build_id",
+                                                 "fingerprint", "security_patch"}
+
+
+def test_only_real_usb_vendor_ids_are_shipped():
+    loaded = profiles.load_device_profiles(include_user_dir=False)
+    ids = {p.id: p.usb_vendor_ids for p in loaded.profiles.values() if p.usb_vendor_ids}
+    assert ids == {"zebra": ("05e0",), "honeywell": ("0c2e",), "pointmobile": ("2a48",),
+                   "unitech": ("2e8e",), "datalogic": ("05f9", "080c")}
+
+
+# --------------------------------------------------------------------- problems
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "(unclosed"\n', "match[0].regex", "bad regex"),
+        ('name = "X"\n', "match", "missing: at least one [[match]] rule"),
+        ('name = "X"\nusb_vendor_ids = ["5e0"]\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n',
+         "usb_vendor_ids[0]", "'5e0' is not 4 hex digits"),
+        ('name = "X"\n[[match]]\nprops = "ro.a"\nregex = "a"\n', "match[0].props", "non-empty list"),
+        ('name = "X"\n[[match]]\nprops = []\nregex = "a"\n', "match[0].props", "non-empty list"),
+        ('name = "X"\ncolour = "red"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n', "colour", "unknown key"),
+        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\nflags = "i"\n', "match[0].flags", "unknown key"),
+        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
+         '[[fact]]\nname = "fw"\nlabel = "F"\nprops = ["ro.b"]\n'
+         '[[fact]]\nname = "fw"\nlabel = "F2"\nprops = ["ro.c"]\n', "fact[1].name", "duplicate fact name 'fw'"),
+        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
+         '[[fact]]\nname = "Firmware"\nlabel = "F"\nprops = ["ro.b"]\n', "fact[0].name", "not a snake_case name"),
+        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
+         '[[fact]]\nname = "fw"\nlabel = "F"\nprops = ["ro.b"]\nshell = ["id"]\n', "fact[0]", "exactly one source"),
+        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
+         '[[fact]]\nname = "fw"\nlabel = "F"\nshell = "cat /x"\n', "fact[0].shell", "non-empty list"),
+        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
+         '[[fact]]\nname = "fw"\nlabel = "F"\nshell = ["cat", 3]\n', "fact[0].shell", "only non-empty strings"),
+        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n[[standard]]\nname = "m"\nlabel = "M"\n'
+         'props = ["ro.product.model"]\n', "standard", "only the fallback profile"),
+        ('[[match]]\nprops = ["ro.a"]\nregex = "a"\n', "name", "missing"),
+    ],
+)
+def test_wrong_profile_reports_file_key_problem(tmp_path, text, key, message):
+    path = write(tmp_path, "bad.toml", 'kind = "device"\n' + text)
+    found = messages([tmp_path])
+    assert any(m.startswith(f"{path}:{key}: ") and message in m for m in found), found
+
+
+def test_unreadable_and_wrong_kind(tmp_path):
+    broken = write(tmp_path, "broken.toml", 'id = "x"\nkind = \n')
+    app = write(tmp_path, "app.toml", 'kind = "app"\nname = "An app profile"\n')
+    found = messages([tmp_path])
+    assert any(m.startswith(f"{broken}:: cannot read: ") for m in found), found
+    assert f"{app}:kind: must be \"device\" (got 'app')" in found
+
+
+def test_duplicate_id_in_one_folder(tmp_path):
+    write(tmp_path, "a.toml", ACME)
+    second = write(tmp_path, "b.toml", ACME)
+    assert messages([tmp_path]) == [f"{second}:id: 'acme' is also the id of a.toml"]
+
+
+def test_identical_rules_are_a_tie(tmp_path):
+    write(tmp_path, "acme.toml", ACME)
+    twin = write(tmp_path, "twin.toml", ACME.replace('id = "acme"', 'id = "twin"'))
+    assert messages([tmp_path]) == [f"{twin}:match: same rules as profile 'acme': always a tie"]
+
+
+# ----------------------------------------------------------- folders, overrides
+
+
+def test_empty_drop_in_dir_changes_nothing(tmp_path):
+    (tmp_path / "empty").mkdir()
+    base = profiles.load_device_profiles(include_user_dir=False)
+    with_empty = profiles.load_device_profiles([tmp_path / "empty", tmp_path / "missing"])
+    assert with_empty == base
+
+
+def test_user_profile_overrides_shipped_by_id(tmp_path):
+    user_zebra = ACME.replace('id = "acme"', 'id = "zebra"').replace("Acme Rugged", "Zebra (site rules)")
+    write(profile_files.user_dir("device"), "my-zebra.toml", user_zebra)  # XDG_CONFIG_HOME is a tmp dir
+    loaded = profiles.load_device_profiles()
+    assert loaded.profiles["zebra"].name == "Zebra (site rules)"
+    assert loaded.profiles["zebra"].path.name == "my-zebra.toml"
+    # and --profiles-dir outranks the user folder
+    write(tmp_path / "cli", "z.toml", user_zebra.replace("Zebra (site rules)", "Zebra (from --profiles-dir)"))
+    assert profiles.load_device_profiles([tmp_path / "cli"]).profiles["zebra"].name == "Zebra (from --profiles-dir)"
+
+
+def test_broken_user_profile_is_skipped_with_one_warning(tmp_path):
+    write(tmp_path, "acme.toml", ACME)
+    bad = write(tmp_path, "bad.toml", 'kind = "device"\nname = "Bad"\nusb_vendor_ids = ["xyz"]\n'
+                '[[match]]\nprops = ["ro.a"]\nregex = "("\n')
+    loaded = profiles.load_device_profiles([tmp_path])
+    assert "acme" in loaded.profiles and "bad" not in loaded.profiles and "zebra" in loaded.profiles
+    assert len(loaded.warnings) == 1
+    assert loaded.warnings[0].startswith(f"{bad}: skipped — match[0].regex: bad regex")
+    assert loaded.warnings[0].endswith("(and 1 more)")
+    assert len(loaded.problems) == 2
+
+
+# --------------------------------------------------------------------- matching
+
+
+def acme_set(tmp_path: Path) -> profiles.ProfileSet:
+    write(tmp_path / "extra", "acme.toml", ACME)
+    return profiles.load_device_profiles([tmp_path / "extra"], include_user_dir=False)
+
+
+def test_match_explains_and_scores(tmp_path):
+    profile_set = acme_set(tmp_path)
+    props = {"ro.product.vendor.manufacturer": "Acme Inc.", "ro.product.model": "AC5"}
+    found = profiles.match(profile_set, props)
+    assert (found.profile.id, found.score) == ("acme", 2)
+    assert found.rule == "ro.product.vendor.manufacturer ~ /^Acme/ and ro.product.model ~ /^AC\\d/"
+    assert profiles.match(profile_set, props, usb_vendor_id="ABCD").score == 3
+
+
+def test_first_present_property_decides(tmp_path):
+    # the classic key is present and says something else: no fallback to the vendor copy
+    props = {"ro.product.manufacturer": "Other", "ro.product.vendor.manufacturer": "Acme"}
+    assert profiles.match(acme_set(tmp_path), props).profile.id == "generic"
+
+
+def test_no_match_falls_back_to_generic(tmp_path):
+    found = profiles.match(acme_set(tmp_path), {"ro.product.manufacturer": "samsung"})
+    assert (found.profile.id, found.score, found.rule) == ("generic", 0, "no vendor profile matched")
+
+
+def test_runtime_tie_is_reported_not_raised(tmp_path):
+    write(tmp_path / "extra", "acme.toml", ACME)
+    write(tmp_path / "extra", "twin.toml", ACME.replace('id = "acme"', 'id = "twin"'))
+    profile_set = profiles.load_device_profiles([tmp_path / "extra"], include_user_dir=False)
+    found = profiles.match(profile_set, {"ro.product.manufacturer": "Acme"})
+    assert found.profile.id == "generic" and found.ties == ("acme", "twin")
+    assert "tie between acme, twin" in found.rule
+
+
+# ------------------------------------------------------------------------ facts
+
+
+def shell_answering(answers: dict[str, ShellResult | Exception]):
+    calls = []
+
+    def run_shell(argv: Sequence[str]) -> ShellResult:
+        calls.append(list(argv))
+        answer = answers[" ".join(argv)]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    run_shell.calls = calls  # type: ignore[attr-defined]
+    return run_shell
+
+
+PROC_VERSION = b"Linux version 4.19.157-perf+ (builder@host) (clang version 12.0.5) #1 SMP PREEMPT\n"
+
+
+def test_read_facts_props_and_shell(tmp_path):
+    acme = acme_set(tmp_path).profiles["acme"]
+    run = shell_answering({"cat /proc/version": ShellResult("cat /proc/version", 0, PROC_VERSION)})
+    facts = profiles.read_facts(acme, {"persist.acme.scanner": "SE4750 v2"}, run)
+    assert facts["scanner_fw"] == profiles.FactValue("SE4750 v2", "persist.acme.scanner", "ok")
+    assert facts["kernel_short"] == profiles.FactValue("4.19", "shell: cat /proc/version", "ok")
+    assert run.calls == [["cat", "/proc/version"]]  # a list: the seam does the quoting
+
+
+def test_read_facts_missing_and_failed(tmp_path):
+    acme = acme_set(tmp_path).profiles["acme"]
+    denied = ShellResult("cat /proc/version", 1, b"", b"cat: /proc/version: Permission denied\n")
+    facts = profiles.read_facts(acme, {}, shell_answering({"cat /proc/version": denied}))
+    assert facts["scanner_fw"] == profiles.FactValue(None, "ro.acme.scanner, persist.acme.scanner", "missing")
+    assert facts["kernel_short"].status == "failed"
+    assert facts["kernel_short"].detail == "cat: /proc/version: Permission denied"
+    timeout = shell_answering({"cat /proc/version": DeviceTimeout("no answer in 10 s")})
+    assert profiles.read_facts(acme, {}, timeout)["kernel_short"].status == "failed"
+    garbage = shell_answering({"cat /proc/version": ShellResult("cat", 0, b"\xff\xfe nothing")})
+    assert profiles.read_facts(acme, {}, garbage)["kernel_short"].status == "missing"
+
+
+def test_standard_facts_use_partition_fallbacks():
+    profile_set = profiles.load_device_profiles(include_user_dir=False)
+    props = {"ro.product.vendor.model": "helios", "ro.system.build.id": "14-32-12.00-UG-U00-STD-HEL-04"}
+    run = shell_answering({"cat /proc/version": ShellResult("cat /proc/version", 0, PROC_VERSION)})
+    facts = profiles.read_standard(profile_set, props, run)
+    assert facts["model"] == profiles.FactValue("helios", "ro.product.vendor.model", "ok")
+    assert facts["build_id"].value == "14-32-12.00-UG-U00-STD-HEL-04"
+    assert facts["kernel"].value == "4.19.157-perf+"
+    assert facts["fingerprint"].status == "missing"

@@ -1,0 +1,359 @@
+"""Device profiles: which vendor a terminal is, and which vendor facts to read from it.
+
+A profile is one TOML file in ``device_profiles/`` (or a user drop-in folder, see
+:mod:`tsdtool.profile_files`)::
+
+    id = "zebra"
+    kind = "device"
+    name = "Zebra Technologies"
+    usb_vendor_ids = ["05e0"]
+
+    [[match]]                       # one rule: the first property present is tested
+    props = ["ro.product.manufacturer", "ro.product.vendor.manufacturer"]
+    regex = "^Zebra"                # re.search; write (?i) for case-insensitive
+
+    [[fact]]
+    name = "osx_version"            # snake_case, unique in the file
+    label = "Zebra OSX version"
+    props = ["ro.symbol.osx.version"]        # ordered fallbacks …
+    # shell = ["cat", "/proc/version"]       # … or a command (a list: the seam quotes it)
+    # regex = "Linux version (\\S+)"         # optional: the named group `value`, else group 1
+
+Matching. A rule is satisfied when the first of its ``props`` that the terminal reports
+(non-empty) matches its regex; a USB vendor id listed in ``usb_vendor_ids`` counts as one
+more satisfied rule. A profile's *score* is the number of its rules the terminal satisfies,
+and the highest score wins. The profile marked ``fallback = true`` (``generic``) has no
+rules and wins with score 0 when nothing else matches. Two non-fallback profiles sharing the
+best score are a tie: :func:`match` then answers the fallback and names the tied profiles,
+and :func:`check` reports profiles whose rules are identical, the certain source of ties.
+
+Standard facts (model, Android release, build id, …) are the ``[[standard]]`` entries of the
+fallback profile; every profile inherits them (:func:`read_standard`), and its own
+``[[fact]]`` entries add the vendor's (:func:`read_facts`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from tsdtool import profile_files
+from tsdtool.errors import TsdError
+from tsdtool.profile_files import Problem
+from tsdtool.transport.types import ShellResult
+
+KIND = "device"
+_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+_USB_ID = re.compile(r"^[0-9a-fA-F]{4}$")
+_TOP_KEYS = {"id", "kind", "name", "fallback", "match", "usb_vendor_ids", "fact", "standard"}
+_RULE_KEYS = {"props", "regex"}
+_FACT_KEYS = {"name", "label", "props", "shell", "regex"}
+
+RunShell = Callable[[Sequence[str]], ShellResult]
+FactStatus = Literal["ok", "missing", "failed"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One match rule: the first reported property of ``props`` must match ``regex``."""
+
+    props: tuple[str, ...]
+    regex: str
+    pattern: re.Pattern[str] = field(compare=False, repr=False)
+
+    def explain(self, props: Mapping[str, str]) -> str | None:
+        """``"ro.product.manufacturer ~ /^Zebra/"`` when satisfied, else None."""
+        for key in self.props:
+            value = props.get(key, "")
+            if value:
+                return f"{key} ~ /{self.regex}/" if self.pattern.search(value) else None
+        return None
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What to read and how: ordered property fallbacks, or one shell command."""
+
+    name: str
+    label: str
+    props: tuple[str, ...] = ()
+    shell: tuple[str, ...] = ()
+    regex: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    id: str
+    name: str  # vendor name as shown to people
+    path: Path
+    rules: tuple[Rule, ...] = ()
+    usb_vendor_ids: tuple[str, ...] = ()  # lower-case hex, e.g. "05e0"
+    facts: tuple[Fact, ...] = ()
+    standard: tuple[Fact, ...] = ()  # only on the fallback profile
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class ProfileSet:
+    profiles: dict[str, DeviceProfile]
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def fallback(self) -> DeviceProfile:
+        """The profile that matches any terminal (``generic``); a bare one if none loaded."""
+        for profile in self.profiles.values():
+            if profile.fallback:
+                return profile
+        return DeviceProfile("generic", "Android device", Path("<built-in>"), fallback=True)
+
+    @property
+    def standard(self) -> tuple[Fact, ...]:
+        """The standard facts every profile inherits."""
+        return self.fallback.standard
+
+
+@dataclass(frozen=True)
+class Match:
+    profile: DeviceProfile
+    rule: str  # why, for people: "ro.product.manufacturer ~ /^Zebra/ and usb vendor id 05e0"
+    score: int
+    ties: tuple[str, ...] = ()  # ids of tied profiles; non-empty means the fallback was used
+
+
+@dataclass(frozen=True)
+class FactValue:
+    value: str | None
+    source: str  # the property read, or "shell: cat /proc/version"
+    status: FactStatus
+    detail: str = ""  # why a fact failed
+
+
+# ------------------------------------------------------------------------ loading
+
+
+def load_device_profiles(extra_dirs: Sequence[Path] = (), *, include_user_dir: bool = True) -> ProfileSet:
+    """Shipped profiles, then the user's drop-in folder, then ``extra_dirs`` (later wins by id)."""
+    loaded = profile_files.load(
+        KIND, profile_files.builtin_dir("device_profiles"), extra_dirs, validate, include_user_dir=include_user_dir
+    )
+    profiles = {pid: _build(data, path) for pid, (data, path) in loaded.profiles.items()}
+    return ProfileSet(profiles, loaded.problems, loaded.warnings)
+
+
+def check(paths: Sequence[Path]) -> list[Problem]:
+    """Every problem in the profile files (or folders) given, including certain ties.
+
+    Folders are taken in priority order as :func:`load_device_profiles` does, so a file that
+    overrides another by id is not a problem; two profiles whose rules are identical are.
+    """
+    loaded = profile_files.load(KIND, None, paths, validate, include_user_dir=False)
+    problems = list(loaded.problems)
+    by_rules: dict[frozenset[tuple[tuple[str, ...], str]], str] = {}
+    fallbacks = []
+    for pid, (data, path) in sorted(loaded.profiles.items()):
+        profile = _build(data, path)
+        if profile.fallback:
+            fallbacks.append(path.name)
+            continue
+        key = frozenset((r.props, r.regex) for r in profile.rules)
+        if key in by_rules:
+            problems.append(Problem(str(path), "match", f"same rules as profile {by_rules[key]!r}: always a tie"))
+        else:
+            by_rules[key] = pid
+    if len(fallbacks) > 1:
+        problems.append(Problem(", ".join(fallbacks), "fallback", "only one profile may be the fallback"))
+    return problems
+
+
+def validate(data: dict[str, Any], path: Path) -> list[Problem]:
+    """Schema checks for one device profile file (see the module docstring)."""
+    file = str(path)
+    problems = [Problem(file, key, "unknown key") for key in data if key not in _TOP_KEYS]
+    if not isinstance(data.get("name"), str) or not data["name"].strip():
+        problems.append(Problem(file, "name", "missing: the vendor name shown to people"))
+    fallback = data.get("fallback", False)
+    if not isinstance(fallback, bool):
+        problems.append(Problem(file, "fallback", "must be true or false"))
+    rules = data.get("match", [])
+    if fallback is True:
+        if rules:
+            problems.append(Problem(file, "match", "the fallback profile matches everything: no rules"))
+    elif not rules:
+        problems.append(Problem(file, "match", "missing: at least one [[match]] rule"))
+    if not isinstance(rules, list):
+        problems.append(Problem(file, "match", "must be an array of tables: [[match]]"))
+        rules = []
+    for i, rule in enumerate(rules):
+        problems += _check_rule(file, f"match[{i}]", rule)
+    ids = data.get("usb_vendor_ids", [])
+    if not isinstance(ids, list):
+        problems.append(Problem(file, "usb_vendor_ids", 'must be a list such as ["05e0"]'))
+        ids = []
+    for i, usb_id in enumerate(ids):
+        if not isinstance(usb_id, str) or not _USB_ID.match(usb_id):
+            problems.append(Problem(file, f"usb_vendor_ids[{i}]", f"{usb_id!r} is not 4 hex digits"))
+    if "standard" in data and fallback is not True:
+        problems.append(Problem(file, "standard", "only the fallback profile declares standard facts"))
+    for table in ("fact", "standard"):
+        problems += _check_facts(file, table, data.get(table, []))
+    return problems
+
+
+def _check_rule(file: str, key: str, rule: Any) -> list[Problem]:
+    if not isinstance(rule, dict):
+        return [Problem(file, key, "must be a table with props and regex")]
+    problems = [Problem(file, f"{key}.{k}", "unknown key") for k in rule if k not in _RULE_KEYS]
+    problems += _check_props(file, f"{key}.props", rule.get("props"))
+    problems += _check_regex(file, f"{key}.regex", rule.get("regex"), required=True)
+    return problems
+
+
+def _check_facts(file: str, table: str, facts: Any) -> list[Problem]:
+    if not isinstance(facts, list):
+        return [Problem(file, table, f"must be an array of tables: [[{table}]]")]
+    problems: list[Problem] = []
+    names: set[str] = set()
+    for i, fact in enumerate(facts):
+        key = f"{table}[{i}]"
+        if not isinstance(fact, dict):
+            problems.append(Problem(file, key, "must be a table"))
+            continue
+        problems += [Problem(file, f"{key}.{k}", "unknown key") for k in fact if k not in _FACT_KEYS]
+        name = fact.get("name")
+        if not isinstance(name, str) or not _SNAKE.match(name):
+            problems.append(Problem(file, f"{key}.name", f"{name!r} is not a snake_case name"))
+        elif name in names:
+            problems.append(Problem(file, f"{key}.name", f"duplicate fact name {name!r}"))
+        else:
+            names.add(name)
+        if not isinstance(fact.get("label"), str) or not fact["label"].strip():
+            problems.append(Problem(file, f"{key}.label", "missing: the label shown to people"))
+        if ("props" in fact) == ("shell" in fact):
+            problems.append(Problem(file, key, "needs exactly one source: props = [...] or shell = [...]"))
+        elif "props" in fact:
+            problems += _check_props(file, f"{key}.props", fact["props"])
+        else:
+            problems += _check_props(file, f"{key}.shell", fact["shell"], what="command arguments")
+        problems += _check_regex(file, f"{key}.regex", fact.get("regex"), required=False)
+    return problems
+
+
+def _check_props(file: str, key: str, value: Any, what: str = "property names") -> list[Problem]:
+    if not isinstance(value, list) or not value:
+        return [Problem(file, key, f"must be a non-empty list of {what}")]
+    if not all(isinstance(v, str) and v.strip() for v in value):
+        return [Problem(file, key, f"must hold only non-empty strings ({what})")]
+    return []
+
+
+def _check_regex(file: str, key: str, value: Any, *, required: bool) -> list[Problem]:
+    if value is None:
+        return [Problem(file, key, "missing")] if required else []
+    if not isinstance(value, str):
+        return [Problem(file, key, "must be a string")]
+    try:
+        re.compile(value)
+    except re.error as error:
+        return [Problem(file, key, f"bad regex: {error}")]
+    return []
+
+
+def _build(data: dict[str, Any], path: Path) -> DeviceProfile:
+    """A validated file as a profile."""
+    rules = tuple(Rule(tuple(r["props"]), r["regex"], re.compile(r["regex"])) for r in data.get("match", []))
+
+    def facts(table: str) -> tuple[Fact, ...]:
+        return tuple(
+            Fact(f["name"], f["label"], tuple(f.get("props", ())), tuple(f.get("shell", ())), f.get("regex"))
+            for f in data.get(table, [])
+        )
+
+    return DeviceProfile(
+        id=data["id"],
+        name=data["name"],
+        path=path,
+        rules=rules,
+        usb_vendor_ids=tuple(u.lower() for u in data.get("usb_vendor_ids", [])),
+        facts=facts("fact"),
+        standard=facts("standard"),
+        fallback=data.get("fallback", False),
+    )
+
+
+# ----------------------------------------------------------------------- matching
+
+
+def match(profile_set: ProfileSet, props: Mapping[str, str], usb_vendor_id: str | None = None) -> Match:
+    """The most specific profile for a terminal (see the module docstring for the rule)."""
+    scored: list[tuple[int, DeviceProfile, list[str]]] = []
+    for profile in profile_set.profiles.values():
+        if profile.fallback:
+            continue
+        reasons = [why for rule in profile.rules if (why := rule.explain(props))]
+        if usb_vendor_id and usb_vendor_id.lower() in profile.usb_vendor_ids:
+            reasons.append(f"usb vendor id {usb_vendor_id.lower()}")
+        if reasons:
+            scored.append((len(reasons), profile, reasons))
+    fallback = profile_set.fallback
+    if not scored:
+        return Match(fallback, "no vendor profile matched", 0)
+    best = max(score for score, _, _ in scored)
+    winners = sorted((p for s, p, _ in scored if s == best), key=lambda p: p.id)
+    if len(winners) > 1:
+        ids = tuple(p.id for p in winners)
+        return Match(fallback, f"tie between {', '.join(ids)} ({best} rules each): a profile error", 0, ids)
+    reasons = next(r for s, p, r in scored if p is winners[0])
+    return Match(winners[0], " and ".join(reasons), best)
+
+
+# ------------------------------------------------------------------------ facts
+
+
+def read_facts(profile: DeviceProfile, props: Mapping[str, str], run_shell: RunShell) -> dict[str, FactValue]:
+    """The profile's own facts by name; one failing fact never stops the others.
+
+    Args:
+        profile: usually ``match(...).profile``.
+        props: the terminal's `getprop` dump, parsed.
+        run_shell: runs one command on the terminal (argument list; the ADB seam quotes it).
+    """
+    return {fact.name: _read(fact, props, run_shell) for fact in profile.facts}
+
+
+def read_standard(profile_set: ProfileSet, props: Mapping[str, str], run_shell: RunShell) -> dict[str, FactValue]:
+    """The standard facts every profile inherits (model, android_release, build_id, …)."""
+    return {fact.name: _read(fact, props, run_shell) for fact in profile_set.standard}
+
+
+def _read(fact: Fact, props: Mapping[str, str], run_shell: RunShell) -> FactValue:
+    if fact.props:
+        for key in fact.props:
+            if props.get(key, ""):
+                value = _extract(fact.regex, props[key])
+                return FactValue(value, key, "ok" if value is not None else "missing")
+        return FactValue(None, ", ".join(fact.props), "missing")
+    source = "shell: " + " ".join(fact.shell)
+    try:
+        result = run_shell(list(fact.shell))
+    except TsdError as error:
+        return FactValue(None, source, "failed", error.one_line())
+    if not result.ok:
+        return FactValue(None, source, "failed", result.error_text())
+    value = _extract(fact.regex, result.text())
+    return FactValue(value, source, "ok" if value is not None else "missing")
+
+
+def _extract(regex: str | None, text: str) -> str | None:
+    """The named group ``value``, else group 1, else the whole match; no regex: the stripped text."""
+    if regex is None:
+        return text.strip() or None
+    found = re.search(regex, text)
+    if not found:
+        return None
+    if "value" in found.re.groupindex:
+        return found["value"]
+    return found[1] if found.re.groups else found[0]

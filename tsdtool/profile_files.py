@@ -1,0 +1,134 @@
+"""TOML profile files, shared by every profile kind (``device``, ``app``, ``desk``).
+
+Where profiles come from, later overriding earlier by ``id``:
+
+1. the built-in folder shipped with tsdtool (for devices: ``device_profiles/`` at the top of
+   the repository, ``tsdtool/device_profiles`` inside an installed wheel);
+2. the user's drop-in folder, ``user_config_dir("tsdtool")/<kind>_profiles/``;
+3. every ``--profiles-dir DIR`` given, in order.
+
+Each ``*.toml`` file holds one profile: ``id`` (defaults to the file name without
+``.toml``), ``kind`` (must name the kind being loaded) and whatever the kind's validator
+accepts. Every mistake becomes a :class:`Problem` printed ``file:key: problem``. A file with
+problems is skipped with one warning and the others still load: a broken user profile
+never stops a collection, and `tsdtool profiles check` lists every problem.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in one profile file. ``key`` is a TOML path such as ``fact[2].props``."""
+
+    file: str
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.key}: {self.message}"
+
+
+# A kind's checks on one parsed file; returns [] when the file is fine.
+Validator = Callable[[dict[str, Any], Path], list[Problem]]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Profiles by id, each with the file it came from, plus what went wrong."""
+
+    profiles: dict[str, tuple[dict[str, Any], Path]]
+    problems: list[Problem] = field(default_factory=list)  # every problem, for `profiles check`
+    warnings: list[str] = field(default_factory=list)  # one line per skipped file
+
+
+def builtin_dir(folder: str) -> Path:
+    """The shipped profile folder: in the source tree, else inside the installed package."""
+    in_tree = Path(__file__).resolve().parent.parent / folder
+    if in_tree.is_dir():
+        return in_tree
+    return Path(str(resources.files("tsdtool") / folder))
+
+
+def user_dir(kind: str) -> Path:
+    """The user's drop-in folder for one kind (it need not exist)."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("tsdtool")) / f"{kind}_profiles"
+
+
+def toml_files(paths: Sequence[Path]) -> list[Path]:
+    """``*.toml`` files of each folder (sorted by name) and each file given; missing paths give none."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.glob("*.toml") if p.is_file())
+        elif path.is_file():
+            files.append(path)
+    return files
+
+
+def read(path: Path, kind: str, validate: Validator | None = None) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """One file: its data with ``id`` filled in, or None and the problems that rule it out."""
+    name = str(path)
+    try:
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        return None, [Problem(name, "", f"cannot read: {error}")]
+    problems = []
+    data.setdefault("id", path.stem)
+    if not isinstance(data["id"], str) or not _ID.match(data["id"]):
+        problems.append(Problem(name, "id", "must be lower-case letters, digits, '-' or '_'"))
+    if data.get("kind") != kind:
+        problems.append(Problem(name, "kind", f'must be "{kind}" (got {data.get("kind")!r})'))
+    if validate and not problems:
+        problems += validate(data, path)
+    return (None if problems else data), problems
+
+
+def load(
+    kind: str,
+    builtin: Path | None,
+    extra_dirs: Sequence[Path] = (),
+    validate: Validator | None = None,
+    *,
+    include_user_dir: bool = True,
+) -> Loaded:
+    """Every profile of one kind, later folders overriding earlier ones by id.
+
+    Args:
+        kind: "device", "app", "desk", … — files whose ``kind`` differs are problems.
+        builtin: the shipped folder (None: no shipped profiles of this kind).
+        extra_dirs: ``--profiles-dir`` folders (or single files), highest priority last.
+        validate: the kind's own checks, run on files that passed the common ones.
+        include_user_dir: also read :func:`user_dir` between the built-in and extra folders.
+    """
+    folders = [p for p in (builtin, user_dir(kind) if include_user_dir else None) if p] + list(extra_dirs)
+    profiles: dict[str, tuple[dict[str, Any], Path]] = {}
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    for folder in folders:
+        seen: dict[str, Path] = {}
+        for path in toml_files([folder]):
+            data, found = read(path, kind, validate)
+            if data is not None and data["id"] in seen:
+                found = [Problem(str(path), "id", f"{data['id']!r} is also the id of {seen[data['id']].name}")]
+                data = None
+            if data is None:
+                problems += found
+                warnings.append(f"{path}: skipped — {found[0].key or 'file'}: {found[0].message}"
+                                + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""))
+                continue
+            seen[data["id"]] = path
+            profiles[data["id"]] = (data, path)
+    return Loaded(profiles, problems, warnings)
