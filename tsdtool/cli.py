@@ -116,6 +116,35 @@ def screenshot_cmd(
 
 # --- field helpers: doctor, watch ---
 
+@app.command("doctor")
+def doctor_cmd(
+    json: Json = False,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder to check.")] = Path("tsd-output"),
+) -> int:
+    """Explain why adb does not see a terminal: adb, server, USB, permissions, states, disk."""
+    from tsdtool import doctor
+
+    checks = doctor.run(settings.adb(), output=output, profile_dirs=settings.profile_dirs)
+    console.print_json(doctor.to_json(checks)) if json else report.doctor_report(checks)
+    return ExitCode.PROBLEMS if doctor.problems(checks) else ExitCode.OK
+
+
+@app.command("watch")
+def watch_cmd(
+    collect: Annotated[bool, typer.Option("--collect", help="A full bundle per terminal (the default).")] = False,
+    info: Annotated[bool, typer.Option("--info", help="Only `info` per terminal, written as JSON.")] = False,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for bundles and info files.")] = Path("tsd-output"),
+) -> int:
+    """Wait for terminals to be plugged in and handle each one; Ctrl-C stops."""
+    from tsdtool import watch
+
+    if collect and info:
+        raise errors.UsageError("choose one of --collect and --info")
+    watch.run(settings.adb(), mode="info" if info else "collect", output=output, profile_dirs=settings.profile_dirs,
+              notify=console.note, report=report.watch_line)
+    return ExitCode.OK
+
+
 # --- remote: connect, disconnect ---
 @app.command("connect")
 def connect_cmd(address: Annotated[str, typer.Argument(help="HOST[:PORT] of a terminal with adb over TCP (port 5555 by default).")]) -> int:

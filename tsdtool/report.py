@@ -63,3 +63,31 @@ def fleet_table(results: list) -> None:
         else:
             table.add_row(escape(r.serial), escape(r.state), f"[red]{escape(r.error or 'partial')}[/]")
     console.out().print(table)
+
+
+# --- field helpers: doctor, watch ---
+_CHECK_STYLE = {"ok": "green", "problem": "red", "skipped": "dim"}
+
+
+def doctor_report(checks: list[Any]) -> None:
+    """One line per check; a problem's fix follows, indented, unwrapped so commands copy whole."""
+    out = console.out()
+    for check in checks:
+        style = _CHECK_STYLE.get(check.status, "red")
+        out.print(f"[{style}]{check.status:<8}[/] [bold]{escape(check.name)}[/]: {escape(check.detail)}",
+                  soft_wrap=True)
+        if check.problem and check.fix:
+            first, *rest = check.fix.splitlines()
+            out.print(f"         fix: {escape(first)}", soft_wrap=True)
+            for line in rest:
+                out.print(f"              {escape(line)}", soft_wrap=True)
+    count = sum(1 for c in checks if c.problem)
+    out.print("[green]no problem found[/]" if not count else f"[red]{count} problem(s) found[/]")
+
+
+def watch_line(outcome: Any) -> None:
+    """One line per terminal handled by `watch`: status, serial, what, where."""
+    style = {"ok": "green", "partial": "yellow"}.get(outcome.status, "red")
+    where = f" → {escape(outcome.path)}" if outcome.path else ""
+    console.out().print(f"[{style}]{outcome.status:<7}[/] {escape(outcome.serial or '?')} "
+                        f"{escape(outcome.label)}: {escape(outcome.message)}{where}", soft_wrap=True)
