@@ -1,0 +1,421 @@
+"""One fake terminal loaded from a fixture folder (the format is in README.md).
+
+A :class:`Terminal` owns everything the device side of adb needs: identity and state,
+properties, packages, the file tree (:mod:`.devicefs`), the in-memory log and the shell
+(:mod:`.shell`). It knows nothing about sockets; :mod:`.services` puts it on the wire.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import threading
+import time
+import tomllib
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta, timezone, tzinfo
+from pathlib import Path
+
+from .devicefs import SHELL, Caller, DeviceFS
+
+STATES = ("device", "unauthorized", "offline", "authorizing", "connecting", "recovery",
+          "bootloader", "sideload", "rescue")
+TRANSPORTS = ("usb", "tcp", "emulator")
+
+# What adbd advertises, by the release that added it (approximate; override with `features`).
+_FEATURES_BY_SDK = (
+    (24, ("shell_v2", "cmd")),
+    (26, ("stat_v2", "fixed_push_mkdir")),
+    (29, ("apex", "abb", "fixed_push_symlink_timestamp", "abb_exec")),
+    (30, ("ls_v2", "remount_shell")),
+)
+ALL_FEATURES = tuple(f for _, group in _FEATURES_BY_SDK for f in group)
+
+
+class FixtureError(ValueError):
+    """A fixture folder that does not follow the documented format."""
+
+
+# -- small helpers reused by fixture_builder ------------------------------------------------------
+
+
+def make_png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (0x1E, 0x3A, 0x5F)) -> bytes:
+    """A valid, deterministic RGB PNG of one colour."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + bytes(rgb) * width
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(row * height, 9))
+            + chunk(b"IEND", b""))
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", data[16:24])
+
+
+def parse_getprop(text: str) -> dict[str, str]:
+    """``[key]: [value]`` lines → dict (the value runs to the last ``]`` on the line)."""
+    return {m[1]: m[2] for m in re.finditer(r"^\[([^\]]*)\]: \[(.*)\]\r?$", text, re.M)}
+
+
+# -- fixture records --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Package:
+    """One ``[[package]]`` of packages.toml (extra optional keys are documented in README.md)."""
+
+    name: str
+    version_name: str = "1.0"
+    version_code: int = 1
+    debuggable: bool = False
+    first_install_time: str = "2024-01-01 00:00:00"
+    last_update_time: str = "2024-01-01 00:00:00"
+    system: bool = False
+    enabled: bool = True
+    uid: int = 0
+    installer: str = ""
+    code_path: str = ""
+    min_sdk: int = 21
+    target_sdk: int = 30
+    updated: bool = False  # an updated system app: also listed under "Hidden system packages:"
+    factory_version_name: str = "1.0"
+    factory_version_code: int = 1
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One ``df`` row."""
+
+    filesystem: str
+    blocks: int
+    used: int
+    available: int
+    mounted_on: str
+
+
+DEFAULT_MOUNTS = (
+    Mount("/dev/block/dm-0", 2999516, 2986304, 0, "/"),
+    Mount("tmpfs", 1898304, 1080, 1897224, "/dev"),
+    Mount("/dev/block/dm-5", 24947036, 5234568, 19581396, "/data"),
+    Mount("/dev/fuse", 24947036, 5234568, 19581396, "/storage/emulated"),
+)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """``[faults]`` of device.toml; every field defaults to "no fault"."""
+
+    drop_after_bytes: int | None = None  # abort a RECV/shell/exec stream after N payload bytes
+    delay_ms_per_chunk: int = 0  # sleep before every output chunk
+    offline_after_requests: int | None = None  # turn offline after N device services
+    garble_sync: bool = False  # sync replies carry a reversed (invalid) id
+    hang: bool = False  # accept device services, then never answer
+
+    @classmethod
+    def from_table(cls, table: dict) -> Faults:
+        known = {f.name for f in fields(cls)}
+        unknown = set(table) - known
+        if unknown:
+            raise FixtureError(f"unknown [faults] keys {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**table)
+
+
+@dataclass
+class Completed:
+    """Result of :meth:`Terminal.execute` (for unit tests that skip the wire)."""
+
+    stdout: bytes
+    stderr: bytes
+    exit_code: int
+    output: bytes = field(default=b"")  # stdout and stderr interleaved as produced
+
+
+def _load_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise FixtureError(f"{path} is missing") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise FixtureError(f"{path}: {exc}") from None
+
+
+def _timezone(name: str) -> tzinfo:
+    if name:
+        try:
+            from zoneinfo import ZoneInfo
+
+            return ZoneInfo(name)
+        except Exception:  # noqa: BLE001 - no tzdata or a bad name: fall back to UTC
+            pass
+    return timezone.utc
+
+
+class Terminal:
+    """A fake Android terminal built from a fixture folder.
+
+    Args:
+        fixture: folder with ``device.toml`` and ``getprop.txt`` (and optionally
+            ``packages.toml``, ``fs/``, ``screen.png``, ``logcat.txt``).
+
+    Mutable state (``state``, the log, the journal) is thread-safe; everything else is read
+    once at construction. ``journal`` records every attempt to change the device
+    (``SEND``, ``log``, ``logcat -c``, redirections, ``am broadcast`` …) as ``(kind, detail)``.
+    """
+
+    def __init__(self, fixture: str | os.PathLike[str]) -> None:
+        self.fixture = Path(fixture)
+        device = _load_toml(self.fixture / "device.toml")
+        try:
+            self.getprop_text = (self.fixture / "getprop.txt").read_bytes()
+        except FileNotFoundError:
+            raise FixtureError(f"{self.fixture / 'getprop.txt'} is missing") from None
+        self.props = parse_getprop(self.getprop_text.decode("utf-8", "replace"))
+        self.serial: str = device.get("serial") or self.props.get("ro.serialno") or ""
+        if not self.serial:
+            raise FixtureError(f"{self.fixture}/device.toml: `serial` is required")
+        state = device.get("state", "device")
+        if state not in STATES:
+            raise FixtureError(f"{self.fixture}/device.toml: state {state!r} not in {STATES}")
+        self.transport: str = device.get("transport", "usb")
+        if self.transport not in TRANSPORTS:
+            raise FixtureError(f"{self.fixture}/device.toml: transport {self.transport!r} not in {TRANSPORTS}")
+        self.usb_vendor_id: str = device.get("usb_vendor_id", "")
+        self.devpath: str = device.get("devpath", "")
+        self.rooted: bool = bool(device.get("rooted", False))
+        self.faults = Faults.from_table(device.get("faults", {}))
+        self.sdk = int(self.props.get("ro.build.version.sdk") or 30)
+        features = device.get("features")
+        if features is None:
+            features = [f for sdk, group in _FEATURES_BY_SDK if self.sdk >= sdk for f in group]
+        elif isinstance(features, str):
+            features = [f for f in features.split(",") if f]
+        self.features: tuple[str, ...] = tuple(features)
+        self.packages = self._load_packages()
+        self.fs = DeviceFS(
+            self.fixture / "fs",
+            unreadable=device.get("unreadable", {}).get("paths", []),
+            app_uid=lambda name: self.packages[name].uid if name in self.packages else None,
+        )
+        self._canned = {self._canned_key(k.split()): v for k, v in device.get("shell", {}).items()}
+        self.screencap_crlf = bool(device.get("screencap_crlf", False))
+        self.pty_crlf = bool(device.get("pty_crlf", False))
+        self._displays = {str(d["id"]): d["file"] for d in device.get("displays", [])}
+        warning = device.get("screencap_warning", len(self._displays) > 1)
+        if warning is True:
+            from .shell_system import MULTI_DISPLAY_WARNING
+
+            warning = MULTI_DISPLAY_WARNING
+        self.screencap_warning: str = warning or ""
+        self.battery: dict = dict(device.get("battery", {}))
+        self.mounts = tuple(Mount(**row) for row in device.get("df", [])) or DEFAULT_MOUNTS
+        self.density = int(device.get("density", 320))
+        self._wm_size = device.get("wm_size", "")
+        self.tz = _timezone(device.get("timezone") or self.props.get("persist.sys.timezone", ""))
+        self.clock_skew = timedelta(seconds=int(device.get("clock_skew_seconds", 0)))
+        self._uptime_base = float(device.get("uptime_seconds", 3 * 86400 + 4 * 3600 + 5 * 60))
+        self._born = time.monotonic()
+        self._lock = threading.RLock()
+        self._state = state
+        self._listeners: list[Callable[[Terminal], None]] = []
+        self._services = 0
+        self._log = self._load_log()
+        self._png_cache: dict[str | None, bytes] = {}
+        self.journal: list[tuple[str, str]] = []
+
+    def __repr__(self) -> str:
+        return f"Terminal({self.serial!r}, state={self.state!r}, fixture={str(self.fixture)!r})"
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def _load_packages(self) -> dict[str, Package]:
+        path = self.fixture / "packages.toml"
+        if not path.exists():
+            return {}
+        data = _load_toml(path)
+        rows = [{"name": n, "system": True} for n in data.get("system_packages", [])]
+        rows += data.get("package", [])
+        known = {f.name for f in fields(Package)}
+        packages: dict[str, Package] = {}
+        for index, row in enumerate(rows):
+            unknown = set(row) - known
+            if unknown or "name" not in row:
+                raise FixtureError(f"{path}: package #{index + 1}: unknown keys {sorted(unknown)} or no name")
+            row.setdefault("uid", 1000 if row.get("system") and row["name"] == "android" else 10100 + index)
+            packages[row["name"]] = Package(**row)
+        return packages
+
+    def _load_log(self) -> list[tuple[str, str]]:
+        path = self.fixture / "logcat.txt"
+        if not path.exists():
+            return []
+        lines, buffer = [], "main"
+        for line in path.read_text("utf-8", "replace").splitlines():
+            m = re.match(r"^--------- (?:beginning of|switch to) (\S+)", line)
+            if m:
+                buffer = m[1]
+            elif line:
+                lines.append((buffer, line))
+        return lines
+
+    # -- identity and state -------------------------------------------------------------------
+
+    def prop(self, key: str, default: str = "") -> str:
+        return self.props.get(key, default)
+
+    @property
+    def model(self) -> str:
+        return self.prop("ro.product.model")
+
+    @property
+    def product(self) -> str:
+        return self.prop("ro.product.name")
+
+    @property
+    def device(self) -> str:
+        return self.prop("ro.product.device")
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        if value not in STATES:
+            raise ValueError(f"state {value!r} not in {STATES}")
+        with self._lock:
+            changed, self._state = self._state != value, value
+            listeners = list(self._listeners)
+        if changed:
+            for fn in listeners:
+                fn(self)
+
+    def add_listener(self, fn: Callable[[Terminal], None]) -> None:
+        """``fn(terminal)`` is called after every state change (from any thread)."""
+        with self._lock:
+            self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[Terminal], None]) -> None:
+        with self._lock:
+            if fn in self._listeners:
+                self._listeners.remove(fn)
+
+    def note_service(self) -> None:
+        """Count one accepted device service (the ``offline_after_requests`` fault)."""
+        limit = self.faults.offline_after_requests
+        with self._lock:
+            self._services += 1
+            trip = limit is not None and self._services >= limit and self._state == "device"
+        if trip:
+            self.state = "offline"
+
+    def banner(self) -> str:
+        """adbd's CNXN banner (adb.cpp ``get_connection_string``)."""
+        props = f"ro.product.name={self.product};ro.product.model={self.model};ro.product.device={self.device};"
+        return f"device::{props}features={','.join(self.features)}"
+
+    # -- things commands ask for ----------------------------------------------------------------
+
+    @staticmethod
+    def _canned_key(argv: list[str]) -> str:
+        head = argv[0].rsplit("/", 1)[-1] if argv and argv[0].startswith("/system/") else (argv[0] if argv else "")
+        return " ".join([head] + list(argv[1:]))
+
+    def canned(self, argv: list[str]) -> tuple[bytes, bytes, int] | None:
+        """Canned ``(stdout, stderr, exit)`` for a command line from device.toml ``[shell]``."""
+        value = self._canned.get(self._canned_key(argv))
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value.encode(), b"", 0
+        out = value.get("stdout", "").encode()
+        if "file" in value:
+            out = (self.fixture / value["file"]).read_bytes()
+        return out, value.get("stderr", "").encode(), int(value.get("exit", 0))
+
+    def has_command(self, name: str) -> bool:
+        if name == "tar":
+            return self.sdk >= 23  # toybox tar arrived with Android 6
+        if name == "su":
+            return self.rooted
+        return True
+
+    def screen_png(self, display: str | None = None) -> bytes | None:
+        """``screencap -p`` bytes for a display id (None = default); None if no such display."""
+        if display is not None and display not in self._displays and not (display == "0" and not self._displays):
+            return None
+        if display not in self._png_cache:
+            name = self._displays.get(display or "") or (
+                next(iter(self._displays.values())) if self._displays and display is None else "screen.png")
+            path = self.fixture / name
+            self._png_cache[display] = path.read_bytes() if path.exists() else make_png()
+        return self._png_cache[display]
+
+    @property
+    def screen_size(self) -> str:
+        if self._wm_size:
+            return self._wm_size
+        size = png_size(self.screen_png() or b"")
+        return f"{size[0]}x{size[1]}" if size else "720x1280"
+
+    def now(self) -> datetime:
+        return datetime.now(self.tz) + self.clock_skew
+
+    @property
+    def uptime_seconds(self) -> float:
+        return self._uptime_base + time.monotonic() - self._born
+
+    # -- the only writes: in-memory log and the journal ----------------------------------------
+
+    def journal_write(self, kind: str, detail: str) -> None:
+        with self._lock:
+            self.journal.append((kind, detail))
+
+    def log_lines(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return list(self._log)
+
+    def append_log(self, tag: str, priority: str, message: str) -> None:
+        now = self.now()
+        line = f"{now:%m-%d %H:%M:%S}.{now.microsecond // 1000:03d}  4321  4321 {priority} {tag:<8}: {message}"
+        with self._lock:
+            self._log.append(("main", line))
+            self.journal.append(("log", line))
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self._log.clear()
+            self.journal.append(("logcat-clear", ""))
+
+    # -- the shell --------------------------------------------------------------------------
+
+    def shell(self, command: str, caller: Caller = SHELL, *, pty: bool = False):
+        """Start ``sh -c command``: a generator of ``(fd, bytes)`` returning the exit status."""
+        from .shell import Session, default_env, run_script
+
+        session = Session(self, caller, "/", env=default_env(self), pty=pty)
+        return run_script(session, command)
+
+    def execute(self, command: str, caller: Caller = SHELL) -> Completed:
+        """Run a command to completion without any socket (handy in unit tests)."""
+        from .shell import STDERR, STDOUT
+
+        out, err, both = bytearray(), bytearray(), bytearray()
+        gen = self.shell(command, caller)
+        while True:
+            try:
+                fd, data = next(gen)
+            except StopIteration as stop:
+                return Completed(bytes(out), bytes(err), stop.value or 0, bytes(both))
+            if fd in (STDOUT, STDERR):
+                (out if fd == STDOUT else err).extend(data)
+                both.extend(data)
