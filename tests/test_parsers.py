@@ -29,7 +29,9 @@ def test_getprop_real_multiline_value():
     props = getprop.parse(S24_EXCERPT)
     assert props == {
         "persist.sys.boot.reason": "",
-        "persist.sys.boot.reason.history": "shutdown,userrequested,1748051139\nreboot,userrequested,1745718827",
+        "persist.sys.boot.reason.history": (
+            "shutdown,userrequested,1748051139\nreboot,userrequested,1745718827"
+        ),
         "ro.build.version.release": "14",
     }
 
@@ -76,7 +78,9 @@ import /oem/oem.prop
 PROP_NAME = st.text(alphabet=string.ascii_letters + string.digits + "._-:@", min_size=1, max_size=40)
 # One value line: anything but line ends; continuation lines must not look like a new entry.
 VALUE_LINE = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=30)
-PROP_VALUE = st.lists(VALUE_LINE.filter(lambda s: not s.startswith("[")), min_size=1, max_size=3).map("\n".join)
+PROP_VALUE = st.lists(VALUE_LINE.filter(lambda s: not s.startswith("[")), min_size=1, max_size=3).map(
+    "\n".join
+)
 
 
 @given(st.dictionaries(PROP_NAME, st.one_of(VALUE_LINE, PROP_VALUE), max_size=20))
@@ -85,7 +89,9 @@ def test_getprop_round_trip(props):
     assert getprop.parse(rendered.encode()) == props
 
 
-@given(st.dictionaries(PROP_NAME, VALUE_LINE.map(str.strip).filter(lambda v: not v.startswith("=")), max_size=20))
+@given(
+    st.dictionaries(PROP_NAME, VALUE_LINE.map(str.strip).filter(lambda v: not v.startswith("=")), max_size=20)
+)
 def test_build_prop_round_trip(props):
     rendered = "# header\n" + "".join(f"{k}={v}\n" for k, v in props.items())
     assert getprop.parse_build_prop(rendered.encode()) == props
@@ -125,7 +131,7 @@ ANDROID_7 = b"""Packages:
     versionCode=25 minSdk=25 targetSdk=25
     versionName=7.1.2
     dataDir=null
-"""
+"""  # noqa: E501 (verbatim device output)
 
 # Android 6: no minSdk, and an updated system app listed again as hidden (shape from the
 # Battery Historian checkin parser test, google/battery-historian)
@@ -197,7 +203,12 @@ def test_dumpsys_package_android_7():
 def test_dumpsys_package_android_6_hidden_copy_loses():
     info = dumpsys_package.parse(ANDROID_6, "com.google.android.youtube")
     assert info is not None
-    assert (info.version_code, info.version_name, info.min_sdk, info.target_sdk) == (108358, "11.03.58", None, 23)
+    assert (info.version_code, info.version_name, info.min_sdk, info.target_sdk) == (
+        108358,
+        "11.03.58",
+        None,
+        23,
+    )
     assert info.code_path == "/data/app/com.google.android.youtube-1"
 
 
@@ -223,7 +234,9 @@ PACKAGE_NAME = st.from_regex(r"[a-z][a-z0-9_]{0,8}(\.[a-z][a-z0-9_]{0,8}){1,3}",
 DATE = st.datetimes().map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S"))
 
 
-@given(PACKAGE_NAME, st.integers(0, 2**40), VALUE_LINE.map(str.strip), DATE, DATE, st.booleans(), st.booleans())
+@given(
+    PACKAGE_NAME, st.integers(0, 2**40), VALUE_LINE.map(str.strip), DATE, DATE, st.booleans(), st.booleans()
+)
 def test_dumpsys_package_round_trip(name, code, version, first, last, debuggable, new_format):
     flags = "DEBUGGABLE HAS_CODE" if debuggable else "HAS_CODE"
     sdk = f"versionCode={code} minSdk=24 targetSdk=34" if new_format else f"versionCode={code} targetSdk=25"
@@ -257,7 +270,13 @@ def test_pm_list_formats():
     ]
 
 
-@given(st.lists(st.tuples(PACKAGE_NAME, st.booleans(), st.none() | st.integers(0, 2**40), st.none() | st.integers(0, 99999))))
+@given(
+    st.lists(
+        st.tuples(
+            PACKAGE_NAME, st.booleans(), st.none() | st.integers(0, 2**40), st.none() | st.integers(0, 99999)
+        )
+    )
+)
 def test_pm_list_round_trip(rows):
     expected, rendered = [], []
     for name, with_path, code, uid in rows:
@@ -277,7 +296,7 @@ TOYBOX_DF = b"""Filesystem                                            1K-blocks 
 tmpfs                                                    922680     428    922252   1% /dev
 /dev/block/dm-0                                         2999516 2430552    552580  82% /system
 /dev/block/platform/soc.0/f9824900.sdhci/by-name/cache    92656    4504     86188   5% /cache
-"""
+"""  # noqa: E501 (verbatim device output)
 
 # toolbox df on a Sony SO-02H, Android 6.0 (same article): no filesystem column, errors inline
 TOOLBOX_DF = b"""Filesystem               Size     Used     Free   Blksize
@@ -322,7 +341,8 @@ MOUNT = st.from_regex(r"/[a-z_]{1,8}(/[a-z0-9_@.]{1,8}){0,2}", fullmatch=True)
 @given(st.lists(st.tuples(MOUNT, st.integers(0, 2**40), st.integers(0, 2**40), st.integers(0, 2**40), MOUNT)))
 def test_df_round_trip(rows):
     text = "Filesystem 1K-blocks Used Available Use% Mounted on\n" + "".join(
-        f"{fs} {size} {used} {avail} {used * 100 // max(size, 1)}% {mount}\n" for fs, size, used, avail, mount in rows
+        f"{fs} {size} {used} {avail} {used * 100 // max(size, 1)}% {mount}\n"
+        for fs, size, used, avail, mount in rows
     )
     assert df.parse(text.encode()) == [df.DfEntry(*row) for row in rows]
 
@@ -364,7 +384,12 @@ def test_battery_variants():
     assert dumpsys_battery.temperature_c({"temperature": "-52"}) == -5.2
 
 
-@given(st.dictionaries(st.from_regex(r"[A-Za-z][A-Za-z ]{0,20}[A-Za-z]", fullmatch=True), VALUE_LINE.map(str.strip).filter(bool)))
+@given(
+    st.dictionaries(
+        st.from_regex(r"[A-Za-z][A-Za-z ]{0,20}[A-Za-z]", fullmatch=True),
+        VALUE_LINE.map(str.strip).filter(bool),
+    )
+)
 def test_battery_round_trip(fields):
     rendered = "Current Battery Service state:\n" + "".join(f"  {k}: {v}\n" for k, v in fields.items())
     parsed = dumpsys_battery.parse(rendered.encode())
@@ -380,7 +405,7 @@ LOGCAT = b"""--------- beginning of main
 01-23 12:34:58.120  4321  4321 E AndroidRuntime: FATAL EXCEPTION: main
 01-23 12:34:58.120  4321  4321 E AndroidRuntime: Process: com.example.app, PID: 4321
 01-23 12:34:58.120  4321  4321 E AndroidRuntime: java.lang.NullPointerException: boom
-01-23 12:34:58.120  4321  4321 E AndroidRuntime: \tat com.example.app.MainActivity.onCreate(MainActivity.java:42)
+01-23 12:34:58.120  4321  4321 E AndroidRuntime: \tat com.example.app.Main.onCreate(Main.java:42)
 --------- beginning of system
 01-23 12:35:10.000  1234  1300 E ActivityManager: ANR in com.example.app (com.example.app/.MainActivity)
 01-23 12:35:11.000  1234  1300 W Looper  : Slow dispatch
@@ -390,7 +415,13 @@ LOGCAT = b"""--------- beginning of main
 def test_logcat_threadtime():
     rows = logcat.parse(LOGCAT)
     first = rows[0]
-    assert (first.timestamp, first.pid, first.tid, first.level, first.tag) == ("01-23 12:34:56.789", 1234, 1250, "I", "ActivityManager")
+    assert (first.timestamp, first.pid, first.tid, first.level, first.tag) == (
+        "01-23 12:34:56.789",
+        1234,
+        1250,
+        "I",
+        "ActivityManager",
+    )
     assert first.message.startswith("Start proc 4321") and first.buffer == "main" and first.line_no == 2
     assert rows[1].tag == "OkHttp" and rows[1].message == "--> GET https://example.com/api"
     assert rows[3].message == "Process: com.example.app, PID: 4321" and rows[3].buffer == "crash"
@@ -431,23 +462,31 @@ ls: /data/data: Permission denied
 """
     rows = ls.parse_ls(data)
     assert [r.name for r in rows] == ["databases", "hello world.txt", "sdcard", "null", "old.txt", "Download"]
-    assert rows[1] == ls.LsEntry("hello world.txt", "-rw-rw----", "u0_a123", "u0_a123", 12, "2024-01-01 12:00")
+    assert rows[1] == ls.LsEntry(
+        "hello world.txt", "-rw-rw----", "u0_a123", "u0_a123", 12, "2024-01-01 12:00"
+    )
     assert rows[0].is_dir and rows[2].link_target == "/storage/self/primary"
     assert rows[3].size is None and rows[4].user == "root" and rows[4].size == 12
     assert rows[5].size is None and rows[5].is_dir
 
 
 def test_stat_format():
-    data = b"12 1704110400 660 /sdcard/hello world.txt\nstat: '/x': No such file or directory\n4096 1704110400 771 /sdcard/Download\n"
+    data = (
+        b"12 1704110400 660 /sdcard/hello world.txt\n"
+        b"stat: '/x': No such file or directory\n"
+        b"4096 1704110400 771 /sdcard/Download\n"
+    )
     assert ls.parse_stat(data) == [
         ls.StatEntry("/sdcard/hello world.txt", 12, 1704110400, 0o660),
         ls.StatEntry("/sdcard/Download", 4096, 1704110400, 0o771),
     ]
 
 
-FILE_NAME = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\r\n\x85\u2028\u2029"), min_size=1, max_size=20).filter(
-    lambda s: " -> " not in s and s == s.strip()
-)
+FILE_NAME = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\r\n\x85\u2028\u2029"),
+    min_size=1,
+    max_size=20,
+).filter(lambda s: " -> " not in s and s == s.strip())
 
 
 @given(st.lists(st.tuples(FILE_NAME, st.integers(0, 2**40), st.integers(0, 2**33), st.integers(0, 0o777))))
@@ -459,7 +498,9 @@ def test_stat_round_trip(rows):
 @given(FILE_NAME, st.integers(0, 2**40), st.sampled_from(["-rw-rw----", "drwxrwx--x", "-rwxr-xr-x"]))
 def test_ls_round_trip(name, size, mode):
     line = f"{mode} 1 u0_a123 u0_a123 {size:>6} 2024-01-01 12:00 {name}"
-    assert ls.parse_ls(line.encode()) == [ls.LsEntry(name, mode, "u0_a123", "u0_a123", size, "2024-01-01 12:00")]
+    assert ls.parse_ls(line.encode()) == [
+        ls.LsEntry(name, mode, "u0_a123", "u0_a123", size, "2024-01-01 12:00")
+    ]
 
 
 # ------------------------------------------------------------------------- uptime
@@ -497,9 +538,33 @@ def test_any_bytes_never_raise(data):
 # Text that looks like device output is a better fuzzer than random bytes.
 DEVICEISH = st.lists(
     st.sampled_from(
-        [b"[", b"]", b": ", b"=", b"\n", b"\r\n", b" ", b"package:", b"Package [com.example] (", b"versionCode=",
-         b"flags=[", b"12", b"1.5G", b"%", b"/data", b"Filesystem", b"1K-blocks", b"01-23 12:34:56.789", b" E ",
-         b"-rw-rw----", b"2024-01-01 12:00", b" -> ", b"\xff", b"level: ", b"---------  beginning of crash"]
+        [
+            b"[",
+            b"]",
+            b": ",
+            b"=",
+            b"\n",
+            b"\r\n",
+            b" ",
+            b"package:",
+            b"Package [com.example] (",
+            b"versionCode=",
+            b"flags=[",
+            b"12",
+            b"1.5G",
+            b"%",
+            b"/data",
+            b"Filesystem",
+            b"1K-blocks",
+            b"01-23 12:34:56.789",
+            b" E ",
+            b"-rw-rw----",
+            b"2024-01-01 12:00",
+            b" -> ",
+            b"\xff",
+            b"level: ",
+            b"---------  beginning of crash",
+        ]
     ),
     max_size=60,
 ).map(b"".join)

@@ -60,18 +60,43 @@ def test_shipped_profiles_are_clean():
     loaded = profiles.load_device_profiles(include_user_dir=False)
     assert loaded.problems == [] and loaded.warnings == []
     assert loaded.fallback.id == "generic"
-    expected = {"zebra", "honeywell", "urovo", "datalogic", "newland", "chainway", "pointmobile",
-                "cipherlab", "unitech", "m3mobile", "sunmi", "idata", "generic", "emulator"}
+    expected = {
+        "zebra",
+        "honeywell",
+        "urovo",
+        "datalogic",
+        "newland",
+        "chainway",
+        "pointmobile",
+        "cipherlab",
+        "unitech",
+        "m3mobile",
+        "sunmi",
+        "idata",
+        "generic",
+        "emulator",
+    }
     assert set(loaded.profiles) == expected
-    assert {f.name for f in loaded.standard} >= {"model", "android_release", "sdk", "build_id",
-                                                 "fingerprint", "security_patch"}
+    assert {f.name for f in loaded.standard} >= {
+        "model",
+        "android_release",
+        "sdk",
+        "build_id",
+        "fingerprint",
+        "security_patch",
+    }
 
 
 def test_only_real_usb_vendor_ids_are_shipped():
     loaded = profiles.load_device_profiles(include_user_dir=False)
     ids = {p.id: p.usb_vendor_ids for p in loaded.profiles.values() if p.usb_vendor_ids}
-    assert ids == {"zebra": ("05e0",), "honeywell": ("0c2e",), "pointmobile": ("2a48",),
-                   "unitech": ("2e8e",), "datalogic": ("05f9", "080c")}
+    assert ids == {
+        "zebra": ("05e0",),
+        "honeywell": ("0c2e",),
+        "pointmobile": ("2a48",),
+        "unitech": ("2e8e",),
+        "datalogic": ("05f9", "080c"),
+    }
 
 
 # --------------------------------------------------------------------- problems
@@ -82,25 +107,56 @@ def test_only_real_usb_vendor_ids_are_shipped():
     [
         ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "(unclosed"\n', "match[0].regex", "bad regex"),
         ('name = "X"\n', "match", "missing: at least one [[match]] rule"),
-        ('name = "X"\nusb_vendor_ids = ["5e0"]\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n',
-         "usb_vendor_ids[0]", "'5e0' is not 4 hex digits"),
+        (
+            'name = "X"\nusb_vendor_ids = ["5e0"]\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n',
+            "usb_vendor_ids[0]",
+            "'5e0' is not 4 hex digits",
+        ),
         ('name = "X"\n[[match]]\nprops = "ro.a"\nregex = "a"\n', "match[0].props", "non-empty list"),
         ('name = "X"\n[[match]]\nprops = []\nregex = "a"\n', "match[0].props", "non-empty list"),
         ('name = "X"\ncolour = "red"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n', "colour", "unknown key"),
-        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\nflags = "i"\n', "match[0].flags", "unknown key"),
-        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
-         '[[fact]]\nname = "fw"\nlabel = "F"\nprops = ["ro.b"]\n'
-         '[[fact]]\nname = "fw"\nlabel = "F2"\nprops = ["ro.c"]\n', "fact[1].name", "duplicate fact name 'fw'"),
-        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
-         '[[fact]]\nname = "Firmware"\nlabel = "F"\nprops = ["ro.b"]\n', "fact[0].name", "not a snake_case name"),
-        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
-         '[[fact]]\nname = "fw"\nlabel = "F"\nprops = ["ro.b"]\nshell = ["id"]\n', "fact[0]", "exactly one source"),
-        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
-         '[[fact]]\nname = "fw"\nlabel = "F"\nshell = "cat /x"\n', "fact[0].shell", "non-empty list"),
-        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
-         '[[fact]]\nname = "fw"\nlabel = "F"\nshell = ["cat", 3]\n', "fact[0].shell", "only non-empty strings"),
-        ('name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n[[standard]]\nname = "m"\nlabel = "M"\n'
-         'props = ["ro.product.model"]\n', "standard", "only the fallback profile"),
+        (
+            'name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\nflags = "i"\n',
+            "match[0].flags",
+            "unknown key",
+        ),
+        (
+            'name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
+            '[[fact]]\nname = "fw"\nlabel = "F"\nprops = ["ro.b"]\n'
+            '[[fact]]\nname = "fw"\nlabel = "F2"\nprops = ["ro.c"]\n',
+            "fact[1].name",
+            "duplicate fact name 'fw'",
+        ),
+        (
+            'name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
+            '[[fact]]\nname = "Firmware"\nlabel = "F"\nprops = ["ro.b"]\n',
+            "fact[0].name",
+            "not a snake_case name",
+        ),
+        (
+            'name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
+            '[[fact]]\nname = "fw"\nlabel = "F"\nprops = ["ro.b"]\nshell = ["id"]\n',
+            "fact[0]",
+            "exactly one source",
+        ),
+        (
+            'name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
+            '[[fact]]\nname = "fw"\nlabel = "F"\nshell = "cat /x"\n',
+            "fact[0].shell",
+            "non-empty list",
+        ),
+        (
+            'name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n'
+            '[[fact]]\nname = "fw"\nlabel = "F"\nshell = ["cat", 3]\n',
+            "fact[0].shell",
+            "only non-empty strings",
+        ),
+        (
+            'name = "X"\n[[match]]\nprops = ["ro.a"]\nregex = "a"\n[[standard]]\nname = "m"\nlabel = "M"\n'
+            'props = ["ro.product.model"]\n',
+            "standard",
+            "only the fallback profile",
+        ),
         ('[[match]]\nprops = ["ro.a"]\nregex = "a"\n', "name", "missing"),
     ],
 )
@@ -148,13 +204,19 @@ def test_user_profile_overrides_shipped_by_id(tmp_path):
     assert loaded.profiles["zebra"].path.name == "my-zebra.toml"
     # and --profiles-dir outranks the user folder
     write(tmp_path / "cli", "z.toml", user_zebra.replace("Zebra (site rules)", "Zebra (from --profiles-dir)"))
-    assert profiles.load_device_profiles([tmp_path / "cli"]).profiles["zebra"].name == "Zebra (from --profiles-dir)"
+    assert (
+        profiles.load_device_profiles([tmp_path / "cli"]).profiles["zebra"].name
+        == "Zebra (from --profiles-dir)"
+    )
 
 
 def test_broken_user_profile_is_skipped_with_one_warning(tmp_path):
     write(tmp_path, "acme.toml", ACME)
-    bad = write(tmp_path, "bad.toml", 'kind = "device"\nname = "Bad"\nusb_vendor_ids = ["xyz"]\n'
-                '[[match]]\nprops = ["ro.a"]\nregex = "("\n')
+    bad = write(
+        tmp_path,
+        "bad.toml",
+        'kind = "device"\nname = "Bad"\nusb_vendor_ids = ["xyz"]\n[[match]]\nprops = ["ro.a"]\nregex = "("\n',
+    )
     loaded = profiles.load_device_profiles([tmp_path])
     assert "acme" in loaded.profiles and "bad" not in loaded.profiles and "zebra" in loaded.profiles
     assert len(loaded.warnings) == 1

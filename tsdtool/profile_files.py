@@ -78,7 +78,9 @@ def toml_files(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-def read(path: Path, kind: str, validate: Validator | None = None) -> tuple[dict[str, Any] | None, list[Problem]]:
+def read(
+    path: Path, kind: str, validate: Validator | None = None
+) -> tuple[dict[str, Any] | None, list[Problem]]:
     """One file: its data with ``id`` filled in, or None and the problems that rule it out."""
     name = str(path)
     try:
@@ -122,12 +124,16 @@ def load(
         for path in toml_files([folder]):
             data, found = read(path, kind, validate)
             if data is not None and data["id"] in seen:
-                found = [Problem(str(path), "id", f"{data['id']!r} is also the id of {seen[data['id']].name}")]
+                found = [
+                    Problem(str(path), "id", f"{data['id']!r} is also the id of {seen[data['id']].name}")
+                ]
                 data = None
             if data is None:
                 problems += found
-                warnings.append(f"{path}: skipped — {found[0].key or 'file'}: {found[0].message}"
-                                + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""))
+                warnings.append(
+                    f"{path}: skipped — {found[0].key or 'file'}: {found[0].message}"
+                    + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
+                )
                 continue
             seen[data["id"]] = path
             profiles[data["id"]] = (data, path)

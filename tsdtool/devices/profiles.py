@@ -138,7 +138,11 @@ class FactValue:
 def load_device_profiles(extra_dirs: Sequence[Path] = (), *, include_user_dir: bool = True) -> ProfileSet:
     """Shipped profiles, then the user's drop-in folder, then ``extra_dirs`` (later wins by id)."""
     loaded = profile_files.load(
-        KIND, profile_files.builtin_dir("device_profiles"), extra_dirs, validate, include_user_dir=include_user_dir
+        KIND,
+        profile_files.builtin_dir("device_profiles"),
+        extra_dirs,
+        validate,
+        include_user_dir=include_user_dir,
     )
     profiles = {pid: _build(data, path) for pid, (data, path) in loaded.profiles.items()}
     return ProfileSet(profiles, loaded.problems, loaded.warnings)
@@ -161,7 +165,9 @@ def check(paths: Sequence[Path]) -> list[Problem]:
             continue
         key = frozenset((r.props, r.regex) for r in profile.rules)
         if key in by_rules:
-            problems.append(Problem(str(path), "match", f"same rules as profile {by_rules[key]!r}: always a tie"))
+            problems.append(
+                Problem(str(path), "match", f"same rules as profile {by_rules[key]!r}: always a tie")
+            )
         else:
             by_rules[key] = pid
     if len(fallbacks) > 1:
@@ -324,7 +330,9 @@ def read_facts(profile: DeviceProfile, props: Mapping[str, str], run_shell: RunS
     return {fact.name: _read(fact, props, run_shell) for fact in profile.facts}
 
 
-def read_standard(profile_set: ProfileSet, props: Mapping[str, str], run_shell: RunShell) -> dict[str, FactValue]:
+def read_standard(
+    profile_set: ProfileSet, props: Mapping[str, str], run_shell: RunShell
+) -> dict[str, FactValue]:
     """The standard facts every profile inherits (model, android_release, build_id, …)."""
     return {fact.name: _read(fact, props, run_shell) for fact in profile_set.standard}
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from tsdtool.parsers import lines
 
+
 @dataclass(frozen=True)
 class PackageInfo:
     name: str

@@ -24,8 +24,8 @@ def parse(data: bytes) -> dict[str, str]:
     text = decode(data)
     starts = list(_ENTRY.finditer(text))
     props: dict[str, str] = {}
-    for entry, following in zip(starts, [*starts[1:], None]):
-        end = following.start() if following else len(text)
+    for i, entry in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
         props[entry.group(1)] = _value(text[entry.end() : end])
     return props
 

@@ -80,8 +80,4 @@ def problems(data: bytes) -> list[LogLine]:
 
 def crashes(data: bytes) -> list[LogLine]:
     """Only the first line of each crash: ``FATAL EXCEPTION``, ``ANR in``, native ``Fatal signal``."""
-    return [
-        line
-        for line in parse(data)
-        if any(marker in line.message for marker in _CRASH_MARKERS)
-    ]
+    return [line for line in parse(data) if any(marker in line.message for marker in _CRASH_MARKERS)]
