@@ -170,8 +170,17 @@ def test_unreadable_and_wrong_kind(tmp_path):
     broken = write(tmp_path, "broken.toml", 'id = "x"\nkind = \n')
     app = write(tmp_path, "app.toml", 'kind = "app"\nname = "An app profile"\n')
     found = messages([tmp_path])
-    assert any(m.startswith(f"{broken}:: cannot read: ") for m in found), found
+    assert any(m.startswith(f"{broken}: cannot read: ") for m in found), found
     assert f"{app}:kind: must be \"device\" (got 'app')" in found
+
+
+def test_id_from_file_name_must_be_valid(tmp_path):
+    path = write(tmp_path, "My Zebra.toml", ACME.replace('id = "acme"\n', ""))
+    [message] = messages([tmp_path])
+    assert message.startswith(f"{path}:id: must be lower-case letters")
+    assert message.endswith('(taken from the file name; set id = "...")')
+    path.rename(tmp_path / "acme2.toml")
+    assert profiles.load_device_profiles([tmp_path]).profiles["acme2"].name == "Acme Rugged"
 
 
 def test_duplicate_id_in_one_folder(tmp_path):

@@ -36,7 +36,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.key}: {self.message}"
+        return f"{self.file}:{self.key}: {self.message}" if self.key else f"{self.file}: {self.message}"
 
 
 # A kind's checks on one parsed file; returns [] when the file is fine.
@@ -88,9 +88,11 @@ def read(
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         return None, [Problem(name, "", f"cannot read: {error}")]
     problems = []
+    named_by_file = "id" not in data
     data.setdefault("id", path.stem)
     if not isinstance(data["id"], str) or not _ID.match(data["id"]):
-        problems.append(Problem(name, "id", "must be lower-case letters, digits, '-' or '_'"))
+        where = ' (taken from the file name; set id = "...")' if named_by_file else ""
+        problems.append(Problem(name, "id", f"must be lower-case letters, digits, '-' or '_'{where}"))
     if data.get("kind") != kind:
         problems.append(Problem(name, "kind", f'must be "{kind}" (got {data.get("kind")!r})'))
     if validate and not problems:
