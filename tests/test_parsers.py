@@ -506,6 +506,11 @@ def test_ls_round_trip(name, size, mode):
 # ------------------------------------------------------------------------- uptime
 
 
+@given(st.floats(0, 10**9), st.floats(0, 10**10))
+def test_uptime_round_trip(up, idle):
+    assert uptime.parse(f"{up:.2f} {idle:.2f}\n".encode()) == float(f"{up:.2f}")
+
+
 def test_uptime():
     assert uptime.parse(b"12345.67 23456.78\n") == 12345.67
     assert uptime.parse(b"") is None and uptime.parse(b"nan 1") is None and uptime.parse(b"x") is None
