@@ -6,6 +6,8 @@ small stub here and the fake adb server in the CLI tests; `adb version` is a sta
 
 from __future__ import annotations
 
+import json
+import socket
 import stat
 import sys
 from collections import namedtuple
@@ -14,7 +16,8 @@ import pytest
 
 from tests.udev_records import MTP_IF, Record, usb_device
 from tsdtool import doctor, errors, usb
-from tsdtool.transport.adb import ServerAddress
+from tsdtool.parsers.adb_devices import parse_devices_l
+from tsdtool.transport.adb import Adb, ServerAddress
 from tsdtool.transport.types import DeviceEntry
 
 VENDORS = {"05e0": "Zebra Technologies", "0c2e": "Honeywell"}
@@ -155,9 +158,11 @@ def test_terminal_with_adb_interface_missing_from_adb_says_restart_the_server(tm
 
 
 def test_no_permissions_prints_the_udev_rule_for_that_vendor(tmp_path, adb_script):
-    state = "no permissions (user in plugdev group; are your udev rules wrong?); see [http://developer.android.com/tools/device.html]"
-    records = [usb_device(vid="0c2e", pid="0b61", serial="20234B0123")]
-    checks = diagnose(tmp_path, adb_script(), StubAdb([entry("20234B0123", state)]), records)
+    # the line as adb 29 prints it for a device it cannot open (transport.cpp)
+    listed = parse_devices_l("20234B0123             no permissions (user in plugdev group; are your udev rules "
+                             "wrong?); see [http://developer.android.com/tools/device.html] usb:3-1 transport_id:4\n")
+    records = [usb_device(vid="0c2e", pid="0b61", serial="20234B0123", sys_name="3-1")]
+    checks = diagnose(tmp_path, adb_script(), StubAdb(listed), records)
     problem = only_problem(checks)  # reported once: not again as a bad adb state
     assert 'SUBSYSTEM=="usb", ATTR{idVendor}=="0c2e", MODE="0660", GROUP="plugdev"' in problem.fix.splitlines()[1]
     assert "usermod -aG plugdev" in problem.fix and "udevadm" in problem.fix
@@ -263,3 +268,71 @@ def test_to_json_counts_problems(tmp_path, adb_script):
     data = doctor.to_json(checks)
     assert data["ok"] is False and data["problems"] == 1
     assert {"name", "status", "detail", "fix"} == set(data["checks"][0])
+
+
+# -- the command, against the fake adb server --------------------------------------------------
+@pytest.fixture
+def cli_env(monkeypatch, adb_script):
+    """The stand-in adb for `adb version`, and a USB bus holding one Zebra terminal."""
+    env = adb_script()
+    monkeypatch.setenv("ADBUTILS_ADB_PATH", env["ADBUTILS_ADB_PATH"])
+    bus = [usb_device(serial="20TC52FX0001", sys_name="1-1")]
+    monkeypatch.setattr(usb, "scan", lambda system=None: bus)
+    return bus
+
+
+def test_cli_healthy_terminal_exits_0(tsd, fake_server, cli_env, tmp_path):
+    srv = fake_server("zebra_tc52")
+    code, out, err = tsd("-H", "127.0.0.1", "-P", srv.port, "doctor", "-o", tmp_path / "out")
+    assert code == 0, out + err
+    assert "listed by adb as 20TC52FX0001 (device)" in out and "no problem found" in out
+
+
+@pytest.mark.parametrize("fixture, words", [
+    ("unauthorized", "Allow USB debugging"),
+    ("offline", "replug the cable"),
+])
+def test_cli_bad_state_exits_1_with_its_fix(tsd, fake_server, cli_env, tmp_path, fixture, words):
+    srv = fake_server("zebra_tc52", fixture)
+    code, out, _ = tsd("-H", "127.0.0.1", "-P", srv.port, "doctor", "-o", tmp_path)
+    assert code == 1
+    assert words in out and "1 problem(s) found" in out
+
+
+def test_cli_terminal_unplugged_from_adb_but_on_usb(tsd, fake_server, cli_env, tmp_path):
+    cli_env[0].children = []  # no adb interface: debugging is off
+    srv = fake_server()
+    code, out, _ = tsd("-H", "127.0.0.1", "-P", srv.port, "doctor", "--json", "-o", tmp_path)
+    data = json.loads(out)
+    assert code == 1 and data["problems"] == 1
+    problem = next(c for c in data["checks"] if c["status"] == "problem")
+    assert problem["name"] == "usb 05e0:2101 20TC52FX0001" and "USB debugging on" in problem["fix"]
+
+
+def test_cli_version_mismatch(tsd, fake_server, cli_env, adb_script, tmp_path):
+    adb_script(protocol=39)  # the fake server speaks 41
+    srv = fake_server("zebra_tc52")
+    code, out, _ = tsd("-H", "127.0.0.1", "-P", srv.port, "doctor", "-o", tmp_path)
+    assert code == 1 and "adb server version (41) doesn't match this client (39)" in out
+
+
+def test_cli_server_unreachable(tsd, cli_env, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out, err = tsd("-H", "127.0.0.1", "-P", port, "doctor", "-o", tmp_path)
+    assert code == 1 and err == ""
+    assert f"no adb server at 127.0.0.1:{port}" in out and "fix: start it there (adb start-server)" in out
+
+
+def test_cli_udev_rule_is_printed_unwrapped(tsd, fake_server, cli_env, tmp_path, monkeypatch):
+    """The rule line must survive copy and paste: never wrapped, whatever the terminal width."""
+    monkeypatch.setenv("COLUMNS", "40")
+    srv = fake_server()
+    listed = [DeviceEntry("20TC52FX0001", "no permissions (missing udev rules? user is in the plugdev group); "
+                          "see [http://developer.android.com/tools/device.html]", "usb", {"usb": "1-1"})]
+    monkeypatch.setattr(Adb, "devices", lambda self: listed)  # the fake has no "no permissions" state
+    code, out, _ = tsd("-H", "127.0.0.1", "-P", srv.port, "doctor", "-o", tmp_path)
+    assert code == 1
+    rule = 'SUBSYSTEM=="usb", ATTR{idVendor}=="05e0", MODE="0660", GROUP="plugdev"'
+    assert any(line.strip() == rule for line in out.splitlines()), out
