@@ -191,20 +191,22 @@ def test_default_events_fall_back_to_adb_off_linux():
     assert "not available on Darwin" in notes[0] and "adb device list" in notes[0]
 
 
-def test_collect_action_reads_partial_from_the_library_result(tmp_path):
-    class Bundle:
-        path = tmp_path / "bundle.zip"
-        partial = True
-
-    calls = []
+def test_collect_action_summarises_the_library_result(tmp_path):
+    from types import SimpleNamespace as NS
 
     def collect(device, output, **options):
-        calls.append(options)
-        return Bundle()
+        calls.append((device.serial, output, options))
+        items = [NS(path="logs/logcat-main.txt", status="failed", reason="the terminal went away"),
+                 NS(path="screenshot.png", status="ok", reason="")]
+        return NS(bundle=output / "tsd-x.zip", manifest=NS(status="partial", items=items,
+                                                            ticket=NS(missing=["contact_email"])))
 
+    calls = []
     result = watch.collect_action(collect, profile_dirs=())(entry("A"), tmp_path)
-    assert result.status == "partial" and result.path == tmp_path / "bundle.zip"
-    assert calls == [{"interactive": False, "profile_dirs": ()}]
+    assert calls == [("A", tmp_path, {"profile_dirs": ()})]
+    assert result.status == "partial" and result.path == tmp_path / "tsd-x.zip"
+    assert "1 item(s) failed" in result.message and "logcat-main.txt: the terminal went away" in result.message
+    assert "ticket still needs contact_email" in result.message
 
 
 def test_unknown_mode_is_a_usage_error(tmp_path):

@@ -182,45 +182,55 @@ def info_action(profile_dirs: Sequence[Path] = ()) -> Action:
     return run
 
 
-CollectFn = Callable[..., Any]
+CollectFn = Callable[..., Any]  # (device, output, **options) → the library's CollectResult
 
 
 def collect_action(collect: CollectFn | None = None, **options: Any) -> Action:
     """A full, non-interactive `collect` (saved contact and form defaults) for each terminal.
 
     Args:
-        collect: the bundle library's entry point; None imports
-            ``tsdtool.bundle.collect.collect`` when the first terminal arrives.
+        collect: ``(device, output, **options)`` returning a result shaped like
+            :class:`tsdtool.bundle.collect.CollectResult`; None uses the bundle library,
+            imported now so a build without it fails before watching, not at a terminal.
         options: passed through to it (profile_dirs, …).
     """
+    fn = collect or _library_collect()
 
     def run(device: Device, output: Path) -> Result:
-        fn = collect or _library_collect()
-        outcome = fn(device, output, interactive=False, **options)
-        return _as_result(outcome)
+        return _as_result(fn(device, output, **options))
 
     return run
 
 
 def _library_collect() -> CollectFn:
     try:
-        from tsdtool.bundle.collect import collect
+        from tsdtool.bundle.collect import CollectOptions, collect
     except ImportError as exc:
-        raise errors.TsdError("collect is not available in this build",
+        raise errors.TsdError(f"collect is not available in this build ({exc})",
                               fix="use `tsdtool watch --info`") from exc
-    return collect
+
+    def run(device: Device, output: Path, *, profile_dirs: Sequence[Path] = ()) -> Any:
+        # ask=None: nobody answers prompts at a bench; the saved contact and form defaults fill the ticket.
+        return collect(device.adb, device.serial, CollectOptions(out_dir=output, profile_dirs=profile_dirs),
+                       ask=None)
+
+    return run
 
 
-def _as_result(outcome: Any) -> Result:
-    """Read status/path/message from whatever the collect library returns."""
-    if isinstance(outcome, Result):
-        return outcome
-    path = getattr(outcome, "path", None)
-    partial = bool(getattr(outcome, "partial", False))
-    status = PARTIAL if partial else OK
-    message = getattr(outcome, "message", "") or ("bundle written, some items failed" if partial
-                                                  else "bundle written")
-    return Result(status, message, Path(path) if path else None)
+def _as_result(result: Any) -> Result:
+    """One line from a CollectResult: complete or partial, what failed, what the ticket lacks."""
+    manifest = result.manifest
+    failed = [i for i in manifest.items if i.status == "failed"]
+    if manifest.status == "complete" and not failed:
+        status, message = OK, "bundle complete"
+    else:
+        status, message = PARTIAL, f"partial bundle: {len(failed)} item(s) failed"
+        if failed:
+            message += f" (first: {failed[0].path}: {failed[0].reason})"
+    missing = list(getattr(manifest.ticket, "missing", None) or [])
+    if missing:
+        message += f"; ticket still needs {', '.join(missing)}"
+    return Result(status, message, Path(result.bundle))
 
 
 # -- event sources --------------------------------------------------------------------------
