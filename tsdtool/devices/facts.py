@@ -1,8 +1,9 @@
 """Read what a support desk asks first: which terminal, which Android build, which vendor firmware.
 
-Standard facts come from AOSP properties with the Android 10+ partition fallbacks
-(``ro.product.vendor.model`` when ``ro.product.model`` is absent, …). Vendor facts come
-from the matching profile in ``device_profiles/``; nothing vendor-specific lives here.
+Standard facts (AOSP properties with their Android 10+ partition fallbacks, such as
+``ro.product.vendor.model`` when ``ro.product.model`` is absent) are declared in
+``device_profiles/generic.toml``; vendor facts in the matching vendor's profile.
+Nothing vendor-specific lives in code.
 """
 
 from __future__ import annotations
@@ -11,50 +12,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tsdtool import console, errors
+from tsdtool.devices import profiles
 from tsdtool.parsers import df as df_parser
 from tsdtool.parsers import dumpsys_battery, getprop
 from tsdtool.transport.adb import Device
 
-_PARTITIONS = ("", "vendor.", "system.", "odm.", "product.", "system_ext.")
+
+def standard_facts(profile_set: "profiles.ProfileSet", props: dict[str, str],
+                   device: Device | None = None) -> dict[str, str | None]:
+    """The facts every profile inherits (declared in device_profiles/generic.toml)."""
+    run = device.shell if device else _no_shell
+    return {name: fv.value for name, fv in profiles.read_standard(profile_set, props, run).items()}
 
 
-def _product(key: str) -> list[str]:
-    return [f"ro.product.{p}{key}" for p in _PARTITIONS]
-
-
-def _build(key: str) -> list[str]:
-    return [f"ro.{p}build.{key}" for p in _PARTITIONS]
-
-
-# fact -> properties tried in order (AOSP names, not vendor knowledge)
-STANDARD: dict[str, list[str]] = {
-    "manufacturer": _product("manufacturer"),
-    "brand": _product("brand"),
-    "model": _product("model"),
-    "device": _product("device"),
-    "product": _product("name"),
-    "android_release": _build("version.release"),
-    "sdk": _build("version.sdk"),
-    "build_id": _build("id"),
-    "build_display": ["ro.build.display.id"],
-    "fingerprint": _build("fingerprint") + ["ro.bootimage.build.fingerprint"],
-    "security_patch": ["ro.build.version.security_patch", "ro.vendor.build.security_patch"],
-    "build_type": _build("type"),
-    "hardware": ["ro.hardware", "ro.boot.hardware"],
-    "abi": ["ro.product.cpu.abi", "ro.system.product.cpu.abilist"],
-}
-
-
-def first_prop(props: dict[str, str], keys: Sequence[str]) -> str | None:
-    for key in keys:
-        value = props.get(key, "").strip()
-        if value:
-            return value
-    return None
-
-
-def standard_facts(props: dict[str, str]) -> dict[str, str | None]:
-    return {name: first_prop(props, keys) for name, keys in STANDARD.items()}
+def _no_shell(args):
+    raise errors.RemoteFileError("no shell while listing")
 
 
 def read_props(device: Device) -> dict[str, str]:
@@ -63,13 +36,15 @@ def read_props(device: Device) -> dict[str, str]:
 
 def read(device: Device, *, profile_dirs: Sequence[Path] = (), extended: bool = True) -> dict[str, Any]:
     """Everything `tsdtool info` shows, as a flat JSON-ready dict with stable snake_case keys."""
-    from tsdtool.devices import profiles
-
     props = read_props(device)
-    info: dict[str, Any] = {"serial": device.serial, "transport": device.entry.transport}
-    info.update(standard_facts(props))
     profile_set = profiles.load_device_profiles(profile_dirs)
-    match = profiles.match(profile_set, props, device.entry.tags.get("usb_vendor_id"))
+    for warning in profile_set.warnings:
+        console.warn(warning)
+    info: dict[str, Any] = {"serial": device.serial, "transport": device.entry.transport}
+    standard = standard_facts(profile_set, props, device)
+    info["hardware_serial"] = standard.pop("serial", None)
+    info.update(standard)
+    match = profiles.match(profile_set, props)  # adb does not report the USB vendor id
     info["profile"] = match.profile.id
     info["vendor"] = match.profile.name
     info["profile_match"] = match.rule

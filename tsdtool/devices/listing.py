@@ -29,7 +29,7 @@ def list_devices(adb: Adb, *, profile_dirs: Sequence[Path] = (), identify: bool 
                 props = facts.read_props(adb.device(entry))
                 match = profiles.match(profile_set, props, None)
                 row.update(vendor=match.profile.name, profile=match.profile.id,
-                           model=facts.standard_facts(props)["model"] or row["model"])
+                           model=facts.standard_facts(profile_set, props)["model"] or row["model"])
             except errors.TsdError as exc:  # one bad terminal must not hide the others
                 row["fix"] = exc.one_line()
         rows.append(row)
