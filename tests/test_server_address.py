@@ -104,7 +104,10 @@ def test_start_path_uses_adb_on_path_and_says_so(tsd, tmp_path, monkeypatch):
         assert code == 0 and "emulator-5554" in out
     finally:
         # stop the fake the stand-in started, as `adb kill-server` would
-        Adb(None, port, start_server=False)._query("host:kill") if _listening(port) else None
+        if _listening(port):
+            with socket.create_connection(("127.0.0.1", port), 2) as s:
+                s.sendall(b"0009host:kill")
+                assert s.recv(4) == b"OKAY"
 
 
 def _listening(port):
