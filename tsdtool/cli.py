@@ -113,6 +113,82 @@ def screenshot_cmd(
 # --- app data commands: pull-db, pull, logs ---
 
 # --- bundle commands: collect, report, verify, send ---
+Opt = typer.Option
+Fields = Annotated[Optional[list[str]], Opt("--field", help="Ticket field KEY=VALUE (repeatable).")]
+BundleArg = Annotated[Path, typer.Argument(help="A bundle zip made by `tsdtool collect`.")]
+
+
+@app.command("collect")
+def collect_cmd(
+    serial: Annotated[Optional[str], Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
+    app_id: Annotated[Optional[str], Opt("--app", help="App profile id: collect the packages it names.")] = None,
+    package: Annotated[Optional[str], Opt("--package", help="Collect this one package instead of --app.")] = None,
+    desk: Annotated[Optional[str], Opt("--desk", help="Desk profile id (cleverence, grsoft, generic).")] = None,
+    field: Fields = None,
+    form: Annotated[Optional[Path], Opt("--form", help="TOML file of ticket fields.")] = None,
+    attach: Annotated[Optional[list[Path]], Opt("--attach", help="Folder or file to add (repeatable).")] = None,
+    since: Annotated[Optional[str], Opt("--since", help="Logcat window, e.g. 30m, 2h, 1d.")] = None,
+    output: Annotated[Path, Opt("-o", "--output", help="Folder for the bundle and ticket.")] = Path("tsd-output"),
+    no_input: Annotated[bool, Opt("--no-input", help="Never prompt; list what is missing.")] = False,
+    json: Json = False,
+    redact: Annotated[bool, Opt("--redact", help="Replace IMEI, serials, MAC, phones, e-mails with tokens.")] = False,
+    no_db: Annotated[bool, Opt("--no-db", help="Leave the app database out.")] = False,
+) -> int:
+    """Collect everything a support desk asks for into one bundle, with a ticket for that desk."""
+    from tsdtool import progress
+    from tsdtool.bundle.collect import CollectOptions, collect
+
+    person = console.interactive() and not (no_input or json)
+    options = CollectOptions(output, app_id, package, desk, field or [], form, attach or [], since,
+                             redact=redact, include_db=not no_db, profile_dirs=settings.profile_dirs)
+    result = collect(settings.adb(), serial or settings.serial, options, progress=progress.make(person),
+                     ask=report.ask_field if person else None)
+    console.print_json(result.to_dict()) if json else report.collect_result(result)
+    return result.exit_code
+
+
+@app.command("report")
+def report_cmd(
+    bundle: BundleArg,
+    output: Annotated[Optional[Path], Opt("-o", "--output", help="HTML file (default: next to the bundle).")] = None,
+    open_: Annotated[bool, Opt("--open/--no-open", help="Open it in the browser.")] = True,
+) -> int:
+    """Render a bundle's report.html again (with today's desk profile) and open it."""
+    from tsdtool.bundle import report_html
+
+    path = report_html.render_bundle(bundle, output, settings.profile_dirs)
+    return report.report_written(path, open_ and console.interactive())
+
+
+@app.command("verify")
+def verify_cmd(bundle: BundleArg, json: Json = False) -> int:
+    """Re-check every file's size and SHA-256 and the manifest's schema (exit 1 on any problem)."""
+    from tsdtool.bundle.verify import verify
+
+    result = verify(bundle)
+    return report.verify_result(result, json)
+
+
+@app.command("send")
+def send_cmd(
+    bundle: BundleArg,
+    smtp: Annotated[str, Opt("--smtp", help="SMTP server HOST:PORT.")] = "",
+    to: Annotated[str, Opt("--to", help="Recipient (default: the desk's address).")] = "",
+    starttls: Annotated[bool, Opt("--starttls", help="Upgrade the connection with STARTTLS.")] = False,
+    user: Annotated[str, Opt("--user", help="SMTP login; password from TSDTOOL_SMTP_PASSWORD or a prompt.")] = "",
+    dry_run: Annotated[bool, Opt("--dry-run", help="Show what would be sent; connect to nothing.")] = False,
+    link: Annotated[str, Opt("--link", help="Where an oversize bundle was uploaded.")] = "",
+    field: Fields = None,
+) -> int:
+    """Mail the bundle's ticket to its desk, the bundle attached (or linked when too big)."""
+    from tsdtool.bundle import send
+
+    person = console.interactive()
+    options = send.SendOptions(smtp, to, starttls, user, dry_run, link, field or [], settings.profile_dirs)
+    result = send.send(bundle, options, show=report.send_preview, confirm=report.confirm_send if person else None,
+                       ask_password=report.ask_password if person else None)
+    return report.send_result(result)
+
 
 # --- field helpers: doctor, watch ---
 
@@ -144,6 +220,8 @@ def watch_cmd(
               notify=console.note, report=report.watch_line)
     return ExitCode.OK
 
+
+# --- beyond: repro, inspect, diff ---
 
 # --- remote: connect, disconnect ---
 @app.command("connect")
