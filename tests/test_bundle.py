@@ -1,0 +1,180 @@
+"""The bundle zip: .part until the manifest is in, hashes while streaming, verify finds tampering."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.bundle_util import every_bundle_verifies  # noqa: F401 - autouse: every bundle must verify
+from tsdtool import errors
+from tsdtool.bundle.manifest import FAILED, OK, SKIPPED, BundleItem, Manifest, iso_utc, stamp_utc
+from tsdtool.bundle.verify import open_bundle, schema_problems, verify
+from tsdtool.bundle.writer import BundleWriter
+from tsdtool.outdir import OutputDir
+
+WHEN = datetime(2024, 5, 14, 9, 30, 0, tzinfo=UTC)
+HOST = {"os_name": "Debian GNU/Linux", "os_version": "12", "os_bitness": 64, "python": "3.11.7",
+        "tool_version": "0.1.0", "adb_server_version": "1.0.41"}
+
+
+def manifest(**extra) -> Manifest:
+    return Manifest("0.1.0", iso_utc(WHEN), host=dict(HOST), device={"serial": "TSD0001", "model": "TC52"},
+                    profiles={"device": "zebra", "app": None, "desk": "generic"}, **extra)
+
+
+def staged(tmp_path) -> OutputDir:
+    out = OutputDir(tmp_path / "staging")
+    out.write_bytes("logs/logcat.txt", b"05-14 09:12:09.131  4711  4711 E Tag: boom\n", "logcat -d", kind="log")
+    with pytest.raises(errors.TransferError):
+        with out.open("apps/a/internal/x.db", "run-as a cat x.db", kind="database") as w:
+            w.write(b"SQLite format 3\x00half")
+            raise errors.TransferError("connection lost")
+    out.skip("screenshot.png", "screencap -p", "screen is off", kind="screenshot")
+    return out
+
+
+def pack(tmp_path, out: OutputDir, m: Manifest | None = None, transform=None):
+    m = m or manifest()
+    dest = tmp_path / "b" / "bundle.zip"
+    dest.parent.mkdir(exist_ok=True)
+    with BundleWriter(dest, WHEN) as writer:
+        for item in out.items:
+            m.items.append(writer.add_staged(out.root, item, transform))
+        path = writer.finish(m)
+    return path, m
+
+
+def test_ok_failed_and_skipped_items_are_recorded_and_partial_bytes_kept(tmp_path):
+    path, m = pack(tmp_path, staged(tmp_path))
+    assert path.is_file() and not path.with_name("bundle.zip.part").exists()
+    by_path = {i.path: i for i in m.items}
+    assert by_path["logs/logcat.txt"].status == OK and by_path["logs/logcat.txt"].stored
+    partial = by_path["apps/a/internal/x.db.part"]
+    assert partial.status == FAILED and "connection lost" in partial.reason and partial.size == 20
+    assert by_path["screenshot.png"].status == SKIPPED and not by_path["screenshot.png"].stored
+    assert m.status == "partial"
+    with zipfile.ZipFile(path) as zf:
+        assert zf.namelist()[-1] == "manifest.json"  # written last
+        assert zf.read("apps/a/internal/x.db.part") == b"SQLite format 3\x00half"
+    assert verify(path).ok
+
+
+def test_the_hash_streamed_into_the_zip_matches_the_collected_one(tmp_path):
+    out = staged(tmp_path)
+    (out.root / "logs/logcat.txt").write_bytes(b"changed after collection\n")
+    _, m = pack(tmp_path, out)
+    item = m.item("logs/logcat.txt")
+    assert item.status == FAILED and "changed on disk" in item.reason
+
+
+def test_an_exception_while_packing_leaves_no_zip(tmp_path):
+    dest = tmp_path / "x.zip"
+    with pytest.raises(RuntimeError):
+        with BundleWriter(dest, WHEN) as writer:
+            writer.add_bytes(BundleItem("a.txt", "other", "test"), b"a")
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_packing_gives_a_valid_shorter_entry(tmp_path):
+    out = staged(tmp_path)
+
+    def interrupted(lines):
+        yield b"first line\n"
+        raise KeyboardInterrupt
+
+    path, m = pack(tmp_path, out, transform=interrupted)
+    item = m.item("logs/logcat.txt")
+    assert item.status == FAILED and "interrupted" in item.reason
+    with zipfile.ZipFile(path) as zf:
+        assert zf.read("logs/logcat.txt") == b"first line\n"
+
+
+def test_manifest_round_trips(tmp_path):
+    path, m = pack(tmp_path, staged(tmp_path))
+    with open_bundle(path) as b:
+        again = b.manifest
+    assert again.to_dict() == m.to_dict()
+    assert again.created_at == "2024-05-14T09:30:00Z" and stamp_utc(WHEN) == "20240514T093000Z"
+
+
+def _rewrite(src, dest, change):
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
+        for info in zin.infolist():
+            data = change(info.filename, zin.read(info.filename))
+            if data is not None:
+                zout.writestr(info.filename, data)
+    return dest
+
+
+def test_verify_finds_changed_missing_and_unlisted_files(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    tampered = tmp_path / "tampered"
+    changed = _rewrite(path, tampered / "changed.zip", lambda n, d: b"X" + d[1:] if n == "logs/logcat.txt" else d)
+    assert any("SHA-256 does not match" in p for p in verify(changed).problems)
+    gone = _rewrite(path, tampered / "gone.zip", lambda n, d: None if n == "logs/logcat.txt" else d)
+    assert any("missing from the zip" in p for p in verify(gone).problems)
+    extra = _rewrite(path, tampered / "extra.zip", lambda n, d: d)
+    with zipfile.ZipFile(extra, "a") as zf:
+        zf.writestr("smuggled.txt", b"hi")
+    assert verify(extra).problems == ["smuggled.txt: in the zip but not in the manifest"]
+
+
+def test_verify_reports_schema_violations(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+
+    def break_manifest(name, data):
+        if name != "manifest.json":
+            return data
+        doc = json.loads(data)
+        doc["items"][0]["status"] = "maybe"
+        doc["created_at"] = "yesterday"
+        return json.dumps(doc).encode()
+
+    bad = _rewrite(path, tmp_path / "tampered" / "bad.zip", break_manifest)
+    problems = verify(bad).problems
+    assert any(p.startswith("schema: created_at") for p in problems)
+    assert any(p.startswith("schema: items.0.status") for p in problems)
+
+
+def test_not_a_bundle_is_a_usage_error(tmp_path):
+    (tmp_path / "tampered").mkdir()
+    plain = tmp_path / "tampered" / "plain.zip"
+    with zipfile.ZipFile(plain, "w") as zf:
+        zf.writestr("a.txt", "a")
+    with pytest.raises(errors.UsageError, match="no manifest.json"):
+        verify(plain)
+    (tmp_path / "tampered" / "junk.zip").write_bytes(b"not a zip")
+    with pytest.raises(errors.UsageError, match="not a readable zip"):
+        verify(tmp_path / "tampered" / "junk.zip")
+
+
+def test_schema_rejects_paths_that_escape(tmp_path):
+    doc = manifest(items=[BundleItem("../evil.txt", "other", "x", sha256="0" * 64)]).to_dict()
+    doc["ticket"] = {"desk": "generic", "ready": False, "required": [], "missing": []}
+    assert any("items.0.path" in p for p in schema_problems(doc))
+    doc["items"][0]["path"] = "ok/evil.txt"
+    assert schema_problems(doc) == []
+
+
+def test_verify_cli_exit_codes(tmp_path, tsd):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    code, out, _ = tsd("verify", path)
+    assert code == 0 and "verified: 2 files hashed" in out
+    tampered = tmp_path / "tampered" / "t.zip"
+    _rewrite(path, tampered, lambda n, d: d + b"!" if n == "logs/logcat.txt" else d)
+    code, out, _ = tsd("verify", tampered, "--json")
+    assert code == 1 and json.loads(out)["ok"] is False
+    code, _, err = tsd("verify", tmp_path / "nope.zip")
+    assert code == 2 and "no such file" in err
+
+
+def test_copying_a_bundle_keeps_it_verifiable(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    copy = shutil.copy(path, tmp_path / "copy.zip")
+    assert verify(copy).ok and verify(copy).checked == 2

@@ -1,0 +1,140 @@
+"""Pack a staging :class:`~tsdtool.outdir.OutputDir` into the bundle zip.
+
+The zip is built as ``NAME.zip.part`` and renamed only by :meth:`BundleWriter.finish`, after
+``manifest.json`` — written last — has been added: a zip without a manifest never carries
+the final name. Every entry is hashed while it streams into the zip (after redaction, so
+the hash proves the bytes a desk receives); for an untouched item that hash must equal the
+one :class:`~tsdtool.outdir.OutputDir` computed while collecting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from tsdtool import errors
+from tsdtool.bundle.manifest import FAILED, MANIFEST_NAME, OK, BundleItem, Manifest
+from tsdtool.outdir import Item, reason_of
+from tsdtool.paths import contained
+
+CHUNK = 256 * 1024
+LINE_LIMIT = 1 << 20  # a "line" longer than this is cut for redaction: logs never have one
+_STORED_SUFFIXES = (".png", ".jpg", ".jpeg", ".zip", ".gz", ".apk", ".mp4", ".7z")
+
+Transform = Callable[[Iterable[bytes]], Iterable[bytes]]
+
+
+def _chunks(fh: BinaryIO) -> Iterator[bytes]:
+    while chunk := fh.read(CHUNK):
+        yield chunk
+
+
+def _lines(fh: BinaryIO) -> Iterator[bytes]:
+    while line := fh.readline(LINE_LIMIT):
+        yield line
+
+
+class BundleWriter:
+    """One bundle being written. Use as a context manager: an exception removes the ``.part``."""
+
+    def __init__(self, dest: Path, created: datetime):
+        self.dest = Path(dest)
+        self.part = self.dest.with_name(self.dest.name + ".part")
+        self._date = created.timetuple()[:6]
+        self._names: set[str] = set()
+        self.interrupted = False  # Ctrl-C while packing: the rest is recorded, not stored
+        try:
+            self._zip = zipfile.ZipFile(self.part, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        except OSError as exc:
+            raise errors.OutputError(f"cannot create {self.part}: {exc.strerror or exc}") from exc
+
+    def __enter__(self) -> BundleWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        if name in self._names:
+            raise ValueError(f"{name} is already in the bundle")
+        self._names.add(name)
+        info = zipfile.ZipInfo(name, self._date)
+        stored = name.lower().removesuffix(".part").endswith(_STORED_SUFFIXES)
+        info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        return info
+
+    def _stream(self, name: str, chunks: Iterable[bytes]) -> tuple[int, str]:
+        sha, size = hashlib.sha256(), 0
+        try:
+            with self._zip.open(self._info(name), "w", force_zip64=True) as dst:
+                try:
+                    for chunk in chunks:
+                        dst.write(chunk)
+                        sha.update(chunk)
+                        size += len(chunk)
+                except KeyboardInterrupt:
+                    # Leaving the block closes the entry with what streamed: a valid, shorter file.
+                    self.interrupted = True
+        except OSError as exc:
+            raise errors.OutputError(f"cannot write {self.part}: {exc.strerror or exc}") from exc
+        return size, sha.hexdigest()
+
+    def add_bytes(self, item: BundleItem, data: bytes) -> BundleItem:
+        """A generated file (report, ticket): stored whole, hashed."""
+        item.size, item.sha256 = self._stream(item.path, [data])
+        return item
+
+    def add_staged(self, root: Path, staged: Item, transform: Transform | None = None) -> BundleItem:
+        """One collected item. Its staged bytes (also those of a failed, partial one) go in;
+        an item with no bytes (skipped, or failed before writing) is only recorded."""
+        item = BundleItem(staged.path, staged.kind or "other", staged.source, staged.status, staged.reason)
+        source = contained(root, staged.path)
+        if not source.is_file():
+            return item
+        try:
+            with open(source, "rb") as fh:
+                chunks = transform(_lines(fh)) if transform else _chunks(fh)
+                item.size, item.sha256 = self._stream(staged.path, chunks)
+        except OSError as exc:
+            item.status, item.reason = FAILED, f"cannot read the staged copy: {reason_of(exc)}"
+            return item
+        if self.interrupted:
+            item.status, item.reason = FAILED, "interrupted (Ctrl-C) while packing"
+            return item
+        if transform is None and staged.status == OK and staged.sha256 and staged.sha256 != item.sha256:
+            item.status, item.reason = FAILED, "changed on disk between collection and packing"
+        return item
+
+    def read(self, name: str) -> bytes | None:
+        """An entry already written (the report embeds the screenshot and quotes the logs as packed)."""
+        try:
+            return self._zip.read(name)
+        except KeyError:
+            return None
+
+    def finish(self, manifest: Manifest) -> Path:
+        """Write ``manifest.json`` last, close, and give the zip its final name."""
+        data = json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False).encode("utf-8")
+        self._stream(MANIFEST_NAME, [data])
+        try:
+            self._zip.close()
+            os.replace(self.part, self.dest)
+        except OSError as exc:
+            raise errors.OutputError(f"cannot finish {self.dest}: {exc.strerror or exc}") from exc
+        return self.dest
+
+    def abort(self) -> None:
+        """Drop the unfinished zip."""
+        try:
+            self._zip.close()
+        except (OSError, ValueError, zipfile.BadZipFile):
+            pass
+        self.part.unlink(missing_ok=True)
