@@ -1,0 +1,220 @@
+"""The ticket: the bundle's facts and the person's answers, laid out for one desk.
+
+:func:`values` resolves every field (auto ones from the manifest, human ones from the
+form; a person's answer wins, since e.g. the 1C server may not be this PC). :func:`state`
+says whether every required field has a value. :func:`markdown` and :func:`message` render
+``ticket.md`` and ``ticket.eml``; the bundle is attached when it fits the desk's limit,
+otherwise the ticket says to upload it and send the link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tsdtool.bundle import fields
+from tsdtool.bundle.desks import Desk
+from tsdtool.bundle.manifest import OK, Manifest, TicketState
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+_HEAD = {
+    "en": {"not_ready": "NOT READY — missing", "to": "To", "portal": "File this on the desk's support portal",
+           "desk": "Desk", "required": "Required", "other": "Other details", "bundle": "Bundle",
+           "attached": "attached to this message", "problems": "Not collected", "no_address": "(no address: set one with --to)",
+           "missing_value": "(missing)", "redacted": "Identifiers replaced by tokens (--redact)"},
+    "ru": {"not_ready": "НЕ ГОТОВО — не хватает", "to": "Кому", "portal": "Подайте заявку на портале техподдержки",
+           "desk": "Поддержка", "required": "Обязательные сведения", "other": "Дополнительно", "bundle": "Архив с данными",
+           "attached": "приложен к письму", "problems": "Не удалось собрать", "no_address": "(адрес не задан: укажите --to)",
+           "missing_value": "(не заполнено)", "redacted": "Идентификаторы заменены метками (--redact)"},
+}
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1048576:.1f} MB" if size >= 1048576 else f"{max(1, round(size / 1024))} KB"
+
+
+def _stored(manifest: Manifest, *kinds: str) -> list[Any]:
+    return [i for i in manifest.items if i.kind in kinds and i.status == OK and i.stored]
+
+
+def _listing(items: list[Any], limit: int = 4) -> str:
+    names = [i.path for i in items]
+    more = f" (+{len(names) - limit})" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def auto_values(manifest: Manifest) -> dict[str, str]:
+    """Fields tsdtool fills itself; a field is absent when the bundle lacks what it needs."""
+    out: dict[str, str] = {}
+    d, h = manifest.device, manifest.host
+    model = " ".join(str(x) for x in (d.get("vendor") or d.get("manufacturer"), d.get("model")) if x)
+    if model:
+        out["device_model"] = model
+    if d.get("android_release"):
+        build = d.get("build_display") or d.get("build_id") or ""
+        extra = ", ".join(f"{k} {v}" for k, v in (d.get("vendor_facts") or {}).items() if v)
+        out["device_os"] = (f"Android {d['android_release']} (API {d.get('sdk') or '?'}), build {build}"
+                            + (f"; {extra}" if extra else "")).strip()
+    versions = [f"{a.get('label') or a['package']} {a.get('version_name') or '?'}"
+                + (f" ({a['version_code']})" if a.get("version_code") is not None else "")
+                for a in manifest.apps if a.get("installed")]
+    if versions:
+        out["app_version"] = "; ".join(versions)
+    products = [a["product"] for a in manifest.apps if a.get("installed") and a.get("product")]
+    if products:
+        out["product"] = products[0]
+    if h.get("os_name"):
+        out["pc_os"] = f"{h['os_name']} {h.get('os_version') or ''}".strip()
+    if h.get("os_bitness"):
+        out["pc_bitness"] = f"{h['os_bitness']}-bit"
+    for key, kinds in (("logs", ("log", "crash", "app_log")), ("screenshot", ("screenshot",)),
+                       ("attachments", ("attachment",))):
+        items = _stored(manifest, *kinds)
+        if items:
+            out[key] = _listing(items)
+    stored = {i.path for i in _stored(manifest, "database")}
+    copied = [d for d in manifest.databases if d.get("path") in stored]
+    if copied:
+        out["database"] = "; ".join(f"{d['path']} ({d.get('check') or 'copied'})" for d in copied)
+    return out
+
+
+def values(manifest: Manifest) -> dict[str, str]:
+    """Every field with a value: auto ones, overridden by what a person gave."""
+    return auto_values(manifest) | {k: v for k, v in manifest.form.items() if v}
+
+
+def missing(desk: Desk, filled: dict[str, str]) -> list[str]:
+    """Required entries with no value; ``a|b`` is satisfied by either."""
+    return [r for r in desk.required if not any(filled.get(k) for k in fields.alternatives(r))]
+
+
+def state(manifest: Manifest, desk: Desk) -> TicketState:
+    gaps = missing(desk, values(manifest))
+    return TicketState(desk.id, not gaps, list(desk.required), gaps)
+
+
+def summary(filled: dict[str, str], limit: int = 70) -> str:
+    line = next((ln.strip() for ln in filled.get("description", "").splitlines() if ln.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def subject(desk: Desk, manifest: Manifest) -> str:
+    filled = values(manifest)
+    filled = {"summary": summary(filled) or "support request", "serial": str(manifest.device.get("serial", "")),
+              "desk": desk.name} | filled
+
+    class _Gaps(dict):
+        def __missing__(self, key: str) -> str:
+            return "—"
+
+    text = desk.subject.format_map(_Gaps(filled))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """How the bundle travels with the ticket."""
+
+    name: str
+    size: int
+    sha256: str
+    attached: bool  # under the desk's limit
+    link: str = ""  # where it was uploaded, when too big
+
+
+def attachment_for(bundle: Path, desk: Desk, link: str = "") -> Attachment:
+    import hashlib
+
+    sha = hashlib.sha256()
+    with open(bundle, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            sha.update(chunk)
+    size = bundle.stat().st_size
+    return Attachment(bundle.name, size, sha.hexdigest(), size <= desk.max_attachment_bytes, link)
+
+
+def _field_lines(desk: Desk, keys: Iterable[str], filled: dict[str, str], head: dict[str, str]) -> list[str]:
+    out = []
+    for key in keys:
+        value = filled.get(key, "")
+        label = desk.label(key)
+        if "\n" in value:
+            out += [f"- **{label}**:", *[f"    {ln}" for ln in value.splitlines()]]
+        else:
+            out.append(f"- **{label}**: {value or head['missing_value']}")
+    return out
+
+
+def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = None, to: str = "") -> str:
+    """``ticket.md``: what a person pastes into a portal or reads before sending."""
+    head = _HEAD.get(desk.language, _HEAD["en"])
+    filled = values(manifest)
+    gaps = missing(desk, filled)
+    lines = [f"# {subject(desk, manifest)}", ""]
+    if gaps:
+        lines += [f"> **{head['not_ready']}:** " + ", ".join(desk.requirement_label(r) for r in gaps), ""]
+    if desk.channel == "portal" and not to:
+        lines.append(f"{head['desk']}: {desk.name} — {head['portal']}")
+    else:
+        lines.append(f"{head['to']}: {to or desk.to or head['no_address']} ({desk.name})")
+    lines.append("")
+    if desk.instructions:
+        lines += [" ".join(desk.instructions.split()), ""]
+    shown: list[str] = []
+    for requirement in desk.required:
+        keys = fields.alternatives(requirement)
+        given = [k for k in keys if filled.get(k)]
+        shown += given or keys[:1]
+    lines += [f"## {head['required']}", *_field_lines(desk, shown, filled, head), ""]
+    extra = [k for k in desk.all_keys() if k not in shown and filled.get(k)]
+    extra += [k for k in filled if k not in shown and k not in extra]
+    if extra:
+        lines += [f"## {head['other']}", *_field_lines(desk, extra, filled, head), ""]
+    problems = [i for i in manifest.items if i.status != OK]
+    if problems:
+        lines += [f"## {head['problems']}", *[f"- {i.path}: {i.status} — {i.reason}" for i in problems], ""]
+    if manifest.redaction.enabled:
+        counts = ", ".join(f"{k} {n}" for k, n in sorted(manifest.redaction.counts.items())) or "0"
+        lines += [f"{head['redacted']}: {counts}", ""]
+    if attachment:
+        lines += [f"## {head['bundle']}", f"- {attachment.name}, {_mb(attachment.size)}, SHA-256 {attachment.sha256}"]
+        if attachment.attached:
+            lines.append(f"- {head['attached']}")
+        elif attachment.link:
+            lines.append(f"- {attachment.link}")
+        else:
+            lines.append(f"- {' '.join(desk.too_big.split()) or 'Too large to attach: upload it and send the link.'}")
+        lines.append("")
+    lines.append(f"-- tsdtool {manifest.tool_version}, {manifest.created_at}")
+    return "\n".join(lines) + "\n"
+
+
+def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link: str = "") -> EmailMessage:
+    """``ticket.eml``: the ticket as an e-mail, the bundle attached when it fits the limit."""
+    from email.headerregistry import Address
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
+    attachment = attachment_for(bundle, desk, link)
+    to = to or desk.to
+    msg = EmailMessage()
+    msg["Subject"] = subject(desk, manifest)
+    if to:
+        msg["To"] = to
+    sender = manifest.form.get("contact_email", "")
+    if sender and "@" in sender:
+        user, _, domain = sender.partition("@")
+        msg["From"] = Address(manifest.form.get("contact_name", ""), user, domain)
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid("tsdtool")
+    msg["X-Tsdtool-Bundle-SHA256"] = attachment.sha256
+    msg.set_content(markdown(manifest, desk, attachment, to))
+    if attachment.attached:
+        msg.add_attachment(bundle.read_bytes(), maintype="application", subtype="zip", filename=bundle.name)
+    return msg
