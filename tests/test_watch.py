@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,93 @@ def test_unknown_mode_is_a_usage_error(tmp_path):
 
 def test_run_with_no_events_returns_nothing(tmp_path):
     assert watch.run(StubAdb(), mode="info", output=Path(tmp_path), events=[]) == []
+
+
+# -- against the fake adb server ----------------------------------------------------------------
+TC52 = "20TC52FX0001"
+CT60 = "20234B0123"
+
+
+def _serial(fixture):
+    from tests.conftest import fixture_dir
+    from tests.fake_adb import Terminal
+
+    return Terminal(fixture_dir(fixture)).serial
+
+
+def plugging(srv, *fixtures):
+    """An event source that plugs each fixture terminal into the fake server, then announces it."""
+    from tests.conftest import fixture_dir
+
+    for name in fixtures:
+        terminal = srv.add_terminal(fixture_dir(name))
+        yield watch.Event("add", terminal.serial, label=name)
+
+
+def fake_adb(srv):
+    from tsdtool.transport.adb import Adb
+
+    return Adb("127.0.0.1", srv.port, start_server=False)
+
+
+def test_info_for_a_terminal_that_appears(fake_server, tmp_path):
+    srv = fake_server()
+    outcomes = run_loop(fake_adb(srv), plugging(srv, "zebra_tc52"), watch.info_action(), tmp_path)
+    [outcome] = outcomes
+    assert (outcome.serial, outcome.status) == (TC52, "ok")
+    assert outcome.message == "Zebra Technologies TC52, Android 14"
+    info = json.loads(outcome.path.read_text())
+    assert outcome.path.parent == tmp_path and info["serial"] == TC52 and info["vendor"] == "Zebra Technologies"
+
+
+def test_a_terminal_pulled_mid_info_fails_and_the_next_one_is_handled(fake_server, tmp_path):
+    srv = fake_server()
+    info = watch.info_action()
+
+    def pull_first(device, output):
+        if device.serial == TC52:
+            srv.remove_terminal(TC52)  # the cable comes out after adb listed it
+        return info(device, output)
+
+    outcomes = run_loop(fake_adb(srv), plugging(srv, "zebra_tc52", "honeywell_ct60"), pull_first, tmp_path)
+    assert [(o.serial, o.status) for o in outcomes] == [(TC52, "failed"), (_serial("honeywell_ct60"), "ok")]
+    assert outcomes[1].path.is_file() and not list(tmp_path.glob(f"info-{TC52}*"))
+
+
+def test_track_devices_fallback_sees_the_rsa_prompt_accepted(fake_server, tmp_path):
+    srv = fake_server("unauthorized")
+    serial = _serial("unauthorized")
+    adb = fake_adb(srv)
+    lists = adb.track_devices()
+
+    def accepted_after_start():
+        yield next(lists)  # what was attached when watch started: unauthorized
+        srv.set_state(serial, "device")  # then someone taps "Allow"
+        yield from lists
+
+    events = watch.adb_events(accepted_after_start())
+
+    def until_first_arrival():
+        try:
+            yield next(events)
+            raise KeyboardInterrupt  # Ctrl-C
+        finally:
+            events.close()  # closes the track-devices socket
+
+    outcomes = run_loop(adb, until_first_arrival(), watch.info_action(), tmp_path)
+    assert [(o.serial, o.status) for o in outcomes] == [(serial, "ok")]
+
+
+def test_cli_watch_info_with_injected_events(tsd, fake_server, tmp_path, monkeypatch):
+    srv = fake_server()
+    monkeypatch.setattr(watch, "default_events", lambda adb, vendor_ids, notify, system=None: plugging(srv, "zebra_tc52"))
+    code, out, err = tsd("-H", "127.0.0.1", "-P", srv.port, "watch", "--info", "-o", tmp_path / "out")
+    assert code == 0, err
+    line, = out.splitlines()
+    assert line.startswith(f"ok      {TC52} zebra_tc52: Zebra Technologies TC52, Android 14 → ")
+    assert len(list((tmp_path / "out").glob(f"info-{TC52}-*.json"))) == 1
+
+
+def test_cli_watch_refuses_both_modes(tsd):
+    code, _, err = tsd("watch", "--info", "--collect")
+    assert code == 2 and "choose one of --collect and --info" in err

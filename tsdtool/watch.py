@@ -340,4 +340,6 @@ def run(
         vendor_ids = usb.known_vendor_ids(profile_dirs)
         events = default_events(adb, vendor_ids, notify)
     notify(f"{mode} for each terminal into {output}")
-    return watch(adb, events, action, output=output, report=report)
+    outcomes = watch(adb, events, action, output=output, report=report)
+    notify(f"watch stopped after {len(outcomes)} terminal(s)")
+    return outcomes
