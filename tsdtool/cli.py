@@ -109,6 +109,43 @@ def screenshot_cmd(
 
 
 # --- profiles commands (device/app/desk profiles) ---
+profiles_app = typer.Typer(no_args_is_help=True, help="Device, app and desk profiles (data files).")
+app.add_typer(profiles_app, name="profiles")
+
+
+@profiles_app.command("list")
+def profiles_list_cmd(json: Json = False) -> int:
+    """Every profile with its kind, id, name and where it comes from."""
+    from tsdtool import catalog
+
+    found, warnings = catalog.entries(settings.profile_dirs)
+    for warning in warnings:
+        console.warn(warning)
+    console.print_json([e.__dict__ for e in found]) if json else report.profiles_table(found)
+    return ExitCode.OK
+
+
+@profiles_app.command("show")
+def profiles_show_cmd(profile_id: Annotated[str, typer.Argument(metavar="ID")]) -> int:
+    """Print a profile's file."""
+    from tsdtool import catalog
+
+    for entry, text in catalog.show(profile_id, settings.profile_dirs):
+        console.out().print(f"# {entry.kind} profile {entry.id} — {entry.path}", markup=False)
+        console.out().print(text, markup=False, highlight=False)
+    return ExitCode.OK
+
+
+@profiles_app.command("check")
+def profiles_check_cmd(paths: Annotated[Optional[list[Path]], typer.Argument(metavar="[PATH]...")] = None) -> int:
+    """Validate profile files: every mistake as `file:key: problem`; exit 1 if any."""
+    from tsdtool import catalog
+
+    problems = catalog.check(paths or [], settings.profile_dirs)
+    for problem in problems:
+        console.out().print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    console.err().print(f"{len(problems)} problem(s)" if problems else "all profiles are valid", markup=False)
+    return ExitCode.PROBLEMS if problems else ExitCode.OK
 
 # --- app data commands: pull-db, pull, logs ---
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+KINDS = ("device", "app", "desk")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ def read(
         data = tomllib.loads(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         return None, [Problem(name, "", f"cannot read: {error}")]
+    if data.get("kind") in KINDS and data.get("kind") != kind:
+        return None, []  # another kind's file in a shared --profiles-dir: not ours, not a problem
     problems = []
     named_by_file = "id" not in data
     data.setdefault("id", path.stem)
@@ -125,6 +128,8 @@ def load(
         seen: dict[str, Path] = {}
         for path in toml_files([folder]):
             data, found = read(path, kind, validate)
+            if data is None and not found:
+                continue
             if data is not None and data["id"] in seen:
                 found = [
                     Problem(str(path), "id", f"{data['id']!r} is also the id of {seen[data['id']].name}")

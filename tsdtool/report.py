@@ -91,3 +91,116 @@ def watch_line(outcome: Any) -> None:
     where = f" → {escape(outcome.path)}" if outcome.path else ""
     console.out().print(f"[{style}]{outcome.status:<7}[/] {escape(outcome.serial or '?')} "
                         f"{escape(outcome.label)}: {escape(outcome.message)}{where}", soft_wrap=True)
+
+
+# --- bundle: collect, report, verify, send ---------------------------------------------------------
+
+
+def ask_field(key: str, label: str, hint: str, multiline: bool) -> str:
+    """Prompt for one ticket field on stderr; a multi-line one ends with an empty line."""
+    from rich.prompt import Prompt
+
+    err = console.err()
+    text = f"[bold]{escape(label)}[/] [dim]({escape(key)}{', ' + escape(hint) if hint else ''})[/]"
+    if not multiline:
+        return Prompt.ask(text, console=err, default="", show_default=False)
+    err.print(text + " [dim]— end with an empty line[/]")
+    lines = []
+    while line := Prompt.ask("  ", console=err, default="", show_default=False):
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{n / 1024:.0f} KB"
+
+
+def collect_result(result: Any) -> None:
+    """What `collect` made, what failed, and what the ticket still lacks."""
+    out = console.out()
+    m = result.manifest
+    style = "green" if m.status == "complete" else "yellow"
+    out.print(f"[{style}]{m.status}[/] bundle: {escape(result.bundle)} ({_size(result.bundle.stat().st_size)})",
+              soft_wrap=True)
+    for item in m.items:
+        if item.status != "ok":
+            out.print(f"  [red]{item.status}[/] {escape(item.path)}: {escape(item.reason)}")
+    state = m.ticket
+    if state and state.ready:
+        out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: {escape(result.ticket_eml)}", soft_wrap=True)
+    else:
+        out.print(f"[red]ticket not ready[/] for {escape(result.desk.name)} — missing:")
+        for requirement in state.missing if state else []:
+            out.print(f"  [red]•[/] {escape(result.desk.requirement_label(requirement))} "
+                      f"[dim](--field {escape(requirement.split('|')[0])}=…)[/]", soft_wrap=True)
+    out.print(f"ticket text: {escape(result.ticket_md)}", soft_wrap=True)
+    for note in result.notes:
+        console.warn(note)
+
+
+def report_written(path: Path, open_it: bool) -> int:
+    console.out().print(f"report: {escape(path)}")
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+    return ExitCode.OK
+
+
+def verify_result(result: Any, as_json: bool) -> int:
+    code = ExitCode.OK if result.ok else ExitCode.PROBLEMS
+    if as_json:
+        console.print_json({"bundle": str(result.bundle), "ok": result.ok, "status": result.status,
+                            "checked": result.checked, "problems": result.problems})
+        return code
+    for problem in result.problems:
+        console.out().print(f"[red]✗[/] {escape(problem)}")
+    verdict = "[green]verified[/]" if result.ok else f"[red]{len(result.problems)} problem(s)[/]"
+    console.out().print(f"{verdict}: {result.checked} files hashed, manifest schema checked "
+                        f"({escape(result.bundle)}, {escape(result.status)})")
+    return code
+
+
+def send_preview(plan: Any) -> None:
+    """Who gets what, and how big it is, before anything is sent."""
+    out = console.out()
+    out.print(f"to:      {escape(plan.to)} ({escape(plan.desk.name)})")
+    out.print(f"from:    {escape(plan.sender)}")
+    out.print(f"subject: {escape(plan.subject)}")
+    how = "attached" if plan.attachment.attached else f"linked: {escape(plan.attachment.link)}"
+    out.print(f"bundle:  {escape(plan.attachment.name)}, {_size(plan.attachment.size)}, {how} "
+              f"(limit {plan.desk.max_attachment_mb:g} MB); message {_size(plan.size)}")
+
+
+def confirm_send(plan: Any) -> bool:
+    from rich.prompt import Confirm
+
+    return Confirm.ask(f"Send it to {escape(plan.to)}?", console=console.err(), default=False)
+
+
+def ask_password(user: str) -> str:
+    from rich.prompt import Prompt
+
+    return Prompt.ask(f"SMTP password for {escape(user)}", console=console.err(), password=True)
+
+
+def send_result(result: Any) -> int:
+    if result.cancelled:
+        console.err().print("not sent", style="yellow", markup=False)
+        return ExitCode.PROBLEMS
+    if not result.sent:
+        console.out().print("dry run: nothing sent")
+        return ExitCode.OK
+    for rcpt, why in result.refused.items():
+        console.warn(f"refused {rcpt}: {why}")
+    console.out().print(f"[green]sent[/] to {escape(result.plan.to)}")
+    return ExitCode.PROBLEMS if result.refused else ExitCode.OK
+
+
+def profiles_table(entries: list) -> None:
+    from rich.table import Table
+
+    table = Table("kind", "id", "name", "origin", "file", box=None, pad_edge=False)
+    for e in entries:
+        table.add_row(e.kind, escape(e.id), escape(e.name), e.origin, escape(e.path))
+    console.out().print(table)
