@@ -49,6 +49,13 @@ def test_info_json_keys(fake_server, tsd):
     assert info["android_release"] == "14" and info["sdk"] == "34"
     assert info["security_patch"] == "2025-08-05"
     assert info["profile"] == "zebra" and info["vendor_facts"]["patch_version"] == "U00"
+    assert info["vendor_facts"]["osx_version"] == "SDM660.140.14.8.5"
+    assert "ro.product.vendor.manufacturer" in info["profile_match"]
+    # runtime facts, from the fixture's dumpsys battery, df and /proc/uptime
+    assert info["battery_level"] == 85 and info["charging"] is True
+    assert info["storage_data_free_kb"] == 19581396 and info["storage_data_total_kb"] == 24947036
+    assert info["storage_sdcard_total_kb"] == 24947036
+    assert info["uptime_s"] == 273912
 
 
 @pytest.mark.parametrize("fixtures, args, code, message", [

@@ -15,7 +15,7 @@ from typing import Any
 from tsdtool import console, errors
 from tsdtool.devices import profiles
 from tsdtool.parsers import df as df_parser
-from tsdtool.parsers import dumpsys_battery, getprop
+from tsdtool.parsers import dumpsys_battery, getprop, uptime
 from tsdtool.transport.adb import Device
 
 
@@ -61,14 +61,13 @@ def runtime_facts(device: Device) -> dict[str, Any]:
     battery = dumpsys_battery.parse(device.shell(["dumpsys", "battery"]).stdout)
     out["battery_level"] = dumpsys_battery.level(battery)
     out["charging"] = dumpsys_battery.charging(battery)
-    mounts = df_parser.parse(device.shell(["df", "-k", "/data", "/sdcard"]).stdout)
-    for label, mount in (("data", "/data"), ("sdcard", "/sdcard")):
-        row = next((m for m in mounts if m.mount == mount or m.mount.startswith(mount)), None)
+    # df prints one row per argument, in order; /sdcard shows as its backing mount
+    # (/storage/emulated on FUSE), so rows are matched by position, not by mount name.
+    rows = df_parser.parse(device.shell(["df", "-k", "/data", "/sdcard"]).stdout)
+    for i, label in enumerate(("data", "sdcard")):
+        row = rows[i] if len(rows) == 2 else None
         out[f"storage_{label}_free_kb"] = row.avail_kb if row else None
         out[f"storage_{label}_total_kb"] = row.size_kb if row else None
-    uptime = device.shell(["cat", "/proc/uptime"]).text().split()
-    try:
-        out["uptime_s"] = int(float(uptime[0]))
-    except (IndexError, ValueError):
-        out["uptime_s"] = None
+    seconds = uptime.parse(device.shell(["cat", "/proc/uptime"]).stdout)
+    out["uptime_s"] = int(seconds) if seconds is not None else None
     return out
