@@ -1,0 +1,203 @@
+"""Every SQLite database of one app, copied as a consistent set and checked on the local copy.
+
+A database is any regular file in the app profile's folders whose first 16 bytes are
+``SQLite format 3\\0`` (read with ``head -c 16`` through the way in use), whatever its name.
+Its ``-wal``, ``-shm`` and ``-journal`` sidecars travel with it: a WAL database's newest
+transactions live only in the ``-wal`` until the app checkpoints. The ways into the app's
+files are tried in order (:mod:`tsdtool.apps.access`) and every attempt is recorded.
+Then each local copy is opened with sqlite3 (:mod:`tsdtool.apps.dbcheck`). Nothing is
+ever written on the terminal.
+
+Local layout, below ``prefix``: ``internal/<path below /data/data/PKG>``,
+``external/<path below /sdcard/Android/data/PKG>``, ``shared/<absolute path>``, and
+``databases.json`` (what :meth:`DatabasePull.to_dict` returns).
+
+``ctx.facts`` keys written by :class:`DatabaseCollector`:
+
+* ``databases[PACKAGE]`` — :meth:`DatabasePull.to_dict`: ``package``, ``profile`` (id, name,
+  glob, ties), ``attempts`` (list of ``{way, ok, reason}``), ``databases`` (one per database:
+  ``device_path``, ``way``, ``files`` {role → local path; roles db, -wal, -shm, -journal},
+  ``missing`` {role → reason}, ``complete``, ``copied`` how, ``check`` =
+  :meth:`DatabaseCheck.to_dict` or None).
+* ``app_access[PACKAGE]`` — the attempts again, so later collectors of the same app never
+  retry a way that was refused (:class:`~tsdtool.collectors.logs.AppFilesCollector`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tsdtool import errors
+from tsdtool.apps import access, dbcheck
+from tsdtool.apps import profiles as app_profiles
+from tsdtool.apps.access import Attempt, Found, Way
+from tsdtool.apps.fetch import fetch
+from tsdtool.collectors.base import Collector, Context
+from tsdtool.outdir import OutputDir
+from tsdtool.paths import safe_component, safe_relpath
+from tsdtool.progress import NullProgress, Progress
+from tsdtool.transport.adb import Device
+
+KIND = "database"
+SIDECARS = ("-wal", "-shm", "-journal")
+MIN_DB_SIZE = 512  # the smallest page size: a file with a database header holds at least one page
+# Android package names: dot-separated Java identifiers (PackageParser.validateName).
+_PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
+
+
+def check_package(package: str) -> str:
+    """The package name, or UsageError: nothing else ever reaches run-as or a device path."""
+    if not _PACKAGE.match(package):
+        raise errors.UsageError(f"{package!r} is not an Android package name (like com.example.app)")
+    return package
+
+
+@dataclass(frozen=True)
+class DatabaseSet:
+    """One database and the sidecars found next to it, as one way reaches them."""
+
+    db: Found
+    sidecars: dict[str, Found] = field(default_factory=dict)  # "-wal" → Found
+
+    @property
+    def files(self) -> list[Found]:
+        return [self.db, *self.sidecars.values()]
+
+
+@dataclass(frozen=True)
+class DatabasePull:
+    package: str
+    profile: app_profiles.AppMatch
+    attempts: tuple[Attempt, ...]
+    databases: tuple[dict[str, Any], ...]
+
+    @property
+    def complete(self) -> bool:
+        return all(d["complete"] for d in self.databases)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"package": self.package, "profile": self.profile.to_dict(),
+                "attempts": [a.to_dict() for a in self.attempts], "databases": list(self.databases)}
+
+
+def find_databases(way: Way, files: Sequence[Found]) -> list[DatabaseSet]:
+    """The files that start with the SQLite header, each with its listed sidecars."""
+    by_path = {f.path: f for f in files}
+    sets = []
+    for f in files:
+        if any(f.path.endswith(s) and f.path[: -len(s)] in by_path for s in SIDECARS):
+            continue  # the sidecar of a listed file: it travels with it
+        if f.size is not None and f.size < MIN_DB_SIZE:
+            continue
+        if way.head(f.path, len(access.SQLITE_MAGIC)) != access.SQLITE_MAGIC:
+            continue
+        sets.append(DatabaseSet(f, {s: by_path[f.path + s] for s in SIDECARS if f.path + s in by_path}))
+    return sets
+
+
+def local_name(prefix: str, way: Way, found: Found) -> str:
+    """Where a device file goes in the output: the way's area, then its path below the root."""
+    below = found.path if way.area == "shared" else found.rel
+    return f"{prefix}{way.area}/{safe_relpath(below)}"
+
+
+def ensure_installed(device: Device, package: str) -> None:
+    result = device.shell(["pm", "path", package])
+    if not result.ok or not result.stdout.strip():
+        raise errors.RemoteFileError(f"{package} is not installed on {device.serial}",
+                                     fix="check the name with `adb shell pm list packages`")
+
+
+def pull_databases(
+    device: Device, package: str, out: OutputDir, *, root: bool = False, progress: Progress | None = None,
+    profile_dirs: Sequence[Path] = (), prefix: str = "", known: Sequence[Attempt] = (),
+) -> DatabasePull:
+    """Pull and check every database of ``package`` into ``out`` (see the module docstring).
+
+    Args:
+        device: the terminal.
+        package: the app's package name (validated: UsageError otherwise).
+        out: the output folder; files go below ``prefix`` ("" or "apps/com.x/").
+        root: also try ``su`` when run-as cannot reach the private folder.
+        progress: bytes/rate/ETA display (silent by default).
+        profile_dirs: extra app profile folders (``--profiles-dir``).
+        known: attempts already made for this app by another collector.
+    """
+    check_package(package)
+    progress = progress or NullProgress()
+    match = app_profiles.for_package(package, profile_dirs)
+    ensure_installed(device, package)
+    databases: list[dict[str, Any]] = []
+    reach = access.Reach(device, package, match.profile, root=root, known=known)
+    try:
+        for way, files in reach:
+            sets = find_databases(way, files)
+            wanted = [f for s in sets for f in s.files]
+            got = fetch(way, wanted, out, local=lambda f, w=way: local_name(prefix, w, f), kind=KIND,
+                        progress=progress)
+            for s in sets:
+                databases.append(_record(way, s, got.items, out, got.how, got.problem))
+    finally:
+        progress.finish()
+    pull = DatabasePull(package, match, tuple(reach.attempts), tuple(databases))
+    summary = json.dumps(pull.to_dict(), indent=2, ensure_ascii=False).encode()
+    out.write_bytes(f"{prefix}databases.json", summary, source=f"pull-db {package}", kind=KIND)
+    return pull
+
+
+def _record(
+    way: Way, dbset: DatabaseSet, items: dict, out: OutputDir, how: str, problem: str,
+) -> dict[str, Any]:
+    roles = {"db": dbset.db, **dbset.sidecars}
+    files = {role: items[f.path].path for role, f in roles.items() if f.path in items}
+    missing = {role: _failure(out, f.path) for role, f in roles.items() if f.path not in items}
+    check = None
+    if "db" in files:
+        path = lambda role: out.root / files[role] if role in files else None  # noqa: E731
+        check = dbcheck.check(path("db"), path("-wal"), path("-journal"), scratch_root=out.root).to_dict()
+    # Without its -wal a WAL database opens fine but silently lacks its newest transactions.
+    complete = not missing and check is not None and check["ok"]
+    return {"device_path": dbset.db.path, "way": way.name, "files": files, "missing": missing,
+            "complete": complete, "copied": how, "problem": problem, "check": check}
+
+
+def _failure(out: OutputDir, source: str) -> str:
+    return next((i.reason for i in reversed(out.items) if i.source == source and i.reason), "not copied")
+
+
+def default_output(package: str) -> Path:
+    return Path("tsd-output") / f"{safe_component(package)}-databases-{datetime.now():%Y%m%d-%H%M%S}"
+
+
+def pull_db(
+    device: Device, package: str, output: Path | None = None, *, root: bool = False,
+    progress: Progress | None = None, profile_dirs: Sequence[Path] = (),
+) -> tuple[DatabasePull, OutputDir]:
+    """`tsdtool pull-db`: :func:`pull_databases` into a fresh output folder."""
+    out = OutputDir(output or default_output(check_package(package)))
+    return pull_databases(device, package, out, root=root, progress=progress, profile_dirs=profile_dirs), out
+
+
+class DatabaseCollector(Collector):
+    """Bundle item: the app's databases under ``apps/PACKAGE/`` (kind "database")."""
+
+    name = "database"
+
+    def __init__(self, package: str, *, root: bool | None = None):
+        self.package = package
+        self.root = root
+
+    def collect(self, ctx: Context) -> None:
+        root = ctx.options.get("root", False) if self.root is None else self.root
+        known = [Attempt(**a) for a in ctx.facts.get("app_access", {}).get(self.package, [])]
+        pull = pull_databases(ctx.device, self.package, ctx.out, root=root, progress=ctx.progress,
+                              profile_dirs=ctx.options.get("profile_dirs", ()),
+                              prefix=f"apps/{safe_component(self.package)}/", known=known)
+        ctx.facts.setdefault("databases", {})[self.package] = pull.to_dict()
+        ctx.facts.setdefault("app_access", {})[self.package] = [a.to_dict() for a in pull.attempts]

@@ -1,0 +1,313 @@
+"""Logs: ``logcat -d``, the app's own log files (by app profile), ANR traces and tombstones.
+
+``logcat -d -v threadtime`` dumps the default buffers (main, system, crash) and exits;
+``-b NAME`` picks buffers instead. ``-T 'MM-DD HH:MM:SS.mmm'`` starts at a time of the
+*terminal's* clock, in its time zone (logcat parses it with ``strptime`` and the device's
+local time, AOSP logcat.cpp ``parseTime``), so a ``--since 10m`` window is computed from
+``date`` on the terminal, never from the PC's clock, which may be hours apart. That format
+has no year: logcat takes the current one, so a window across New Year's Eve starts in
+January.
+
+ANR traces (``/data/anr``) and tombstones (``/data/tombstones``) are readable by the shell
+user only on some builds; elsewhere they are recorded as skipped "not readable: …".
+
+``ctx.facts`` keys:
+
+* ``logcat`` — ``command`` (argv), ``since`` (the -T value or None), ``device_time``
+  (``{epoch, local}`` read before the dump), ``exit_code``, and when the parser is
+  available ``lines``, ``problems``, ``crashes`` (first lines of each crash, as text).
+* ``crash`` — ``{"anr": {...}, "tombstones": {...}}``: per folder ``files`` (count copied)
+  or ``reason`` (why nothing was read).
+* ``app_files[PACKAGE]`` — ``profile``, ``attempts``, ``files`` (local paths of the logs).
+* ``app_access[PACKAGE]`` — the attempts, shared with :mod:`tsdtool.collectors.database`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tsdtool import errors
+from tsdtool.apps import access
+from tsdtool.apps import profiles as app_profiles
+from tsdtool.apps.access import Attempt, Found
+from tsdtool.apps.fetch import fetch
+from tsdtool.collectors.base import Collector, Context, run_all
+from tsdtool.collectors.database import check_package, local_name
+from tsdtool.collectors.files import why_missing
+from tsdtool.collectors.sinks import LazyItem
+from tsdtool.outdir import FAILED, OutputDir
+from tsdtool.paths import safe_component
+from tsdtool.progress import NullProgress, Progress
+from tsdtool.transport.adb import Device
+
+# logcat -b names (AOSP liblog android_log_id_to_name); "default" = main,system,crash.
+BUFFERS = ("main", "system", "crash", "events", "radio", "kernel", "security", "stats", "default", "all")
+CRASH_DIRS = {"anr": "/data/anr", "tombstones": "/data/tombstones"}
+SUMMARY_LIMIT = 64 * 1024 * 1024  # parse at most this much of the dump for the facts
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
+_LOGCAT_TIME = "%m-%d %H:%M:%S.000"
+
+
+# ----------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class Since:
+    """A ``--since`` value: a duration back from the terminal's clock, or a time on it."""
+
+    text: str
+    back: timedelta | None = None
+    at: datetime | None = None  # terminal local time
+
+    def start(self, device_now: datetime) -> datetime:
+        return device_now - self.back if self.back is not None else self.at  # type: ignore[return-value]
+
+
+def parse_since(text: str) -> Since:
+    """``10m``, ``2h``, ``1h30m``, ``45s``, ``1d`` or ``2026-11-25 12:00[:SS]``; UsageError otherwise."""
+    value = text.strip()
+    match = _DURATION.match(value.lower())
+    if value and match and any(match.groups()):
+        d, h, m, s = (int(g or 0) for g in match.groups())
+        back = timedelta(days=d, hours=h, minutes=m, seconds=s)
+        if back <= timedelta(0) or back > timedelta(days=365):
+            raise errors.UsageError(f"--since {text!r}: give a duration between 1s and 365d")
+        return Since(value, back=back)
+    for fmt in _TIME_FORMATS:
+        try:
+            return Since(value, at=datetime.strptime(value, fmt))
+        except ValueError:
+            continue
+    raise errors.UsageError(f"--since {text!r}: give a duration (10m, 2h, 1d) or a time ('2026-11-25 12:00')")
+
+
+def check_since(text: str | None) -> str | None:
+    """Typer callback: validate while parsing, so a bad value exits 2 before any device call."""
+    if text is not None:
+        parse_since(text)
+    return text
+
+
+def parse_buffers(text: str | None) -> tuple[str, ...]:
+    """``main,system,crash,events`` → names checked against :data:`BUFFERS`; UsageError otherwise."""
+    if text is None:
+        return ()
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    bad = [n for n in names if n not in BUFFERS]
+    if bad or not names:
+        raise errors.UsageError(f"--buffers {text!r}: choose from {', '.join(BUFFERS)}")
+    return names
+
+
+def check_buffers(text: str | None) -> str | None:
+    """Typer callback for ``--buffers``."""
+    parse_buffers(text)
+    return text
+
+
+# ----------------------------------------------------------------------- logcat
+
+
+def device_clock(device: Device) -> tuple[int, datetime]:
+    """The terminal's clock: epoch seconds and its local wall time (its own time zone)."""
+    result = device.shell(["date", "+%s %Y-%m-%d %H:%M:%S"])
+    try:
+        epoch, local = result.text().strip().split(" ", 1)
+        return int(epoch), datetime.strptime(local, "%Y-%m-%d %H:%M:%S")
+    except ValueError as exc:
+        raise errors.TransferError(f"cannot read the terminal's clock: {result.error_text()}") from exc
+
+
+def logcat_args(buffers: Sequence[str] = (), start: datetime | None = None) -> list[str]:
+    args = ["logcat", "-d", "-v", "threadtime"]
+    for name in buffers:
+        args += ["-b", name]
+    if start is not None:
+        args += ["-T", start.strftime(_LOGCAT_TIME)]
+    return args
+
+
+class LogcatCollector(Collector):
+    """Bundle item ``logcat.txt`` (kind "logcat"): the log buffers, optionally from a start time."""
+
+    name = "logcat"
+
+    def __init__(self, since: str | Since | None = None, buffers: str | Sequence[str] | None = None,
+                 *, filename: str = "logcat.txt"):
+        self.since = parse_since(since) if isinstance(since, str) else since
+        self.buffers = tuple(buffers) if isinstance(buffers, (list, tuple)) else parse_buffers(buffers)
+        self.filename = filename
+
+    def collect(self, ctx: Context) -> None:
+        facts: dict[str, Any] = {"since": None}
+        ctx.facts["logcat"] = facts
+        start = None
+        if self.since is not None:
+            epoch, now = device_clock(ctx.device)
+            facts["device_time"] = {"epoch": epoch, "local": now.isoformat(sep=" ")}
+            start = self.since.start(now)
+            facts["since"] = start.strftime(_LOGCAT_TIME)
+        args = logcat_args(self.buffers, start)
+        facts["command"] = args
+        ctx.progress.start("logcat", None)
+        with ctx.out.open(self.filename, " ".join(args), "logcat") as sink:
+            result = ctx.device.stream_shell(args, sink, ctx.progress.advance)
+        item = ctx.out.items[-1]
+        facts["exit_code"] = result.exit_code
+        if not result.ok:
+            item.reason = f"logcat: {result.error_text()}"
+            if item.size == 0:
+                item.status = FAILED
+        facts.update(_summary(ctx.out.root / item.path))
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    try:
+        from tsdtool.parsers import logcat as parser
+    except ImportError:  # the parser is optional: the raw dump is what matters
+        return {}
+    with open(path, "rb") as fh:
+        data = fh.read(SUMMARY_LIMIT)
+    lines = parser.parse(data)
+    crashes = [f"{x.timestamp} {x.tag}: {x.message}" for x in parser.crashes(data)]
+    return {"lines": len(lines), "problems": sum(map(parser.is_problem, lines)), "crashes": crashes[:50]}
+
+
+# ----------------------------------------------------------------------- crashes
+
+
+class CrashCollector(Collector):
+    """Bundle items under ``crash/anr/`` and ``crash/tombstones/`` (kind "crash"), when readable."""
+
+    name = "crash"
+
+    def collect(self, ctx: Context) -> None:
+        facts: dict[str, Any] = {}
+        ctx.facts["crash"] = facts
+        for label, folder in CRASH_DIRS.items():
+            facts[label] = _copy_folder(ctx, label, folder)
+
+
+def _copy_folder(ctx: Context, label: str, folder: str) -> dict[str, Any]:
+    entries = [e for e in ctx.device.listdir(folder) if e.is_file]
+    if not entries:
+        # LIST v1 answers an unreadable folder with an empty listing: ask ls why.
+        result = ctx.device.shell(["ls", folder])
+        if result.ok:
+            return {"files": 0, "reason": "empty"}
+        reason = f"not readable: {why_missing(ctx.device, folder)}"
+        ctx.out.skip(f"crash/{label}", folder, reason, kind="crash")
+        return {"files": 0, "reason": reason}
+    copied = 0
+    for entry in entries:
+        wanted = f"crash/{label}/{entry.name}"
+        ctx.progress.start(entry.path, entry.size or None)
+        sink = LazyItem(ctx.out, wanted, entry.path, "crash")
+        try:
+            with sink:
+                ctx.device.pull(entry.path, sink, ctx.progress.advance)
+            copied += 1
+        except errors.RemoteFileError as exc:
+            if not sink.opened:
+                reason = str(exc).rsplit(": ", 1)[-1]
+                ctx.out.skip(wanted, entry.path, f"not readable: {reason}", kind="crash")
+    return {"files": copied}
+
+
+# ----------------------------------------------------------------------- app log files
+
+
+def is_log(profile: app_profiles.AppProfile, folders: Sequence[str], found: Found) -> bool:
+    """Whether a file is a log by the profile's globs, matched below the folder it was found in."""
+    for folder in folders:
+        if folder in ("", "."):
+            below = found.rel
+        elif found.rel.startswith(folder.rstrip("/") + "/"):
+            below = found.rel[len(folder.rstrip("/")) + 1:]
+        else:
+            continue
+        if profile.is_log(below):
+            return True
+    return False
+
+
+def collect_app_files(
+    device: Device, package: str, out: OutputDir, *, prefix: str, root: bool = False,
+    progress: Progress | None = None, profile_dirs: Sequence[Path] = (), known: Sequence[Attempt] = (),
+) -> dict[str, Any]:
+    """Copy the app's log files (by its profile) through every way that opens; returns the facts."""
+    check_package(package)
+    match = app_profiles.for_package(package, profile_dirs)
+    reach = access.Reach(device, package, match.profile, root=root, known=known)
+    files: list[str] = []
+    for way, found in reach:
+        logs = [f for f in found if is_log(match.profile, reach.folders(way), f)]
+        got = fetch(way, logs, out, local=lambda f, w=way: local_name(prefix, w, f), kind="app_log",
+                    progress=progress or NullProgress())
+        files += [item.path for item in got.items.values()]
+    return {"profile": match.to_dict(), "attempts": [a.to_dict() for a in reach.attempts], "files": files}
+
+
+class AppFilesCollector(Collector):
+    """Bundle items under ``apps/PACKAGE/`` (kind "app_log"): the app's log files by its profile."""
+
+    name = "app_files"
+
+    def __init__(self, package: str, *, root: bool | None = None):
+        self.package = package
+        self.root = root
+
+    def collect(self, ctx: Context) -> None:
+        root = ctx.options.get("root", False) if self.root is None else self.root
+        known = [Attempt(**a) for a in ctx.facts.get("app_access", {}).get(self.package, [])]
+        prefix = f"apps/{safe_component(self.package)}/"
+        facts = collect_app_files(ctx.device, self.package, ctx.out, prefix=prefix, root=root,
+                                  progress=ctx.progress, profile_dirs=ctx.options.get("profile_dirs", ()),
+                                  known=known)
+        ctx.facts.setdefault("app_files", {})[self.package] = facts
+        ctx.facts.setdefault("app_access", {})[self.package] = facts["attempts"]
+
+
+# ----------------------------------------------------------------------- `tsdtool logs`
+
+
+@dataclass
+class LogsResult:
+    out: OutputDir
+    facts: dict[str, Any] = field(default_factory=dict)
+    logcat: Path | None = None  # where the dump went
+
+
+def default_output(serial: str) -> Path:
+    return Path("tsd-output") / f"logs-{safe_component(serial)}-{datetime.now():%Y%m%d-%H%M%S}" / "logcat.txt"
+
+
+def collect_logs(
+    device: Device, output: Path | None = None, *, since: str | None = None, buffers: str | None = None,
+    package: str | None = None, progress: Progress | None = None, profile_dirs: Sequence[Path] = (),
+) -> LogsResult:
+    """`tsdtool logs`: logcat into ``output`` (a file), crash files and app logs next to it.
+
+    ``output``'s folder becomes the output folder: ``crash/anr/…``, ``crash/tombstones/…``
+    and ``apps/PACKAGE/…`` land beside the logcat file.
+    """
+    collectors: list[Collector] = [LogcatCollector(since, buffers), CrashCollector()]
+    if package:
+        collectors.append(AppFilesCollector(check_package(package)))
+    target = output or default_output(device.serial)
+    collectors[0].filename = safe_component(target.name)  # type: ignore[attr-defined]
+    out = OutputDir(target.parent)
+    ctx = Context(device, out, progress or NullProgress(), {"profile_dirs": tuple(profile_dirs)})
+    try:
+        run_all(collectors, ctx)
+    finally:
+        ctx.progress.finish()
+    logcat = next((out.root / i.path for i in out.items if i.kind == "logcat" and i.status == "ok"), None)
+    return LogsResult(out, ctx.facts, logcat)
+
