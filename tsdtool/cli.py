@@ -94,6 +94,17 @@ def info_cmd(json: Json = False, all_: AllDevices = False, jobs: Jobs = 4) -> in
     return ExitCode.OK
 
 
+@app.command("apps")
+def apps_cmd(pattern: Annotated[Optional[str], typer.Argument(metavar="[GLOB]", help="Package glob, e.g. 'com.cleverence.*' (default: all third-party apps).")] = None,
+             json: Json = False) -> int:
+    """Version, install and update times of the apps on the terminal."""
+    from tsdtool.devices.apps import read_apps
+
+    apps = read_apps(settings.device(), pattern)
+    console.print_json(apps) if json else report.apps_table(apps)
+    return ExitCode.OK
+
+
 @app.command("screenshot")
 def screenshot_cmd(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="PNG file to write.")] = None,

@@ -204,3 +204,17 @@ def profiles_table(entries: list) -> None:
     for e in entries:
         table.add_row(e.kind, escape(e.id), escape(e.name), e.origin, escape(e.path))
     console.out().print(table)
+
+
+def apps_table(apps: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    if not apps:
+        console.out().print("No matching app installed.")
+        return
+    table = Table("package", "version", "code", "installed", "updated", "debuggable", box=None, pad_edge=False)
+    for a in apps:
+        table.add_row(*(escape("—" if a.get(k) is None else a.get(k)) for k in
+                        ("package", "version_name", "version_code", "first_install_time", "last_update_time",
+                         "debuggable")))
+    console.out().print(table)
