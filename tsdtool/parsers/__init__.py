@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-_CRLF = re.compile(r"\r+\n")
+# Only from the first \r of a run: a plain \r+\n retries at every \r of a long run (quadratic).
+_CRLF = re.compile(r"(?<!\r)\r+\n")
 
 
 def decode(data: bytes) -> str:

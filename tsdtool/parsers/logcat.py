@@ -15,8 +15,8 @@ from tsdtool.parsers import lines
 
 _THREADTIME = re.compile(
     r"^(?P<ts>\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\s+(?P<pid>\d+)\s+(?P<tid>\d+)\s+"
-    r"(?P<level>[VDIWEFSA])\s(?P<tag>.*?)\s*: (?P<msg>.*)$"
-)
+    r"(?P<level>[VDIWEFSA])\s(?P<tag>.*?): (?P<msg>.*)$"
+)  # the tag's padding is stripped after matching: `.*?\s*: ` is quadratic on a run of spaces
 _DIVIDER = re.compile(r"^-{9} beginning of (\S+)")
 # What a support engineer searches for first: an app crash, a native crash, a hang.
 _CRASH_MARKERS = ("FATAL EXCEPTION", "ANR in ", "Fatal signal ")
@@ -44,7 +44,7 @@ def parse_line(line: str) -> LogLine | None:
         pid=int(match["pid"]),
         tid=int(match["tid"]),
         level=match["level"],
-        tag=match["tag"],
+        tag=match["tag"].rstrip(),
         message=match["msg"],
     )
 

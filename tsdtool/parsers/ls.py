@@ -27,7 +27,7 @@ STAT_FORMAT = "%s %Y %a %n"  # size, mtime (epoch s), octal permissions, name
 _LS = re.compile(
     r"^(?P<mode>[-dlcbps][-rwxsStT]{9})[.+@]?\s+"
     r"(?:(?P<links>\d+)\s+)?(?P<user>\S+)\s+(?P<group>\S+)\s+"
-    r"(?:(?P<size>\d+)|\d+,\s*\d+)?\s*"
+    r"(?:(?:(?P<size>\d+)|\d+,\s*\d+)\s+)?"  # not `\s+(…)?\s*`: quadratic on a run of spaces
     r"(?P<date>\d{4}-\d\d-\d\d) (?P<time>\d\d:\d\d) (?P<name>.*)$"
 )
 
