@@ -14,6 +14,7 @@ from dataclasses import dataclass
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # colour type -> (channels, which channel offsets carry colour rather than alpha)
 _CHANNELS = {0: (1, (0,)), 2: (3, (0, 1, 2)), 4: (2, (0,)), 6: (4, (0, 1, 2))}
+MAX_PIXEL_BYTES = 256 * 1024 * 1024  # 8K RGBA is 130 MB; a larger claim is not checked
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ def unwrap(data: bytes) -> tuple[bytes, str]:
 
 
 def inspect(png: bytes) -> PngInfo:
-    if not png.startswith(SIGNATURE) or png[12:16] != b"IHDR":
-        raise ValueError("not a PNG")
+    if not png.startswith(SIGNATURE) or png[12:16] != b"IHDR" or len(png) < 26:
+        raise ValueError("not a PNG")  # a screenshot cut inside IHDR is not one either
     width, height, depth, ctype = struct.unpack(">IIBB", png[16:26])
     idat, pos = [], 8
     while pos + 8 <= len(png):
@@ -53,14 +54,17 @@ def inspect(png: bytes) -> PngInfo:
         elif kind == b"IEND":
             break
         pos += 12 + length
-    if depth != 8 or ctype not in _CHANNELS:
-        return PngInfo(width, height, None)
-    try:
-        raw = zlib.decompress(b"".join(idat))
-    except zlib.error:
+    if depth != 8 or ctype not in _CHANNELS or not width or not height:
         return PngInfo(width, height, None)
     channels, colour = _CHANNELS[ctype]
     stride = width * channels + 1
+    if stride * height > MAX_PIXEL_BYTES:
+        return PngInfo(width, height, None)
+    try:
+        # Inflate no more than the pixels need: a tiny IDAT can claim gigabytes (zip bomb).
+        raw = zlib.decompressobj().decompress(b"".join(idat), stride * height)
+    except zlib.error:
+        return PngInfo(width, height, None)
     if len(raw) < stride * height:
         return PngInfo(width, height, None)
     for row in range(height):
