@@ -159,6 +159,76 @@ def profiles_check_cmd(paths: Annotated[Optional[list[Path]], typer.Argument(met
     return ExitCode.PROBLEMS if problems else ExitCode.OK
 
 # --- app data commands: pull-db, pull, logs ---
+OutFolder = Annotated[Optional[Path], typer.Option("-o", "--output", help="Output folder (default: new in tsd-output/).")]
+
+
+def _package(value: Optional[str]) -> Optional[str]:
+    from tsdtool.collectors.database import check_package
+
+    return check_package(value) if value is not None else None
+
+
+def _device_paths(value: list[str]) -> list[str]:
+    from tsdtool.collectors.files import check_device_path
+
+    return [check_device_path(v) for v in value]
+
+
+def _since(value: Optional[str]) -> Optional[str]:
+    from tsdtool.collectors.logs import check_since
+
+    return check_since(value)
+
+
+def _buffers(value: Optional[str]) -> Optional[str]:
+    from tsdtool.collectors.logs import check_buffers
+
+    return check_buffers(value)
+
+
+@app.command("pull-db")
+def pull_db_cmd(
+    package: Annotated[str, typer.Argument(help="The app's package, e.g. com.example.app.", callback=_package)],
+    output: OutFolder = None,
+    root: Annotated[bool, typer.Option("--root", help="Also try su when run-as cannot reach the app's folder.")] = False,
+) -> int:
+    """Pull every SQLite database of an app with its -wal/-shm/-journal; check the local copy."""
+    from tsdtool import progress
+    from tsdtool.collectors import database
+
+    pull, out = database.pull_db(settings.device(), package, output, root=root, profile_dirs=settings.profile_dirs,
+                                 progress=progress.make(console.err().is_terminal))
+    return report.pull_db_result(pull, out)
+
+
+@app.command("pull")
+def pull_cmd(
+    paths: Annotated[list[str], typer.Argument(metavar="DEVICE_PATH...", help="Files or folders.", callback=_device_paths)],
+    output: OutFolder = None,
+) -> int:
+    """Copy files or folders from the terminal like adb pull: contained, hashed, .part until complete."""
+    from tsdtool import progress
+    from tsdtool.collectors import files
+
+    result, out = files.pull(settings.device(), paths, output, progress=progress.make(console.err().is_terminal))
+    return report.pull_result(result, out)
+
+
+@app.command("logs")
+def logs_cmd(
+    since: Annotated[Optional[str], typer.Option("--since", help="10m, 2h, 1d or '2026-11-25 12:00' (terminal's clock).", callback=_since)] = None,
+    buffers: Annotated[Optional[str], typer.Option("--buffers", help="main,system,crash,events,… (default: logcat's).", callback=_buffers)] = None,
+    package: Annotated[Optional[str], typer.Option("-p", "--package", help="Also the app's log files (by its profile).", callback=_package)] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Logcat file; crash files and app logs go beside it.")] = None,
+) -> int:
+    """Dump logcat (threadtime), ANR traces and tombstones when readable, and an app's log files."""
+    from tsdtool import progress
+    from tsdtool.collectors import logs
+
+    result = logs.collect_logs(settings.device(), output, since=since, buffers=buffers, package=package,
+                               progress=progress.make(console.err().is_terminal), profile_dirs=settings.profile_dirs)
+    return report.logs_result(result)
+
 
 # --- bundle commands: collect, report, verify, send ---
 Opt = typer.Option
@@ -325,4 +395,3 @@ def _report(exc: BaseException, line: str) -> None:
     if settings.verbose:
         console.err().print_exception()
     console.err().print(f"error: {line}", style="red", markup=False, highlight=False)
-

@@ -218,3 +218,82 @@ def apps_table(apps: list[dict[str, Any]]) -> None:
                         ("package", "version_name", "version_code", "first_install_time", "last_update_time",
                          "debuggable")))
     console.out().print(table)
+
+# --- app data: pull-db, pull, logs ---------------------------------------------------------------
+
+
+def shown(text: object) -> str:
+    """Device text made safe to print: markup escaped, control characters and undecodable
+    bytes made visible (a file name may carry an ANSI escape or a newline)."""
+    import re
+
+    raw = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return escape(re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", raw))
+
+
+def _problems(items: list[Any]) -> int:
+    """One line per item that is not ok; returns how many failed."""
+    err = console.err()
+    for item in items:
+        if item.status != "ok":
+            style = "red" if item.status == "failed" else "yellow"
+            err.print(f"  [{style}]{item.status}[/] {shown(item.path)}: {shown(item.reason)}", soft_wrap=True)
+    return sum(i.status == "failed" for i in items)
+
+
+def pull_db_result(pull: Any, out: Any) -> int:
+    """Each way tried and why, each database with its check, then the folder; 3 when partial."""
+    con = console.out()
+    con.print(f"[bold]{shown(pull.package)}[/] — app profile {shown(pull.profile.profile.name)}")
+    for a in pull.attempts:
+        mark = "[green]✓[/]" if a.ok else "[red]✗[/]"
+        con.print(f"  {mark} {a.way:<8} {shown(a.reason)}", soft_wrap=True)
+    for db in pull.databases:
+        check = db.get("check") or {}
+        if check.get("error"):
+            summary = f"[red]cannot open:[/] {shown(check['error'])}"
+        elif check:
+            rows = sum(n for n in check["tables"].values() if n)
+            state = "[green]integrity ok[/]" if check["ok"] else "[red]integrity: " + shown("; ".join(
+                check["integrity"][:3])) + "[/]"
+            applied = f" ({', '.join(check['sidecars'])} applied)" if check["sidecars"] else ""
+            summary = f"{state}, {check['table_count']} tables, {rows} rows, {check['journal']}{applied}"
+        else:
+            summary = "[red]not copied[/]"
+        local = shown(db["files"].get("db", "—"))
+        con.print(f"  {shown(db['device_path'])} → {local}: {summary}", soft_wrap=True)
+        for role, why in db["missing"].items():
+            con.print(f"    [red]{role} missing:[/] {shown(why)}", soft_wrap=True)
+    if not pull.databases:
+        reached = any(a.ok for a in pull.attempts)
+        con.print("  no database found" if reached else "  [red]no way into the app's files[/]")
+    failed = _problems(out.items)
+    con.print(f"written to {shown(out.root)}", soft_wrap=True)
+    partial = failed or not pull.complete or not any(a.ok for a in pull.attempts)
+    return ExitCode.PARTIAL if partial else ExitCode.OK
+
+
+def pull_result(result: Any, out: Any) -> int:
+    """Files and bytes copied, what failed or was skipped and why; 3 when something failed."""
+    failed = _problems(out.items)
+    console.out().print(f"{result.files} files, {_size(result.bytes)} written to {shown(out.root)}"
+                        + (f", [red]{failed} failed[/]" if failed else ""), soft_wrap=True)
+    return ExitCode.PARTIAL if failed else ExitCode.OK
+
+
+def logs_result(result: Any) -> int:
+    """Where the logcat dump went, what it holds, crash files and app logs; 3 when partial."""
+    con = console.out()
+    facts = result.facts.get("logcat", {})
+    if result.logcat is not None:
+        counts = f" ({facts['lines']} lines, {facts['problems']} errors)" if "lines" in facts else ""
+        con.print(f"logcat{counts}: {shown(result.logcat)}", soft_wrap=True)
+        for line in facts.get("crashes", [])[:10]:
+            con.print(f"  [red]crash[/] {shown(line)}", soft_wrap=True)
+    for label, info in result.facts.get("crash", {}).items():
+        why = f" — {shown(info['reason'])}" if info.get("reason") else ""
+        con.print(f"{label}: {info['files']} files{why}")
+    for package, info in result.facts.get("app_files", {}).items():
+        con.print(f"{shown(package)}: {len(info['files'])} log files")
+    failed = _problems(result.out.items)
+    return ExitCode.PARTIAL if failed else ExitCode.OK
