@@ -1,0 +1,218 @@
+"""Fuzzing every parser of device output: any bytes in, no exception out, in linear time.
+
+``test_parsers.py`` fuzzes the text parsers together with random and device-like bytes; this
+file adds what it leaves out — ``adb devices -l``, every helper of ``dumpsys battery`` and
+``logcat``, any package name for ``dumpsys package``, the PNG checks (whose only documented
+exception is ``ValueError``) — and long hostile lines, which once made three regexes quadratic.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+import zlib
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from tsdtool.parsers import (
+    decode,
+    df,
+    dumpsys_battery,
+    dumpsys_package,
+    getprop,
+    lines,
+    logcat,
+    ls,
+    pm_list,
+    png,
+    uptime,
+)
+from tsdtool.parsers.adb_devices import parse_devices_l
+
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Fragments of every format, glued at random: reaches deeper than uniform bytes.
+PIECES = [
+    b"[", b"]", b"]: [", b": ", b"=", b"\n", b"\r\n", b"\r\r\n", b"\r", b" ", b"  ", b"\t", b"\x00",
+    b"\xff", b"\xc3", b"\xe2\x80", b"\xf0\x9f\x98\x80", b"-", b",", b":", b"%",
+    b"package:", b"/data/app/~~Ab==/com.x-Cd==/base.apk=", b"versionCode:", b"uid:", b"installer=",
+    b"  Package [com.example] (1a2b):", b"Package [", b"] (", b"versionCode=", b"versionName=",
+    b"flags=[ DEBUGGABLE SYSTEM ]", b"pkgFlags=[", b"firstInstallTime=", b"User 0:", b"dataDir=",
+    b"Hidden system packages:", b"Unable to find package: ",
+    b"Filesystem", b"1K-blocks", b"Size", b"Blksize", b"1.5G", b"684K", b"12", b"4096", b"100%",
+    b"/data", b"/storage/emulated",
+    b"01-23 12:34:56.789", b"  1234  5678 ", b" E ", b" F ", b"AndroidRuntime", b"FATAL EXCEPTION",
+    b"ANR in ", b"Fatal signal ", b"--------- beginning of crash", b"--------- beginning of main",
+    b"-rw-rw----", b"drwxrwx--x", b"lrwxrwxrwx", b"crw-rw-rw-", b"1, 5", b"u0_a123", b"root",
+    b"2024-01-01 12:00", b" -> ", b"total 8", b"12 1700000000 660 /sdcard/a b",
+    b"Current Battery Service state:", b"AC powered: true", b"USB powered: false", b"level: ",
+    b"scale: ", b"status: ", b"temperature: ", b"-", b"0", b"99999999999999999999999",
+    b"12345.67 23456.78", b"nan", b"inf", b"1e999",
+]
+DEVICEISH = st.lists(st.sampled_from(PIECES), max_size=80).map(b"".join)
+ANY_OUTPUT = st.one_of(st.binary(max_size=3000), DEVICEISH)
+
+
+def run_text_parsers(data: bytes, package: str = "com.example") -> None:
+    decode(data)
+    lines(data)
+    getprop.parse(data)
+    getprop.parse_build_prop(data)
+    dumpsys_package.parse(data, package)
+    pm_list.parse(data)
+    df.parse(data)
+    fields = dumpsys_battery.parse(data)
+    for helper in (dumpsys_battery.level, dumpsys_battery.status, dumpsys_battery.power_sources,
+                   dumpsys_battery.charging, dumpsys_battery.temperature_c):
+        helper(fields)
+    logcat.parse(data)
+    logcat.problems(data)
+    logcat.crashes(data)
+    for line in lines(data):
+        logcat.parse_line(line)
+    ls.parse_ls(data)
+    ls.parse_stat(data)
+    uptime.parse(data)
+
+
+@FUZZ
+@given(ANY_OUTPUT, st.text(max_size=40))
+@example(b"  Package [a]b] (1):\n    versionCode=\xff\n", "a]b")
+@example(b"Package [] (\n", "")
+def test_text_parsers_never_raise(data, package):
+    run_text_parsers(data, package)
+
+
+@FUZZ
+@given(st.dictionaries(st.sampled_from(["level", "scale", "status", "temperature", "AC powered",
+                                        "USB powered", "Wireless powered", "Dock powered"]),
+                       st.one_of(st.text(max_size=12), st.integers().map(str))))
+@example({"level": "50", "scale": "0"})
+@example({"level": "-", "scale": "-0"})
+@example({"temperature": "\u0661\u0662"})  # Arabic-Indic digits: str.isdigit() says yes
+def test_battery_helpers_take_any_fields(fields):
+    dumpsys_battery.level(fields)
+    assert dumpsys_battery.status(fields) in (None, *dumpsys_battery.STATUS.values())
+    dumpsys_battery.power_sources(fields)
+    dumpsys_battery.charging(fields)
+    dumpsys_battery.temperature_c(fields)
+
+
+# `host:devices-l` arrives as text (adbutils decodes it); serials and tags are device-chosen.
+DEVICES_PIECES = st.sampled_from(["TC52A1", "emulator-5554", "10.0.0.5:5555", "[::1]:5555", " ", "   ", "\t",
+                                  "\n", "\r\n", "device", "offline", "unauthorized", "no permissions",
+                                  "(user in plugdev group; are your udev rules wrong?);",
+                                  "see [http://developer.android.com/tools/device.html]", "usb:1-1",
+                                  "product:TC52", "model:TC52", "device:TC52", "transport_id:3", ":",
+                                  "adb-XYZ._adb-tls-connect._tcp", "\ufffd", "\x00"])
+
+
+@FUZZ
+@given(st.one_of(st.text(max_size=500), st.lists(DEVICES_PIECES, max_size=60).map("".join)))
+def test_adb_devices_never_raises(text):
+    for entry in parse_devices_l(text):
+        assert entry.serial and entry.state
+        assert entry.transport in ("usb", "tcp", "emulator")
+
+
+# ---------------------------------------------------------------------------- PNG
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+PNG_PARTS = st.builds(
+    lambda w, h, depth, ctype, idat, extra: png.SIGNATURE
+    + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 0))
+    + b"".join(_chunk(b"IDAT", part) for part in idat) + extra + _chunk(b"IEND", b""),
+    st.integers(0, 70000), st.integers(0, 70000), st.sampled_from([1, 2, 4, 8, 16]),
+    st.sampled_from([0, 2, 3, 4, 6, 7]),
+    st.lists(st.one_of(st.binary(max_size=64), st.binary(max_size=400).map(zlib.compress)), max_size=3),
+    st.one_of(st.just(b""), st.binary(max_size=30)),
+)
+
+
+def _mutated(data: st.DataObject, blob: bytes) -> bytes:
+    cut = data.draw(st.integers(0, len(blob)))
+    blob = blob[:cut] if data.draw(st.booleans()) else blob
+    if blob and data.draw(st.booleans()):
+        at = data.draw(st.integers(0, len(blob) - 1))
+        blob = blob[:at] + bytes([data.draw(st.integers(0, 255))]) + blob[at + 1:]
+    return blob
+
+
+def check_png(blob: bytes) -> None:
+    try:
+        found, note = png.unwrap(blob)
+    except ValueError:
+        found, note = blob, ""
+    assert isinstance(note, str)
+    try:
+        info = png.inspect(found)
+    except ValueError:
+        return
+    assert info.black in (True, False, None)
+
+
+@FUZZ
+@given(st.data(), st.one_of(PNG_PARTS, st.just(png.make(5, 3)), st.just(png.make(2, 2, (0, 9, 0))),
+                            st.binary(max_size=200)),
+       st.sampled_from([b"", b"WARNING: multiple displays were found\n", b"\r\r\n"]))
+def test_png_only_raises_value_error(data, blob, prefix):
+    blob = _mutated(data, blob)
+    check_png(prefix + blob)
+    check_png(prefix + blob.replace(b"\n", b"\r\n"))  # as a PTY shell delivers it
+
+
+@pytest.mark.parametrize("length", range(0, 34))
+def test_png_cut_anywhere_in_the_header(length):
+    check_png(png.make(3, 3)[:length])
+
+
+def test_png_inflate_is_bounded():
+    # 64 MiB of zeros compress to ~64 kB; the claimed size needs only 4x4 pixels of it.
+    bomb = (png.SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
+            + _chunk(b"IDAT", zlib.compress(bytes(64 * 1024 * 1024), 9)) + _chunk(b"IEND", b""))
+    assert png.inspect(bomb).black is True
+    huge = (png.SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 6, 0, 0, 0))
+            + _chunk(b"IDAT", zlib.compress(b"\0")) + _chunk(b"IEND", b""))
+    assert png.inspect(huge).black is None
+
+
+# ------------------------------------------------------------ long hostile lines
+
+LONG = 200_000  # a quadratic parser needs minutes for this; a linear one milliseconds
+HOSTILE = {
+    "spaces after a logcat prefix": b"01-23 12:34:56.789  1 2 E " + b" " * LONG + b"x",
+    "spaces after an ls group": b"-rw-rw---- 1 u g " + b" " * LONG,
+    "tokens after an ls mode": b"-rw-rw---- 1 " + b"u " * LONG,
+    "a run of carriage returns": b"\r" * LONG + b"x",
+    "carriage returns before a newline": b"\r" * LONG + b"\n",
+    "one long getprop value": b"[a]: [" + b"]" * LONG,
+    "many getprop entries": b"[a]: [b]\n" * (LONG // 9),
+    "a package header per line": b"  Package [com.example] (1):\n" * (LONG // 28),
+    "digits in one df token": b"Filesystem 1K-blocks\n/ " + b"1" * LONG + b" 1 1 1% /\n",
+    "stat-like fields": b"1 " * LONG,
+    "pm list on one line": b"package:" + b"a=" * LONG,
+    "battery key/value": b"level:" * LONG,
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_long_hostile_lines_parse_in_linear_time(name):
+    start = time.perf_counter()
+    run_text_parsers(HOSTILE[name])
+    assert time.perf_counter() - start < 5, f"{name}: parsers are not linear"
+
+
+def test_ten_megabytes_of_invalid_utf8_logcat():
+    line = b"01-23 12:34:56.789  1234  5678 E Tag\xff\xfe: caf\xe9 \xc3\x28 message\r\n"
+    data = line * (10 * 1024 * 1024 // len(line))
+    start = time.perf_counter()
+    found = logcat.problems(data)
+    assert len(found) == data.count(b"\n")
+    assert found[0].tag == "Tag\ufffd\ufffd" and "\ufffd" in found[0].message
+    assert time.perf_counter() - start < 30
