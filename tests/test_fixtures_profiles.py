@@ -180,7 +180,7 @@ def test_fixture_files_follow_the_format(name):
     folder = FIXTURES / name
     device = device_toml(name)
     assert (device["serial"], device["state"], device["transport"]) == DEVICES[name]
-    assert set(device) <= {"serial", "state", "transport", "usb_vendor_id", "faults"}
+    assert set(device) <= {"serial", "state", "transport", "usb_vendor_id", "faults", "shell"}
     assert (folder / "NOTES.md").is_file()
     packages = tomllib.loads((folder / "packages.toml").read_text(encoding="utf-8")).get("package", [])
     for package in packages:
