@@ -35,7 +35,7 @@ def info_table(info: dict[str, Any]) -> None:
     for key, value in info.items():
         if isinstance(value, dict):
             for sub, v in value.items():
-                table.add_row(escape(f"{key}.{sub}"), escape("—" if v is None else v))
+                table.add_row(escape(f"{key}.{sub}"), escape(fact_text(v)))
         else:
             table.add_row(escape(key), escape("—" if value is None else value))
     console.out().print(table)
@@ -297,3 +297,21 @@ def logs_result(result: Any) -> int:
         con.print(f"{shown(package)}: {len(info['files'])} log files")
     failed = _problems(result.out.items)
     return ExitCode.PARTIAL if failed else ExitCode.OK
+
+
+# --- beyond: managed facts, repro, inspect, diff ---
+
+
+def fact_text(value: Any) -> str:
+    """One cell for a fact: a ``{"status", "value"}`` fact reads as its value, or its status."""
+    if isinstance(value, dict) and set(value) == {"status", "value"}:
+        if value["status"] != "ok":
+            return value["status"]
+        value = value["value"]
+        if value is None:
+            return "none"
+        if isinstance(value, list):
+            return ", ".join(str(v.get("package", v)) if isinstance(v, dict) else str(v) for v in value) or "none"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+    return "—" if value is None else str(value)

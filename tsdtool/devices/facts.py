@@ -52,6 +52,10 @@ def read(device: Device, *, profile_dirs: Sequence[Path] = (), extended: bool = 
     info["vendor_facts"] = {name: fv.value for name, fv in facts.items()}
     if extended:
         info.update(runtime_facts(device))
+        from tsdtool.devices import managed
+
+        known = [profile_set.fallback, match.profile]
+        info["managed"] = managed.to_dict(managed.read(device.shell, known))
     return info
 
 

@@ -27,6 +27,9 @@ rules and wins with score 0 when nothing else matches. Two non-fallback profiles
 best score are a tie: :func:`match` then answers the fallback and names the tied profiles,
 and :func:`check` reports profiles whose rules are identical, the certain source of ties.
 
+``emm_agents = [{ package = "…", name = "…" }]`` names device-management agents by package;
+the fallback's list is inherited by every profile (:mod:`tsdtool.devices.managed`).
+
 Standard facts (model, Android release, build id, …) are the ``[[standard]]`` entries of the
 fallback profile; every profile inherits them (:func:`read_standard`), and its own
 ``[[fact]]`` entries add the vendor's (:func:`read_facts`).
@@ -48,7 +51,8 @@ from tsdtool.transport.types import ShellResult
 KIND = "device"
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 _USB_ID = re.compile(r"^[0-9a-fA-F]{4}$")
-_TOP_KEYS = {"id", "kind", "name", "fallback", "match", "usb_vendor_ids", "fact", "standard"}
+_TOP_KEYS = {"id", "kind", "name", "fallback", "match", "usb_vendor_ids", "fact", "standard", "emm_agents"}
+_PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 _RULE_KEYS = {"props", "regex"}
 _FACT_KEYS = {"name", "label", "props", "shell", "regex"}
 
@@ -85,6 +89,14 @@ class Fact:
 
 
 @dataclass(frozen=True)
+class EmmAgent:
+    """An EMM/MDM agent app: ``emm_agents = [{ package = "…", name = "…" }]`` in a profile."""
+
+    package: str
+    name: str
+
+
+@dataclass(frozen=True)
 class DeviceProfile:
     id: str
     name: str  # vendor name as shown to people
@@ -94,6 +106,7 @@ class DeviceProfile:
     facts: tuple[Fact, ...] = ()
     standard: tuple[Fact, ...] = ()  # only on the fallback profile
     fallback: bool = False
+    emm_agents: tuple[EmmAgent, ...] = ()  # device-management agents known by package name
 
 
 @dataclass(frozen=True)
@@ -206,6 +219,22 @@ def validate(data: dict[str, Any], path: Path) -> list[Problem]:
         problems.append(Problem(file, "standard", "only the fallback profile declares standard facts"))
     for table in ("fact", "standard"):
         problems += _check_facts(file, table, data.get(table, []))
+    problems += _check_agents(file, data.get("emm_agents", []))
+    return problems
+
+
+def _check_agents(file: str, agents: Any) -> list[Problem]:
+    if not isinstance(agents, list):
+        return [Problem(file, "emm_agents", 'must be a list of { package = "…", name = "…" }')]
+    problems = []
+    for i, agent in enumerate(agents):
+        key = f"emm_agents[{i}]"
+        if not isinstance(agent, dict) or set(agent) != {"package", "name"}:
+            problems.append(Problem(file, key, "needs exactly the keys package and name"))
+        elif not isinstance(agent["package"], str) or not _PACKAGE.match(agent["package"]):
+            problems.append(Problem(file, f"{key}.package", f"{agent['package']!r} is not a package name"))
+        elif not isinstance(agent["name"], str) or not agent["name"].strip():
+            problems.append(Problem(file, f"{key}.name", "missing: the name shown to people"))
     return problems
 
 
@@ -287,6 +316,7 @@ def _build(data: dict[str, Any], path: Path) -> DeviceProfile:
         facts=facts("fact"),
         standard=facts("standard"),
         fallback=data.get("fallback", False),
+        emm_agents=tuple(EmmAgent(a["package"], a["name"]) for a in data.get("emm_agents", [])),
     )
 
 
