@@ -124,7 +124,8 @@ def collect_result(result: Any) -> None:
               soft_wrap=True)
     for item in m.items:
         if item.status != "ok":
-            out.print(f"  [red]{item.status}[/] {escape(item.path)}: {escape(item.reason)}")
+            style = "red" if item.status == "failed" else "dim"
+            out.print(f"  [{style}]{item.status}[/] {escape(item.path)}: {escape(item.reason)}", soft_wrap=True)
     state = m.ticket
     if state and state.ready:
         out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: {escape(result.ticket_eml)}", soft_wrap=True)
@@ -218,6 +219,7 @@ def apps_table(apps: list[dict[str, Any]]) -> None:
                         ("package", "version_name", "version_code", "first_install_time", "last_update_time",
                          "debuggable")))
     console.out().print(table)
+
 
 # --- app data: pull-db, pull, logs ---------------------------------------------------------------
 
@@ -315,3 +317,63 @@ def fact_text(value: Any) -> str:
         if isinstance(value, bool):
             return "yes" if value else "no"
     return "—" if value is None else str(value)
+
+
+def inspect_result(result: Any, as_json: bool) -> int:
+    """A bundle's summary and its verification; exit 1 when anything does not verify."""
+    from rich.table import Table
+
+    code = ExitCode.OK if result.ok else ExitCode.PROBLEMS
+    if as_json:
+        console.print_json(result.to_dict())
+        return code
+    s, out = result.summary, console.out()
+    out.print(f"[bold]{escape(result.bundle.name)}[/] — {escape(s['status'])}, made {escape(s['created_at'])} "
+              f"by tsdtool {escape(s['tool_version'])}", soft_wrap=True)
+    facts = Table(show_header=False, box=None, pad_edge=False)
+    for key, value in list(s["device"].items()) + [(f"managed.{k}", v) for k, v in s["managed"].items()]:
+        facts.add_row(escape(key), escape(fact_text(value)))
+    out.print(facts)
+    apps = Table("package", "version", box=None, pad_edge=False)
+    for app in s["apps"]:
+        apps.add_row(escape(app["package"]), escape(f"{app['version_name']} ({app['version_code']})"))
+    out.print(apps)
+    items = Table("item", "kind", "status", "size", box=None, pad_edge=False)
+    for item in s["items"]:
+        style = {"ok": "green", "failed": "red"}.get(item["status"], "dim")
+        status = f"[{style}]{escape(item['status'])}[/]" + (f" {escape(item['reason'])}" if item["reason"] else "")
+        items.add_row(escape(item["path"]), escape(item["kind"]), status, _size(item["size"]))
+    out.print(items)
+    if s["missing_fields"]:
+        out.print(f"[yellow]missing ticket fields:[/] {escape(', '.join(s['missing_fields']))}", soft_wrap=True)
+    for problem in result.verification.problems:
+        out.print(f"[red]✗[/] {escape(problem)}", soft_wrap=True)
+    verdict = "[green]verified[/]" if result.ok else f"[red]{len(result.verification.problems)} problem(s)[/]"
+    out.print(f"{verdict}: {result.verification.checked} files hashed, manifest schema checked")
+    return code
+
+
+def diff_result(result: Any, as_json: bool) -> int:
+    """Differences between two bundles, one table per section (JSON for tools)."""
+    from rich.table import Table
+
+    if as_json:
+        console.print_json(result.to_dict())
+        return ExitCode.OK
+    out = console.out()
+    if not result.changes:
+        out.print("no differences")
+        return ExitCode.OK
+    for section in dict.fromkeys(c.section for c in result.changes):
+        rows = [c for c in result.changes if c.section == section]
+        if section == "log":
+            out.print(f"[bold]new error/crash signatures in {escape(result.b.name)}[/] ({len(rows)})")
+            for c in rows:
+                out.print(f"  [red]+[/] {escape(c.key)}", soft_wrap=True)
+            continue
+        table = Table("key", escape(result.a.name), escape(result.b.name), title=section, title_justify="left",
+                      box=None, pad_edge=False)
+        for c in rows:
+            table.add_row(escape(c.key), escape("—" if c.a is None else c.a), escape("—" if c.b is None else c.b))
+        out.print(table)
+    return ExitCode.OK

@@ -105,8 +105,8 @@ def gather(field_args: Sequence[str] = (), form_file: Path | None = None,
 
 def prompt_missing(keys: Iterable[str], values: dict[str, str], ask: Ask,
                    label: Callable[[str], str] = lambda k: fields.field(k).label) -> dict[str, str]:
-    """Ask for each human field in ``keys`` still empty; returns the updated values."""
-    values = dict(values)
+    """Ask for each human field in ``keys`` still empty. ``values`` is updated in place (answers
+    given before a Ctrl-C are kept) and returned."""
     for key in keys:
         info = fields.field(key)
         if info.auto or values.get(key):

@@ -72,7 +72,7 @@ def auto_values(manifest: Manifest) -> dict[str, str]:
         out["pc_os"] = f"{h['os_name']} {h.get('os_version') or ''}".strip()
     if h.get("os_bitness"):
         out["pc_bitness"] = f"{h['os_bitness']}-bit"
-    for key, kinds in (("logs", ("log", "crash", "app_log")), ("screenshot", ("screenshot",)),
+    for key, kinds in (("logs", ("logcat", "log", "crash", "app_log")), ("screenshot", ("screenshot",)),
                        ("attachments", ("attachment",))):
         items = _stored(manifest, *kinds)
         if items:
@@ -197,13 +197,16 @@ def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = Non
 
 def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link: str = "") -> EmailMessage:
     """``ticket.eml``: the ticket as an e-mail, the bundle attached when it fits the limit."""
+    from email import policy
     from email.headerregistry import Address
     from email.message import EmailMessage
     from email.utils import formatdate, make_msgid
 
     attachment = attachment_for(bundle, desk, link)
     to = to or desk.to
-    msg = EmailMessage()
+    # CRLF as on the wire (mail clients open .eml files written so); no folding before 998
+    # characters: the default 78 folds "Subject: [Project] …" before its first word.
+    msg = EmailMessage(policy=policy.default.clone(linesep="\r\n", max_line_length=998))
     msg["Subject"] = subject(desk, manifest)
     if to:
         msg["To"] = to

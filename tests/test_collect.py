@@ -1,0 +1,337 @@
+"""`tsdtool collect` against the fake adb server: every fixture, every failure path."""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import io
+import json
+import os
+import re
+import signal
+import threading
+import tomllib
+import zipfile
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from tests.bundle_util import (
+    FULL_FIELDS,
+    assert_verifies,
+    chromium_screenshot,
+    collect,
+    every_bundle_verifies,  # noqa: F401 - autouse: every bundle must verify
+    field_args,
+    manifest_of,
+    png_rows,
+    read_item,
+    region_colours,
+)
+from tests.conftest import FIXTURES
+from tsdtool.bundle import desks, ticket
+from tsdtool.bundle.manifest import Manifest
+
+NAME = re.compile(r"^tsd-[^-/\\]+-[^-/\\]+-[^-/\\]+-\d{8}T\d{6}Z\.zip$")
+
+
+def _fixture(path: Path) -> dict:
+    device = tomllib.loads((path / "device.toml").read_text("utf-8"))
+    packages_file = path / "packages.toml"
+    packages = tomllib.loads(packages_file.read_text("utf-8")).get("package", []) if packages_file.is_file() else []
+    return {"dir": path, "serial": device["serial"], "state": device.get("state", "device"), "packages": packages}
+
+
+ALL = [_fixture(p) for p in sorted(FIXTURES.iterdir()) if (p / "device.toml").is_file()]
+USABLE = [f for f in ALL if f["state"] == "device"]
+
+
+def plan(fixture: dict, index: int) -> tuple[str, list[str]]:
+    """Which desk and arguments a fixture is collected with, so every desk meets several fixtures.
+
+    grsoft needs the terminal's database: only a debuggable app that has one gives it without root.
+    Without any app, the person states the version (``--field app_version``).
+    """
+    with_db = next((p["name"] for p in fixture["packages"] if p.get("debuggable")
+                    and any((fixture["dir"] / "fs/data/data" / p["name"] / "databases").glob("*.db"))), None)
+    if with_db:
+        return "grsoft", ["--package", with_db]
+    desk = ("cleverence", "generic")[index % 2]
+    if fixture["packages"]:
+        return desk, ["--package", fixture["packages"][0]["name"]]
+    return desk, ["--field", "app_version=Warehouse client 3.3.0 (stated by the user)"]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    """Collect every usable fixture once, through the CLI, with every human field given."""
+    from tests.fake_adb import FakeAdbServer
+    from tsdtool.cli import main
+
+    out = tmp_path_factory.mktemp("fleet")
+    results = {}
+    with FakeAdbServer([f["dir"] for f in USABLE]) as server:
+        for index, fixture in enumerate(USABLE):
+            desk, extra = plan(fixture, index)
+            args = ["-H", "127.0.0.1", "-P", str(server.port), "-s", fixture["serial"], "collect", "-o",
+                    str(out / fixture["dir"].name), "--no-input", "--json", "--desk", desk, *field_args(), *extra]
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                code = main(args)
+            results[fixture["dir"].name] = (code, json.loads(buffer.getvalue()), desk)
+    return out, results
+
+
+@pytest.mark.parametrize("name", [f["dir"].name for f in USABLE])
+def test_every_fixture_gives_a_verified_bundle_and_a_ready_ticket(fleet, name):
+    _, results = fleet
+    code, result, desk_id = results[name]
+    bundle = Path(result["bundle"])
+    assert code == 0, result
+    assert result["status"] == "complete" and result["ticket"]["ready"] and result["ticket"]["missing"] == []
+    assert NAME.match(bundle.name) and bundle.parent.name == name
+    assert_verifies(bundle)
+    manifest = Manifest.from_dict(manifest_of(bundle))
+    assert manifest.profiles["desk"] == desk_id and manifest.host["adb_server_version"]
+    desk = desks.get(desk_id)
+    filled = ticket.values(manifest)
+    md = Path(result["ticket"]["markdown"]).read_text("utf-8")
+    eml = email.message_from_bytes(Path(result["ticket"]["eml"]).read_bytes(), policy=policy.default)
+    body = eml.get_body(("plain",)).get_content()
+    for requirement in desk.required:
+        key = next(k for k in requirement.split("|") if filled.get(k))
+        for text in (md, body):
+            assert f"**{desk.label(key)}**" in text, (requirement, text)
+            assert filled[key].splitlines()[0] in text, (requirement, filled[key])
+    assert eml["Subject"] == ticket.subject(desk, manifest)
+    if desk.to:
+        assert eml["To"] == desk.to
+    [attachment] = list(eml.iter_attachments())
+    assert attachment.get_content() == bundle.read_bytes()
+
+
+def test_every_fixture_report_renders_in_chromium(fleet, tmp_path):
+    """One browser run: every report in a grid of iframes, each cell checked for content."""
+    _, results = fleet
+    names = sorted(results)
+    cols, cell_w, cell_h, scale = 4, 1280, 1600, 0.25
+    frames = []
+    for i, name in enumerate(names):
+        page = tmp_path / f"{name}.html"
+        page.write_bytes(read_item(Path(results[name][1]["bundle"]), "report.html"))
+        frames.append(f'<div style="position:absolute;left:{(i % cols) * cell_w * scale}px;top:{(i // cols) * cell_h * scale}px;'
+                      f'width:{cell_w}px;height:{cell_h}px;transform:scale({scale});transform-origin:0 0">'
+                      f'<iframe src="{page.name}" style="width:{cell_w}px;height:{cell_h}px;border:0"></iframe></div>')
+    grid = tmp_path / "grid.html"
+    grid.write_text("<!DOCTYPE html><body style='margin:0;background:#fff'>" + "".join(frames) + "</body>")
+    rows_needed = -(-len(names) // cols)
+    width, height = int(cols * cell_w * scale), int(rows_needed * cell_h * scale)
+    w, h, bpp, rows = png_rows(chromium_screenshot(grid, tmp_path / "grid.png", width, height))
+    assert (w, h) == (width, height)
+    cw, ch = int(cell_w * scale), int(cell_h * scale)
+    for i, name in enumerate(names):
+        x0, y0 = (i % cols) * cw, (i // cols) * ch
+        colours = region_colours(rows, bpp, x0, y0, x0 + cw, y0 + ch)
+        assert len(colours) > 40, f"{name}: the report rendered blank"
+        header = rows[y0 + 4][(x0 + 4) * bpp:(x0 + 4) * bpp + 3]
+        assert max(header) < 60, f"{name}: no dark header band at the top ({header.hex()})"
+
+
+def test_missing_required_fields_still_write_the_bundle_and_list_them(fake_server, tsd, tmp_path):
+    server = fake_server("zebra_tc52")
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--desk", "grsoft",
+                              "--field", "description=Receiving freezes")
+    assert code == 3 and Path(result["bundle"]).is_file()
+    assert result["status"] == "complete" and result["ticket"]["ready"] is False
+    assert {"project", "contact_name", "contact_email", "steps", "impact", "affected_users",
+            "database"} <= set(result["ticket"]["missing"])
+    md = Path(result["ticket"]["markdown"]).read_text("utf-8")
+    assert md.splitlines()[2].startswith("> **НЕ ГОТОВО")
+    code, out, _ = tsd("-P", server.port, "-H", "127.0.0.1", "collect", "-o", tmp_path / "out2", "--no-input",
+                       "--desk", "grsoft")
+    assert code == 3 and "ticket not ready" in out and "--field project=" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--field", "no equals sign"], "is not KEY=VALUE"),
+    (["--field", "Bad-Key=x"], "is not KEY=VALUE"),
+    (["--form", "missing.toml"], "cannot read"),
+    (["--desk", "nobody"], "no desk profile 'nobody'"),
+    (["--app", "nobody"], "no app profile 'nobody'"),
+    (["--app", "cleverence", "--package", "com.x.y"], "exclude each other"),
+    (["--since", "yesterday-ish"], "--since"),
+    (["--attach", "no/such/folder"], "no such file or folder"),
+])
+def test_bad_input_is_one_line_exit_2_and_nothing_is_written(fake_server, tsd, tmp_path, args, message):
+    server = fake_server("zebra_tc52")
+    code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--no-input", *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+    assert server.terminal("20TC52FX0001")._services == 0  # checked before the terminal was touched
+
+
+def test_a_broken_form_file_names_the_spot(fake_server, tsd, tmp_path):
+    server = fake_server("zebra_tc52")
+    form = tmp_path / "form.toml"
+    form.write_text('description = "ok"\nsteps = \n')
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--form", form)
+    assert code == 2 and "form.toml" in err and "line 2" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_nothing_could_start_gives_4_or_5(fake_server, tsd, tmp_path):
+    server = fake_server("unauthorized")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--no-input")
+    assert code == 4 and "unauthorized" in err
+    port = server.port
+    server.__exit__(None, None, None)
+    code, _, err = tsd("-H", "127.0.0.1", "-P", port, "collect", "-o", tmp_path / "out", "--no-input")
+    assert code == 5
+    assert not (tmp_path / "out").exists()
+
+
+def _all_files(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_cable_pulled_mid_collect_leaves_a_valid_partial_bundle(fake_server, tsd, tmp_path):
+    from tests.fake_adb import make_fixture
+
+    log = "".join(f"05-14 09:12:{i % 60:02d}.131  4711  4711 I Scan: label {i} {'x' * 60}\n" for i in range(3000))
+    fixture = make_fixture(tmp_path / "fx", "DROP0001", logcat=log, faults={"drop_after_bytes": 100_000},
+                           packages=[{"name": "com.example.app", "debuggable": True}])
+    server = fake_server(fixture)
+    before = _all_files(tmp_path)
+    out = tmp_path / "out"
+    code, result, _ = collect(tsd, server.port, out, "--package", "com.example.app", *field_args())
+    assert code == 3 and result["status"] == "partial"
+    bundle = Path(result["bundle"])
+    assert bundle.parent == out and bundle.is_file()
+    logcat = next(i for i in result["items"] if i["path"].startswith("logcat.txt"))
+    assert logcat["status"] == "failed" and "lost" in logcat["reason"]
+    assert 0 < len(read_item(bundle, logcat["path"])) < 100_000  # what arrived is kept, marked failed
+    assert "logs" in result["ticket"]["missing"]  # a cut log does not count as the logs a desk asked for
+    new = _all_files(tmp_path) - before
+    assert all(out in p.parents for p in new), sorted(new)  # nothing outside -o
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [bundle.name, bundle.name[:-4] + ".ticket.md", bundle.name[:-4] + ".ticket.eml"])  # no staging, no .part
+
+
+def test_ctrl_c_mid_collect_still_writes_a_partial_bundle(fake_server, tsd, tmp_path):
+    from tests.fake_adb import make_fixture
+
+    log = "".join(f"05-14 09:12:{i % 60:02d}.131  4711  4711 I Scan: label {i}\n" for i in range(20000))
+    fixture = make_fixture(tmp_path / "fx", "SLOW0001", logcat=log, faults={"delay_ms_per_chunk": 40})
+    server = fake_server(fixture)
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        code, result, _ = collect(tsd, server.port, tmp_path / "out", *field_args())
+    finally:
+        timer.cancel()
+    assert code == 3 and result["status"] == "partial", result
+    manifest = manifest_of(Path(result["bundle"]))
+    assert manifest["interrupted"] is True
+    assert any("interrupted" in i["reason"] for i in manifest["items"])
+
+
+def test_attached_folders_are_zipped_file_by_file_without_following_links(fake_server, tsd, tmp_path):
+    exchange = tmp_path / "Exchange"
+    (exchange / "in").mkdir(parents=True)
+    (exchange / "in" / "doc1.xml").write_text("<doc id='1'/>")
+    (exchange / "settings.ini").write_text("[a]\nb=1\n")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not ship")
+    (exchange / "link.txt").symlink_to(secret)
+    server = fake_server("zebra_tc52")
+    fields = {k: v for k, v in FULL_FIELDS.items() if k != "exchange_link"}
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--desk", "grsoft", "--attach", exchange,
+                              "--package", "com.example.scanner.demo", *field_args(fields))
+    assert code == 0, result
+    bundle = Path(result["bundle"])
+    items = {i["path"]: i for i in manifest_of(bundle)["items"] if i["kind"] == "attachment"}
+    assert items["attachments/Exchange/in/doc1.xml"]["status"] == "ok"
+    assert items["attachments/Exchange/in/doc1.xml"]["source"] == "attach:Exchange/in/doc1.xml"  # no local path
+    assert items["attachments/Exchange/link.txt"]["status"] == "skipped"
+    assert read_item(bundle, "attachments/Exchange/settings.ini") == b"[a]\nb=1\n"
+    with zipfile.ZipFile(bundle) as zf:
+        assert b"do not ship" not in b"".join(zf.read(n) for n in zf.namelist())
+    assert str(tmp_path) not in json.dumps(manifest_of(bundle))
+
+
+def test_the_database_is_in_by_default_and_no_db_leaves_it_out(fake_server, tsd, tmp_path):
+    server = fake_server("zebra_tc52")
+    code, result, _ = collect(tsd, server.port, tmp_path / "a", "--package", "com.example.scanner.demo", *field_args())
+    manifest = manifest_of(Path(result["bundle"]))
+    [db] = manifest["databases"]
+    assert db["complete"] and db["integrity_ok"] and db["check"].startswith("integrity ok")
+    assert read_item(Path(result["bundle"]), db["path"]).startswith(b"SQLite format 3\0")
+    code, result, _ = collect(tsd, server.port, tmp_path / "b", "--package", "com.example.scanner.demo", "--no-db",
+                              "--desk", "grsoft", *field_args())
+    manifest = manifest_of(Path(result["bundle"]))
+    assert manifest["options"]["no_db"] is True and manifest["databases"] == []
+    [left_out] = [i for i in manifest["items"] if i["kind"] == "database"]
+    assert left_out["status"] == "skipped" and left_out["reason"] == "left out with --no-db"
+    assert code == 3 and "database" in result["ticket"]["missing"]  # grsoft requires it
+
+
+def test_redact_replaces_identifiers_in_text_items_and_manifest(fake_server, tsd, tmp_path):
+    server = fake_server("zebra_tc52")
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--redact", *field_args())
+    bundle = Path(result["bundle"])
+    serial = "20TC52FX0001"
+    assert serial not in bundle.name and "-SERIAL_" in bundle.name
+    manifest = manifest_of(bundle)
+    assert manifest["redaction"]["enabled"] and manifest["redaction"]["counts"]["serial"] >= 2
+    with zipfile.ZipFile(bundle) as zf:
+        for name in zf.namelist():
+            if name.endswith((".txt", ".json", ".html", ".md")):
+                assert serial.encode() not in zf.read(name), name
+    assert any(i["redacted"] for i in manifest["items"] if i["path"] == "device/getprop.txt")
+    assert manifest["form"]["contact_email"] == FULL_FIELDS["contact_email"]  # what the person typed stays
+    assert "Redacted" in read_item(bundle, "report.html").decode()
+
+
+def test_a_saved_contact_fills_the_contact_fields(fake_server, tsd, tmp_path):
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "tsdtool"
+    config.mkdir(parents=True)
+    (config / "contact.toml").write_text('contact_name = "Saved Person"\ncontact_email = "saved@example.com"\n')
+    server = fake_server("zebra_tc52")
+    fields = {k: v for k, v in FULL_FIELDS.items() if not k.startswith("contact_")}
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--field", "app_version=1", *field_args(fields))
+    assert code == 0 and manifest_of(Path(result["bundle"]))["form"]["contact_name"] == "Saved Person"
+
+
+def test_an_app_profile_picks_the_installed_packages(fake_server, tsd, tmp_path):
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "example.toml").write_text('kind = "app"\nname = "Example Warehouse"\npackages = ["com.example.*"]\n')
+    server = fake_server("zebra_tc52")
+    code, _, stderr = tsd("-H", "127.0.0.1", "-P", server.port, "--profiles-dir", profiles, "collect",
+                          "-o", tmp_path / "out", "--no-input", "--json", "--app", "example", *field_args())
+    bundle = next((tmp_path / "out").glob("*.zip"))
+    manifest = manifest_of(bundle)
+    assert manifest["profiles"]["app"] == "example"
+    assert {a["package"] for a in manifest["apps"]} == {"com.example.mobilesmarts", "com.example.scanner.demo"}
+    assert all(a["label"] == "Example Warehouse" for a in manifest["apps"])
+
+
+def test_hostile_device_names_stay_inside_the_output_folder(fake_server, tsd, tmp_path):
+    from tests.fake_adb import make_fixture
+
+    fixture = make_fixture(tmp_path / "fx", "..", name="hostile",
+                           props={"ro.product.model": "../../etc/passwd", "ro.product.manufacturer": "A/B\\C:*"})
+    server = fake_server(fixture)
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", *field_args())
+    bundle = Path(result["bundle"])
+    assert bundle.parent == tmp_path / "out" and NAME.match(bundle.name), bundle.name
+
+
+def test_json_is_one_object_with_path_status_and_items(fake_server, tsd, tmp_path):
+    server = fake_server("honeywell_ct60")
+    code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--no-input",
+                         "--json", *field_args(), "--field", "app_version=1")
+    data = json.loads(out)
+    assert set(data) >= {"bundle", "status", "items", "ticket", "exit_code"} and data["exit_code"] == code == 0
+    assert all(set(i) >= {"path", "status", "reason"} for i in data["items"])

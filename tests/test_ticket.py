@@ -1,0 +1,175 @@
+"""Desk profiles, the form's sources, and the ticket each desk gets."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import pytest
+
+from tests.bundle_util import every_bundle_verifies  # noqa: F401 - autouse: every bundle must verify
+from tsdtool import errors
+from tsdtool.bundle import desks, form, ticket
+from tsdtool.bundle.manifest import BundleItem, Manifest
+
+SHIPPED = ("cleverence", "grsoft", "generic")
+
+
+def sample_manifest(**form_values) -> Manifest:
+    return Manifest(
+        "0.1.0", "2024-05-14T09:30:00Z",
+        host={"os_name": "Windows 10 Pro", "os_version": "10.0.19045", "os_bitness": 64},
+        device={"serial": "TSD0001", "vendor": "Zebra Technologies", "model": "TC52", "android_release": "11",
+                "sdk": "30", "build_display": "11-49-09.00-RG-U00", "vendor_facts": {"osx_version": "QCT.1"}},
+        apps=[{"package": "com.example.app", "installed": True, "version_name": "3.3.0", "version_code": 28766}],
+        databases=[{"package": "com.example.app", "path": "apps/com.example.app/internal/databases/main.db",
+                    "complete": True, "check": "integrity ok, 5 tables"}],
+        form=dict(form_values),
+        items=[BundleItem("logs/logcat.txt", "log", "logcat -d", sha256="0" * 64),
+               BundleItem("screenshot.png", "screenshot", "screencap -p", sha256="1" * 64),
+               BundleItem("apps/com.example.app/internal/databases/main.db", "database", "run-as", sha256="2" * 64)],
+    )
+
+
+@pytest.mark.parametrize("desk_id", SHIPPED)
+def test_shipped_desks_load_without_problems(desk_id):
+    loaded = desks.load_all(include_user_dir=False)
+    assert loaded.problems == []
+    desk = desks.get(desk_id, include_user_dir=False)
+    assert desk.required and desk.subject and desk.max_attachment_bytes > 0
+
+
+def test_desk_addresses_come_from_the_seeds_only():
+    assert desks.get("grsoft").to == "info@grsoft.ru" and desks.get("grsoft").channel == "email"
+    cleverence = desks.get("cleverence")
+    assert cleverence.channel == "portal" and cleverence.to == ""  # the seed names a portal, no address
+
+
+def test_desk_requirements_match_what_each_desk_asks_for():
+    cleverence = set(desks.get("cleverence").required)
+    assert {"product", "app_version", "pc_os", "pc_bitness", "onec_version", "device_model", "device_os", "logs",
+            "description"} <= cleverence
+    grsoft = set(desks.get("grsoft").required)
+    assert {"project", "contact_name", "description", "steps", "impact", "affected_users", "database",
+            "exchange_link|attachments"} <= grsoft
+
+
+def test_a_broken_user_desk_profile_is_named_and_the_rest_still_load(tmp_path):
+    (tmp_path / "bad.toml").write_text('kind = "desk"\nname = "Bad"\nto = "not-an-address"\nrequired = ["Bad Key"]\n')
+    loaded = desks.load_all([tmp_path], include_user_dir=False)
+    assert {str(p).split(":", 1)[1] for p in loaded.problems} == {"to: must be an e-mail address or empty",
+                                                                  "required[0]: must be a snake_case field key (or keys joined by |)"}
+    assert set(SHIPPED) <= set(loaded.profiles)
+    with pytest.raises(errors.UsageError, match="no desk profile 'bad'"):
+        desks.get("bad", [tmp_path], include_user_dir=False)
+
+
+def test_a_user_desk_profile_overrides_by_id(tmp_path):
+    (tmp_path / "cleverence.toml").write_text(
+        'kind = "desk"\nname = "Cleverence (contract)"\nto = "support@example.com"\nrequired = ["description"]\n')
+    desk = desks.get("cleverence", [tmp_path], include_user_dir=False)
+    assert desk.to == "support@example.com" and desk.required == ("description",)
+
+
+def test_field_args_and_form_files(tmp_path):
+    assert form.parse_field_args(["a_b=x=y", "steps= 1. go "]) == {"a_b": "x=y", "steps": "1. go"}
+    for bad in ("novalue", "Bad-Key=x", "=x"):
+        with pytest.raises(errors.UsageError):
+            form.parse_field_args([bad])
+    good = tmp_path / "form.toml"
+    good.write_text('description = "freezes"\naffected_users = 12\n[fields]\nproject = "North"\n')
+    assert form.load_toml_fields(good) == {"project": "North"}  # a [fields] table wins when present
+    good.write_text('description = "freezes"\naffected_users = 12\n')
+    assert form.load_toml_fields(good) == {"description": "freezes", "affected_users": "12"}
+    broken = tmp_path / "broken.toml"
+    broken.write_text('description = "unterminated\n')
+    with pytest.raises(errors.UsageError, match="broken.toml"):
+        form.load_toml_fields(broken)
+    nested = tmp_path / "nested.toml"
+    nested.write_text("steps = [1, 2]\n")
+    with pytest.raises(errors.UsageError, match="nested.toml:steps: must be text"):
+        form.load_toml_fields(nested)
+
+
+def test_precedence_field_over_form_over_saved_contact(tmp_path):
+    (tmp_path / "form.toml").write_text('contact_name = "From Form"\nsteps = "form steps"\n')
+    contact = {"contact_name": "Saved", "contact_email": "saved@example.com"}
+    merged = form.gather(["steps=cli steps"], tmp_path / "form.toml", contact)
+    assert merged == {"contact_name": "From Form", "contact_email": "saved@example.com", "steps": "cli steps"}
+    (tmp_path / "contact.toml").write_text('contact_name = "Saved"\n')
+    assert form.saved_contact(tmp_path) == {"contact_name": "Saved"}
+    assert form.saved_contact(tmp_path / "none") == {}
+
+
+def test_prompts_only_for_empty_human_fields():
+    asked = []
+
+    def ask(key, label, hint, multiline):
+        asked.append((key, multiline))
+        return "typed" if key != "impact" else ""
+
+    given = {"steps": "given"}
+    values = form.prompt_missing(["description", "device_model", "impact", "steps"], given, ask)
+    assert asked == [("description", True), ("impact", False)]  # auto and given fields are never asked
+    assert values == {"steps": "given", "description": "typed"} and values is given
+
+
+def test_auto_values_come_from_the_bundle_and_a_person_may_correct_them():
+    m = sample_manifest(pc_os="Windows Server 2019")
+    filled = ticket.values(m)
+    assert filled["device_model"] == "Zebra Technologies TC52"
+    assert filled["device_os"].startswith("Android 11 (API 30), build 11-49-09.00-RG-U00; osx_version QCT.1")
+    assert filled["app_version"] == "com.example.app 3.3.0 (28766)"
+    assert filled["pc_os"] == "Windows Server 2019" and filled["pc_bitness"] == "64-bit"
+    assert filled["logs"] == "logs/logcat.txt" and filled["screenshot"] == "screenshot.png"
+    assert filled["database"].endswith("main.db (integrity ok, 5 tables)")
+
+
+def test_a_database_item_without_a_copied_database_does_not_count():
+    m = sample_manifest()
+    m.databases = [{"package": "com.example.app", "path": None, "complete": False, "check": "not reached"}]
+    assert "database" not in ticket.values(m)
+
+
+def test_alternatives_satisfy_a_requirement():
+    desk = desks.get("grsoft")
+    m = sample_manifest()
+    assert "exchange_link|attachments" in ticket.missing(desk, ticket.values(m))
+    m.items.append(BundleItem("attachments/exchange/a.xml", "attachment", "attach:exchange/a.xml", sha256="3" * 64))
+    assert "exchange_link|attachments" not in ticket.missing(desk, ticket.values(m))
+
+
+def test_subject_from_the_template_with_gaps_marked():
+    m = sample_manifest(description="Receiving freezes on SSCC\nmore detail", product="Warehouse 15")
+    assert ticket.subject(desks.get("cleverence"), m) == "Warehouse 15 com.example.app 3.3.0 (28766): Receiving freezes on SSCC"
+    assert ticket.subject(desks.get("grsoft"), m) == "[—] Receiving freezes on SSCC"
+
+
+@pytest.mark.parametrize("desk_id", SHIPPED)
+def test_markdown_carries_every_required_field_and_says_what_is_missing(desk_id):
+    desk = desks.get(desk_id)
+    m = sample_manifest(description="It freezes", company="ACME", steps="1. scan\n2. wait")
+    text = ticket.markdown(m, desk)
+    for requirement in desk.required:
+        assert any(desk.label(k) in text for k in requirement.split("|")), requirement
+    gaps = ticket.missing(desk, ticket.values(m))
+    assert ("> **" in text) == bool(gaps)
+    assert "ACME" in text  # a field no desk requires is still shown
+    assert "    2. wait" in text  # multi-line answers stay readable
+
+
+def test_message_attaches_the_bundle_under_the_limit_and_links_it_above(tmp_path):
+    (tmp_path / "tampered").mkdir()  # not a real bundle: the autouse check skips this folder
+    bundle = tmp_path / "tampered" / "tsd-x.zip"
+    bundle.write_bytes(b"PK" + b"x" * 1000)
+    desk = desks.get("grsoft")
+    m = sample_manifest(contact_email="ivan@example.com", contact_name="Ivan Petrov", description="x")
+    msg = email.message_from_bytes(bytes(ticket.message(m, desk, bundle)), policy=policy.default)
+    assert msg["To"] == "info@grsoft.ru" and "Ivan Petrov" in msg["From"]
+    [att] = list(msg.iter_attachments())
+    assert att.get_filename() == "tsd-x.zip" and att.get_content() == bundle.read_bytes()
+    small = desks.Desk(**{**desk.__dict__, "max_attachment_mb": 0.0005})
+    msg = email.message_from_bytes(bytes(ticket.message(m, small, bundle, link="https://x.example/b")),
+                                   policy=policy.default)
+    assert list(msg.iter_attachments()) == []
+    assert "https://x.example/b" in msg.get_body().get_content()

@@ -1,0 +1,259 @@
+"""``report.html``: the one page a support engineer opens first.
+
+Self-contained: inline CSS, no script, no network; the screenshot is a ``data:`` URI.
+Everything from a terminal or a person is escaped with :func:`html.escape`. Top to
+bottom: what is missing (red), the device card with the screen, app versions, database
+check, the log around the last crash or errors, the form, every item, the PC.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from tsdtool.bundle import fields, ticket
+from tsdtool.bundle.desks import Desk
+from tsdtool.bundle.manifest import OK, Manifest
+from tsdtool.parsers import logcat
+
+Reader = Callable[[str], "bytes | None"]  # path in the bundle → its bytes (None: not stored)
+
+LOG_TAIL = 2 * 1024 * 1024  # only the end of a log is searched for the last problem
+SCREENSHOT_LIMIT = 4 * 1024 * 1024  # a bigger PNG is linked by name, not embedded
+
+_CSS = """
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f5f7;color:#1d2329}
+header{background:#1d2329;color:#fff;padding:14px 24px}header h1{margin:0;font-size:20px}
+header .meta{color:#b8c0c8;font-size:13px}main{padding:16px 24px;max-width:1220px}
+section{background:#fff;border-radius:6px;padding:12px 16px;margin:0 0 14px;box-shadow:0 1px 2px #0002}
+h2{font-size:16px;margin:0 0 8px}table{border-collapse:collapse;width:100%}
+td,th{text-align:left;padding:3px 8px 3px 0;vertical-align:top;border-bottom:1px solid #eef0f2}
+th{color:#5b6670;font-weight:600;white-space:nowrap;width:1%}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;margin-left:6px}
+.complete,.ok,.ready{background:#d9f2e0;color:#145a2a}.partial,.failed,.notready{background:#fde0e0;color:#8a1010}
+.skipped{background:#fff1cc;color:#6b4e00}
+.missing{border-left:6px solid #c62828;background:#fff5f5}.missing h2,.missing li{color:#b71c1c}
+.card{display:flex;gap:20px}.card .facts{flex:1}.card img{width:240px;height:auto;border:1px solid #ccd}.gap{color:#b71c1c}
+pre{background:#1d2329;color:#e6e6e6;padding:8px;overflow:auto;font-size:12px;line-height:1.35;margin:0}
+pre .hit{background:#7a1f1f;color:#fff}.muted{color:#6b7680}
+"""
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    title: str
+    source: str
+    lines: list[tuple[int, str, bool]]  # line number, text, is the problem line
+
+
+def log_excerpt(data: bytes, source: str, before: int = 6, after: int = 24, max_errors: int = 20) -> Excerpt | None:
+    """Around the last crash (FATAL EXCEPTION, ANR, Fatal signal), else the last error lines."""
+    offset_lines = 0
+    if len(data) > LOG_TAIL:
+        cut = data[-LOG_TAIL:]
+        offset_lines = data[: len(data) - LOG_TAIL].count(b"\n")
+        data = cut[cut.find(b"\n") + 1:]
+        offset_lines += 1
+    text = data.decode("utf-8", "replace").splitlines()
+    parsed = logcat.parse(data)
+    crashes = [ln for ln in parsed if any(m in ln.message for m in ("FATAL EXCEPTION", "ANR in ", "Fatal signal "))]
+    if crashes:
+        at = crashes[-1].line_no - 1
+        window = range(max(0, at - before), min(len(text), at + after))
+        hits = {ln.line_no - 1 for ln in parsed if logcat.is_problem(ln)}
+        rows = [(i + 1 + offset_lines, text[i], i in hits) for i in window]
+        return Excerpt(f"last crash ({len(crashes)} in the log)", source, rows)
+    problems = [ln for ln in parsed if logcat.is_problem(ln)]
+    if not problems:
+        return None
+    rows = [(ln.line_no + offset_lines, text[ln.line_no - 1], True) for ln in problems[-max_errors:]]
+    return Excerpt(f"last {len(rows)} of {len(problems)} error lines", source, rows)
+
+
+def _table(rows: list[tuple[str, Any]]) -> str:
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape('—' if v in (None, '') else str(v))}</td></tr>"
+                   for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def _badge(text: str, css: str) -> str:
+    return f'<span class="badge {css}">{escape(text)}</span>'
+
+
+def _kb(n: int | None) -> str:
+    if n is None:
+        return "—"
+    return f"{n / 1024 / 1024:.1f} GB" if n >= 1024 * 1024 else f"{n / 1024:.0f} MB"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
+
+
+def _missing(manifest: Manifest, desk: Desk | None) -> str:
+    entries = []
+    if manifest.ticket and manifest.ticket.missing:
+        for requirement in manifest.ticket.missing:
+            label = desk.requirement_label(requirement) if desk else requirement
+            entries.append(f"ticket field: <b>{escape(label)}</b> <span class=muted>({escape(requirement)})</span>")
+    for item in manifest.items:
+        if item.status != OK:
+            entries.append(f"{escape(item.path)} — {escape(item.status)}: {escape(item.reason)}")
+    if manifest.interrupted:
+        entries.insert(0, "collection was interrupted (Ctrl-C or the terminal went away)")
+    if not entries:
+        return ""
+    lis = "".join(f"<li>{e}</li>" for e in entries)
+    return f'<section class="missing" id="missing"><h2>Missing ({len(entries)})</h2><ul>{lis}</ul></section>'
+
+
+def _device(manifest: Manifest, read: Reader) -> str:
+    d = manifest.device
+    rows = [("Vendor", d.get("vendor") or d.get("manufacturer")), ("Model", d.get("model")),
+            ("Serial", d.get("serial")), ("Android", f"{d.get('android_release') or '—'} (API {d.get('sdk') or '—'})"),
+            ("Build", d.get("build_display") or d.get("build_id")), ("Security patch", d.get("security_patch")),
+            ("Fingerprint", d.get("fingerprint")), ("Battery", f"{d['battery_level']} %" if d.get("battery_level") is not None else None),
+            ("Free /data", _kb(d.get("storage_data_free_kb"))), ("Profile", d.get("profile"))]
+    rows += [(k.replace("_", " "), v) for k, v in (d.get("vendor_facts") or {}).items()]
+    shot = next((i for i in manifest.items if i.kind == "screenshot" and i.stored), None)
+    image = '<p class="muted">no screenshot</p>'
+    if shot and shot.size <= SCREENSHOT_LIMIT:
+        data = read(shot.path)
+        if data:
+            image = f'<img id="screenshot" alt="terminal screen" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+    if not d:
+        rows = [("Device facts", "could not be read")]
+    return (f'<section id="device"><h2>Terminal</h2><div class="card"><div class="facts">{_table(rows)}</div>'
+            f"<div>{image}</div></div></section>")
+
+
+def _apps(manifest: Manifest) -> str:
+    if not manifest.apps:
+        return '<section id="apps"><h2>App versions</h2><p class="muted">no app chosen (--app or --package)</p></section>'
+    head = "<tr><th>package</th><th>version</th><th>code</th><th>installed / updated</th></tr>"
+    rows = "".join(
+        f"<tr><td>{escape(a['package'])}</td><td>{escape(str(a.get('version_name') or '—'))}</td>"
+        f"<td>{escape(str(a.get('version_code') if a.get('version_code') is not None else '—'))}</td>"
+        f"<td>{escape(str(a.get('first_install_time') or '—'))} / {escape(str(a.get('last_update_time') or '—'))}"
+        f"{'' if a.get('installed') else ' <b>not installed</b>'}</td></tr>" for a in manifest.apps)
+    return f'<section id="apps"><h2>App versions</h2><table>{head}{rows}</table></section>'
+
+
+def _databases(manifest: Manifest) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(d['package'])}</td><td>{escape(d.get('path') or d.get('device_path') or '—')}</td>"
+        f"<td>{_badge('complete' if d.get('complete') else 'incomplete', 'ok' if d.get('complete') else 'failed')}</td>"
+        f"<td>{escape(d.get('check') or '')}</td></tr>" for d in manifest.databases)
+    rows += "".join(
+        f"<tr><td colspan=2>{escape(i.path)}</td><td>{_badge(i.status, i.status)}</td><td>{escape(i.reason)}</td></tr>"
+        for i in manifest.of_kind("database") if i.status != OK)
+    if not rows:
+        return '<section id="database"><h2>Database check</h2><p class="muted">no app database collected</p></section>'
+    return f'<section id="database"><h2>Database check</h2><table>{rows}</table></section>'
+
+
+def _logs(manifest: Manifest, read: Reader) -> str:
+    logs = sorted((i for i in manifest.items if i.kind in ("logcat", "log", "app_log") and i.stored),
+                  key=lambda i: (i.kind != "logcat", i.path))
+    crashes = [i for i in manifest.items if i.kind == "crash" and i.stored]
+    parts = []
+    for item in logs:
+        data = read(item.path)
+        found = log_excerpt(data, item.path) if data else None
+        if found:
+            rows = "".join(
+                f'<span class="{"hit" if hit else ""}">{n:>6}  {escape(text)}</span>\n' for n, text, hit in found.lines)
+            parts.append(f"<h3>{escape(found.source)}: {escape(found.title)}</h3><pre>{rows}</pre>")
+            break
+    if crashes:
+        names = "".join(f"<li>{escape(i.path)} ({_size(i.size)})</li>" for i in crashes)
+        parts.append(f"<h3>Crash files</h3><ul>{names}</ul>")
+    if not parts:
+        parts.append('<p class="muted">no errors or crashes found in the collected logs</p>')
+    return f'<section id="logs"><h2>Log excerpt</h2>{"".join(parts)}</section>'
+
+
+def _form(manifest: Manifest, desk: Desk | None) -> str:
+    filled = ticket.values(manifest)
+    keys = desk.all_keys() if desk else []
+    keys += [k for k in manifest.form if k not in keys]
+    label = desk.label if desk else (lambda k: k)
+    gaps = {k for r in (manifest.ticket.missing if manifest.ticket else []) for k in fields.alternatives(r)}
+
+    def cell(key: str) -> str:
+        if not filled.get(key):
+            return '<b class="gap">missing</b>' if key in gaps else '<span class="muted">—</span>'
+        auto = "" if key in manifest.form else ' <span class="muted">(auto)</span>'
+        return escape(filled[key]) + auto
+
+    rows = "".join(f"<tr><th>{escape(label(k))}</th><td>{cell(k)}</td></tr>" for k in keys)
+    title = f"Ticket for {escape(desk.name)}" if desk else "Form"
+    return f'<section id="form"><h2>{title}</h2><table style="white-space:pre-wrap">{rows}</table></section>'
+
+
+def _items(manifest: Manifest) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(i.path)}</td><td>{escape(i.kind)}</td><td>{_size(i.size) if i.stored else '—'}</td>"
+        f"<td>{_badge(i.status, i.status)}</td><td>{escape(i.reason or i.check)}</td></tr>" for i in manifest.items)
+    return f'<section id="items"><h2>Items ({len(manifest.items)})</h2><table>{rows}</table></section>'
+
+
+def _host(manifest: Manifest) -> str:
+    h = manifest.host
+    rows = [("OS", f"{h.get('os_name', '')} {h.get('os_version', '')}"), ("Bitness", f"{h.get('os_bitness', '—')}-bit"),
+            ("Python", h.get("python")), ("tsdtool", h.get("tool_version")), ("adb server", h.get("adb_server_version"))]
+    return f'<section id="host"><h2>PC</h2>{_table(rows)}</section>'
+
+
+def _redaction(manifest: Manifest) -> str:
+    r = manifest.redaction
+    if not r.enabled:
+        return ""
+    counts = ", ".join(f"{escape(k)}: {n}" for k, n in sorted(r.counts.items())) or "nothing found"
+    return (f'<section id="redaction"><h2>Redacted</h2><p>Replaced by per-bundle tokens: {counts}. '
+            f"{escape(r.note)}</p></section>")
+
+
+def render(manifest: Manifest, read: Reader, desk: Desk | None = None) -> str:
+    """The whole page as one string."""
+    d = manifest.device
+    title = " ".join(str(x) for x in (d.get("vendor") or d.get("manufacturer"), d.get("model")) if x) or "unknown terminal"
+    ready = manifest.ticket.ready if manifest.ticket else False
+    badges = _badge(manifest.status, manifest.status) + _badge("ticket ready" if ready else "ticket not ready",
+                                                               "ready" if ready else "notready")
+    meta = f"serial {escape(str(d.get('serial', '—')))} · {escape(manifest.created_at)} · tsdtool {escape(manifest.tool_version)}"
+    if desk:
+        meta += f" · desk {escape(desk.name)}"
+    body = "".join([_missing(manifest, desk), _device(manifest, read), _apps(manifest), _databases(manifest),
+                    _logs(manifest, read), _form(manifest, desk), _redaction(manifest), _items(manifest), _host(manifest)])
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'">'
+            f"<title>{escape(title)} — support bundle</title><style>{_CSS}</style></head><body>"
+            f"<header><h1>{escape(title)}{badges}</h1><div class=meta>{meta}</div></header>"
+            f"<main>{body}</main></body></html>\n")
+
+
+def render_bundle(bundle: Any, output: Any = None, profile_dirs: Any = ()) -> Any:
+    """Re-render a finished bundle's report next to it (``<bundle>.report.html``) or to ``output``.
+
+    The desk profile is today's; a desk that no longer exists renders without its labels.
+    """
+    from pathlib import Path
+
+    from tsdtool import errors
+    from tsdtool.bundle import desks
+    from tsdtool.bundle.verify import open_bundle
+    from tsdtool.paths import write_new
+
+    bundle = Path(bundle)
+    with open_bundle(bundle) as opened:
+        try:
+            desk = desks.get(opened.manifest.profiles.get("desk"), profile_dirs)
+        except errors.UsageError:
+            desk = None
+        html = render(opened.manifest, opened.read, desk)
+    target = Path(output) if output else bundle.with_name(bundle.name.removesuffix(".zip") + ".report.html")
+    return write_new(target, html.encode("utf-8"))
