@@ -340,6 +340,21 @@ def watch_cmd(
 
 
 # --- beyond: repro, inspect, diff ---
+@app.command("inspect")
+def inspect_cmd(bundle: BundleArg, json: Json = False) -> int:
+    """Summarise a bundle (device, apps, items, missing fields) and verify it (exit 1 if it does not)."""
+    from tsdtool.bundle.inspect import inspect
+
+    return report.inspect_result(inspect(bundle), json)
+
+
+@app.command("diff")
+def diff_cmd(a: BundleArg, b: BundleArg, json: Json = False) -> int:
+    """What differs between two bundles: facts, properties, apps, databases, new log errors."""
+    from tsdtool.bundle.diff import diff
+
+    return report.diff_result(diff(a, b), json)
+
 
 # --- remote: connect, disconnect ---
 @app.command("connect")
