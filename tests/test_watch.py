@@ -307,3 +307,60 @@ def test_cli_watch_info_with_injected_events(tsd, fake_server, tmp_path, monkeyp
 def test_cli_watch_refuses_both_modes(tsd):
     code, _, err = tsd("watch", "--info", "--collect")
     assert code == 2 and "choose one of --collect and --info" in err
+
+
+# -- full collect, the bundle library for real ------------------------------------------------------
+def unplug_after(srv, serial, services):
+    """Make the fake terminal vanish from adb after it served ``services`` device requests."""
+    terminal = srv.terminal(serial)
+    original, count = terminal.note_service, []
+
+    def note_service():
+        original()
+        count.append(1)
+        if len(count) == services:
+            srv.remove_terminal(serial)
+
+    terminal.note_service = note_service
+
+
+def bundle_manifest(path):
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return json.loads(z.read("manifest.json"))
+
+
+def test_collect_for_a_terminal_that_appears_uses_the_saved_contact(fake_server, tmp_path):
+    from tsdtool.bundle import form
+
+    form.config_dir().mkdir(parents=True)
+    (form.config_dir() / "contact.toml").write_text('contact_name = "Bench 3"\ncontact_email = "bench3@example.com"\n')
+    srv = fake_server()
+    [outcome] = run_loop(fake_adb(srv), plugging(srv, "zebra_tc52"), watch.collect_action(), tmp_path / "out")
+    assert (outcome.serial, outcome.status) == (TC52, "ok"), outcome.message
+    assert outcome.path.parent == tmp_path / "out" and outcome.path.suffix == ".zip"
+    manifest = bundle_manifest(outcome.path)
+    assert manifest["status"] == "complete" and manifest["form"]["contact_email"] == "bench3@example.com"
+    assert "contact_name" not in outcome.message  # the ticket did not ask for what was saved
+
+
+def test_a_terminal_removed_mid_collect_leaves_a_partial_bundle_and_watch_goes_on(fake_server, tmp_path):
+    srv = fake_server()
+    ct60 = _serial("honeywell_ct60")
+
+    def plug_then_pull():
+        events = plugging(srv, "zebra_tc52", "honeywell_ct60")
+        first = next(events)
+        unplug_after(srv, TC52, services=6)  # a few items in, the cable comes out
+        yield first
+        yield watch.Event("remove", TC52)
+        yield from events
+
+    outcomes = run_loop(fake_adb(srv), plug_then_pull(), watch.collect_action(), tmp_path)
+    assert [(o.serial, o.status) for o in outcomes] == [(TC52, "partial"), (ct60, "ok")], outcomes
+    partial = bundle_manifest(outcomes[0].path)
+    assert partial["status"] == "partial"
+    assert any(i["status"] == "ok" for i in partial["items"])  # what arrived before the pull is kept
+    assert "item(s) failed" in outcomes[0].message
+    assert bundle_manifest(outcomes[1].path)["status"] == "complete"
