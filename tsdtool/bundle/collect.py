@@ -62,6 +62,7 @@ class CollectOptions:
     profile_dirs: Sequence[Path] = ()
     config_dir: Path | None = None  # contact.toml / config.toml; None → the user's config dir
     use_user_profiles: bool = True
+    repro: dict[str, Any] | None = None  # set by `repro stop`: the window and the marker write
 
 
 @dataclass
@@ -152,7 +153,8 @@ def collect(adb: Any, serial: str | None, options: CollectOptions, *, progress: 
         apps=ctx.facts.get("apps", []), databases=databases, interrupted=ctx.interrupted,
         options={"package": options.package, "app": options.app, "since": options.since,
                  "buffers": list(options.buffers), "no_db": not options.include_db, "redact": options.redact,
-                 "attach": [safe_component(Path(p).resolve().name) for p in attach]},
+                 "attach": [safe_component(Path(p).resolve().name) for p in attach]}
+        | ({"repro": options.repro} if options.repro else {}),
     )
     try:
         result = _pack(manifest, staging, checks, kinds, desk, options, started, out_dir)
