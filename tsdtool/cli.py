@@ -356,6 +356,40 @@ def diff_cmd(a: BundleArg, b: BundleArg, json: Json = False) -> int:
     return report.diff_result(diff(a, b), json)
 
 
+repro_app = typer.Typer(no_args_is_help=True, help="Show the bug on the terminal, then collect exactly that window.")
+app.add_typer(repro_app, name="repro")
+
+
+@repro_app.command("start")
+def repro_start_cmd(
+    serial: Annotated[Optional[str], Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
+) -> int:
+    """Mark the terminal's log (the one device-side write), note its clock, take a "before" screenshot."""
+    from tsdtool import repro
+
+    return report.repro_started(repro.start(settings.adb().select(serial or settings.serial)))
+
+
+@repro_app.command("stop")
+def repro_stop_cmd(
+    serial: Annotated[Optional[str], Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
+    app_id: Annotated[Optional[str], Opt("--app", help="App profile id: collect the packages it names.")] = None,
+    package: Annotated[Optional[str], Opt("--package", help="Collect this one package instead of --app.")] = None,
+    desk: Annotated[Optional[str], Opt("--desk", help="Desk profile id (cleverence, grsoft, generic).")] = None,
+    field: Fields = None,
+    output: Annotated[Path, Opt("-o", "--output", help="Folder for the bundle and ticket.")] = Path("tsd-output"),
+    json: Json = False,
+) -> int:
+    """Take the "after" screenshot and collect with logs limited to the window since `repro start`."""
+    from tsdtool import repro
+    from tsdtool.bundle.collect import CollectOptions
+
+    options = CollectOptions(output, app_id, package, desk, field or [], profile_dirs=settings.profile_dirs)
+    result = repro.stop(settings.adb(), serial or settings.serial, options)
+    console.print_json(result.to_dict()) if json else report.collect_result(result)
+    return result.exit_code
+
+
 # --- remote: connect, disconnect ---
 @app.command("connect")
 def connect_cmd(address: Annotated[str, typer.Argument(help="HOST[:PORT] of a terminal with adb over TCP (port 5555 by default).")]) -> int:
@@ -410,3 +444,4 @@ def _report(exc: BaseException, line: str) -> None:
     if settings.verbose:
         console.err().print_exception()
     console.err().print(f"error: {line}", style="red", markup=False, highlight=False)
+

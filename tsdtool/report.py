@@ -377,3 +377,13 @@ def diff_result(result: Any, as_json: bool) -> int:
             table.add_row(escape(c.key), escape("—" if c.a is None else c.a), escape("—" if c.b is None else c.b))
         out.print(table)
     return ExitCode.OK
+
+
+def repro_started(state: Any) -> int:
+    out = console.out()
+    out.print(f"repro {escape(state.id)} started on {escape(state.serial)} at {escape(state.started_local)} "
+              f"(terminal clock); marker written to its log with tag tsdtool", soft_wrap=True)
+    if not state.before:
+        console.warn("no \"before\" screenshot (screencap failed); the window is still collected")
+    out.print("Reproduce the problem on the terminal, then run `tsdtool repro stop`.")
+    return ExitCode.OK

@@ -227,7 +227,9 @@ def render(manifest: Manifest, read: Reader, desk: Desk | None = None) -> str:
     meta = f"serial {escape(str(d.get('serial', '—')))} · {escape(manifest.created_at)} · tsdtool {escape(manifest.tool_version)}"
     if desk:
         meta += f" · desk {escape(desk.name)}"
-    body = "".join([_missing(manifest, desk), _device(manifest, read), _apps(manifest), _databases(manifest),
+    from tsdtool.bundle import report_repro
+
+    body = "".join([_missing(manifest, desk), report_repro.section(manifest, read), _device(manifest, read), _apps(manifest), _databases(manifest),
                     _logs(manifest, read), _form(manifest, desk), _redaction(manifest), _items(manifest), _host(manifest)])
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'">'
