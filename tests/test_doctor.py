@@ -290,7 +290,7 @@ def test_cli_healthy_terminal_exits_0(tsd, fake_server, cli_env, tmp_path):
 
 @pytest.mark.parametrize("fixture, words", [
     ("unauthorized", "Allow USB debugging"),
-    ("offline", "replug the cable"),
+    ("offline", "tsdtool connect 192.168.1.77:5555"),  # a network terminal: no cable to replug
 ])
 def test_cli_bad_state_exits_1_with_its_fix(tsd, fake_server, cli_env, tmp_path, fixture, words):
     srv = fake_server("zebra_tc52", fixture)

@@ -234,6 +234,9 @@ def check_states(entries: Sequence[DeviceEntry], explained: set[str]) -> list[Ch
             continue
         if entry.state.startswith("no permissions"):
             fix = plugdev_fix("VVVV") + "\nVVVV is the terminal's vendor id: the 4 hex digits before the colon in `lsusb`"
+        elif entry.state == "offline" and entry.transport == "tcp":
+            fix = (f"check the terminal is on the network and awake, then `tsdtool disconnect {entry.serial}` "
+                   f"and `tsdtool connect {entry.serial}`")
         else:
             fix = STATE_HELP.get(entry.state) or state_fix(entry.state)
         checks.append(Check(f"device {entry.serial}", PROBLEM, f"{entry.serial} is {entry.state}", fix))
