@@ -9,7 +9,7 @@ columns and ends at the first ``: ``. Buffers are separated by
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from tsdtool.parsers import lines
 
@@ -34,19 +34,13 @@ class LogLine:
     line_no: int = 0  # 1-based, in the original output
 
 
-def parse_line(line: str) -> LogLine | None:
+def parse_line(line: str, buffer: str = "", line_no: int = 0) -> LogLine | None:
     """One threadtime line, or None for dividers, other formats and garbage."""
     match = _THREADTIME.match(line)
     if not match:
         return None
-    return LogLine(
-        timestamp=match["ts"],
-        pid=int(match["pid"]),
-        tid=int(match["tid"]),
-        level=match["level"],
-        tag=match["tag"].rstrip(),
-        message=match["msg"],
-    )
+    ts, pid, tid, level, tag, msg = match.groups()
+    return LogLine(ts, int(pid), int(tid), level, tag.rstrip(), msg, buffer, line_no)
 
 
 def parse(data: bytes) -> list[LogLine]:
@@ -58,9 +52,9 @@ def parse(data: bytes) -> list[LogLine]:
         if divider:
             buffer = divider[1]
             continue
-        parsed = parse_line(line)
+        parsed = parse_line(line, buffer, number)  # built once: dataclasses.replace doubled the time
         if parsed:
-            result.append(replace(parsed, buffer=buffer, line_no=number))
+            result.append(parsed)
     return result
 
 
@@ -80,4 +74,6 @@ def problems(data: bytes) -> list[LogLine]:
 
 def crashes(data: bytes) -> list[LogLine]:
     """Only the first line of each crash: ``FATAL EXCEPTION``, ``ANR in``, native ``Fatal signal``."""
+    if not any(marker.encode() in data for marker in _CRASH_MARKERS):
+        return []  # the usual case: no crash at all, no need to parse megabytes again
     return [line for line in parse(data) if any(marker in line.message for marker in _CRASH_MARKERS)]
