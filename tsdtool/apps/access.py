@@ -291,6 +291,13 @@ class External(Way):
             if self.refused.startswith("exit status"):
                 self.refused = "No such file or directory"
             raise Refused(self.refused)
+        if not self.device.listdir(self.root + "/"):
+            # LIST v1 also answers a folder it may not read with an empty listing.
+            check = self.device.shell(["ls", "-a", self.root + "/"])
+            if not check.ok:
+                self.refused = reason_from(check)
+                raise Refused(self.refused)
+            return []
         found: list[Found] = []
         for folder in folders:
             start = self.abs(folder)

@@ -46,7 +46,6 @@ from tsdtool.transport.adb import Device
 
 KIND = "database"
 SIDECARS = ("-wal", "-shm", "-journal")
-MIN_DB_SIZE = 512  # the smallest page size: a file with a database header holds at least one page
 # Android package names: dot-separated Java identifiers (PackageParser.validateName).
 _PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 
@@ -93,8 +92,8 @@ def find_databases(way: Way, files: Sequence[Found]) -> list[DatabaseSet]:
     for f in files:
         if any(f.path.endswith(s) and f.path[: -len(s)] in by_path for s in SIDECARS):
             continue  # the sidecar of a listed file: it travels with it
-        if f.size is not None and f.size < MIN_DB_SIZE:
-            continue
+        if f.size is not None and f.size < len(access.SQLITE_MAGIC):
+            continue  # known from the listing to be too short for the header
         if way.head(f.path, len(access.SQLITE_MAGIC)) != access.SQLITE_MAGIC:
             continue
         sets.append(DatabaseSet(f, {s: by_path[f.path + s] for s in SIDECARS if f.path + s in by_path}))

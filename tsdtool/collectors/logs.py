@@ -34,11 +34,10 @@ from typing import Any
 from tsdtool import errors
 from tsdtool.apps import access
 from tsdtool.apps import profiles as app_profiles
-from tsdtool.apps.access import Attempt, Found
+from tsdtool.apps.access import Attempt, Found, reason_from
 from tsdtool.apps.fetch import fetch
 from tsdtool.collectors.base import Collector, Context, run_all
 from tsdtool.collectors.database import check_package, local_name
-from tsdtool.collectors.files import why_missing
 from tsdtool.collectors.sinks import LazyItem
 from tsdtool.outdir import FAILED, OutputDir
 from tsdtool.paths import safe_component
@@ -201,7 +200,7 @@ def _copy_folder(ctx: Context, label: str, folder: str) -> dict[str, Any]:
         result = ctx.device.shell(["ls", folder])
         if result.ok:
             return {"files": 0, "reason": "empty"}
-        reason = f"not readable: {why_missing(ctx.device, folder)}"
+        reason = f"not readable: {reason_from(result)}"
         ctx.out.skip(f"crash/{label}", folder, reason, kind="crash")
         return {"files": 0, "reason": reason}
     copied = 0
