@@ -1,0 +1,282 @@
+"""`tsdtool pull-db`: consistent database sets, the order of the ways in, and what a failure leaves.
+
+Every fixture is built in tmp_path; the databases are made with sqlite3 right here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.appdata_helpers import ROWS, plain_database, rows_in, sha, terminals, wal_database
+from tsdtool import errors
+from tsdtool.apps import tarstream
+from tsdtool.collectors.base import Context, run_all
+from tsdtool.collectors.database import DatabaseCollector, pull_databases
+from tsdtool.collectors.logs import AppFilesCollector
+from tsdtool.outdir import OutputDir
+
+DBG, REL = "com.acme.scan", "com.acme.wms"
+DATA, EXT = f"/data/data/{DBG}", f"/sdcard/Android/data/{REL}"
+
+
+@pytest.fixture
+def fake_terminal(tmp_path):
+    yield from terminals(tmp_path)
+
+
+def _summary(out: Path) -> dict:
+    return json.loads((out / "databases.json").read_text())
+
+
+@pytest.fixture
+def wal():
+    return wal_database()
+
+
+def test_wal_rows_arrive_in_the_pulled_copy(fake_terminal, tsd, tmp_path, wal):
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
+                         files={f"{DATA}/databases/app.db": wal.db, f"{DATA}/databases/app.db-wal": wal.wal,
+                                f"{DATA}/shared_prefs/settings.xml": "<map/>"})
+    out = tmp_path / "out"
+    code, stdout, stderr = tsd(*fake.args, "pull-db", DBG, "-o", out)
+    assert code == 0, stderr
+    db, side = out / "internal/databases/app.db", out / "internal/databases/app.db-wal"
+    assert rows_in(db) == []  # the main file alone lacks every committed row …
+    assert rows_in(db, side) == ROWS  # … they arrive through the -wal
+    assert (db.read_bytes(), side.read_bytes()) == (wal.db, wal.wal)  # byte for byte, untouched by the check
+    record = _summary(out)["databases"][0]
+    assert record["copied"] == "tar" and record["complete"]
+    assert record["check"]["tables"] == {"events": len(ROWS)}
+    assert record["check"]["integrity"] == ["ok"] and record["check"]["journal"] == "wal"
+    assert record["check"]["sidecars"] == ["-wal"]
+    assert not list(out.rglob("*.part")) and not list(out.glob(".dbcheck-*"))
+    assert "integrity ok" in stdout and "1 tables, 3 rows" in stdout
+    assert fake.spy.count("tar") == 1  # db and -wal in one stream
+    assert fake.terminal.journal == []  # nothing was written on the terminal
+
+
+def test_items_carry_the_hash_of_what_the_terminal_holds(fake_terminal, tmp_path, wal):
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
+                         files={f"{DATA}/databases/app.db": wal.db, f"{DATA}/databases/app.db-wal": wal.wal})
+    out = OutputDir(tmp_path / "out")
+    pull_databases(fake.device(), DBG, out)
+    by_source = {i.source: i for i in out.items}
+    assert by_source[f"{DATA}/databases/app.db"].sha256 == sha(wal.db)
+    assert by_source[f"{DATA}/databases/app.db-wal"].sha256 == sha(wal.wal)
+    assert by_source[f"{DATA}/databases/app.db-wal"].size == len(wal.wal)
+
+
+def test_a_database_is_known_by_its_header_not_its_name(fake_terminal, tmp_path):
+    plain = plain_database()
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
+                         files={f"{DATA}/files/cache.bin": plain,
+                                f"{DATA}/databases/notes.db": "not sqlite " * 100,
+                                f"{DATA}/databases/tiny.db": b"SQLite format 3\x00"})
+    pull = pull_databases(fake.device(), DBG, OutputDir(tmp_path / "out"))
+    found = {d["device_path"]: d for d in pull.databases}
+    assert sorted(found) == [f"{DATA}/databases/tiny.db", f"{DATA}/files/cache.bin"]
+    assert found[f"{DATA}/files/cache.bin"]["check"]["tables"] == {"t": 2}
+    assert found[f"{DATA}/files/cache.bin"]["check"]["journal"] == "rollback"
+    # A header and nothing else: pulled (it claims to be a database) and reported broken.
+    assert not found[f"{DATA}/databases/tiny.db"]["complete"]
+    assert found[f"{DATA}/databases/tiny.db"]["check"]["ok"] is False
+
+
+def test_non_debuggable_app_falls_back_to_external_storage(fake_terminal, tsd, tmp_path, wal):
+    fake = fake_terminal(packages=[{"name": REL}],
+                         files={f"{EXT}/files/db/stock.db": wal.db, f"{EXT}/files/db/stock.db-wal": wal.wal,
+                                f"{EXT}/files/readme.txt": "hello"})
+    out = tmp_path / "out"
+    code, stdout, _ = tsd(*fake.args, "pull-db", REL, "-o", out)
+    assert code == 0
+    attempts = _summary(out)["attempts"]
+    assert [(a["way"], a["ok"]) for a in attempts] == [("run-as", False), ("external", True), ("su", False)]
+    assert attempts[0]["reason"] == "package not debuggable"
+    assert "--root" in attempts[2]["reason"]
+    assert rows_in(out / "external/files/db/stock.db", out / "external/files/db/stock.db-wal") == ROWS
+    assert fake.spy.count("run-as") == 1  # one refusal settles the way: never retried per file
+    assert "package not debuggable" in stdout
+
+
+def test_app_with_no_readable_data_says_why_for_every_way(fake_terminal, tsd, tmp_path):
+    private = {f"/data/data/{REL}/databases/x.db": plain_database()}
+    fake = fake_terminal(packages=[{"name": REL}], files=private)
+    out = tmp_path / "out"
+    code, stdout, _ = tsd(*fake.args, "pull-db", REL, "-o", out)
+    assert code == 3
+    reasons = {a["way"]: a["reason"] for a in _summary(out)["attempts"]}
+    assert reasons == {"run-as": "package not debuggable", "external": "No such file or directory",
+                       "su": "not tried: pass --root to use su"}
+    assert "no way into the app's files" in stdout
+
+
+def test_scoped_storage_refusal_is_recorded_as_permission_denied(fake_terminal, tmp_path):
+    fake = fake_terminal(packages=[{"name": REL}], files={f"{EXT}/files/x.db": plain_database()},
+                         device={"unreadable": {"paths": [EXT]}})
+    pull = pull_databases(fake.device(), REL, OutputDir(tmp_path / "out"))
+    assert ("external", False, "Permission denied") in [(a.way, a.ok, a.reason) for a in pull.attempts]
+
+
+def test_root_reads_the_private_folder_only_when_asked(fake_terminal, tsd, tmp_path, wal):
+    files = {f"/data/data/{REL}/databases/app.db": wal.db, f"/data/data/{REL}/databases/app.db-wal": wal.wal}
+    fake = fake_terminal(packages=[{"name": REL}], files=files, device={"rooted": True})
+    code, _, _ = tsd(*fake.args, "pull-db", REL, "-o", tmp_path / "plain")
+    assert code == 3 and fake.spy.count("su ") == 0
+    code, stdout, stderr = tsd(*fake.args, "pull-db", REL, "--root", "-o", tmp_path / "root")
+    assert code == 0, stdout + stderr
+    su = _summary(tmp_path / "root")["attempts"][-1]
+    assert su["way"] == "su" and su["ok"]
+    folder = tmp_path / "root/internal/databases"
+    assert rows_in(folder / "app.db", folder / "app.db-wal") == ROWS
+    assert fake.terminal.journal == []
+
+
+def test_root_on_a_terminal_without_su(fake_terminal, tmp_path):
+    fake = fake_terminal(packages=[{"name": REL}])
+    pull = pull_databases(fake.device(), REL, OutputDir(tmp_path / "out"), root=True)
+    assert pull.attempts[-1].way == "su" and not pull.attempts[-1].ok
+    assert pull.attempts[-1].reason == "su not found"
+
+
+def test_old_android_without_tar_copies_file_by_file(fake_terminal, tmp_path, wal):
+    fake = fake_terminal(sdk=22, packages=[{"name": DBG, "debuggable": True}],
+                         files={f"{DATA}/databases/app.db": wal.db, f"{DATA}/databases/app.db-wal": wal.wal})
+    out = OutputDir(tmp_path / "out")
+    pull = pull_databases(fake.device(), DBG, out)
+    record = pull.databases[0]
+    assert record["copied"] == "file by file" and record["complete"]
+    folder = tmp_path / "out/internal/databases"
+    assert rows_in(folder / "app.db", folder / "app.db-wal") == ROWS
+    assert fake.spy.count("tar -c") == 0  # asked whether tar exists, never streamed an error as an archive
+
+
+def test_dropped_connection_leaves_a_failed_part_and_exit_3(fake_terminal, tsd, tmp_path):
+    big = plain_database(rows=20000)  # ~200 KiB: the cable goes mid-stream
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
+                         files={f"{DATA}/databases/big.db": big}, faults={"drop_after_bytes": 100_000})
+    out = tmp_path / "out"
+    code, stdout, stderr = tsd(*fake.args, "pull-db", DBG, "-o", out)
+    assert code == 3
+    assert not (out / "internal/databases/big.db").exists()
+    part = out / "internal/databases/big.db.part"
+    assert part.exists() and part.stat().st_size < len(big)  # what arrived before the drop, never renamed
+    record = _summary(out)["databases"][0]
+    assert not record["complete"] and "lost" in record["missing"]["db"]
+    assert "failed" in stderr and "big.db.part" in stderr and "lost" in stderr
+
+
+def test_hostile_names_stay_inside_and_never_collide(fake_terminal, tmp_path):
+    plain = plain_database()
+    names = ["a:b.db", "a?b.db", "evil\x1b[31m.db", "-rf.db", "x" * 200 + ".db", "CON.db", "sp ace.db"]
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
+                         files={f"{DATA}/databases/{n}": plain for n in names})
+    out = OutputDir(tmp_path / "out")
+    pull = pull_databases(fake.device(), DBG, out)
+    assert sorted(d["device_path"] for d in pull.databases) == sorted(f"{DATA}/databases/{n}" for n in names)
+    written = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.name != "databases.json"]
+    assert len(written) == len(names)  # nothing overwritten
+    root = (tmp_path / "out").resolve()
+    for path in written:
+        assert root in path.resolve().parents
+        assert not any(ord(c) < 32 for c in path.name) and len(path.name.encode()) <= 120
+    assert all(d["complete"] for d in pull.databases)
+
+
+def test_bad_package_name_is_refused_before_any_device_call(tsd):
+    code, _, stderr = tsd("-H", "127.0.0.1", "-P", "9", "pull-db", "x; touch /sdcard/pwned")
+    assert code == 2 and "not an Android package name" in stderr
+
+
+def test_collector_records_facts_for_collect(fake_terminal, tmp_path, wal):
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
+                         files={f"{DATA}/databases/app.db": wal.db, f"{DATA}/databases/app.db-wal": wal.wal})
+    ctx = Context(fake.device(), OutputDir(tmp_path / "bundle"))
+    run_all([DatabaseCollector(DBG)], ctx)
+    facts = ctx.facts["databases"][DBG]
+    assert facts["databases"][0]["files"] == {"db": f"apps/{DBG}/internal/databases/app.db",
+                                              "-wal": f"apps/{DBG}/internal/databases/app.db-wal"}
+    assert ctx.facts["app_access"][DBG][0] == {"way": "run-as", "ok": True, "reason": f"{DATA}: 2 files"}
+    assert {i.kind for i in ctx.out.items} == {"database"}
+
+
+def test_a_refused_way_is_not_asked_again_by_the_next_collector(fake_terminal, tmp_path, wal):
+    fake = fake_terminal(packages=[{"name": REL}],
+                         files={f"{EXT}/files/app.log": "log", f"{EXT}/files/x.db": wal.db})
+    ctx = Context(fake.device(), OutputDir(tmp_path / "bundle"))
+    run_all([DatabaseCollector(REL), AppFilesCollector(REL)], ctx)
+    assert fake.spy.count("run-as") == 1
+    assert ctx.facts["app_files"][REL]["attempts"][0] == {"way": "run-as", "ok": False,
+                                                         "reason": "package not debuggable"}
+    assert ctx.facts["app_files"][REL]["files"] == [f"apps/{REL}/external/files/app.log"]
+
+
+# -- the tar stream is untrusted ------------------------------------------------------------------
+
+
+def _tar(members: list[tuple[tarfile.TarInfo, bytes]]) -> io.BytesIO:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as archive:
+        for info, data in members:
+            info.size = len(data) if info.isreg() else 0
+            archive.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    buf.seek(0)
+    return buf
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, link
+    return info
+
+
+def test_tar_member_names_are_never_trusted(tmp_path):
+    stream = _tar([
+        (_member("/etc/passwd"), b"root"), (_member("../escape.db"), b"x"),
+        (_member("databases/../../up"), b"x"), (_member("databases/link", tarfile.SYMTYPE, "/"), b""),
+        (_member("databases/hard", tarfile.LNKTYPE, "/x"), b""),
+        (_member("databases/dev", tarfile.CHRTYPE), b""), (_member("databases/fifo", tarfile.FIFOTYPE), b""),
+        (_member("databases/extra.db"), b"unasked"), (_member("./databases/ok.db"), b"fine"),
+        (_member("databases/ok.db"), b"again"),
+    ])
+    out = OutputDir(tmp_path / "out")
+    wanted = {"databases/ok.db": tarstream.Target("internal/databases/ok.db", "/data/data/p/databases/ok.db")}
+    done = tarstream.extract(stream, wanted, out, kind="database")
+    assert list(done) == ["databases/ok.db"]
+    assert (tmp_path / "out/internal/databases/ok.db").read_bytes() == b"fine"
+    files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert files == [Path("out/internal/databases/ok.db")]
+    reasons = [i.reason for i in out.items if i.status == "skipped"]
+    assert sum("absolute" in r for r in reasons) == 1 and sum("'..'" in r for r in reasons) == 2
+    for what in ("symbolic link", "hard link", "character device", "FIFO", "not asked for", "repeated"):
+        assert any(what in r for r in reasons), what
+
+
+def test_pump_hands_the_producer_error_to_the_reader(tmp_path):
+    def produce(sink):
+        sink.write(b"\0" * 512)
+        raise errors.TransferError("exec: connection to T1 lost")
+
+    with pytest.raises(errors.TransferError, match="lost"):
+        tarstream.pump(produce, lambda stream: stream.read())
+
+
+def test_pump_stops_the_producer_when_the_reader_fails():
+    written = []
+
+    def produce(sink):
+        for _ in range(10_000):  # far more than a pipe buffer: would block forever if nobody read
+            sink.write(b"x" * 65536)
+            written.append(1)
+
+    def consume(stream):
+        stream.read(10)
+        raise ValueError("disk full")
+
+    with pytest.raises(ValueError, match="disk full"):
+        tarstream.pump(produce, consume)
+    assert len(written) < 10_000
