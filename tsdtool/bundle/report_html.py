@@ -99,9 +99,9 @@ def _missing(manifest: Manifest, desk: Desk | None) -> str:
         for requirement in manifest.ticket.missing:
             label = desk.requirement_label(requirement) if desk else requirement
             entries.append(f"ticket field: <b>{escape(label)}</b> <span class=muted>({escape(requirement)})</span>")
-    for item in manifest.items:
-        if item.status != OK:
-            entries.append(f"{escape(item.path)} — {escape(item.status)}: {escape(item.reason)}")
+    for item in sorted((i for i in manifest.items if i.status != OK), key=lambda i: i.status != "failed"):
+        text = f"{escape(item.path)} — {escape(item.status)}: {escape(item.reason)}"
+        entries.append(text if item.status == "failed" else f'<span class="muted">{text}</span>')
     if manifest.interrupted:
         entries.insert(0, "collection was interrupted (Ctrl-C or the terminal went away)")
     if not entries:
@@ -256,6 +256,9 @@ def render_bundle(bundle: Any, output: Any = None, profile_dirs: Any = ()) -> An
             desk = desks.get(opened.manifest.profiles.get("desk"), profile_dirs)
         except errors.UsageError:
             desk = None
-        html = render(opened.manifest, opened.read, desk)
+        manifest = opened.manifest
+        # The page never lists itself: it was rendered before it was added.
+        manifest.items = [i for i in manifest.items if i.kind != "report"]
+        html = render(manifest, opened.read, desk)
     target = Path(output) if output else bundle.with_name(bundle.name.removesuffix(".zip") + ".report.html")
     return write_new(target, html.encode("utf-8"))

@@ -1,0 +1,133 @@
+"""report.html: rendered in real headless chromium, and read back for the key facts."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tests.bundle_util import (
+    FULL_FIELDS,
+    chromium_screenshot,
+    collect,
+    every_bundle_verifies,  # noqa: F401 - autouse: every bundle must verify
+    field_args,
+    is_reddish,
+    png_rows,
+    read_item,
+    region_colours,
+)
+from tsdtool.bundle.report_html import log_excerpt
+
+
+class Sections(HTMLParser):
+    """Text by section id, plus every URL-bearing attribute and tag seen."""
+
+    def __init__(self):
+        super().__init__()
+        self.text: dict[str, str] = {}
+        self.tags: set[str] = set()
+        self.urls: list[str] = []
+        self._stack: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        attrs = dict(attrs)
+        self.urls += [v for k, v in attrs.items() if k in ("src", "href") and v]
+        if tag == "section":
+            self._stack.append(attrs.get("id", ""))
+
+    def handle_endtag(self, tag):
+        if tag == "section" and self._stack:
+            self._stack.pop()
+
+    def handle_data(self, data):
+        if self._stack:
+            self.text[self._stack[-1]] = self.text.get(self._stack[-1], "") + data
+
+
+@pytest.fixture
+def report_bundle(fake_server, tsd, tmp_path):
+    """zebra_tc52 for grsoft, its debuggable app (a database, a crash in the log), two fields missing."""
+    server = fake_server("zebra_tc52")
+    fields = {k: v for k, v in FULL_FIELDS.items() if k not in ("impact", "project")}
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--desk", "grsoft",
+                              "--package", "com.example.scanner.demo", *field_args(fields))
+    assert code == 3 and result["ticket"]["missing"] == ["project", "impact"]
+    return Path(result["bundle"])
+
+
+def test_the_report_renders_in_chromium_with_the_missing_list_in_red(report_bundle, tmp_path):
+    page = tmp_path / "report.html"
+    page.write_bytes(read_item(report_bundle, "report.html"))
+    data = chromium_screenshot(page, tmp_path / "report.png", 1280, 1400)
+    width, height, bpp, rows = png_rows(data)
+    assert (width, height) == (1280, 1400)
+    assert len(region_colours(rows, bpp, 0, 0, width, height, step=4)) > 100, "blank page"
+    assert max(rows[10][40 * bpp:40 * bpp + 3]) < 60  # the dark header band
+    top = region_colours(rows, bpp, 0, 60, width, 260)  # the missing list comes first, in red
+    assert any(is_reddish(c) for c in top), "no red 'missing' list at the top"
+
+
+def test_the_report_holds_the_key_facts_and_nothing_external(report_bundle):
+    html = read_item(report_bundle, "report.html").decode("utf-8")
+    parsed = Sections()
+    parsed.feed(html)
+    text = parsed.text
+    assert {"missing", "device", "apps", "database", "logs", "form", "items", "host"} <= set(text)
+    assert "Название проекта" in text["missing"] and "На что влияет" in text["missing"]
+    assert "TC52" in text["device"] and "20TC52FX0001" in text["device"] and "Zebra Technologies" in text["device"]
+    assert "com.example.scanner.demo" in text["apps"] and "1.4.2-debug" in text["apps"]
+    assert "integrity ok" in text["database"] and "scans.db" in text["database"]
+    assert "FATAL EXCEPTION" in text["logs"]
+    assert FULL_FIELDS["contact_name"] in text["form"] and FULL_FIELDS["steps"].splitlines()[1] in text["form"]
+    assert "script" not in parsed.tags and "link" not in parsed.tags
+    assert all(u.startswith("data:image/png;base64,") for u in parsed.urls) and len(parsed.urls) == 1
+    assert "default-src 'none'" in html  # the browser itself refuses anything else
+
+
+def test_device_text_is_escaped(fake_server, tsd, tmp_path):
+    from tests.fake_adb import make_fixture
+
+    fixture = make_fixture(tmp_path / "fx", "EVIL0001",
+                           props={"ro.product.model": "<script>alert(1)</script>", "ro.build.display.id": "a&b<i>"})
+    server = fake_server(fixture)
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", *field_args())
+    html = read_item(Path(result["bundle"]), "report.html").decode("utf-8")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "a&amp;b&lt;i&gt;" in html
+
+
+def test_report_command_re_renders_next_to_the_bundle(report_bundle, tsd):
+    code, out, _ = tsd("report", report_bundle, "--no-open")
+    target = report_bundle.with_name(report_bundle.name[:-4] + ".report.html")
+    assert code == 0 and target.is_file() and target.name in out.replace("\n", "")
+    assert target.read_bytes() == read_item(report_bundle, "report.html")  # same bundle, same page
+
+
+CRASH_LOG = b"""--------- beginning of main
+05-14 09:12:03.418  1523  1544 I ActivityManager: Start proc 4711:com.example.app
+05-14 09:12:04.655  4711  4738 E Net: timeout talking to server
+--------- beginning of crash
+05-14 09:12:09.131  4711  4711 E AndroidRuntime: FATAL EXCEPTION: main
+05-14 09:12:09.131  4711  4711 E AndroidRuntime: java.lang.NullPointerException
+05-14 09:12:09.140  1523  4760 W ActivityTaskManager:   Force finishing activity
+"""
+
+
+def test_log_excerpt_is_around_the_last_crash_else_the_last_errors():
+    found = log_excerpt(CRASH_LOG, "logcat.txt", before=1, after=2)
+    assert found.title == "last crash (1 in the log)"
+    assert [n for n, _, _ in found.lines] == [4, 5, 6]
+    assert [hit for _, _, hit in found.lines] == [False, True, True]
+    errors_only = log_excerpt(CRASH_LOG.replace(b"FATAL EXCEPTION", b"oops").replace(b"crash\n", b"main\n"), "x")
+    assert errors_only.title.startswith("last 3 of 3 error lines")
+    assert log_excerpt(b"05-14 09:12:03.418  1523  1544 I Tag: fine\n", "x") is None
+
+
+def test_a_long_log_is_searched_from_its_end_with_true_line_numbers():
+    filler = b"05-14 09:00:00.000  1  1 I Tag: filler line\n" * 60_000  # > 2 MB
+    found = log_excerpt(filler + CRASH_LOG, "logcat.txt", before=0, after=1)
+    assert re.search(r"FATAL EXCEPTION", found.lines[0][1]) and found.lines[0][0] == 60_000 + 5
