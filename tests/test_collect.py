@@ -335,3 +335,11 @@ def test_json_is_one_object_with_path_status_and_items(fake_server, tsd, tmp_pat
     data = json.loads(out)
     assert set(data) >= {"bundle", "status", "items", "ticket", "exit_code"} and data["exit_code"] == code == 0
     assert all(set(i) >= {"path", "status", "reason"} for i in data["items"])
+
+
+def test_demo_runs_a_full_collect_with_sample_answers(tsd, tmp_path):
+    code, out, _ = tsd("demo", "-o", tmp_path / "demo")
+    [bundle] = (tmp_path / "demo").glob("*.zip")
+    assert code == 0 and "ticket ready for GRSoft" in out and bundle.name in out.replace("\n", "")
+    manifest = manifest_of(bundle)
+    assert manifest["status"] == "complete" and manifest["ticket"]["ready"] and manifest["databases"]

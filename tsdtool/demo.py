@@ -7,7 +7,6 @@ speaking the real protocol), so the demo needs a source checkout.
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 
@@ -27,24 +26,40 @@ def _fake_adb():
     return importlib.import_module("tests.fake_adb")
 
 
+# What a person would type for the simulated terminal's problem (the desk wants all of it).
+SAMPLE_APP = "com.example.scanner.demo"
+SAMPLE_DESK = "grsoft"
+SAMPLE_FIELDS = {
+    "description": "The scanner app closes when a pallet label is scanned on the Receiving screen",
+    "steps": "1. Open Receiving\n2. Scan any SSCC pallet label\n3. The app closes",
+    "impact": "Goods cannot be received at gate 3",
+    "affected_users": "4",
+    "project": "Demo Warehouse",
+    "contact_name": "Demo User",
+    "contact_email": "demo.user@example.com",
+    "exchange_link": "https://files.example.com/exchange-folder.zip",
+}
+
+
 def run(output: Path, *, verbose: bool = False) -> int:
-    from tsdtool.collectors import screenshot
-    from tsdtool.devices import facts
-    from tsdtool.paths import write_new
+    """Collect the simulated terminal into a bundle and a ticket, with sample answers."""
+    from tsdtool import report
+    from tsdtool.bundle.collect import CollectOptions, collect
     from tsdtool.transport.adb import Adb
 
     fake = _fake_adb()
     fixture = ROOT / "tests" / "fake_adb" / "fixtures" / DEMO_FIXTURE
+    options = CollectOptions(
+        out_dir=output, package=SAMPLE_APP, desk=SAMPLE_DESK,
+        fields=[f"{k}={v}" for k, v in SAMPLE_FIELDS.items()],
+        config_dir=output / ".no-user-config", use_user_profiles=False,  # the same demo on every machine
+    )
     with fake.FakeAdbServer([fixture]) as server:
         console.note(f"simulated terminal {DEMO_FIXTURE} on 127.0.0.1:{server.port}")
-        adb = Adb("127.0.0.1", server.port, start_server=False)
-        device = adb.select(None)
-        info = facts.read(device)
-        info_path = write_new(output / "info.json", json.dumps(info, indent=2).encode())
-        shot = screenshot.capture(device)
-        shot_path = write_new(output / "screenshot.png", shot.data)
-    console.out().print(f"[bold]{escape(info['vendor'])} {escape(info['model'])}[/], "
-                        f"Android {escape(info['android_release'])}, build {escape(info['build_id'])}")
-    console.out().print(f"device facts: {escape(info_path)}")
-    console.out().print(f"screenshot:   {escape(shot_path)} ({shot.width}x{shot.height})")
-    return 0
+        result = collect(Adb("127.0.0.1", server.port, start_server=False), None, options)
+    info = result.manifest.device
+    console.out().print(f"[bold]{escape(info.get('vendor'))} {escape(info.get('model'))}[/], "
+                        f"Android {escape(info.get('android_release'))}, build {escape(info.get('build_id'))}")
+    report.collect_result(result)
+    console.out().print(f"open the report: tsdtool report {escape(result.bundle)}", soft_wrap=True)
+    return int(result.exit_code)
