@@ -169,9 +169,12 @@ def test_wrong_profile_reports_file_key_problem(tmp_path, text, key, message):
 def test_unreadable_and_wrong_kind(tmp_path):
     broken = write(tmp_path, "broken.toml", 'id = "x"\nkind = \n')
     app = write(tmp_path, "app.toml", 'kind = "app"\nname = "An app profile"\n')
+    printer = write(tmp_path, "printer.toml", 'kind = "printer"\nname = "Not a profile kind"\n')
     found = messages([tmp_path])
     assert any(m.startswith(f"{broken}: cannot read: ") for m in found), found
-    assert f"{app}:kind: must be \"device\" (got 'app')" in found
+    assert f"{printer}:kind: must be \"device\" (got 'printer')" in found
+    # a --profiles-dir may hold every kind: another known kind's file is not a device problem
+    assert not any(m.startswith(str(app)) for m in found), found
 
 
 def test_id_from_file_name_must_be_valid(tmp_path):

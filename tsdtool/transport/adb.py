@@ -114,6 +114,12 @@ class _Connection(adbutils.AdbConnection):
     def _safe_connect(self):  # noqa: D401 - overriding adbutils
         return self._create_socket()
 
+    def send_command(self, cmd: str) -> None:
+        # A device path is raw bytes (listings decode them with surrogateescape); adbutils
+        # encodes strictly and would refuse a name that is not UTF-8. Send the bytes back.
+        data = cmd.encode("utf-8", "surrogateescape")
+        self.conn.sendall(b"%04x" % len(data) + data)
+
     def close(self) -> None:
         # adbutils sleeps 10 ms after shutdown(SHUT_WR) on every close; a collect opens ~30
         # streams, so that was a third of its time. The half-close is kept, the sleep is not:
@@ -339,27 +345,49 @@ class Device:
         self.entry = entry
         self.serial = entry.serial
         self.timeout = adb.timeout
-        self._dev = adbutils.AdbDevice(adb._client, serial=entry.serial)
         self._features: set[str] | None = None
 
     def __repr__(self) -> str:
         return f"Device({self.serial!r})"
 
-    def _open(self, service: str, timeout: float | None = None) -> adbutils.AdbConnection:
+    def _connection(self, timeout: float | None, request: str) -> adbutils.AdbConnection:
+        """One server connection that sent ``request`` and got OKAY; closed on any failure
+        (adbutils' own ``open_transport`` leaks the socket when the server answers FAIL)."""
+        c = None
         try:
-            c = self._dev.open_transport(timeout=timeout or self.timeout)
+            c = self.adb._client.make_connection(timeout=timeout or self.timeout)
+            c.send_command(request)
+            c.check_okay()
+            return c
+        except (adb_errors.AdbError, OSError, EOFError) as exc:
+            if c is not None:
+                c.close()
+            raise _translate(exc, self.serial, request.rsplit(":", 1)[-1]) from exc
+
+    def _open(self, service: str, timeout: float | None = None) -> adbutils.AdbConnection:
+        """Switch a connection to this terminal and start ``service`` on it.
+
+        ``host:transport:<serial>`` answers a bare OKAY on every server version, so no
+        ``host:version`` round trip is needed first (unlike ``host:tport:``).
+        """
+        c = self._connection(timeout, f"host:transport:{self.serial}")
+        try:
             c.send_command(service)
             c.check_okay()
             return c
         except (adb_errors.AdbError, OSError, EOFError) as exc:
+            c.close()
             raise _translate(exc, self.serial, service.split(":", 1)[0]) from exc
 
     def features(self) -> set[str]:
         if self._features is None:
+            c = self._connection(None, f"host-serial:{self.serial}:features")
             try:
-                self._features = set(self._dev.get_features().split(","))
+                self._features = set(c.read_string_block().split(","))
             except (adb_errors.AdbError, OSError, EOFError) as exc:
                 raise _translate(exc, self.serial, "features") from exc
+            finally:
+                c.close()
         return self._features
 
     # -- shell ------------------------------------------------------------------------------
