@@ -91,3 +91,40 @@ def test_stream_shell_without_shell_v2_streams_through_exec(fake_terminal):
     result = fake.device().stream_shell(["cat", "/sdcard/a.txt"], sink)
     assert sink.getvalue() == b"abc" and result.exit_code == 0
     assert fake.server.requests[-1] == "exec:cat /sdcard/a.txt"
+
+
+def test_a_name_that_is_not_utf8_goes_back_as_the_same_bytes():
+    """Listings decode device names with surrogateescape; a command naming one must carry the
+    original bytes, not fail to encode (adbutils encodes strictly)."""
+    import socket
+
+    from tsdtool.transport.adb import _Connection
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        conn = _Connection("127.0.0.1", listener.getsockname()[1])
+        peer, _ = listener.accept()
+        with peer:
+            conn.send_command("shell:cat '/sdcard/bad\udcfe.txt'")
+            conn.close()
+            received = b""
+            while chunk := peer.recv(4096):
+                received += chunk
+    assert received == b"001cshell:cat '/sdcard/bad\xfe.txt'"
+
+
+def test_pull_keeps_a_non_utf8_name_contained(fake_terminal, tmp_path):
+    import os
+
+    from tsdtool.collectors.files import pull_paths
+    from tsdtool.outdir import OutputDir
+
+    fake = fake_terminal(files={"/sdcard/x/ok.txt": "ok"})
+    folder = os.fsencode(fake.terminal.fixture / "fs/sdcard/x")
+    with open(os.path.join(folder, b"bad\xfe.txt"), "wb") as fh:
+        fh.write(b"raw")
+    out = OutputDir(tmp_path / "out")
+    result = pull_paths(fake.device(), ["/sdcard/x"], out)
+    assert result.files == 2 and result.failed == 0
+    bad = next(i for i in out.items if i.source.endswith("\udcfe.txt"))
+    assert (tmp_path / "out" / bad.path).read_bytes() == b"raw"
+    assert "\udcfe" not in bad.path  # a valid local name (readable prefix + hash of the raw name)

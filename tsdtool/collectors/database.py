@@ -145,7 +145,8 @@ def pull_databases(
     finally:
         progress.finish()
     pull = DatabasePull(package, match, tuple(reach.attempts), tuple(databases))
-    summary = json.dumps(pull.to_dict(), indent=2, ensure_ascii=False).encode()
+    # Device names may hold bytes that are not UTF-8 (kept as surrogates): escape them.
+    summary = json.dumps(pull.to_dict(), indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace")
     out.write_bytes(f"{prefix}databases.json", summary, source=f"pull-db {package}", kind=KIND)
     return pull
 
