@@ -120,12 +120,6 @@ class _Connection(adbutils.AdbConnection):
         data = cmd.encode("utf-8", "surrogateescape")
         self.conn.sendall(b"%04x" % len(data) + data)
 
-    def send_command(self, cmd: str) -> None:
-        # A device path is raw bytes (listings decode them with surrogateescape); adbutils
-        # encodes strictly and would refuse a name that is not UTF-8. Send the bytes back.
-        data = cmd.encode("utf-8", "surrogateescape")
-        self.conn.sendall(b"%04x" % len(data) + data)
-
     def close(self) -> None:
         # adbutils sleeps 10 ms after shutdown(SHUT_WR) on every close; a collect opens ~30
         # streams, so that was a third of its time. The half-close is kept, the sleep is not:
