@@ -58,6 +58,14 @@ def test_missing_and_refused_paths_say_why(fake_terminal, tsd, tmp_path):
     assert _files(out) == {"ok.txt": b"ok"}  # a file refused before its first byte leaves nothing
 
 
+def test_an_unreadable_folder_is_not_an_empty_one(fake_terminal, tsd, tmp_path):
+    fake = fake_terminal(files={"/sdcard/locked/a.txt": "a", "/sdcard/empty/": ""},
+                         device={"unreadable": {"paths": ["/sdcard/locked"]}})
+    code, stdout, stderr = tsd(*fake.args, "pull", "/sdcard/locked", "/sdcard/empty", "-o", tmp_path / "out")
+    assert code == 3 and "locked: /sdcard/locked: Permission denied" in stderr
+    assert "empty" not in stderr and "0 files" in stdout
+
+
 def test_relative_path_is_a_usage_error(tsd):
     code, _, stderr = tsd("-H", "127.0.0.1", "-P", "9", "pull", "sdcard/x")
     assert code == 2 and "absolute" in stderr

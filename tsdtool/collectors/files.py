@@ -72,6 +72,11 @@ def plan(device: Device, path: str) -> tuple[list[tuple[RemoteFile, str]], list[
     files: list[tuple[RemoteFile, str]] = []
     skipped: list[tuple[str, str]] = []
     _walk(device, path.rstrip("/") or "/", _base(path), 0, files, skipped)
+    if not files and not skipped:
+        # LIST v1 answers a folder it may not read with an empty listing: ask ls.
+        check = device.shell(["ls", "-a", path.rstrip("/") + "/"])
+        if not check.ok:
+            raise errors.RemoteFileError(f"{path}: {reason_from(check)}")
     return files, skipped
 
 
