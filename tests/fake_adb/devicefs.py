@@ -205,7 +205,7 @@ class DeviceFS:
         """The package whose private data dir holds ``devpath`` (the dir itself included)."""
         for prefix in _APP_DATA_ROOTS:
             if devpath.startswith(prefix):
-                return devpath[len(prefix):].split("/", 1)[0] or None
+                return devpath[len(prefix) :].split("/", 1)[0] or None
         return None
 
     def _may_traverse(self, devdir: str, caller: Caller) -> bool:

@@ -32,9 +32,22 @@ def default_props(
     build_id: str = "11-49-09.00-RG-U00-STD-HEL-04",
 ) -> dict[str, str]:
     """A plausible, small set of properties for a rugged terminal."""
-    release = release or {21: "5.0", 22: "5.1.1", 23: "6.0.1", 24: "7.0", 25: "7.1.2", 26: "8.0.0",
-                          27: "8.1.0", 28: "9", 29: "10", 30: "11", 31: "12", 32: "12", 33: "13",
-                          34: "14"}.get(sdk, str(sdk))
+    release = release or {
+        21: "5.0",
+        22: "5.1.1",
+        23: "6.0.1",
+        24: "7.0",
+        25: "7.1.2",
+        26: "8.0.0",
+        27: "8.1.0",
+        28: "9",
+        29: "10",
+        30: "11",
+        31: "12",
+        32: "12",
+        33: "13",
+        34: "14",
+    }.get(sdk, str(sdk))
     return {
         "ro.build.display.id": build_id,
         "ro.build.fingerprint": f"{brand}/{product}/{device}:{release}/{build_id}/1:user/release-keys",
@@ -58,11 +71,11 @@ def write_getprop(path: Path, props: Mapping[str, str]) -> None:
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
@@ -77,14 +90,20 @@ def write_toml(path: Path, data: Mapping[str, Any]) -> None:
     """Minimal TOML writer: scalars, arrays, tables and arrays of tables (one level deep)."""
     lines = []
     for key, value in data.items():
-        if not isinstance(value, Mapping) and not (isinstance(value, list) and value and isinstance(value[0], Mapping)):
+        if not isinstance(value, Mapping) and not (
+            isinstance(value, list) and value and isinstance(value[0], Mapping)
+        ):
             lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
     for key, value in data.items():
         if isinstance(value, Mapping):
-            lines += ["", f"[{_toml_key(key)}]"] + [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()]
+            lines += ["", f"[{_toml_key(key)}]"] + [
+                f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()
+            ]
         elif isinstance(value, list) and value and isinstance(value[0], Mapping):
             for row in value:
-                lines += ["", f"[[{_toml_key(key)}]]"] + [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in row.items()]
+                lines += ["", f"[[{_toml_key(key)}]]"] + [
+                    f"{_toml_key(k)} = {_toml_value(v)}" for k, v in row.items()
+                ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

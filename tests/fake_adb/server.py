@@ -21,32 +21,49 @@ import select
 import socket
 import struct
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from . import services
 from .terminal import Terminal
 
 ADB_SERVER_VERSION = 41  # aosp adb.h; the only value the Debian 29.0.6 client accepts
 # What `host:host-features` returned from Debian's adb 29.0.6 server (captured).
-HOST_FEATURES = ("push_sync,remount_shell,abb_exec,abb,apex,fixed_push_mkdir,ls_v2,stat_v2,"
-                 "fixed_push_symlink_timestamp,cmd,shell_v2")
+HOST_FEATURES = (
+    "push_sync,remount_shell,abb_exec,abb,apex,fixed_push_mkdir,ls_v2,stat_v2,"
+    "fixed_push_symlink_timestamp,cmd,shell_v2"
+)
 _MAX_REQUEST = 1024 * 1024  # sockets.cpp rejects longer requests
 
 _NONE_FOUND = {"any": "no devices/emulators found", "usb": "no devices found", "local": "no emulators found"}
-_MORE_THAN_ONE = {"any": "more than one device/emulator", "usb": "more than one device",
-                  "local": "more than one emulator"}
+_MORE_THAN_ONE = {
+    "any": "more than one device/emulator",
+    "usb": "more than one device",
+    "local": "more than one emulator",
+}
 # Commands that may follow `host-serial:<serial>:` (serials may contain ':').
-_SERIAL_COMMANDS = ("features", "get-state", "get-serialno", "get-devpath", "list-forward",
-                    "killforward-all", "killforward:", "forward:", "wait-for-", "reconnect")
+_SERIAL_COMMANDS = (
+    "features",
+    "get-state",
+    "get-serialno",
+    "get-devpath",
+    "list-forward",
+    "killforward-all",
+    "killforward:",
+    "forward:",
+    "wait-for-",
+    "reconnect",
+)
 
 
 def unauthorized_text(vendor_keys: str | None) -> str:
     """transport.cpp acquire_one_transport's text for a device that has not accepted our key."""
-    return ("device unauthorized.\nThis adb server's $ADB_VENDOR_KEYS is "
-            f"{vendor_keys if vendor_keys else 'not set'}\n"
-            "Try 'adb kill-server' if that seems wrong.\n"
-            "Otherwise check for a confirmation dialog on your device.")
+    return (
+        "device unauthorized.\nThis adb server's $ADB_VENDOR_KEYS is "
+        f"{vendor_keys if vendor_keys else 'not set'}\n"
+        "Try 'adb kill-server' if that seems wrong.\n"
+        "Otherwise check for a confirmation dialog on your device."
+    )
 
 
 def _okay(payload: str) -> bytes:
@@ -79,12 +96,12 @@ class _SocketChannel:
         return self.sock.recv(n)
 
     def abort(self) -> None:
-        # SO_LINGER {1, 0} + close sends RST: the client sees a reset, like a pulled cable.
+        # When a terminal vanishes mid-transfer the real server closes the client's socket:
+        # the client reads what arrived, then EOF. _finish() completes the close.
         try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-        self.sock.close()
 
     def wait_closed(self) -> None:
         while not self.stopping.is_set():
@@ -276,8 +293,9 @@ class FakeAdbServer:
             if not found:
                 return None, f"no device with transport id '{value}'"
         else:
-            found = [e for e in entries
-                     if kind == "any" or (kind == "usb") == (e.terminal.transport == "usb")]
+            found = [
+                e for e in entries if kind == "any" or (kind == "usb") == (e.terminal.transport == "usb")
+            ]
             if not found:
                 return None, _NONE_FOUND[kind]
             if len(found) > 1:  # counts offline and unauthorized ones too
@@ -287,8 +305,11 @@ class FakeAdbServer:
         if state == "unauthorized":
             return None, unauthorized_text(self.vendor_keys)
         if state in ("offline", "connecting", "authorizing"):
-            return None, {"offline": "device offline", "connecting": "device still connecting",
-                          "authorizing": "device still authorizing"}[state]
+            return None, {
+                "offline": "device offline",
+                "connecting": "device still connecting",
+                "authorizing": "device still authorizing",
+            }[state]
         return entry, ""
 
     # -- connections ------------------------------------------------------------------------
@@ -300,8 +321,12 @@ class FakeAdbServer:
                 sock, _ = self._listener.accept()
             except OSError:
                 return
-            thread = threading.Thread(target=self._serve_connection, args=(sock,), daemon=True,
-                                      name=f"fake-adb-conn-{sock.fileno()}")
+            thread = threading.Thread(
+                target=self._serve_connection,
+                args=(sock,),
+                daemon=True,
+                name=f"fake-adb-conn-{sock.fileno()}",
+            )
             with self._lock:
                 if self._stopping.is_set():
                     sock.close()
@@ -391,10 +416,10 @@ class FakeAdbServer:
             self._track(sock, long=cmd.endswith("-l"))
             return
         if kind == "any" and cmd.startswith("connect:"):
-            sock.sendall(_okay(self._connect(cmd[len("connect:"):])))
+            sock.sendall(_okay(self._connect(cmd[len("connect:") :])))
             return
         if kind == "any" and cmd.startswith("disconnect:"):
-            sock.sendall(self._disconnect(cmd[len("disconnect:"):]))
+            sock.sendall(self._disconnect(cmd[len("disconnect:") :]))
             return
         if kind == "any" and cmd in ("list-forward", "killforward-all"):
             sock.sendall(_okay("") if cmd == "list-forward" else b"OKAYOKAY")
@@ -402,7 +427,14 @@ class FakeAdbServer:
         if cmd.startswith("wait-for-"):
             self._wait_for(sock, kind, value, cmd)
             return
-        if cmd not in ("features", "get-state", "get-serialno", "get-devpath", "list-forward", "killforward-all"):
+        if cmd not in (
+            "features",
+            "get-state",
+            "get-serialno",
+            "get-devpath",
+            "list-forward",
+            "killforward-all",
+        ):
             sock.sendall(_fail("unknown host service"))
             return
         entry, error = self._select(kind, value)
@@ -463,9 +495,9 @@ class FakeAdbServer:
 
     def _wait_for(self, sock: socket.socket, kind: str, value: str, cmd: str) -> None:
         """``wait-for-<transport>-<state>``: OKAY now, a second OKAY once the state is reached."""
-        parts = cmd[len("wait-for-"):].split("-", 1)
+        parts = cmd[len("wait-for-") :].split("-", 1)
         if len(parts) != 2 or parts[0] not in ("any", "usb", "local"):
-            sock.sendall(_fail(f"unknown host service"))
+            sock.sendall(_fail("unknown host service"))
             return
         transport, state = parts
         if kind == "any":
@@ -473,13 +505,17 @@ class FakeAdbServer:
         sock.sendall(b"OKAY")
         while not self._stopping.is_set():
             with self._lock:
-                found = [e.terminal for e in self._entries
-                         if (kind == "serial" and e.terminal.serial == value)
-                         or (kind == "id" and str(e.transport_id) == value)
-                         or kind == "any"
-                         or (kind in ("usb", "local") and (kind == "usb") == (e.terminal.transport == "usb"))]
-            done = not found if state == "disconnect" else any(
-                state == "any" or t.state == state for t in found)
+                found = [
+                    e.terminal
+                    for e in self._entries
+                    if (kind == "serial" and e.terminal.serial == value)
+                    or (kind == "id" and str(e.transport_id) == value)
+                    or kind == "any"
+                    or (kind in ("usb", "local") and (kind == "usb") == (e.terminal.transport == "usb"))
+                ]
+            done = (
+                not found if state == "disconnect" else any(state == "any" or t.state == state for t in found)
+            )
             if done:
                 sock.sendall(b"OKAY")
                 return
@@ -492,40 +528,40 @@ class FakeAdbServer:
 def _transport_selector(request: str) -> tuple[str, str, bool] | None:
     """``host:transport*``/``host:tport:*`` → (kind, value, reply_with_id) or None."""
     if request.startswith("host:tport:"):
-        rest = request[len("host:tport:"):]
+        rest = request[len("host:tport:") :]
         if rest.startswith("serial:"):
-            return "serial", rest[len("serial:"):], True
+            return "serial", rest[len("serial:") :], True
         if rest in ("any", "usb", "local"):
             return rest, "", True
         return None
     if request.startswith("host:transport:"):
-        return "serial", request[len("host:transport:"):], False
+        return "serial", request[len("host:transport:") :], False
     if request.startswith("host:transport-id:"):
-        return "id", request[len("host:transport-id:"):], False
+        return "id", request[len("host:transport-id:") :], False
     if request in ("host:transport-any", "host:transport-usb", "host:transport-local"):
-        return request[len("host:transport-"):], "", False
+        return request[len("host:transport-") :], "", False
     return None
 
 
 def _split_host_request(request: str) -> tuple[str, str, str]:
     """(kind, value, command) for the ``host*:`` prefixes (sockets.cpp parse_host_service)."""
     if request.startswith("host-serial:"):
-        rest = request[len("host-serial:"):]
+        rest = request[len("host-serial:") :]
         # The serial may itself contain ':' (e.g. 127.0.0.1:5555): take the first split
         # whose remainder is a command we know.
         for i, ch in enumerate(rest):
-            if ch == ":" and rest[i + 1:].startswith(_SERIAL_COMMANDS):
-                return "serial", rest[:i], rest[i + 1:]
+            if ch == ":" and rest[i + 1 :].startswith(_SERIAL_COMMANDS):
+                return "serial", rest[:i], rest[i + 1 :]
         serial, _, cmd = rest.rpartition(":")
         return "serial", serial, cmd
     if request.startswith("host-transport-id:"):
-        ident, _, cmd = request[len("host-transport-id:"):].partition(":")
+        ident, _, cmd = request[len("host-transport-id:") :].partition(":")
         return "id", ident, cmd
     if request.startswith("host-usb:"):
-        return "usb", "", request[len("host-usb:"):]
+        return "usb", "", request[len("host-usb:") :]
     if request.startswith("host-local:"):
-        return "local", "", request[len("host-local:"):]
-    return "any", "", request[len("host:"):]
+        return "local", "", request[len("host-local:") :]
+    return "any", "", request[len("host:") :]
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes | None:

@@ -27,7 +27,7 @@ class Channel(Protocol):
         """Up to ``n`` bytes; ``b""`` at end of stream."""
 
     def abort(self) -> None:
-        """Drop the connection at once, like a pulled cable (RST, no orderly close)."""
+        """The cable was pulled: end the stream now (the client sees EOF or a dead transport)."""
 
     def wait_closed(self) -> None:
         """Block until the peer hangs up or the fake is stopped."""
@@ -96,7 +96,7 @@ def serve(terminal: Terminal, service: str, channel: Channel) -> None:
 
             serve_sync(terminal, channel, meter)
         elif service.startswith("exec:"):
-            _raw(terminal, service[len("exec:"):], channel, meter, pty=False)
+            _raw(terminal, service[len("exec:") :], channel, meter, pty=False)
         elif service.startswith(("shell:", "shell,")):
             args, command = parse_shell(service)
             if "v2" in args:
@@ -104,8 +104,11 @@ def serve(terminal: Terminal, service: str, channel: Channel) -> None:
             else:
                 _raw(terminal, command, channel, meter, pty="raw" not in args)
         elif service.startswith("root:"):
-            text = "adbd is already running as root\n" if terminal.rooted else \
-                "adbd cannot run as root in production builds\n"
+            text = (
+                "adbd is already running as root\n"
+                if terminal.rooted
+                else "adbd cannot run as root in production builds\n"
+            )
             channel.send(text.encode())
         elif service.startswith("unroot:"):
             channel.send(b"adbd not running as root\n")

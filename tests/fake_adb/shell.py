@@ -256,7 +256,7 @@ def expand(raw: str, session: Session) -> list[str]:
         elif c == '"':
             quoted, i = True, i + 1
             while raw[i] != '"':
-                if raw[i] == "\\" and raw[i + 1 : i + 2] in ('$', '`', '"', "\\", "\n"):
+                if raw[i] == "\\" and raw[i + 1 : i + 2] in ("$", "`", '"', "\\", "\n"):
                     out.append(raw[i + 1])
                     i += 2
                 elif raw[i] == "$":
@@ -467,7 +467,10 @@ def _command_v(session: Session, argv: list[str], stdin: bytes) -> Output:
         if session.terminal.canned([name]) is not None or (
             lookup(name) is not None and session.terminal.has_command(name)
         ):
-            yield STDOUT, (name if builtin and argv[0] == "command" else f"/system/bin/{name}").encode() + b"\n"
+            yield (
+                STDOUT,
+                (name if builtin and argv[0] == "command" else f"/system/bin/{name}").encode() + b"\n",
+            )
         else:
             status = 1
     return status

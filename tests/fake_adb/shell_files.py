@@ -74,8 +74,17 @@ def _long_lines(session: Session, entries: list[tuple[str, DevStat]], numeric: b
         user = str(info.uid) if numeric else uid_name(info.uid)
         group = str(info.gid) if numeric else uid_name(info.gid)
         shown = name + (f" -> {info.link_target}" if info.is_link else "")
-        rows.append((st.filemode(info.mode), str(info.nlink), user, group, str(info.size),
-                     _mtime(session, info.mtime, "%Y-%m-%d %H:%M"), shown))
+        rows.append(
+            (
+                st.filemode(info.mode),
+                str(info.nlink),
+                user,
+                group,
+                str(info.size),
+                _mtime(session, info.mtime, "%Y-%m-%d %H:%M"),
+                shown,
+            )
+        )
     if not rows:
         return []
     w = [max(len(r[k]) for r in rows) for k in range(5)]
@@ -126,8 +135,14 @@ def ls(session: Session, argv: list[str], stdin: bytes) -> Output:
             entries = []
             for name in names:
                 try:
-                    entries.append((name, fs.lstat(info.path.rstrip("/") + "/" + name, caller) if name not in (".", "..")
-                                    else fs.stat(info.path.rstrip("/") + "/" + name, caller)))
+                    entries.append(
+                        (
+                            name,
+                            fs.lstat(info.path.rstrip("/") + "/" + name, caller)
+                            if name not in (".", "..")
+                            else fs.stat(info.path.rstrip("/") + "/" + name, caller),
+                        )
+                    )
                 except FsError:
                     continue
             out.append(f"total {sum(_blocks_k(e) for _, e in entries)}")
@@ -141,9 +156,15 @@ def ls(session: Session, argv: list[str], stdin: bytes) -> Output:
 
 # -- stat ---------------------------------------------------------------------------------------
 
-_FILE_TYPES = {st.S_IFDIR: "directory", st.S_IFREG: "regular file", st.S_IFLNK: "symbolic link",
-               st.S_IFCHR: "character special file", st.S_IFBLK: "block special file",
-               st.S_IFIFO: "fifo", st.S_IFSOCK: "socket"}
+_FILE_TYPES = {
+    st.S_IFDIR: "directory",
+    st.S_IFREG: "regular file",
+    st.S_IFLNK: "symbolic link",
+    st.S_IFCHR: "character special file",
+    st.S_IFBLK: "block special file",
+    st.S_IFIFO: "fifo",
+    st.S_IFSOCK: "socket",
+}
 
 
 def _file_type(info: DevStat) -> str:
@@ -198,7 +219,7 @@ _STAT_DEFAULT = (
 
 @command("stat")
 def stat_cmd(session: Session, argv: list[str], stdin: bytes) -> Output:
-    args = ["-c" + a[len("--format="):] if a.startswith("--format=") else a for a in argv[1:]]
+    args = ["-c" + a[len("--format=") :] if a.startswith("--format=") else a for a in argv[1:]]
     flags, paths, bad = _split_flags(args, "Lt", with_value="c")
     if bad or not paths:
         yield STDERR, (f"stat: Unknown option '{bad}'\n" if bad else "stat: Need 1 argument\n").encode()
@@ -331,8 +352,11 @@ def grep(session: Session, argv: list[str], stdin: bytes) -> Output:
                 yield _err("grep", name, data)
             status = 2
             continue
-        hits = [(n, line) for n, line in enumerate(data.splitlines(), 1)
-                if bool(rx.search(line)) != ("v" in flags)]
+        hits = [
+            (n, line)
+            for n, line in enumerate(data.splitlines(), 1)
+            if bool(rx.search(line)) != ("v" in flags)
+        ]
         found = found or bool(hits)
         if "q" in flags:
             continue
@@ -343,8 +367,13 @@ def grep(session: Session, argv: list[str], stdin: bytes) -> Output:
                 yield STDOUT, f"{name if name != '-' else '(standard input)'}\n".encode()
         else:
             prefix = f"{name}:" if len(operands) > 1 else ""
-            yield STDOUT, b"".join(prefix.encode() + (f"{n}:".encode() if "n" in flags else b"") + line + b"\n"
-                                   for n, line in hits)
+            yield (
+                STDOUT,
+                b"".join(
+                    prefix.encode() + (f"{n}:".encode() if "n" in flags else b"") + line + b"\n"
+                    for n, line in hits
+                ),
+            )
     return 0 if found else status
 
 
@@ -382,7 +411,7 @@ def find(session: Session, argv: list[str], stdin: bytes) -> Output:
         top = session.path(start)
         try:
             for path, info, depth in session.terminal.fs.walk(top, session.caller, maxdepth=maxdepth):
-                shown = start + path[len(top):]  # find prints paths as typed
+                shown = start + path[len(top) :]  # find prints paths as typed
                 if isinstance(info, FsError):
                     yield STDOUT, "".join(lines).encode()
                     lines = []
@@ -469,7 +498,7 @@ def tar(session: Session, argv: list[str], stdin: bytes) -> Output:
             status = 1
             continue
         for path, info, _depth in entries:
-            rel = name.rstrip("/") + path[len(devpath.rstrip("/")):] if path != devpath else name
+            rel = name.rstrip("/") + path[len(devpath.rstrip("/")) :] if path != devpath else name
             arcname = rel.lstrip("/") or "."
             if isinstance(info, FsError):
                 yield _err("tar", rel, info)
@@ -530,12 +559,25 @@ def df(session: Session, argv: list[str], stdin: bytes) -> Output:
             status = 1
             continue
         if devpath == "/sdcard" or devpath.startswith("/sdcard/"):  # /sdcard → /storage/emulated/0
-            devpath = "/storage/emulated/0" + devpath[len("/sdcard"):]
-        best = max((m for m in mounts if devpath == m.mounted_on or devpath.startswith(m.mounted_on.rstrip("/") + "/")),
-                   key=lambda m: len(m.mounted_on))
+            devpath = "/storage/emulated/0" + devpath[len("/sdcard") :]
+        best = max(
+            (
+                m
+                for m in mounts
+                if devpath == m.mounted_on or devpath.startswith(m.mounted_on.rstrip("/") + "/")
+            ),
+            key=lambda m: len(m.mounted_on),
+        )
         rows.append(best)
     human = "h" in flags
-    head = ["Filesystem", "Size" if human else "1K-blocks", "Used", "Avail" if human else "Available", "Use%", "Mounted on"]
+    head = [
+        "Filesystem",
+        "Size" if human else "1K-blocks",
+        "Used",
+        "Avail" if human else "Available",
+        "Use%",
+        "Mounted on",
+    ]
     table = [head]
     for m in rows:
         pct = f"{math.ceil(m.used * 100 / (m.used + m.available))}%" if m.used + m.available else "0%"
@@ -543,7 +585,8 @@ def df(session: Session, argv: list[str], stdin: bytes) -> Output:
         table.append([m.filesystem, num(m.blocks), num(m.used), num(m.available), pct, m.mounted_on])
     w = [max(len(r[k]) for r in table) for k in range(5)]
     w[0] = max(w[0], 14)
-    text = "".join(f"{r[0]:<{w[0]}} {r[1]:>{w[1]}} {r[2]:>{w[2]}} {r[3]:>{w[3]}} {r[4]:>{w[4]}} {r[5]}\n" for r in table)
+    text = "".join(
+        f"{r[0]:<{w[0]}} {r[1]:>{w[1]}} {r[2]:>{w[2]}} {r[3]:>{w[3]}} {r[4]:>{w[4]}} {r[5]}\n" for r in table
+    )
     yield STDOUT, text.encode()
     return status
-

@@ -45,8 +45,11 @@ def code_path(terminal: Terminal, pkg: Package) -> str:
     if pkg.system:
         short = pkg.name.rsplit(".", 1)[-1].capitalize()
         return f"/system/app/{short}"
-    token = lambda salt: base64.urlsafe_b64encode(  # noqa: E731
-        zlib.crc32((salt + pkg.name).encode()).to_bytes(4, "big") * 4).decode()[:22]
+
+    def token(salt: str) -> str:  # stable stand-in for the random base64 names of /data/app
+        digest = zlib.crc32((salt + pkg.name).encode()).to_bytes(4, "big") * 4
+        return base64.urlsafe_b64encode(digest).decode()[:22]
+
     if terminal.sdk >= 30:
         return f"/data/app/~~{token('a')}==/{pkg.name}-{token('b')}=="
     if terminal.sdk >= 26:
@@ -118,8 +121,18 @@ def pm(session: Session, argv: list[str], stdin: bytes) -> Output:
         return 0
     if args[:1] == ["dump"] and len(args) >= 2:
         return (yield from dumpsys(session, ["dumpsys", "package", args[1]], stdin))
-    if args[:1] in (["install"], ["uninstall"], ["clear"], ["grant"], ["revoke"], ["disable"], ["enable"],
-                    ["disable-user"], ["hide"], ["suspend"]):
+    if args[:1] in (
+        ["install"],
+        ["uninstall"],
+        ["clear"],
+        ["grant"],
+        ["revoke"],
+        ["disable"],
+        ["enable"],
+        ["disable-user"],
+        ["hide"],
+        ["suspend"],
+    ):
         session.terminal.journal_write("pm", " ".join(args))
         yield STDERR, f"Error: fake terminal refuses 'pm {args[0]}' (read-only)\n".encode()
         return 1
@@ -196,11 +209,18 @@ def _package_block(terminal: Terminal, pkg: Package, *, hidden: bool = False) ->
 
 def dumpsys_package(terminal: Terminal, name: str | None) -> str:
     """``dumpsys package [NAME]``; an unknown NAME only yields the "Unable to find" lines."""
-    pkgs = list(terminal.packages.values()) if name is None else [terminal.packages[name]] \
-        if name in terminal.packages else []
+    pkgs = (
+        list(terminal.packages.values())
+        if name is None
+        else [terminal.packages[name]]
+        if name in terminal.packages
+        else []
+    )
     if not pkgs:
-        return (f"\nDexopt state:\n  Unable to find package: {name}\n"
-                f"\nCompiler stats:\n  Unable to find package: {name}\n")
+        return (
+            f"\nDexopt state:\n  Unable to find package: {name}\n"
+            f"\nCompiler stats:\n  Unable to find package: {name}\n"
+        )
     lines = ["Key Set Manager:"]
     for pkg in pkgs:
         lines += [f"  [{pkg.name}]", "      Signing KeySets: 1"]
@@ -214,18 +234,32 @@ def dumpsys_package(terminal: Terminal, name: str | None) -> str:
             lines += _package_block(terminal, pkg, hidden=True)
     lines += ["Dexopt state:"]
     for pkg in pkgs:
-        lines += [f"  [{pkg.name}]", f"    path: {apk_path(terminal, pkg)}",
-                  "      arm64: [status=speed-profile] [reason=install]"]
+        lines += [
+            f"  [{pkg.name}]",
+            f"    path: {apk_path(terminal, pkg)}",
+            "      arm64: [status=speed-profile] [reason=install]",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def dumpsys_battery(terminal: Terminal) -> str:
     """BatteryService.dumpInternal; values overridable through device.toml ``[battery]``."""
     values: dict[str, object] = {
-        "AC powered": False, "USB powered": True, "Wireless powered": False, "Dock powered": False,
-        "Max charging current": 500000, "Max charging voltage": 5000000, "Charge counter": 3000000,
-        "status": 2, "health": 2, "present": True, "level": 85, "scale": 100, "voltage": 4200,
-        "temperature": 250, "technology": "Li-ion",
+        "AC powered": False,
+        "USB powered": True,
+        "Wireless powered": False,
+        "Dock powered": False,
+        "Max charging current": 500000,
+        "Max charging voltage": 5000000,
+        "Charge counter": 3000000,
+        "status": 2,
+        "health": 2,
+        "present": True,
+        "level": 85,
+        "scale": 100,
+        "voltage": 4200,
+        "temperature": 250,
+        "technology": "Li-ion",
     }
     values.update(terminal.battery)
     body = "".join(f"  {k}: {str(v).lower() if isinstance(v, bool) else v}\n" for k, v in values.items())
@@ -288,11 +322,22 @@ def run_as(session: Session, argv: list[str], stdin: bytes) -> Output:
     old = terminal.sdk <= 25
     pkg = terminal.packages.get(name)
     if pkg is None:
-        yield STDERR, (f"run-as: Package '{name}' is unknown\n" if old else f"run-as: unknown package: {name}\n").encode()
+        yield (
+            STDERR,
+            (
+                f"run-as: Package '{name}' is unknown\n" if old else f"run-as: unknown package: {name}\n"
+            ).encode(),
+        )
         return 1
     if not pkg.debuggable:
-        yield STDERR, (f"run-as: Package '{name}' is not debuggable\n" if old
-                       else f"run-as: package not debuggable: {name}\n").encode()
+        yield (
+            STDERR,
+            (
+                f"run-as: Package '{name}' is not debuggable\n"
+                if old
+                else f"run-as: package not debuggable: {name}\n"
+            ).encode(),
+        )
         return 1
     cwd = f"/data/data/{name}"  # Android ≥ 7 reports /data/user/0/<pkg> when the fixture has it
     for candidate in (f"/data/user/0/{name}", cwd):
@@ -337,13 +382,17 @@ def id_cmd(session: Session, argv: list[str], stdin: bytes) -> Output:
     elif caller.kind == "app":
         uid = session.terminal.packages[caller.package].uid
         name = f"u0_a{uid - 10000}"
-        text = (f"uid={uid}({name}) gid={uid}({name}) groups={uid}({name}),3003(inet),9997(everybody),"
-                f"{uid + 10000}({name}_cache),{uid + 40000}(all_a{uid - 10000}) "
-                f"context=u:r:untrusted_app:s0:c{uid - 10000},c256,c512,c768")
+        text = (
+            f"uid={uid}({name}) gid={uid}({name}) groups={uid}({name}),3003(inet),9997(everybody),"
+            f"{uid + 10000}({name}_cache),{uid + 40000}(all_a{uid - 10000}) "
+            f"context=u:r:untrusted_app:s0:c{uid - 10000},c256,c512,c768"
+        )
     else:
-        text = ("uid=2000(shell) gid=2000(shell) groups=2000(shell),1004(input),1007(log),1011(adb),"
-                "1015(sdcard_rw),1028(sdcard_r),3001(net_bt_admin),3002(net_bt),3003(inet),"
-                "3006(net_bw_stats),3009(readproc),3011(uhid) context=u:r:shell:s0")
+        text = (
+            "uid=2000(shell) gid=2000(shell) groups=2000(shell),1004(input),1007(log),1011(adb),"
+            "1015(sdcard_rw),1028(sdcard_r),3001(net_bt_admin),3002(net_bt),3003(inet),"
+            "3006(net_bw_stats),3009(readproc),3011(uhid) context=u:r:shell:s0"
+        )
     yield STDOUT, (text + "\n").encode()
     return 0
 
@@ -351,8 +400,9 @@ def id_cmd(session: Session, argv: list[str], stdin: bytes) -> Output:
 @command("whoami")
 def whoami(session: Session, argv: list[str], stdin: bytes) -> Output:
     caller = session.caller
-    name = {"root": "root", "shell": "shell"}.get(caller.kind) or \
-        f"u0_a{session.terminal.packages[caller.package].uid - 10000}"
+    name = {"root": "root", "shell": "shell"}.get(
+        caller.kind
+    ) or f"u0_a{session.terminal.packages[caller.package].uid - 10000}"
     yield STDOUT, (name + "\n").encode()
     return 0
 
@@ -506,7 +556,9 @@ def logcat(session: Session, argv: list[str], stdin: bytes) -> Output:
             return 1
         else:
             tag, _, pri = a.rpartition(":")
-            specs.append((tag or a, _PRIORITIES.index(pri.upper()) if pri and pri.upper() in _PRIORITIES else 0))
+            specs.append(
+                (tag or a, _PRIORITIES.index(pri.upper()) if pri and pri.upper() in _PRIORITIES else 0)
+            )
     wanted_buffers = set(_DEFAULT_BUFFERS if not buffers or buffers == ["default"] else buffers)
     picked: list[tuple[str, str]] = []
     for buf, line in terminal.log_lines():
@@ -566,7 +618,12 @@ def uptime(session: Session, argv: list[str], stdin: bytes) -> Output:
     terminal = session.terminal
     now = terminal.now()
     if "-s" in argv:
-        yield STDOUT, ((now - timedelta(seconds=terminal.uptime_seconds)).strftime("%Y-%m-%d %H:%M:%S") + "\n").encode()
+        yield (
+            STDOUT,
+            (
+                (now - timedelta(seconds=terminal.uptime_seconds)).strftime("%Y-%m-%d %H:%M:%S") + "\n"
+            ).encode(),
+        )
         return 0
     up = int(terminal.uptime_seconds)
     days, rest = divmod(up, 86400)
@@ -620,6 +677,8 @@ def am(session: Session, argv: list[str], stdin: bytes) -> Output:
         session.terminal.journal_write("broadcast", intent)
         yield STDOUT, f"Broadcasting: {intent}\nBroadcast completed: result=0\n".encode()
         return 0
-    yield STDERR, f"Error: fake terminal only supports 'am broadcast' (got '{' '.join(argv[1:2])}')\n".encode()
+    yield (
+        STDERR,
+        f"Error: fake terminal only supports 'am broadcast' (got '{' '.join(argv[1:2])}')\n".encode(),
+    )
     return 1
-

@@ -27,8 +27,19 @@ _NO_STAT_V2 = b"\0" * _V2.size
 def _v2_fields(info: DevStat | None, error: int = 0) -> bytes:
     if info is None:
         return struct.pack("<I", error) + _NO_STAT_V2[4:]
-    return _V2.pack(0, info.dev, info.ino, info.mode, info.nlink, info.uid, info.gid,
-                    info.size, info.atime, info.mtime, info.ctime)
+    return _V2.pack(
+        0,
+        info.dev,
+        info.ino,
+        info.mode,
+        info.nlink,
+        info.uid,
+        info.gid,
+        info.size,
+        info.atime,
+        info.mtime,
+        info.ctime,
+    )
 
 
 class _Session:
@@ -85,8 +96,11 @@ class _Session:
             if isinstance(info, FsError):
                 continue  # adbd skips entries whose lstat fails
             raw = name.encode("utf-8", "surrogateescape")
-            parts.append(self.reply_id(b"DENT") + struct.pack("<IIII", info.mode, info.size & 0xFFFFFFFF,
-                                                              info.mtime & 0xFFFFFFFF, len(raw)) + raw)
+            parts.append(
+                self.reply_id(b"DENT")
+                + struct.pack("<IIII", info.mode, info.size & 0xFFFFFFFF, info.mtime & 0xFFFFFFFF, len(raw))
+                + raw
+            )
         parts.append(self.reply_id(b"DONE") + b"\0" * 16)
         self.channel.send(b"".join(parts))
         return True
@@ -95,7 +109,9 @@ class _Session:
         parts = []
         for name, info in self._entries(path):
             raw = name.encode("utf-8", "surrogateescape")
-            fields = _v2_fields(None, info.errno or errno.EIO) if isinstance(info, FsError) else _v2_fields(info)
+            fields = (
+                _v2_fields(None, info.errno or errno.EIO) if isinstance(info, FsError) else _v2_fields(info)
+            )
             parts.append(self.reply_id(b"DNT2") + fields + struct.pack("<I", len(raw)) + raw)
         parts.append(self.reply_id(b"DONE") + b"\0" * (_V2.size + 4))
         self.channel.send(b"".join(parts))

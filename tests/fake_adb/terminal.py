@@ -16,13 +16,22 @@ import tomllib
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from .devicefs import SHELL, Caller, DeviceFS
 
-STATES = ("device", "unauthorized", "offline", "authorizing", "connecting", "recovery",
-          "bootloader", "sideload", "rescue")
+STATES = (
+    "device",
+    "unauthorized",
+    "offline",
+    "authorizing",
+    "connecting",
+    "recovery",
+    "bootloader",
+    "sideload",
+    "rescue",
+)
 TRANSPORTS = ("usb", "tcp", "emulator")
 
 # What adbd advertises, by the release that added it (approximate; override with `features`).
@@ -49,10 +58,12 @@ def make_png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (0x1E,
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     row = b"\x00" + bytes(rgb) * width
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(row * height, 9))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(row * height, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def png_size(data: bytes) -> tuple[int, int] | None:
@@ -157,7 +168,7 @@ def _timezone(name: str) -> tzinfo:
             return ZoneInfo(name)
         except Exception:  # noqa: BLE001 - no tzdata or a bad name: fall back to UTC
             pass
-    return timezone.utc
+    return UTC
 
 
 class Terminal:
@@ -188,7 +199,9 @@ class Terminal:
             raise FixtureError(f"{self.fixture}/device.toml: state {state!r} not in {STATES}")
         self.transport: str = device.get("transport", "usb")
         if self.transport not in TRANSPORTS:
-            raise FixtureError(f"{self.fixture}/device.toml: transport {self.transport!r} not in {TRANSPORTS}")
+            raise FixtureError(
+                f"{self.fixture}/device.toml: transport {self.transport!r} not in {TRANSPORTS}"
+            )
         self.usb_vendor_id: str = device.get("usb_vendor_id", "")
         self.devpath: str = device.get("devpath", "")
         self.rooted: bool = bool(device.get("rooted", False))
@@ -320,14 +333,20 @@ class Terminal:
 
     def banner(self) -> str:
         """adbd's CNXN banner (adb.cpp ``get_connection_string``)."""
-        props = f"ro.product.name={self.product};ro.product.model={self.model};ro.product.device={self.device};"
+        props = (
+            f"ro.product.name={self.product};ro.product.model={self.model};ro.product.device={self.device};"
+        )
         return f"device::{props}features={','.join(self.features)}"
 
     # -- things commands ask for ----------------------------------------------------------------
 
     @staticmethod
     def _canned_key(argv: list[str]) -> str:
-        head = argv[0].rsplit("/", 1)[-1] if argv and argv[0].startswith("/system/") else (argv[0] if argv else "")
+        head = (
+            argv[0].rsplit("/", 1)[-1]
+            if argv and argv[0].startswith("/system/")
+            else (argv[0] if argv else "")
+        )
         return " ".join([head] + list(argv[1:]))
 
     def canned(self, argv: list[str]) -> tuple[bytes, bytes, int] | None:
@@ -351,11 +370,16 @@ class Terminal:
 
     def screen_png(self, display: str | None = None) -> bytes | None:
         """``screencap -p`` bytes for a display id (None = default); None if no such display."""
-        if display is not None and display not in self._displays and not (display == "0" and not self._displays):
+        if (
+            display is not None
+            and display not in self._displays
+            and not (display == "0" and not self._displays)
+        ):
             return None
         if display not in self._png_cache:
             name = self._displays.get(display or "") or (
-                next(iter(self._displays.values())) if self._displays and display is None else "screen.png")
+                next(iter(self._displays.values())) if self._displays and display is None else "screen.png"
+            )
             path = self.fixture / name
             self._png_cache[display] = path.read_bytes() if path.exists() else make_png()
         return self._png_cache[display]
@@ -386,7 +410,9 @@ class Terminal:
 
     def append_log(self, tag: str, priority: str, message: str) -> None:
         now = self.now()
-        line = f"{now:%m-%d %H:%M:%S}.{now.microsecond // 1000:03d}  4321  4321 {priority} {tag:<8}: {message}"
+        line = (
+            f"{now:%m-%d %H:%M:%S}.{now.microsecond // 1000:03d}  4321  4321 {priority} {tag:<8}: {message}"
+        )
         with self._lock:
             self._log.append(("main", line))
             self.journal.append(("log", line))

@@ -1,0 +1,57 @@
+"""``python -m tests.fake_adb``: serve fixture folders until killed.
+
+    python -m tests.fake_adb --port 5037 --fixture tests/fake_adb/fixtures/zebra_tc52
+    python -m tests.fake_adb --device-port 15555 --fixture tests/fake_adb/fixtures/zebra_tc52
+
+``--port`` runs the fake adb *server* (all fixtures); ``--device-port`` runs one fake *adbd*
+for ``adb connect 127.0.0.1:PORT``. The first line printed is ``listening on HOST:PORT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.fake_adb", description=__doc__.split("\n")[0])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--port", type=int, help="serve the adb host protocol here (0 = any free port)")
+    where.add_argument("--device-port", type=int, help="serve one fixture as a fake adbd here")
+    parser.add_argument(
+        "--fixture",
+        action="append",
+        default=[],
+        required=True,
+        help="fixture folder (repeat for several terminals)",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    if args.device_port is not None:
+        from .adbd import FakeAdbd
+
+        if len(args.fixture) != 1:
+            parser.error("--device-port serves exactly one --fixture")
+        fake = FakeAdbd(args.fixture[0], host=args.host, port=args.device_port)
+    else:
+        from .server import FakeAdbServer
+
+        fake = FakeAdbServer(args.fixture, host=args.host, port=args.port or 0)
+    with fake:
+        print(f"listening on {args.host}:{fake.port}", flush=True)
+        try:
+            while not done.wait(0.2):
+                if getattr(fake, "wait_stopped", None) and fake.wait_stopped(0):
+                    break  # `adb kill-server` stopped it
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
