@@ -102,7 +102,10 @@ class OutputDir:
         return self.items[-1]
 
     def skip(self, wanted: str, source: str, reason: str, kind: str = "", status: str = SKIPPED) -> Item:
-        item = Item(safe_relpath(wanted), source, status, reason, kind=kind)
+        # A claimed name like any other: the guard records a collector that failed after
+        # writing under the collector's own name (apps/packages.txt), and two items with one
+        # path make the bundle unwritable.
+        item = Item(self.local_name(wanted), source, status, reason, kind=kind)
         self.items.append(item)
         return item
 
