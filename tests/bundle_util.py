@@ -40,8 +40,9 @@ def field_args(values: dict[str, str] | None = None) -> list[str]:
 
 def collect(tsd, port: int, out: Path, *args: str):
     """``tsdtool -H 127.0.0.1 -P PORT --timeout 5 collect -o OUT --no-input --json ARGS``."""
-    code, stdout, stderr = tsd("-H", "127.0.0.1", "-P", port, "--timeout", "5", "collect", "-o", out,
-                               "--no-input", "--json", *args)
+    code, stdout, stderr = tsd(
+        "-H", "127.0.0.1", "-P", port, "--timeout", "5", "collect", "-o", out, "--no-input", "--json", *args
+    )
     result = json.loads(stdout) if stdout.strip().startswith("{") else None
     return code, result, stderr
 
@@ -79,7 +80,9 @@ def every_bundle_verifies(tmp_path):
 CHROMIUM = "/usr/bin/chromium"
 
 
-def chromium_screenshot(page: Path, png: Path, width: int = 1280, height: int = 2000, scale: float = 1.0) -> bytes:
+def chromium_screenshot(
+    page: Path, png: Path, width: int = 1280, height: int = 2000, scale: float = 1.0
+) -> bytes:
     """Render a local HTML file with headless Debian chromium and return the PNG bytes."""
     import shutil
     import subprocess
@@ -88,10 +91,22 @@ def chromium_screenshot(page: Path, png: Path, width: int = 1280, height: int = 
     if binary is None:
         pytest.skip("Debian chromium is not installed (apt-get install chromium)")
     profile = png.parent / f".chromium-{png.stem}"
-    args = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={profile}", f"--screenshot={png}", f"--window-size={width},{height}",
-            f"--force-device-scale-factor={scale}", page.resolve().as_uri()]
+    args = [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        f"--screenshot={png}",
+        f"--window-size={width},{height}",
+        f"--force-device-scale-factor={scale}",
+        page.resolve().as_uri(),
+    ]
     done = subprocess.run(args, capture_output=True, timeout=90)
     shutil.rmtree(profile, ignore_errors=True)
     assert png.is_file(), done.stderr.decode("utf-8", "replace")[-2000:]
@@ -108,9 +123,9 @@ def png_rows(data: bytes) -> tuple[int, int, int, list[bytes]]:
     bpp = 4 if ctype == 6 else 3
     chunks, pos = [], 8
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         if kind == b"IDAT":
-            chunks.append(data[pos + 8:pos + 8 + length])
+            chunks.append(data[pos + 8 : pos + 8 + length])
         pos += 12 + length
     raw = zlib.decompress(b"".join(chunks))
     stride = width * bpp
@@ -118,12 +133,12 @@ def png_rows(data: bytes) -> tuple[int, int, int, list[bytes]]:
     rows = []
     for y in range(height):
         kind = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         if kind == 1:  # Sub
             for i in range(bpp, stride):
                 line[i] = (line[i] + line[i - bpp]) & 255
         elif kind == 2:  # Up
-            line = bytearray((a + b) & 255 for a, b in zip(line, prev))
+            line = bytearray((a + b) & 255 for a, b in zip(line, prev, strict=True))
         elif kind == 3:  # Average
             for i in range(stride):
                 left = line[i - bpp] if i >= bpp else 0
@@ -146,7 +161,7 @@ def region_colours(rows: list[bytes], bpp: int, x0: int, y0: int, x1: int, y1: i
     for y in range(y0, y1, step):
         row = rows[y]
         for x in range(x0, x1, step):
-            seen.add(row[x * bpp:x * bpp + 3])
+            seen.add(row[x * bpp : x * bpp + 3])
     return seen
 
 

@@ -17,18 +17,32 @@ from tsdtool.bundle.writer import BundleWriter
 from tsdtool.outdir import OutputDir
 
 WHEN = datetime(2024, 5, 14, 9, 30, 0, tzinfo=UTC)
-HOST = {"os_name": "Debian GNU/Linux", "os_version": "12", "os_bitness": 64, "python": "3.11.7",
-        "tool_version": "0.1.0", "adb_server_version": "1.0.41"}
+HOST = {
+    "os_name": "Debian GNU/Linux",
+    "os_version": "12",
+    "os_bitness": 64,
+    "python": "3.11.7",
+    "tool_version": "0.1.0",
+    "adb_server_version": "1.0.41",
+}
 
 
 def manifest(**extra) -> Manifest:
-    return Manifest("0.1.0", iso_utc(WHEN), host=dict(HOST), device={"serial": "TSD0001", "model": "TC52"},
-                    profiles={"device": "zebra", "app": None, "desk": "generic"}, **extra)
+    return Manifest(
+        "0.1.0",
+        iso_utc(WHEN),
+        host=dict(HOST),
+        device={"serial": "TSD0001", "model": "TC52"},
+        profiles={"device": "zebra", "app": None, "desk": "generic"},
+        **extra,
+    )
 
 
 def staged(tmp_path) -> OutputDir:
     out = OutputDir(tmp_path / "staging")
-    out.write_bytes("logs/logcat.txt", b"05-14 09:12:09.131  4711  4711 E Tag: boom\n", "logcat -d", kind="log")
+    out.write_bytes(
+        "logs/logcat.txt", b"05-14 09:12:09.131  4711  4711 E Tag: boom\n", "logcat -d", kind="log"
+    )
     with pytest.raises(errors.TransferError):
         with out.open("apps/a/internal/x.db", "run-as a cat x.db", kind="database") as w:
             w.write(b"SQLite format 3\x00half")
@@ -115,7 +129,9 @@ def _rewrite(src, dest, change):
 def test_verify_finds_changed_missing_and_unlisted_files(tmp_path):
     path, _ = pack(tmp_path, staged(tmp_path))
     tampered = tmp_path / "tampered"
-    changed = _rewrite(path, tampered / "changed.zip", lambda n, d: b"X" + d[1:] if n == "logs/logcat.txt" else d)
+    changed = _rewrite(
+        path, tampered / "changed.zip", lambda n, d: b"X" + d[1:] if n == "logs/logcat.txt" else d
+    )
     assert any("SHA-256 does not match" in p for p in verify(changed).problems)
     gone = _rewrite(path, tampered / "gone.zip", lambda n, d: None if n == "logs/logcat.txt" else d)
     assert any("missing from the zip" in p for p in verify(gone).problems)

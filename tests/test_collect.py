@@ -9,7 +9,6 @@ import json
 import os
 import re
 import signal
-import threading
 import tomllib
 import zipfile
 from email import policy
@@ -39,8 +38,15 @@ NAME = re.compile(r"^tsd-[^-/\\]+-[^-/\\]+-[^-/\\]+-\d{8}T\d{6}Z\.zip$")
 def _fixture(path: Path) -> dict:
     device = tomllib.loads((path / "device.toml").read_text("utf-8"))
     packages_file = path / "packages.toml"
-    packages = tomllib.loads(packages_file.read_text("utf-8")).get("package", []) if packages_file.is_file() else []
-    return {"dir": path, "serial": device["serial"], "state": device.get("state", "device"), "packages": packages}
+    packages = (
+        tomllib.loads(packages_file.read_text("utf-8")).get("package", []) if packages_file.is_file() else []
+    )
+    return {
+        "dir": path,
+        "serial": device["serial"],
+        "state": device.get("state", "device"),
+        "packages": packages,
+    }
 
 
 ALL = [_fixture(p) for p in sorted(FIXTURES.iterdir()) if (p / "device.toml").is_file()]
@@ -53,8 +59,15 @@ def plan(fixture: dict, index: int) -> tuple[str, list[str]]:
     grsoft needs the terminal's database: only a debuggable app that has one gives it without root.
     Without any app, the person states the version (``--field app_version``).
     """
-    with_db = next((p["name"] for p in fixture["packages"] if p.get("debuggable")
-                    and any((fixture["dir"] / "fs/data/data" / p["name"] / "databases").glob("*.db"))), None)
+    with_db = next(
+        (
+            p["name"]
+            for p in fixture["packages"]
+            if p.get("debuggable")
+            and any((fixture["dir"] / "fs/data/data" / p["name"] / "databases").glob("*.db"))
+        ),
+        None,
+    )
     if with_db:
         return "grsoft", ["--package", with_db]
     desk = ("cleverence", "generic")[index % 2]
@@ -74,8 +87,23 @@ def fleet(tmp_path_factory):
     with FakeAdbServer([f["dir"] for f in USABLE]) as server:
         for index, fixture in enumerate(USABLE):
             desk, extra = plan(fixture, index)
-            args = ["-H", "127.0.0.1", "-P", str(server.port), "-s", fixture["serial"], "collect", "-o",
-                    str(out / fixture["dir"].name), "--no-input", "--json", "--desk", desk, *field_args(), *extra]
+            args = [
+                "-H",
+                "127.0.0.1",
+                "-P",
+                str(server.port),
+                "-s",
+                fixture["serial"],
+                "collect",
+                "-o",
+                str(out / fixture["dir"].name),
+                "--no-input",
+                "--json",
+                "--desk",
+                desk,
+                *field_args(),
+                *extra,
+            ]
             buffer = io.StringIO()
             with contextlib.redirect_stdout(buffer):
                 code = main(args)
@@ -120,9 +148,12 @@ def test_every_fixture_report_renders_in_chromium(fleet, tmp_path):
     for i, name in enumerate(names):
         page = tmp_path / f"{name}.html"
         page.write_bytes(read_item(Path(results[name][1]["bundle"]), "report.html"))
-        frames.append(f'<div style="position:absolute;left:{(i % cols) * cell_w * scale}px;top:{(i // cols) * cell_h * scale}px;'
-                      f'width:{cell_w}px;height:{cell_h}px;transform:scale({scale});transform-origin:0 0">'
-                      f'<iframe src="{page.name}" style="width:{cell_w}px;height:{cell_h}px;border:0"></iframe></div>')
+        frames.append(
+            f'<div style="position:absolute;left:{(i % cols) * cell_w * scale}px;'
+            f'top:{(i // cols) * cell_h * scale}px;'
+            f'width:{cell_w}px;height:{cell_h}px;transform:scale({scale});transform-origin:0 0">'
+            f'<iframe src="{page.name}" style="width:{cell_w}px;height:{cell_h}px;border:0"></iframe></div>'
+        )
     grid = tmp_path / "grid.html"
     grid.write_text("<!DOCTYPE html><body style='margin:0;background:#fff'>" + "".join(frames) + "</body>")
     rows_needed = -(-len(names) // cols)
@@ -134,38 +165,61 @@ def test_every_fixture_report_renders_in_chromium(fleet, tmp_path):
         x0, y0 = (i % cols) * cw, (i // cols) * ch
         colours = region_colours(rows, bpp, x0, y0, x0 + cw, y0 + ch)
         assert len(colours) > 40, f"{name}: the report rendered blank"
-        header = rows[y0 + 4][(x0 + 4) * bpp:(x0 + 4) * bpp + 3]
+        header = rows[y0 + 4][(x0 + 4) * bpp : (x0 + 4) * bpp + 3]
         assert max(header) < 60, f"{name}: no dark header band at the top ({header.hex()})"
 
 
 def test_missing_required_fields_still_write_the_bundle_and_list_them(fake_server, tsd, tmp_path):
     server = fake_server("zebra_tc52")
-    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--desk", "grsoft",
-                              "--field", "description=Receiving freezes")
+    code, result, _ = collect(
+        tsd, server.port, tmp_path / "out", "--desk", "grsoft", "--field", "description=Receiving freezes"
+    )
     assert code == 3 and Path(result["bundle"]).is_file()
     assert result["status"] == "complete" and result["ticket"]["ready"] is False
-    assert {"project", "contact_name", "contact_email", "steps", "impact", "affected_users",
-            "database"} <= set(result["ticket"]["missing"])
+    assert {
+        "project",
+        "contact_name",
+        "contact_email",
+        "steps",
+        "impact",
+        "affected_users",
+        "database",
+    } <= set(result["ticket"]["missing"])
     md = Path(result["ticket"]["markdown"]).read_text("utf-8")
     assert md.splitlines()[2].startswith("> **НЕ ГОТОВО")
-    code, out, _ = tsd("-P", server.port, "-H", "127.0.0.1", "collect", "-o", tmp_path / "out2", "--no-input",
-                       "--desk", "grsoft")
+    code, out, _ = tsd(
+        "-P",
+        server.port,
+        "-H",
+        "127.0.0.1",
+        "collect",
+        "-o",
+        tmp_path / "out2",
+        "--no-input",
+        "--desk",
+        "grsoft",
+    )
     assert code == 3 and "ticket not ready" in out and "--field project=" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--field", "no equals sign"], "is not KEY=VALUE"),
-    (["--field", "Bad-Key=x"], "is not KEY=VALUE"),
-    (["--form", "missing.toml"], "cannot read"),
-    (["--desk", "nobody"], "no desk profile 'nobody'"),
-    (["--app", "nobody"], "no app profile 'nobody'"),
-    (["--app", "cleverence", "--package", "com.x.y"], "exclude each other"),
-    (["--since", "yesterday-ish"], "--since"),
-    (["--attach", "no/such/folder"], "no such file or folder"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--field", "no equals sign"], "is not KEY=VALUE"),
+        (["--field", "Bad-Key=x"], "is not KEY=VALUE"),
+        (["--form", "missing.toml"], "cannot read"),
+        (["--desk", "nobody"], "no desk profile 'nobody'"),
+        (["--app", "nobody"], "no app profile 'nobody'"),
+        (["--app", "cleverence", "--package", "com.x.y"], "exclude each other"),
+        (["--since", "yesterday-ish"], "--since"),
+        (["--attach", "no/such/folder"], "no such file or folder"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2_and_nothing_is_written(fake_server, tsd, tmp_path, args, message):
     server = fake_server("zebra_tc52")
-    code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--no-input", *args)
+    code, out, err = tsd(
+        "-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--no-input", *args
+    )
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
     assert server.terminal("20TC52FX0001")._services == 0  # checked before the terminal was touched
@@ -175,7 +229,9 @@ def test_a_broken_form_file_names_the_spot(fake_server, tsd, tmp_path):
     server = fake_server("zebra_tc52")
     form = tmp_path / "form.toml"
     form.write_text('description = "ok"\nsteps = \n')
-    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--form", form)
+    code, _, err = tsd(
+        "-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--form", form
+    )
     assert code == 2 and "form.toml" in err and "line 2" in err
     assert not (tmp_path / "out").exists()
 
@@ -198,9 +254,16 @@ def _all_files(root: Path) -> set[Path]:
 def test_a_cable_pulled_mid_collect_leaves_a_valid_partial_bundle(fake_server, tsd, tmp_path):
     from tests.fake_adb import make_fixture
 
-    log = "".join(f"05-14 09:12:{i % 60:02d}.131  4711  4711 I Scan: label {i} {'x' * 60}\n" for i in range(3000))
-    fixture = make_fixture(tmp_path / "fx", "DROP0001", logcat=log, faults={"drop_after_bytes": 100_000},
-                           packages=[{"name": "com.example.app", "debuggable": True}])
+    log = "".join(
+        f"05-14 09:12:{i % 60:02d}.131  4711  4711 I Scan: label {i} {'x' * 60}\n" for i in range(3000)
+    )
+    fixture = make_fixture(
+        tmp_path / "fx",
+        "DROP0001",
+        logcat=log,
+        faults={"drop_after_bytes": 100_000},
+        packages=[{"name": "com.example.app", "debuggable": True}],
+    )
     server = fake_server(fixture)
     before = _all_files(tmp_path)
     out = tmp_path / "out"
@@ -215,25 +278,55 @@ def test_a_cable_pulled_mid_collect_leaves_a_valid_partial_bundle(fake_server, t
     new = _all_files(tmp_path) - before
     assert all(out in p.parents for p in new), sorted(new)  # nothing outside -o
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [bundle.name, bundle.name[:-4] + ".ticket.md", bundle.name[:-4] + ".ticket.eml"])  # no staging, no .part
+        [bundle.name, bundle.name[:-4] + ".ticket.md", bundle.name[:-4] + ".ticket.eml"]
+    )  # no staging, no .part
 
 
-def test_ctrl_c_mid_collect_still_writes_a_partial_bundle(fake_server, tsd, tmp_path):
-    from tests.fake_adb import make_fixture
+def test_ctrl_c_mid_collect_still_writes_a_partial_bundle(fake_server, tsd, tmp_path, monkeypatch):
+    from tsdtool.transport.adb import Device
 
-    log = "".join(f"05-14 09:12:{i % 60:02d}.131  4711  4711 I Scan: label {i}\n" for i in range(20000))
-    fixture = make_fixture(tmp_path / "fx", "SLOW0001", logcat=log, faults={"delay_ms_per_chunk": 40})
-    server = fake_server(fixture)
-    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        code, result, _ = collect(tsd, server.port, tmp_path / "out", *field_args())
-    finally:
-        timer.cancel()
+    real = Device.stream_shell
+
+    def pressed_during_logcat(self, args, sink, progress=None, **kw):
+        class Sink:  # Ctrl-C arrives after the first bytes of the log
+            def write(self, data):
+                sink.write(data[:100])
+                raise KeyboardInterrupt
+
+        return real(self, args, Sink(), progress, **kw)
+
+    monkeypatch.setattr(Device, "stream_shell", pressed_during_logcat)
+    server = fake_server("zebra_tc52")
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--package", "com.example.scanner.demo",
+                              *field_args())
     assert code == 3 and result["status"] == "partial", result
     manifest = manifest_of(Path(result["bundle"]))
     assert manifest["interrupted"] is True
-    assert any("interrupted" in i["reason"] for i in manifest["items"])
+    by_path = {i["path"]: i for i in manifest["items"]}
+    assert by_path["logcat.txt.part"]["reason"] == "interrupted (Ctrl-C)" and by_path["logcat.txt.part"]["size"] == 100
+    assert by_path["screenshot.png"]["status"] == "ok"  # what came before is kept
+    later = [i for i in manifest["items"] if i["reason"] == "interrupted before this item"]
+    assert {i["kind"] for i in later} >= {"crash", "database"}  # what came after is named, not tried
+
+
+def test_ctrl_c_while_packing_is_held_until_the_bundle_is_finished(fake_server, tsd, tmp_path, monkeypatch):
+    from tsdtool.bundle.writer import BundleWriter
+
+    real = BundleWriter.add_staged
+    presses = []
+
+    def press_once(self, *args, **kw):
+        if not presses:
+            presses.append(os.kill(os.getpid(), signal.SIGINT))
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(BundleWriter, "add_staged", press_once)
+    server = fake_server("zebra_tc52")
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--package", "com.example.scanner.demo",
+                              *field_args())
+    assert presses and code == 0 and result["status"] == "complete"
+    assert "Ctrl-C while packing: the bundle was finished first" in result["notes"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
 
 
 def test_attached_folders_are_zipped_file_by_file_without_following_links(fake_server, tsd, tmp_path):
@@ -246,13 +339,25 @@ def test_attached_folders_are_zipped_file_by_file_without_following_links(fake_s
     (exchange / "link.txt").symlink_to(secret)
     server = fake_server("zebra_tc52")
     fields = {k: v for k, v in FULL_FIELDS.items() if k != "exchange_link"}
-    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--desk", "grsoft", "--attach", exchange,
-                              "--package", "com.example.scanner.demo", *field_args(fields))
+    code, result, _ = collect(
+        tsd,
+        server.port,
+        tmp_path / "out",
+        "--desk",
+        "grsoft",
+        "--attach",
+        exchange,
+        "--package",
+        "com.example.scanner.demo",
+        *field_args(fields),
+    )
     assert code == 0, result
     bundle = Path(result["bundle"])
     items = {i["path"]: i for i in manifest_of(bundle)["items"] if i["kind"] == "attachment"}
     assert items["attachments/Exchange/in/doc1.xml"]["status"] == "ok"
-    assert items["attachments/Exchange/in/doc1.xml"]["source"] == "attach:Exchange/in/doc1.xml"  # no local path
+    assert (
+        items["attachments/Exchange/in/doc1.xml"]["source"] == "attach:Exchange/in/doc1.xml"
+    )  # no local path
     assert items["attachments/Exchange/link.txt"]["status"] == "skipped"
     assert read_item(bundle, "attachments/Exchange/settings.ini") == b"[a]\nb=1\n"
     with zipfile.ZipFile(bundle) as zf:
@@ -262,13 +367,24 @@ def test_attached_folders_are_zipped_file_by_file_without_following_links(fake_s
 
 def test_the_database_is_in_by_default_and_no_db_leaves_it_out(fake_server, tsd, tmp_path):
     server = fake_server("zebra_tc52")
-    code, result, _ = collect(tsd, server.port, tmp_path / "a", "--package", "com.example.scanner.demo", *field_args())
+    code, result, _ = collect(
+        tsd, server.port, tmp_path / "a", "--package", "com.example.scanner.demo", *field_args()
+    )
     manifest = manifest_of(Path(result["bundle"]))
     [db] = manifest["databases"]
     assert db["complete"] and db["integrity_ok"] and db["check"].startswith("integrity ok")
     assert read_item(Path(result["bundle"]), db["path"]).startswith(b"SQLite format 3\0")
-    code, result, _ = collect(tsd, server.port, tmp_path / "b", "--package", "com.example.scanner.demo", "--no-db",
-                              "--desk", "grsoft", *field_args())
+    code, result, _ = collect(
+        tsd,
+        server.port,
+        tmp_path / "b",
+        "--package",
+        "com.example.scanner.demo",
+        "--no-db",
+        "--desk",
+        "grsoft",
+        *field_args(),
+    )
     manifest = manifest_of(Path(result["bundle"]))
     assert manifest["options"]["no_db"] is True and manifest["databases"] == []
     [left_out] = [i for i in manifest["items"] if i["kind"] == "database"]
@@ -296,32 +412,59 @@ def test_redact_replaces_identifiers_in_text_items_and_manifest(fake_server, tsd
 def test_a_saved_contact_fills_the_contact_fields(fake_server, tsd, tmp_path):
     config = Path(os.environ["XDG_CONFIG_HOME"]) / "tsdtool"
     config.mkdir(parents=True)
-    (config / "contact.toml").write_text('contact_name = "Saved Person"\ncontact_email = "saved@example.com"\n')
+    (config / "contact.toml").write_text(
+        'contact_name = "Saved Person"\ncontact_email = "saved@example.com"\n'
+    )
     server = fake_server("zebra_tc52")
     fields = {k: v for k, v in FULL_FIELDS.items() if not k.startswith("contact_")}
-    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--field", "app_version=1", *field_args(fields))
+    code, result, _ = collect(
+        tsd, server.port, tmp_path / "out", "--field", "app_version=1", *field_args(fields)
+    )
     assert code == 0 and manifest_of(Path(result["bundle"]))["form"]["contact_name"] == "Saved Person"
 
 
 def test_an_app_profile_picks_the_installed_packages(fake_server, tsd, tmp_path):
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    (profiles / "example.toml").write_text('kind = "app"\nname = "Example Warehouse"\npackages = ["com.example.*"]\n')
+    (profiles / "example.toml").write_text(
+        'kind = "app"\nname = "Example Warehouse"\npackages = ["com.example.*"]\n'
+    )
     server = fake_server("zebra_tc52")
-    code, _, stderr = tsd("-H", "127.0.0.1", "-P", server.port, "--profiles-dir", profiles, "collect",
-                          "-o", tmp_path / "out", "--no-input", "--json", "--app", "example", *field_args())
+    code, _, stderr = tsd(
+        "-H",
+        "127.0.0.1",
+        "-P",
+        server.port,
+        "--profiles-dir",
+        profiles,
+        "collect",
+        "-o",
+        tmp_path / "out",
+        "--no-input",
+        "--json",
+        "--app",
+        "example",
+        *field_args(),
+    )
     bundle = next((tmp_path / "out").glob("*.zip"))
     manifest = manifest_of(bundle)
     assert manifest["profiles"]["app"] == "example"
-    assert {a["package"] for a in manifest["apps"]} == {"com.example.mobilesmarts", "com.example.scanner.demo"}
+    assert {a["package"] for a in manifest["apps"]} == {
+        "com.example.mobilesmarts",
+        "com.example.scanner.demo",
+    }
     assert all(a["label"] == "Example Warehouse" for a in manifest["apps"])
 
 
 def test_hostile_device_names_stay_inside_the_output_folder(fake_server, tsd, tmp_path):
     from tests.fake_adb import make_fixture
 
-    fixture = make_fixture(tmp_path / "fx", "..", name="hostile",
-                           props={"ro.product.model": "../../etc/passwd", "ro.product.manufacturer": "A/B\\C:*"})
+    fixture = make_fixture(
+        tmp_path / "fx",
+        "..",
+        name="hostile",
+        props={"ro.product.model": "../../etc/passwd", "ro.product.manufacturer": "A/B\\C:*"},
+    )
     server = fake_server(fixture)
     code, result, _ = collect(tsd, server.port, tmp_path / "out", *field_args())
     bundle = Path(result["bundle"])
@@ -330,10 +473,24 @@ def test_hostile_device_names_stay_inside_the_output_folder(fake_server, tsd, tm
 
 def test_json_is_one_object_with_path_status_and_items(fake_server, tsd, tmp_path):
     server = fake_server("honeywell_ct60")
-    code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--no-input",
-                         "--json", *field_args(), "--field", "app_version=1")
+    code, out, err = tsd(
+        "-H",
+        "127.0.0.1",
+        "-P",
+        server.port,
+        "collect",
+        "-o",
+        tmp_path / "out",
+        "--no-input",
+        "--json",
+        *field_args(),
+        "--field",
+        "app_version=1",
+    )
     data = json.loads(out)
-    assert set(data) >= {"bundle", "status", "items", "ticket", "exit_code"} and data["exit_code"] == code == 0
+    assert (
+        set(data) >= {"bundle", "status", "items", "ticket", "exit_code"} and data["exit_code"] == code == 0
+    )
     assert all(set(i) >= {"path", "status", "reason"} for i in data["items"])
 
 

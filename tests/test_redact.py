@@ -15,10 +15,19 @@ TOKEN = re.compile(r"<(IMEI|SERIAL|MAC|PHONE|EMAIL)-[0-9a-f]{10}>")
 
 def test_each_kind_is_replaced_and_counted():
     r = Redactor(["R58M12345AB"])
-    text = (f"[ro.serialno]: [R58M12345AB]\nimei={IMEI} wlan0 a4:5e:60:e8:12:3f\n"
-            "call +7 (495) 123-45-67, mail Ivan.Petrov@example.co.uk\nserial_number=ABC12345\n")
+    text = (
+        f"[ro.serialno]: [R58M12345AB]\nimei={IMEI} wlan0 a4:5e:60:e8:12:3f\n"
+        "call +7 (495) 123-45-67, mail Ivan.Petrov@example.co.uk\nserial_number=ABC12345\n"
+    )
     out = r.text(text)
-    for secret in ("R58M12345AB", IMEI, "a4:5e:60:e8:12:3f", "123-45-67", "Ivan.Petrov@example.co.uk", "ABC12345"):
+    for secret in (
+        "R58M12345AB",
+        IMEI,
+        "a4:5e:60:e8:12:3f",
+        "123-45-67",
+        "Ivan.Petrov@example.co.uk",
+        "ABC12345",
+    ):
         assert secret not in out
     assert dict(r.counts) == {"serial": 2, "imei": 1, "mac": 1, "phone": 1, "email": 1}
     assert len(TOKEN.findall(out)) == 6
@@ -34,9 +43,11 @@ def test_same_value_same_token_within_a_bundle_and_not_across():
 
 def test_things_that_only_look_like_identifiers_stay():
     r = Redactor()
-    text = ("05-14 09:12:09.131  4711  4711 E AndroidRuntime: FATAL EXCEPTION: main\n"
-            "version 3.3.0.28766 build 14-32-12.00-UG-U00 ip 192.168.10.5:10501 "
-            "id 123456789012345 mac 02:00:00:00:00:00 2024-05-12 14:02:47\n")
+    text = (
+        "05-14 09:12:09.131  4711  4711 E AndroidRuntime: FATAL EXCEPTION: main\n"
+        "version 3.3.0.28766 build 14-32-12.00-UG-U00 ip 192.168.10.5:10501 "
+        "id 123456789012345 mac 02:00:00:00:00:00 2024-05-12 14:02:47\n"
+    )
     assert r.text(text) == text  # 123456789012345 fails Luhn; 02:00:… is Android's placeholder
     assert not r.counts
 

@@ -53,8 +53,16 @@ def report_bundle(fake_server, tsd, tmp_path):
     """zebra_tc52 for grsoft, its debuggable app (a database, a crash in the log), two fields missing."""
     server = fake_server("zebra_tc52")
     fields = {k: v for k, v in FULL_FIELDS.items() if k not in ("impact", "project")}
-    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--desk", "grsoft",
-                              "--package", "com.example.scanner.demo", *field_args(fields))
+    code, result, _ = collect(
+        tsd,
+        server.port,
+        tmp_path / "out",
+        "--desk",
+        "grsoft",
+        "--package",
+        "com.example.scanner.demo",
+        *field_args(fields),
+    )
     assert code == 3 and result["ticket"]["missing"] == ["project", "impact"]
     return Path(result["bundle"])
 
@@ -66,7 +74,7 @@ def test_the_report_renders_in_chromium_with_the_missing_list_in_red(report_bund
     width, height, bpp, rows = png_rows(data)
     assert (width, height) == (1280, 1400)
     assert len(region_colours(rows, bpp, 0, 0, width, height, step=4)) > 100, "blank page"
-    assert max(rows[10][40 * bpp:40 * bpp + 3]) < 60  # the dark header band
+    assert max(rows[10][40 * bpp : 40 * bpp + 3]) < 60  # the dark header band
     top = region_colours(rows, bpp, 0, 60, width, 260)  # the missing list comes first, in red
     assert any(is_reddish(c) for c in top), "no red 'missing' list at the top"
 
@@ -78,11 +86,17 @@ def test_the_report_holds_the_key_facts_and_nothing_external(report_bundle):
     text = parsed.text
     assert {"missing", "device", "apps", "database", "logs", "form", "items", "host"} <= set(text)
     assert "Название проекта" in text["missing"] and "На что влияет" in text["missing"]
-    assert "TC52" in text["device"] and "20TC52FX0001" in text["device"] and "Zebra Technologies" in text["device"]
+    assert (
+        "TC52" in text["device"]
+        and "20TC52FX0001" in text["device"]
+        and "Zebra Technologies" in text["device"]
+    )
     assert "com.example.scanner.demo" in text["apps"] and "1.4.2-debug" in text["apps"]
     assert "integrity ok" in text["database"] and "scans.db" in text["database"]
     assert "FATAL EXCEPTION" in text["logs"]
-    assert FULL_FIELDS["contact_name"] in text["form"] and FULL_FIELDS["steps"].splitlines()[1] in text["form"]
+    assert (
+        FULL_FIELDS["contact_name"] in text["form"] and FULL_FIELDS["steps"].splitlines()[1] in text["form"]
+    )
     assert "script" not in parsed.tags and "link" not in parsed.tags
     assert all(u.startswith("data:image/png;base64,") for u in parsed.urls) and len(parsed.urls) == 1
     assert "default-src 'none'" in html  # the browser itself refuses anything else
@@ -91,8 +105,11 @@ def test_the_report_holds_the_key_facts_and_nothing_external(report_bundle):
 def test_device_text_is_escaped(fake_server, tsd, tmp_path):
     from tests.fake_adb import make_fixture
 
-    fixture = make_fixture(tmp_path / "fx", "EVIL0001",
-                           props={"ro.product.model": "<script>alert(1)</script>", "ro.build.display.id": "a&b<i>"})
+    fixture = make_fixture(
+        tmp_path / "fx",
+        "EVIL0001",
+        props={"ro.product.model": "<script>alert(1)</script>", "ro.build.display.id": "a&b<i>"},
+    )
     server = fake_server(fixture)
     code, result, _ = collect(tsd, server.port, tmp_path / "out", *field_args())
     html = read_item(Path(result["bundle"]), "report.html").decode("utf-8")
@@ -122,7 +139,9 @@ def test_log_excerpt_is_around_the_last_crash_else_the_last_errors():
     assert found.title == "last crash (1 in the log)"
     assert [n for n, _, _ in found.lines] == [4, 5, 6]
     assert [hit for _, _, hit in found.lines] == [False, True, True]
-    errors_only = log_excerpt(CRASH_LOG.replace(b"FATAL EXCEPTION", b"oops").replace(b"crash\n", b"main\n"), "x")
+    errors_only = log_excerpt(
+        CRASH_LOG.replace(b"FATAL EXCEPTION", b"oops").replace(b"crash\n", b"main\n"), "x"
+    )
     assert errors_only.title.startswith("last 3 of 3 error lines")
     assert log_excerpt(b"05-14 09:12:03.418  1523  1544 I Tag: fine\n", "x") is None
 

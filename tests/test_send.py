@@ -48,8 +48,9 @@ def smtp():
 
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=inbox.authenticate,
-                            auth_require_tls=False)
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, authenticator=inbox.authenticate, auth_require_tls=False
+    )
     controller.start()
     inbox.address = f"127.0.0.1:{port}"
     yield inbox
@@ -63,8 +64,17 @@ def bundle_for(fake_server, tsd, tmp_path):
 
     def make(desk: str, *extra: str, fields: dict | None = None) -> Path:
         out = tmp_path / f"out-{desk}-{len(list(tmp_path.glob('out-*')))}"
-        code, result, err = collect(tsd, server.port, out, "--desk", desk, "--package", "com.example.scanner.demo",
-                                    *field_args(fields), *extra)
+        code, result, err = collect(
+            tsd,
+            server.port,
+            out,
+            "--desk",
+            desk,
+            "--package",
+            "com.example.scanner.demo",
+            *field_args(fields),
+            *extra,
+        )
         assert result is not None, err
         return Path(result["bundle"])
 
@@ -86,7 +96,11 @@ def test_the_message_that_arrives_is_the_ticket_with_the_bundle(bundle_for, tsd,
     with open_bundle(bundle) as opened:
         manifest = opened.manifest
     desk = desks.get("grsoft")
-    assert msg["Subject"] == ticket.subject(desk, manifest) == f"[{FULL_FIELDS['project']}] {FULL_FIELDS['description']}"
+    assert (
+        msg["Subject"]
+        == ticket.subject(desk, manifest)
+        == f"[{FULL_FIELDS['project']}] {FULL_FIELDS['description']}"
+    )
     body = msg.get_body(("plain",)).get_content()
     filled = ticket.values(manifest)
     for requirement in desk.required:
@@ -97,8 +111,9 @@ def test_the_message_that_arrives_is_the_ticket_with_the_bundle(bundle_for, tsd,
     assert attachment.get_content() == bundle.read_bytes()
 
 
-def test_login_uses_the_environment_password_and_never_shows_or_stores_it(bundle_for, tsd, smtp, monkeypatch,
-                                                                           tmp_path):
+def test_login_uses_the_environment_password_and_never_shows_or_stores_it(
+    bundle_for, tsd, smtp, monkeypatch, tmp_path
+):
     bundle = bundle_for("grsoft")
     monkeypatch.setenv("TSDTOOL_SMTP_PASSWORD", PASSWORD)
     code, out, err = _send(tsd, bundle, "--smtp", smtp.address, "--user", "ivan")
@@ -141,7 +156,9 @@ def test_an_oversize_bundle_is_refused_before_connecting_and_goes_as_a_link(bund
     code, _, err = tsd("--profiles-dir", tiny, "send", bundle, "--smtp", smtp.address)
     assert code == 2 and "over GRSoft's 0.001 MB limit" in err and "--link" in err
     assert smtp.messages == []
-    code, _, err = tsd("--profiles-dir", tiny, "send", bundle, "--smtp", smtp.address, "--link", "https://x.example/b")
+    code, _, err = tsd(
+        "--profiles-dir", tiny, "send", bundle, "--smtp", smtp.address, "--link", "https://x.example/b"
+    )
     assert code == 0, err
     msg = email.message_from_bytes(smtp.messages[0][2], policy=policy.default)
     assert list(msg.iter_attachments()) == [] and "https://x.example/b" in msg.get_body().get_content()
@@ -161,8 +178,9 @@ def test_a_ticket_that_is_not_ready_is_refused_until_the_fields_are_given(bundle
     bundle = bundle_for("grsoft", fields=fields)
     code, _, err = _send(tsd, bundle, "--smtp", smtp.address)
     assert code == 2 and "impact" in err and "affected_users" in err
-    code, _, err = _send(tsd, bundle, "--smtp", smtp.address, "--field", "impact=Gate 3 stops",
-                         "--field", "affected_users=4")
+    code, _, err = _send(
+        tsd, bundle, "--smtp", smtp.address, "--field", "impact=Gate 3 stops", "--field", "affected_users=4"
+    )
     assert code == 0, err
     body = email.message_from_bytes(smtp.messages[0][2], policy=policy.default).get_body().get_content()
     assert "Gate 3 stops" in body

@@ -17,17 +17,37 @@ SHIPPED = ("cleverence", "grsoft", "generic")
 
 def sample_manifest(**form_values) -> Manifest:
     return Manifest(
-        "0.1.0", "2024-05-14T09:30:00Z",
+        "0.1.0",
+        "2024-05-14T09:30:00Z",
         host={"os_name": "Windows 10 Pro", "os_version": "10.0.19045", "os_bitness": 64},
-        device={"serial": "TSD0001", "vendor": "Zebra Technologies", "model": "TC52", "android_release": "11",
-                "sdk": "30", "build_display": "11-49-09.00-RG-U00", "vendor_facts": {"osx_version": "QCT.1"}},
-        apps=[{"package": "com.example.app", "installed": True, "version_name": "3.3.0", "version_code": 28766}],
-        databases=[{"package": "com.example.app", "path": "apps/com.example.app/internal/databases/main.db",
-                    "complete": True, "check": "integrity ok, 5 tables"}],
+        device={
+            "serial": "TSD0001",
+            "vendor": "Zebra Technologies",
+            "model": "TC52",
+            "android_release": "11",
+            "sdk": "30",
+            "build_display": "11-49-09.00-RG-U00",
+            "vendor_facts": {"osx_version": "QCT.1"},
+        },
+        apps=[
+            {"package": "com.example.app", "installed": True, "version_name": "3.3.0", "version_code": 28766}
+        ],
+        databases=[
+            {
+                "package": "com.example.app",
+                "path": "apps/com.example.app/internal/databases/main.db",
+                "complete": True,
+                "check": "integrity ok, 5 tables",
+            }
+        ],
         form=dict(form_values),
-        items=[BundleItem("logs/logcat.txt", "log", "logcat -d", sha256="0" * 64),
-               BundleItem("screenshot.png", "screenshot", "screencap -p", sha256="1" * 64),
-               BundleItem("apps/com.example.app/internal/databases/main.db", "database", "run-as", sha256="2" * 64)],
+        items=[
+            BundleItem("logs/logcat.txt", "log", "logcat -d", sha256="0" * 64),
+            BundleItem("screenshot.png", "screenshot", "screencap -p", sha256="1" * 64),
+            BundleItem(
+                "apps/com.example.app/internal/databases/main.db", "database", "run-as", sha256="2" * 64
+            ),
+        ],
     )
 
 
@@ -47,18 +67,39 @@ def test_desk_addresses_come_from_the_seeds_only():
 
 def test_desk_requirements_match_what_each_desk_asks_for():
     cleverence = set(desks.get("cleverence").required)
-    assert {"product", "app_version", "pc_os", "pc_bitness", "onec_version", "device_model", "device_os", "logs",
-            "description"} <= cleverence
+    assert {
+        "product",
+        "app_version",
+        "pc_os",
+        "pc_bitness",
+        "onec_version",
+        "device_model",
+        "device_os",
+        "logs",
+        "description",
+    } <= cleverence
     grsoft = set(desks.get("grsoft").required)
-    assert {"project", "contact_name", "description", "steps", "impact", "affected_users", "database",
-            "exchange_link|attachments"} <= grsoft
+    assert {
+        "project",
+        "contact_name",
+        "description",
+        "steps",
+        "impact",
+        "affected_users",
+        "database",
+        "exchange_link|attachments",
+    } <= grsoft
 
 
 def test_a_broken_user_desk_profile_is_named_and_the_rest_still_load(tmp_path):
-    (tmp_path / "bad.toml").write_text('kind = "desk"\nname = "Bad"\nto = "not-an-address"\nrequired = ["Bad Key"]\n')
+    (tmp_path / "bad.toml").write_text(
+        'kind = "desk"\nname = "Bad"\nto = "not-an-address"\nrequired = ["Bad Key"]\n'
+    )
     loaded = desks.load_all([tmp_path], include_user_dir=False)
-    assert {str(p).split(":", 1)[1] for p in loaded.problems} == {"to: must be an e-mail address or empty",
-                                                                  "required[0]: must be a snake_case field key (or keys joined by |)"}
+    assert {str(p).split(":", 1)[1] for p in loaded.problems} == {
+        "to: must be an e-mail address or empty",
+        "required[0]: must be a snake_case field key (or keys joined by |)",
+    }
     assert set(SHIPPED) <= set(loaded.profiles)
     with pytest.raises(errors.UsageError, match="no desk profile 'bad'"):
         desks.get("bad", [tmp_path], include_user_dir=False)
@@ -66,7 +107,9 @@ def test_a_broken_user_desk_profile_is_named_and_the_rest_still_load(tmp_path):
 
 def test_a_user_desk_profile_overrides_by_id(tmp_path):
     (tmp_path / "cleverence.toml").write_text(
-        'kind = "desk"\nname = "Cleverence (contract)"\nto = "support@example.com"\nrequired = ["description"]\n')
+        'kind = "desk"\nname = "Cleverence (contract)"\n'
+        'to = "support@example.com"\nrequired = ["description"]\n'
+    )
     desk = desks.get("cleverence", [tmp_path], include_user_dir=False)
     assert desk.to == "support@example.com" and desk.required == ("description",)
 
@@ -135,13 +178,18 @@ def test_alternatives_satisfy_a_requirement():
     desk = desks.get("grsoft")
     m = sample_manifest()
     assert "exchange_link|attachments" in ticket.missing(desk, ticket.values(m))
-    m.items.append(BundleItem("attachments/exchange/a.xml", "attachment", "attach:exchange/a.xml", sha256="3" * 64))
+    m.items.append(
+        BundleItem("attachments/exchange/a.xml", "attachment", "attach:exchange/a.xml", sha256="3" * 64)
+    )
     assert "exchange_link|attachments" not in ticket.missing(desk, ticket.values(m))
 
 
 def test_subject_from_the_template_with_gaps_marked():
     m = sample_manifest(description="Receiving freezes on SSCC\nmore detail", product="Warehouse 15")
-    assert ticket.subject(desks.get("cleverence"), m) == "Warehouse 15 com.example.app 3.3.0 (28766): Receiving freezes on SSCC"
+    assert (
+        ticket.subject(desks.get("cleverence"), m)
+        == "Warehouse 15 com.example.app 3.3.0 (28766): Receiving freezes on SSCC"
+    )
     assert ticket.subject(desks.get("grsoft"), m) == "[—] Receiving freezes on SSCC"
 
 
@@ -169,7 +217,8 @@ def test_message_attaches_the_bundle_under_the_limit_and_links_it_above(tmp_path
     [att] = list(msg.iter_attachments())
     assert att.get_filename() == "tsd-x.zip" and att.get_content() == bundle.read_bytes()
     small = desks.Desk(**{**desk.__dict__, "max_attachment_mb": 0.0005})
-    msg = email.message_from_bytes(bytes(ticket.message(m, small, bundle, link="https://x.example/b")),
-                                   policy=policy.default)
+    msg = email.message_from_bytes(
+        bytes(ticket.message(m, small, bundle, link="https://x.example/b")), policy=policy.default
+    )
     assert list(msg.iter_attachments()) == []
     assert "https://x.example/b" in msg.get_body().get_content()

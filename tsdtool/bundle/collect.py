@@ -15,7 +15,10 @@ packed and the manifest says ``partial``.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+import signal
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -84,12 +87,21 @@ class CollectResult:
     def to_dict(self) -> dict[str, Any]:
         state = self.manifest.ticket
         return {
-            "bundle": str(self.bundle), "status": self.manifest.status, "exit_code": int(self.exit_code),
-            "ticket": {"desk": self.desk.id, "ready": bool(state and state.ready),
-                       "missing": list(state.missing) if state else [], "markdown": str(self.ticket_md),
-                       "eml": str(self.ticket_eml), "bundle_attached": self.attachment.attached},
-            "items": [{"path": i.path, "kind": i.kind, "status": i.status, "reason": i.reason, "size": i.size}
-                      for i in self.manifest.items],
+            "bundle": str(self.bundle),
+            "status": self.manifest.status,
+            "exit_code": int(self.exit_code),
+            "ticket": {
+                "desk": self.desk.id,
+                "ready": bool(state and state.ready),
+                "missing": list(state.missing) if state else [],
+                "markdown": str(self.ticket_md),
+                "eml": str(self.ticket_eml),
+                "bundle_attached": self.attachment.attached,
+            },
+            "items": [
+                {"path": i.path, "kind": i.kind, "status": i.status, "reason": i.reason, "size": i.size}
+                for i in self.manifest.items
+            ],
             "notes": self.notes,
         }
 
@@ -98,8 +110,15 @@ class CollectResult:
 Ask = form.Ask
 
 
-def collect(adb: Any, serial: str | None, options: CollectOptions, *, progress: Progress | None = None,
-            ask: Ask | None = None, now: datetime | None = None) -> CollectResult:
+def collect(
+    adb: Any,
+    serial: str | None,
+    options: CollectOptions,
+    *,
+    progress: Progress | None = None,
+    ask: Ask | None = None,
+    now: datetime | None = None,
+) -> CollectResult:
     """Collect one terminal into a bundle and a ticket.
 
     Args:
@@ -123,43 +142,72 @@ def collect(adb: Any, serial: str | None, options: CollectOptions, *, progress: 
     desk = desks.get(options.desk, options.profile_dirs, include_user_dir=options.use_user_profiles)
     contact = form.saved_contact(options.config_dir)
     human = form.gather(options.fields, options.form_file, contact)
-    notes = [f"field {k!r} is not one tsdtool knows: kept and shown as given" for k in form.unknown_keys(human)]
+    notes = [
+        f"field {k!r} is not one tsdtool knows: kept and shown as given" for k in form.unknown_keys(human)
+    ]
     attach = _check_attachments(options.attach)
     packages = _PackageChoice(options)  # checks --app before the terminal is touched
     device = adb.select(serial)
     started = now or utc_now()
     out_dir = Path(options.out_dir)
     staging = OutputDir(out_dir / f".tsd-staging-{stamp_utc(started)}-{safe_component(device.serial)}")
-    ctx = Context(device, staging, progress or NullProgress(),
-                  options={"profile_dirs": list(options.profile_dirs)})
+    ctx = Context(
+        device, staging, progress or NullProgress(), options={"profile_dirs": list(options.profile_dirs)}
+    )
     try:
         kinds = _run(adb, ctx, options, packages, attach)
     except KeyboardInterrupt:  # between two collectors: the guard did not see it
         ctx.interrupted, kinds = True, {}
     host = _host(adb)
     if ask is not None and not ctx.interrupted:
-        filled = ticket.values(Manifest("", "", host=host, device=ctx.facts.get("device", {}),
-                                        apps=ctx.facts.get("apps", []), form=human))
+        filled = ticket.values(
+            Manifest(
+                "",
+                "",
+                host=host,
+                device=ctx.facts.get("device", {}),
+                apps=ctx.facts.get("apps", []),
+                form=human,
+            )
+        )
         try:
-            human = form.prompt_missing([k for k in desk.all_keys() if not filled.get(k)], human, ask, desk.label)
+            human = form.prompt_missing(
+                [k for k in desk.all_keys() if not filled.get(k)], human, ask, desk.label
+            )
         except (KeyboardInterrupt, EOFError):
             notes.append("questions skipped: the ticket lists what is still missing")
     databases, checks = database_summary(ctx.facts.get("databases", {}))
     checks.update(ctx.facts.get("checks", {}))
     manifest = Manifest(
-        tool_version=host["tool_version"], created_at=iso_utc(started), host=host,
-        device=ctx.facts.get("device") or _fallback_device(device), form=human,
-        profiles={"device": ctx.facts.get("device", {}).get("profile"), "app": packages.profile_id, "desk": desk.id},
-        apps=ctx.facts.get("apps", []), databases=databases, interrupted=ctx.interrupted,
-        options={"package": options.package, "app": options.app, "since": options.since,
-                 "buffers": list(options.buffers), "no_db": not options.include_db, "redact": options.redact,
-                 "attach": [safe_component(Path(p).resolve().name) for p in attach]}
+        tool_version=host["tool_version"],
+        created_at=iso_utc(started),
+        host=host,
+        device=ctx.facts.get("device") or _fallback_device(device),
+        form=human,
+        profiles={
+            "device": ctx.facts.get("device", {}).get("profile"),
+            "app": packages.profile_id,
+            "desk": desk.id,
+        },
+        apps=ctx.facts.get("apps", []),
+        databases=databases,
+        interrupted=ctx.interrupted,
+        options={
+            "package": options.package,
+            "app": options.app,
+            "since": options.since,
+            "buffers": list(options.buffers),
+            "no_db": not options.include_db,
+            "redact": options.redact,
+            "attach": [safe_component(Path(p).resolve().name) for p in attach],
+        }
         | ({"repro": options.repro} if options.repro else {}),
     )
     try:
-        result = _pack(manifest, staging, checks, kinds, desk, options, started, out_dir)
-    except BaseException:
-        notes.append(f"the collected files were kept in {staging.root}")
+        with _finish_first(notes):
+            result = _pack(manifest, staging, checks, kinds, desk, options, started, out_dir)
+    except errors.TsdError as exc:
+        exc.fix = f"{exc.fix}; what was collected is kept in {staging.root}".lstrip("; ")
         raise
     shutil.rmtree(staging.root, ignore_errors=True)
     result.notes = notes + result.notes
@@ -187,16 +235,19 @@ class _PackageChoice:
         from tsdtool.apps import profiles as app_profiles
 
         self.explicit = options.package
-        self.profile_set = app_profiles.load_app_profiles(options.profile_dirs,
-                                                          include_user_dir=options.use_user_profiles)
+        self.profile_set = app_profiles.load_app_profiles(
+            options.profile_dirs, include_user_dir=options.use_user_profiles
+        )
         self.profile = None
         self.profile_id: str | None = None
         if options.app:
             self.profile = self.profile_set.profiles.get(options.app)
             if self.profile is None or self.profile.fallback:
                 known = ", ".join(sorted(p for p, v in self.profile_set.profiles.items() if not v.fallback))
-                raise errors.UsageError(f"no app profile {options.app!r} (known: {known or 'none'})",
-                                        fix="use --package PKG for an app without a profile")
+                raise errors.UsageError(
+                    f"no app profile {options.app!r} (known: {known or 'none'})",
+                    fix="use --package PKG for an app without a profile",
+                )
             self.profile_id = self.profile.id
         elif self.explicit:
             found = app_profiles.match(self.profile_set, self.explicit).profile
@@ -218,7 +269,9 @@ class _PackageChoice:
             if not found.fallback:
                 chosen[name] = found.name
         if len({n for n in chosen.values()}) == 1:
-            self.profile_id = next(p.id for p in self.profile_set.profiles.values() if p.name in chosen.values())
+            self.profile_id = next(
+                p.id for p in self.profile_set.profiles.values() if p.name in chosen.values()
+            )
         return chosen
 
 
@@ -242,9 +295,8 @@ class _Skip(Collector):
 
 
 def _app_collectors(packages: list[str], options: CollectOptions) -> list[Collector]:
-    from tsdtool.collectors.logs import AppFilesCollector
-
     from tsdtool.collectors.database import DatabaseCollector
+    from tsdtool.collectors.logs import AppFilesCollector
 
     if not packages:
         why = "no app chosen (--app or --package) and no installed app has a profile"
@@ -259,21 +311,26 @@ def _app_collectors(packages: list[str], options: CollectOptions) -> list[Collec
     return chosen
 
 
-def _run(adb: Any, ctx: Context, options: CollectOptions, packages: _PackageChoice,
-         attach: list[Path]) -> dict[int, str]:
+def _run(
+    adb: Any, ctx: Context, options: CollectOptions, packages: _PackageChoice, attach: list[Path]
+) -> dict[int, str]:
     """Run every collector; returns item index → kind for items the guard recorded without one."""
-    from tsdtool.collectors.logs import CrashCollector, LogcatCollector
-
     from tsdtool.collectors.attachments import AttachCollector
     from tsdtool.collectors.device_facts import DeviceFactsCollector
+    from tsdtool.collectors.logs import CrashCollector, LogcatCollector
     from tsdtool.collectors.packages import AppVersionsCollector
     from tsdtool.collectors.screenshot import ScreenshotCollector
 
     kinds: dict[int, str] = {}
     apps = AppVersionsCollector(choose=packages.choose)
     # The screen first: it shows the error now. Logs early: they rotate.
-    first: list[Collector] = [ScreenshotCollector(), DeviceFactsCollector(), apps,
-                              LogcatCollector(options.since, list(options.buffers) or None), CrashCollector()]
+    first: list[Collector] = [
+        ScreenshotCollector(),
+        DeviceFactsCollector(),
+        apps,
+        LogcatCollector(options.since, list(options.buffers) or None),
+        CrashCollector(),
+    ]
     gone = False
     for phase in (0, 1):
         if phase == 0:
@@ -286,7 +343,11 @@ def _run(adb: Any, ctx: Context, options: CollectOptions, packages: _PackageChoi
         for collector in batch:
             before = len(ctx.out.items)
             if gone or ctx.interrupted:
-                why = "interrupted before this item" if ctx.interrupted else "the terminal went away before this item"
+                why = (
+                    "interrupted before this item"
+                    if ctx.interrupted
+                    else "the terminal went away before this item"
+                )
                 ctx.out.skip(collector.name, collector.name, why, kind=_kind(collector), status=FAILED)
             else:
                 try:
@@ -301,7 +362,9 @@ def _run(adb: Any, ctx: Context, options: CollectOptions, packages: _PackageChoi
         collector = AttachCollector(attach)
         before = len(ctx.out.items)
         if ctx.interrupted:
-            ctx.out.skip("attachments", "attach", "interrupted before this item", kind="attachment", status=FAILED)
+            ctx.out.skip(
+                "attachments", "attach", "interrupted before this item", kind="attachment", status=FAILED
+            )
         else:
             run_all([collector], ctx)
         kinds.update({i: "attachment" for i in range(before, len(ctx.out.items))})
@@ -324,6 +387,27 @@ def _present(adb: Any, serial: str) -> bool:
         return False
 
 
+@contextmanager
+def _finish_first(notes: list[str]) -> Iterator[None]:
+    """While the bundle is packed (local, seconds), Ctrl-C is noted and the bundle finished:
+    everything is collected by then, and stopping would throw it away."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals only reach the main thread; the writer copes with a stray interrupt
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        if not pressed:
+            notes.append("Ctrl-C while packing: the bundle was finished first")
+        pressed.append(signum)
+
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _host(adb: Any) -> dict[str, Any]:
     from tsdtool.bundle import host
 
@@ -333,8 +417,13 @@ def _host(adb: Any) -> dict[str, Any]:
 def _fallback_device(device: Any) -> dict[str, Any]:
     """What `adb devices -l` told us, when the terminal's own facts never arrived."""
     tags = device.entry.tags
-    return {"serial": device.serial, "transport": device.entry.transport, "model": tags.get("model") or None,
-            "product": tags.get("product") or None, "device": tags.get("device") or None}
+    return {
+        "serial": device.serial,
+        "transport": device.entry.transport,
+        "model": tags.get("model") or None,
+        "product": tags.get("product") or None,
+        "device": tags.get("device") or None,
+    }
 
 
 def database_summary(pulls: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -347,17 +436,39 @@ def database_summary(pulls: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[
         if not found:
             refused = [f"{a['way']}: {a['reason']}" for a in pull.get("attempts", []) if not a.get("ok")]
             reached = any(a.get("ok") for a in pull.get("attempts", []))
-            why = "no database in the app's folders" if reached else "not reached — " + ("; ".join(refused) or "no way in")
-            rows.append({"package": package, "device_path": None, "path": None, "sidecars": [], "complete": False,
-                         "check": why, "tables": None, "integrity_ok": None})
+            why = (
+                "no database in the app's folders"
+                if reached
+                else "not reached — " + ("; ".join(refused) or "no way in")
+            )
+            rows.append(
+                {
+                    "package": package,
+                    "device_path": None,
+                    "path": None,
+                    "sidecars": [],
+                    "complete": False,
+                    "check": why,
+                    "tables": None,
+                    "integrity_ok": None,
+                }
+            )
         for db in found:
             check = db.get("check") or {}
             text = _check_text(db, check)
             path = db.get("files", {}).get("db")
-            rows.append({"package": package, "device_path": db.get("device_path"), "path": path,
-                         "sidecars": sorted(r for r in db.get("files", {}) if r != "db"),
-                         "complete": bool(db.get("complete")), "check": text,
-                         "tables": check.get("table_count"), "integrity_ok": check.get("ok") if check else None})
+            rows.append(
+                {
+                    "package": package,
+                    "device_path": db.get("device_path"),
+                    "path": path,
+                    "sidecars": sorted(r for r in db.get("files", {}) if r != "db"),
+                    "complete": bool(db.get("complete")),
+                    "check": text,
+                    "tables": check.get("table_count"),
+                    "integrity_ok": check.get("ok") if check else None,
+                }
+            )
             if path:
                 checks[path] = text
     return rows, checks
@@ -403,8 +514,16 @@ def _unique(path: Path) -> Path:
     return candidate
 
 
-def _pack(manifest: Manifest, staging: OutputDir, checks: dict[str, str], kinds: dict[int, str], desk: Desk,
-          options: CollectOptions, started: datetime, out_dir: Path) -> CollectResult:
+def _pack(
+    manifest: Manifest,
+    staging: OutputDir,
+    checks: dict[str, str],
+    kinds: dict[int, str],
+    desk: Desk,
+    options: CollectOptions,
+    started: datetime,
+    out_dir: Path,
+) -> CollectResult:
     from tsdtool.bundle import redact as redact_mod
     from tsdtool.bundle import report_html
     from tsdtool.bundle.writer import BundleWriter
@@ -422,7 +541,9 @@ def _pack(manifest: Manifest, staging: OutputDir, checks: dict[str, str], kinds:
         for index, staged in enumerate(staging.items):
             staged.kind = staged.kind or kinds.get(index, "other")
             if writer.interrupted:
-                item = BundleItem(staged.path, staged.kind, staged.source, FAILED, "interrupted (Ctrl-C) while packing")
+                item = BundleItem(
+                    staged.path, staged.kind, staged.source, FAILED, "interrupted (Ctrl-C) while packing"
+                )
             elif redactor and redact_mod.is_text(staged.path):
                 before = sum(redactor.counts.values())
                 item = writer.add_staged(staging.root, staged, redactor.stream)
@@ -438,21 +559,28 @@ def _pack(manifest: Manifest, staging: OutputDir, checks: dict[str, str], kinds:
             manifest.redaction = Redaction(True, dict(redactor.counts), REDACT_NOTE)
         manifest.ticket = ticket.state(manifest, desk)
         md = ticket.markdown(manifest, desk)
-        manifest.items.append(writer.add_bytes(_generated("ticket.md", "ticket", "tsdtool ticket"), md.encode("utf-8")))
+        manifest.items.append(
+            writer.add_bytes(_generated("ticket.md", "ticket", "tsdtool ticket"), md.encode("utf-8"))
+        )
         html = report_html.render(manifest, writer.read, desk)
-        manifest.items.append(writer.add_bytes(_generated("report.html", "report", "tsdtool report"),
-                                               html.encode("utf-8")))
+        manifest.items.append(
+            writer.add_bytes(_generated("report.html", "report", "tsdtool report"), html.encode("utf-8"))
+        )
         bundle = writer.finish(manifest)
     attachment = ticket.attachment_for(bundle, desk)
     to = form.desk_address(desk.id, options.config_dir) or desk.to
     stem = bundle.name.removesuffix(".zip")
-    md_path = write_new(out_dir / f"{stem}.ticket.md", ticket.markdown(manifest, desk, attachment, to).encode("utf-8"))
+    md_path = write_new(
+        out_dir / f"{stem}.ticket.md", ticket.markdown(manifest, desk, attachment, to).encode("utf-8")
+    )
     eml = ticket.message(manifest, desk, bundle, to=to)
     eml_path = write_new(out_dir / f"{stem}.ticket.eml", bytes(eml))
     notes = []
     if not attachment.attached:
-        notes.append(f"the bundle is {attachment.size / 1048576:.1f} MB, over {desk.name}'s "
-                     f"{desk.max_attachment_mb:g} MB limit: upload it and send the ticket with --link URL")
+        notes.append(
+            f"the bundle is {attachment.size / 1048576:.1f} MB, over {desk.name}'s "
+            f"{desk.max_attachment_mb:g} MB limit: upload it and send the ticket with --link URL"
+        )
     return CollectResult(bundle, manifest, desk, md_path, eml_path, attachment, notes)
 
 

@@ -122,18 +122,26 @@ def validate(data: dict[str, Any], path: Path) -> list[profile_files.Problem]:
 
 def _from_data(data: dict[str, Any], path: Path) -> Desk:
     return Desk(
-        id=data["id"], name=data["name"], channel=data.get("channel", "email"), to=data.get("to", ""),
-        language=data.get("language", "en"), subject=data.get("subject", Desk.subject),
+        id=data["id"],
+        name=data["name"],
+        channel=data.get("channel", "email"),
+        to=data.get("to", ""),
+        language=data.get("language", "en"),
+        subject=data.get("subject", Desk.subject),
         max_attachment_mb=float(data.get("max_attachment_mb", 15)),
-        required=tuple(data.get("required", ())), recommended=tuple(data.get("recommended", ())),
-        instructions=data.get("instructions", "").strip(), too_big=data.get("too_big", "").strip(),
-        labels=dict(data.get("labels", {})), path=str(path),
+        required=tuple(data.get("required", ())),
+        recommended=tuple(data.get("recommended", ())),
+        instructions=data.get("instructions", "").strip(),
+        too_big=data.get("too_big", "").strip(),
+        labels=dict(data.get("labels", {})),
+        path=str(path),
     )
 
 
 def load_all(profile_dirs: Sequence[Path] = (), *, include_user_dir: bool = True) -> profile_files.Loaded:
-    return profile_files.load(KIND, profile_files.builtin_dir(FOLDER), profile_dirs, validate,
-                              include_user_dir=include_user_dir)
+    return profile_files.load(
+        KIND, profile_files.builtin_dir(FOLDER), profile_dirs, validate, include_user_dir=include_user_dir
+    )
 
 
 def get(desk_id: str | None, profile_dirs: Sequence[Path] = (), *, include_user_dir: bool = True) -> Desk:
@@ -143,7 +151,9 @@ def get(desk_id: str | None, profile_dirs: Sequence[Path] = (), *, include_user_
     if desk_id not in loaded.profiles:
         known = ", ".join(sorted(loaded.profiles)) or "none"
         broken = next((w for w in loaded.warnings if f"{desk_id}.toml" in w), "")
-        raise errors.UsageError(f"no desk profile {desk_id!r} (known: {known})" + (f"; {broken}" if broken else ""),
-                                fix="pick one with --desk, or add DESK.toml to a --profiles-dir")
+        raise errors.UsageError(
+            f"no desk profile {desk_id!r} (known: {known})" + (f"; {broken}" if broken else ""),
+            fix="pick one with --desk, or add DESK.toml to a --profiles-dir",
+        )
     data, path = loaded.profiles[desk_id]
     return _from_data(data, path)

@@ -39,8 +39,10 @@ def parse_field_args(args: Sequence[str]) -> dict[str, str]:
         key, sep, value = arg.partition("=")
         key = key.strip()
         if not sep or not fields.KEY.match(key):
-            raise errors.UsageError(f"--field {arg!r} is not KEY=VALUE with a snake_case key",
-                                    fix="write it as --field description='what goes wrong'")
+            raise errors.UsageError(
+                f"--field {arg!r} is not KEY=VALUE with a snake_case key",
+                fix="write it as --field description='what goes wrong'",
+            )
         values[key] = value.strip()
     return values
 
@@ -93,18 +95,27 @@ def desk_address(desk_id: str, folder: Path | None = None) -> str:
     return to if isinstance(to, str) else ""
 
 
-def gather(field_args: Sequence[str] = (), form_file: Path | None = None,
-           contact: Mapping[str, str] | None = None) -> dict[str, str]:
+def gather(
+    field_args: Sequence[str] = (), form_file: Path | None = None, contact: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Merge the non-interactive sources; empty values count as not given."""
     merged: dict[str, str] = {}
-    layers = [dict(contact or {}), load_toml_fields(form_file) if form_file else {}, parse_field_args(field_args)]
+    layers = [
+        dict(contact or {}),
+        load_toml_fields(form_file) if form_file else {},
+        parse_field_args(field_args),
+    ]
     for layer in layers:
         merged.update({k: v for k, v in layer.items() if v})
     return merged
 
 
-def prompt_missing(keys: Iterable[str], values: dict[str, str], ask: Ask,
-                   label: Callable[[str], str] = lambda k: fields.field(k).label) -> dict[str, str]:
+def prompt_missing(
+    keys: Iterable[str],
+    values: dict[str, str],
+    ask: Ask,
+    label: Callable[[str], str] = lambda k: fields.field(k).label,
+) -> dict[str, str]:
     """Ask for each human field in ``keys`` still empty. ``values`` is updated in place (answers
     given before a Ctrl-C are kept) and returned."""
     for key in keys:

@@ -24,12 +24,16 @@ from typing import Any
 KINDS = ("imei", "serial", "mac", "phone", "email")
 
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_MAC = re.compile(r"(?<![0-9A-Fa-f:-])(?:[0-9A-Fa-f]{2}([:-]))(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])")
+_MAC = re.compile(
+    r"(?<![0-9A-Fa-f:-])(?:[0-9A-Fa-f]{2}([:-]))(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])"
+)
 _IMEI = re.compile(r"(?<![\w.])\d{15}(?![\w.])")
 _PHONE = re.compile(
     r"(?<![\w+.:/-])(?:\+\d{1,3}[\s-]?\(?\d{2,4}\)?|8[\s-]?\(\d{3}\))[\s-]?\d{2,4}[\s-]?\d{2}[\s-]?\d{2,4}(?![\w.:/-])"
 )
-_SERIAL_KV = re.compile(r"(?i)(\b(?:ro\.(?:boot\.)?)?serial(?:no|_?number)?\]?\s*(?:[:=]|\]:)\s*\[?)([A-Za-z0-9-]{4,})")
+_SERIAL_KV = re.compile(
+    r"(?i)(\b(?:ro\.(?:boot\.)?)?serial(?:no|_?number)?\]?\s*(?:[:=]|\]:)\s*\[?)([A-Za-z0-9-]{4,})"
+)
 _TOKEN = re.compile(r"<(?:IMEI|SERIAL|MAC|PHONE|EMAIL)-[0-9a-f]{10}>")
 _TRIVIAL_MACS = {"000000000000", "ffffffffffff", "020000000000"}  # Android's placeholder MAC
 
@@ -109,7 +113,19 @@ def _normal(kind: str, value: str) -> str:
 
 
 # Items whose bytes are text a person reads; only these are rewritten.
-TEXT_SUFFIXES = (".txt", ".log", ".json", ".xml", ".csv", ".ini", ".cfg", ".conf", ".properties", ".md", ".trace")
+TEXT_SUFFIXES = (
+    ".txt",
+    ".log",
+    ".json",
+    ".xml",
+    ".csv",
+    ".ini",
+    ".cfg",
+    ".conf",
+    ".properties",
+    ".md",
+    ".trace",
+)
 
 
 def is_text(path: str) -> bool:

@@ -21,11 +21,14 @@ from tsdtool.parsers import logcat
 
 Reader = Callable[[str], "bytes | None"]  # path in the bundle → its bytes (None: not stored)
 
+# No script, no fetch: only the inline style and the embedded screenshot may load.
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 LOG_TAIL = 2 * 1024 * 1024  # only the end of a log is searched for the last problem
 SCREENSHOT_LIMIT = 4 * 1024 * 1024  # a bigger PNG is linked by name, not embedded
 
 _CSS = """
-body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f5f7;color:#1d2329}
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
+background:#f4f5f7;color:#1d2329}
 header{background:#1d2329;color:#fff;padding:14px 24px}header h1{margin:0;font-size:20px}
 header .meta{color:#b8c0c8;font-size:13px}main{padding:16px 24px;max-width:1220px}
 section{background:#fff;border-radius:6px;padding:12px 16px;margin:0 0 14px;box-shadow:0 1px 2px #0002}
@@ -36,7 +39,8 @@ th{color:#5b6670;font-weight:600;white-space:nowrap;width:1%}
 .complete,.ok,.ready{background:#d9f2e0;color:#145a2a}.partial,.failed,.notready{background:#fde0e0;color:#8a1010}
 .skipped{background:#fff1cc;color:#6b4e00}
 .missing{border-left:6px solid #c62828;background:#fff5f5}.missing h2,.missing li{color:#b71c1c}
-.card{display:flex;gap:20px}.card .facts{flex:1}.card img{width:240px;height:auto;border:1px solid #ccd}.gap{color:#b71c1c}
+.card{display:flex;gap:20px}.card .facts{flex:1}.card img{width:240px;height:auto;border:1px solid #ccd}
+.gap{color:#b71c1c}
 pre{background:#1d2329;color:#e6e6e6;padding:8px;overflow:auto;font-size:12px;line-height:1.35;margin:0}
 pre .hit{background:#7a1f1f;color:#fff}.muted{color:#6b7680}
 """
@@ -49,17 +53,21 @@ class Excerpt:
     lines: list[tuple[int, str, bool]]  # line number, text, is the problem line
 
 
-def log_excerpt(data: bytes, source: str, before: int = 6, after: int = 24, max_errors: int = 20) -> Excerpt | None:
+def log_excerpt(
+    data: bytes, source: str, before: int = 6, after: int = 24, max_errors: int = 20
+) -> Excerpt | None:
     """Around the last crash (FATAL EXCEPTION, ANR, Fatal signal), else the last error lines."""
     offset_lines = 0
     if len(data) > LOG_TAIL:
         cut = data[-LOG_TAIL:]
         offset_lines = data[: len(data) - LOG_TAIL].count(b"\n")
-        data = cut[cut.find(b"\n") + 1:]
+        data = cut[cut.find(b"\n") + 1 :]
         offset_lines += 1
     text = data.decode("utf-8", "replace").splitlines()
     parsed = logcat.parse(data)
-    crashes = [ln for ln in parsed if any(m in ln.message for m in ("FATAL EXCEPTION", "ANR in ", "Fatal signal "))]
+    crashes = [
+        ln for ln in parsed if any(m in ln.message for m in ("FATAL EXCEPTION", "ANR in ", "Fatal signal "))
+    ]
     if crashes:
         at = crashes[-1].line_no - 1
         window = range(max(0, at - before), min(len(text), at + after))
@@ -73,9 +81,14 @@ def log_excerpt(data: bytes, source: str, before: int = 6, after: int = 24, max_
     return Excerpt(f"last {len(rows)} of {len(problems)} error lines", source, rows)
 
 
+def _section(anchor: str, title: str, body: str) -> str:
+    return f'<section id="{anchor}"><h2>{escape(title)}</h2>{body}</section>'
+
+
 def _table(rows: list[tuple[str, Any]]) -> str:
-    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape('—' if v in (None, '') else str(v))}</td></tr>"
-                   for k, v in rows)
+    body = "".join(
+        f"<tr><th>{escape(k)}</th><td>{escape('—' if v in (None, '') else str(v))}</td></tr>" for k, v in rows
+    )
     return f"<table>{body}</table>"
 
 
@@ -90,7 +103,9 @@ def _kb(n: int | None) -> str:
 
 
 def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
+    return (
+        f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
+    )
 
 
 def _missing(manifest: Manifest, desk: Desk | None) -> str:
@@ -98,7 +113,9 @@ def _missing(manifest: Manifest, desk: Desk | None) -> str:
     if manifest.ticket and manifest.ticket.missing:
         for requirement in manifest.ticket.missing:
             label = desk.requirement_label(requirement) if desk else requirement
-            entries.append(f"ticket field: <b>{escape(label)}</b> <span class=muted>({escape(requirement)})</span>")
+            entries.append(
+                f"ticket field: <b>{escape(label)}</b> <span class=muted>({escape(requirement)})</span>"
+            )
     for item in sorted((i for i in manifest.items if i.status != OK), key=lambda i: i.status != "failed"):
         text = f"{escape(item.path)} — {escape(item.status)}: {escape(item.reason)}"
         entries.append(text if item.status == "failed" else f'<span class="muted">{text}</span>')
@@ -112,52 +129,72 @@ def _missing(manifest: Manifest, desk: Desk | None) -> str:
 
 def _device(manifest: Manifest, read: Reader) -> str:
     d = manifest.device
-    rows = [("Vendor", d.get("vendor") or d.get("manufacturer")), ("Model", d.get("model")),
-            ("Serial", d.get("serial")), ("Android", f"{d.get('android_release') or '—'} (API {d.get('sdk') or '—'})"),
-            ("Build", d.get("build_display") or d.get("build_id")), ("Security patch", d.get("security_patch")),
-            ("Fingerprint", d.get("fingerprint")), ("Battery", f"{d['battery_level']} %" if d.get("battery_level") is not None else None),
-            ("Free /data", _kb(d.get("storage_data_free_kb"))), ("Profile", d.get("profile"))]
+    rows = [
+        ("Vendor", d.get("vendor") or d.get("manufacturer")),
+        ("Model", d.get("model")),
+        ("Serial", d.get("serial")),
+        ("Android", f"{d.get('android_release') or '—'} (API {d.get('sdk') or '—'})"),
+        ("Build", d.get("build_display") or d.get("build_id")),
+        ("Security patch", d.get("security_patch")),
+        ("Fingerprint", d.get("fingerprint")),
+        ("Battery", f"{d['battery_level']} %" if d.get("battery_level") is not None else None),
+        ("Free /data", _kb(d.get("storage_data_free_kb"))),
+        ("Profile", d.get("profile")),
+    ]
     rows += [(k.replace("_", " "), v) for k, v in (d.get("vendor_facts") or {}).items()]
     shot = next((i for i in manifest.items if i.kind == "screenshot" and i.stored), None)
     image = '<p class="muted">no screenshot</p>'
     if shot and shot.size <= SCREENSHOT_LIMIT:
         data = read(shot.path)
         if data:
-            image = f'<img id="screenshot" alt="terminal screen" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+            uri = "data:image/png;base64," + base64.b64encode(data).decode()
+            image = f'<img id="screenshot" alt="terminal screen" src="{uri}">'
     if not d:
         rows = [("Device facts", "could not be read")]
-    return (f'<section id="device"><h2>Terminal</h2><div class="card"><div class="facts">{_table(rows)}</div>'
-            f"<div>{image}</div></div></section>")
+    return (
+        f'<section id="device"><h2>Terminal</h2><div class="card"><div class="facts">{_table(rows)}</div>'
+        f"<div>{image}</div></div></section>"
+    )
 
 
 def _apps(manifest: Manifest) -> str:
     if not manifest.apps:
-        return '<section id="apps"><h2>App versions</h2><p class="muted">no app chosen (--app or --package)</p></section>'
+        return _section("apps", "App versions", '<p class="muted">no app chosen (--app or --package)</p>')
     head = "<tr><th>package</th><th>version</th><th>code</th><th>installed / updated</th></tr>"
     rows = "".join(
         f"<tr><td>{escape(a['package'])}</td><td>{escape(str(a.get('version_name') or '—'))}</td>"
         f"<td>{escape(str(a.get('version_code') if a.get('version_code') is not None else '—'))}</td>"
-        f"<td>{escape(str(a.get('first_install_time') or '—'))} / {escape(str(a.get('last_update_time') or '—'))}"
-        f"{'' if a.get('installed') else ' <b>not installed</b>'}</td></tr>" for a in manifest.apps)
+        f"<td>{escape(str(a.get('first_install_time') or '—'))} / "
+        f"{escape(str(a.get('last_update_time') or '—'))}"
+        f"{'' if a.get('installed') else ' <b>not installed</b>'}</td></tr>"
+        for a in manifest.apps
+    )
     return f'<section id="apps"><h2>App versions</h2><table>{head}{rows}</table></section>'
 
 
 def _databases(manifest: Manifest) -> str:
     rows = "".join(
         f"<tr><td>{escape(d['package'])}</td><td>{escape(d.get('path') or d.get('device_path') or '—')}</td>"
-        f"<td>{_badge('complete' if d.get('complete') else 'incomplete', 'ok' if d.get('complete') else 'failed')}</td>"
-        f"<td>{escape(d.get('check') or '')}</td></tr>" for d in manifest.databases)
+        f"<td>{_badge(*(('complete', 'ok') if d.get('complete') else ('incomplete', 'failed')))}</td>"
+        f"<td>{escape(d.get('check') or '')}</td></tr>"
+        for d in manifest.databases
+    )
     rows += "".join(
-        f"<tr><td colspan=2>{escape(i.path)}</td><td>{_badge(i.status, i.status)}</td><td>{escape(i.reason)}</td></tr>"
-        for i in manifest.of_kind("database") if i.status != OK)
+        f"<tr><td colspan=2>{escape(i.path)}</td><td>{_badge(i.status, i.status)}</td>"
+        f"<td>{escape(i.reason)}</td></tr>"
+        for i in manifest.of_kind("database")
+        if i.status != OK
+    )
     if not rows:
-        return '<section id="database"><h2>Database check</h2><p class="muted">no app database collected</p></section>'
-    return f'<section id="database"><h2>Database check</h2><table>{rows}</table></section>'
+        return _section("database", "Database check", '<p class="muted">no app database collected</p>')
+    return _section("database", "Database check", f"<table>{rows}</table>")
 
 
 def _logs(manifest: Manifest, read: Reader) -> str:
-    logs = sorted((i for i in manifest.items if i.kind in ("logcat", "log", "app_log") and i.stored),
-                  key=lambda i: (i.kind != "logcat", i.path))
+    logs = sorted(
+        (i for i in manifest.items if i.kind in ("logcat", "log", "app_log") and i.stored),
+        key=lambda i: (i.kind != "logcat", i.path),
+    )
     crashes = [i for i in manifest.items if i.kind == "crash" and i.stored]
     parts = []
     for item in logs:
@@ -165,7 +202,9 @@ def _logs(manifest: Manifest, read: Reader) -> str:
         found = log_excerpt(data, item.path) if data else None
         if found:
             rows = "".join(
-                f'<span class="{"hit" if hit else ""}">{n:>6}  {escape(text)}</span>\n' for n, text, hit in found.lines)
+                f'<span class="{"hit" if hit else ""}">{n:>6}  {escape(text)}</span>\n'
+                for n, text, hit in found.lines
+            )
             parts.append(f"<h3>{escape(found.source)}: {escape(found.title)}</h3><pre>{rows}</pre>")
             break
     if crashes:
@@ -197,14 +236,21 @@ def _form(manifest: Manifest, desk: Desk | None) -> str:
 def _items(manifest: Manifest) -> str:
     rows = "".join(
         f"<tr><td>{escape(i.path)}</td><td>{escape(i.kind)}</td><td>{_size(i.size) if i.stored else '—'}</td>"
-        f"<td>{_badge(i.status, i.status)}</td><td>{escape(i.reason or i.check)}</td></tr>" for i in manifest.items)
+        f"<td>{_badge(i.status, i.status)}</td><td>{escape(i.reason or i.check)}</td></tr>"
+        for i in manifest.items
+    )
     return f'<section id="items"><h2>Items ({len(manifest.items)})</h2><table>{rows}</table></section>'
 
 
 def _host(manifest: Manifest) -> str:
     h = manifest.host
-    rows = [("OS", f"{h.get('os_name', '')} {h.get('os_version', '')}"), ("Bitness", f"{h.get('os_bitness', '—')}-bit"),
-            ("Python", h.get("python")), ("tsdtool", h.get("tool_version")), ("adb server", h.get("adb_server_version"))]
+    rows = [
+        ("OS", f"{h.get('os_name', '')} {h.get('os_version', '')}"),
+        ("Bitness", f"{h.get('os_bitness', '—')}-bit"),
+        ("Python", h.get("python")),
+        ("tsdtool", h.get("tool_version")),
+        ("adb server", h.get("adb_server_version")),
+    ]
     return f'<section id="host"><h2>PC</h2>{_table(rows)}</section>'
 
 
@@ -213,29 +259,50 @@ def _redaction(manifest: Manifest) -> str:
     if not r.enabled:
         return ""
     counts = ", ".join(f"{escape(k)}: {n}" for k, n in sorted(r.counts.items())) or "nothing found"
-    return (f'<section id="redaction"><h2>Redacted</h2><p>Replaced by per-bundle tokens: {counts}. '
-            f"{escape(r.note)}</p></section>")
+    return (
+        f'<section id="redaction"><h2>Redacted</h2><p>Replaced by per-bundle tokens: {counts}. '
+        f"{escape(r.note)}</p></section>"
+    )
 
 
 def render(manifest: Manifest, read: Reader, desk: Desk | None = None) -> str:
     """The whole page as one string."""
     d = manifest.device
-    title = " ".join(str(x) for x in (d.get("vendor") or d.get("manufacturer"), d.get("model")) if x) or "unknown terminal"
+    title = (
+        " ".join(str(x) for x in (d.get("vendor") or d.get("manufacturer"), d.get("model")) if x)
+        or "unknown terminal"
+    )
     ready = manifest.ticket.ready if manifest.ticket else False
-    badges = _badge(manifest.status, manifest.status) + _badge("ticket ready" if ready else "ticket not ready",
-                                                               "ready" if ready else "notready")
-    meta = f"serial {escape(str(d.get('serial', '—')))} · {escape(manifest.created_at)} · tsdtool {escape(manifest.tool_version)}"
+    badges = _badge(manifest.status, manifest.status) + _badge(
+        "ticket ready" if ready else "ticket not ready", "ready" if ready else "notready"
+    )
+    meta = (f"serial {escape(str(d.get('serial', '—')))} · {escape(manifest.created_at)} · "
+            f"tsdtool {escape(manifest.tool_version)}")
     if desk:
         meta += f" · desk {escape(desk.name)}"
     from tsdtool.bundle import report_repro
 
-    body = "".join([_missing(manifest, desk), report_repro.section(manifest, read), _device(manifest, read), _apps(manifest), _databases(manifest),
-                    _logs(manifest, read), _form(manifest, desk), _redaction(manifest), _items(manifest), _host(manifest)])
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'">'
-            f"<title>{escape(title)} — support bundle</title><style>{_CSS}</style></head><body>"
-            f"<header><h1>{escape(title)}{badges}</h1><div class=meta>{meta}</div></header>"
-            f"<main>{body}</main></body></html>\n")
+    body = "".join(
+        [
+            _missing(manifest, desk),
+            report_repro.section(manifest, read),
+            _device(manifest, read),
+            _apps(manifest),
+            _databases(manifest),
+            _logs(manifest, read),
+            _form(manifest, desk),
+            _redaction(manifest),
+            _items(manifest),
+            _host(manifest),
+        ]
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
+        f"<title>{escape(title)} — support bundle</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{escape(title)}{badges}</h1><div class=meta>{meta}</div></header>"
+        f"<main>{body}</main></body></html>\n"
+    )
 
 
 def render_bundle(bundle: Any, output: Any = None, profile_dirs: Any = ()) -> Any:

@@ -78,7 +78,9 @@ class SendResult:
 def parse_smtp(spec: str) -> tuple[str, int]:
     host, sep, port = spec.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise errors.UsageError(f"--smtp {spec!r} is not HOST:PORT", fix="for example --smtp mail.example.com:587 --starttls")
+        raise errors.UsageError(
+            f"--smtp {spec!r} is not HOST:PORT", fix="for example --smtp mail.example.com:587 --starttls"
+        )
     return host.strip("[]"), int(port)
 
 
@@ -93,24 +95,35 @@ def prepare(bundle: Path, options: SendOptions) -> SendPlan:
     desk = desks.get(manifest.profiles.get("desk"), options.profile_dirs)
     to = options.to or form.desk_address(desk.id, options.config_dir) or desk.to
     if not to:
-        where = "takes requests on its support portal" if desk.channel == "portal" else "has no address in its profile"
-        raise errors.UsageError(f"desk {desk.name} {where}: no address to send to",
-                                fix="give one with --to ADDR (or [desk.<id>] to in config.toml)")
+        where = (
+            "takes requests on its support portal"
+            if desk.channel == "portal"
+            else "has no address in its profile"
+        )
+        raise errors.UsageError(
+            f"desk {desk.name} {where}: no address to send to",
+            fix="give one with --to ADDR (or [desk.<id>] to in config.toml)",
+        )
     gaps = ticket.missing(desk, ticket.values(manifest))
     if gaps:
         labels = ", ".join(f"{desk.requirement_label(g)} ({g})" for g in gaps)
-        raise errors.UsageError(f"the ticket is not ready: missing {labels}",
-                                fix="add them with --field KEY=VALUE")
+        raise errors.UsageError(
+            f"the ticket is not ready: missing {labels}", fix="add them with --field KEY=VALUE"
+        )
     attachment = ticket.attachment_for(Path(bundle), desk, options.link)
     if not attachment.attached and not options.link:
         raise errors.UsageError(
-            f"the bundle is {attachment.size / 1048576:.1f} MB, over {desk.name}'s {desk.max_attachment_mb:g} MB limit",
-            fix="upload it and pass the link with --link URL")
+            f"the bundle is {attachment.size / 1048576:.1f} MB, "
+            f"over {desk.name}'s {desk.max_attachment_mb:g} MB limit",
+            fix="upload it and pass the link with --link URL",
+        )
     message = ticket.message(manifest, desk, Path(bundle), to=to, link=options.link)
     sender = manifest.form.get("contact_email") or options.user
     if not sender or "@" not in sender:
-        raise errors.UsageError("no sender address: the ticket has no contact_email",
-                                fix="add it with --field contact_email=you@example.com")
+        raise errors.UsageError(
+            "no sender address: the ticket has no contact_email",
+            fix="add it with --field contact_email=you@example.com",
+        )
     return SendPlan(Path(bundle), desk, to, sender, message, attachment, manifest)
 
 
@@ -145,10 +158,15 @@ def _reply(answer: object) -> str:
     return str(answer)
 
 
-def send(bundle: Path, options: SendOptions, *, show: Callable[[SendPlan], None],
-         confirm: Callable[[SendPlan], bool] | None = None,
-         ask_password: Callable[[str], str] | None = None,
-         env: Mapping[str, str] | None = None) -> SendResult:
+def send(
+    bundle: Path,
+    options: SendOptions,
+    *,
+    show: Callable[[SendPlan], None],
+    confirm: Callable[[SendPlan], bool] | None = None,
+    ask_password: Callable[[str], str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> SendResult:
     """Prepare, show, confirm (when someone can answer), then deliver — unless ``dry_run``.
 
     Args:

@@ -23,14 +23,34 @@ if TYPE_CHECKING:
     from email.message import EmailMessage
 
 _HEAD = {
-    "en": {"not_ready": "NOT READY — missing", "to": "To", "portal": "File this on the desk's support portal",
-           "desk": "Desk", "required": "Required", "other": "Other details", "bundle": "Bundle",
-           "attached": "attached to this message", "problems": "Not collected", "no_address": "(no address: set one with --to)",
-           "missing_value": "(missing)", "redacted": "Identifiers replaced by tokens (--redact)"},
-    "ru": {"not_ready": "НЕ ГОТОВО — не хватает", "to": "Кому", "portal": "Подайте заявку на портале техподдержки",
-           "desk": "Поддержка", "required": "Обязательные сведения", "other": "Дополнительно", "bundle": "Архив с данными",
-           "attached": "приложен к письму", "problems": "Не удалось собрать", "no_address": "(адрес не задан: укажите --to)",
-           "missing_value": "(не заполнено)", "redacted": "Идентификаторы заменены метками (--redact)"},
+    "en": {
+        "not_ready": "NOT READY — missing",
+        "to": "To",
+        "portal": "File this on the desk's support portal",
+        "desk": "Desk",
+        "required": "Required",
+        "other": "Other details",
+        "bundle": "Bundle",
+        "attached": "attached to this message",
+        "problems": "Not collected",
+        "no_address": "(no address: set one with --to)",
+        "missing_value": "(missing)",
+        "redacted": "Identifiers replaced by tokens (--redact)",
+    },
+    "ru": {
+        "not_ready": "НЕ ГОТОВО — не хватает",
+        "to": "Кому",
+        "portal": "Подайте заявку на портале техподдержки",
+        "desk": "Поддержка",
+        "required": "Обязательные сведения",
+        "other": "Дополнительно",
+        "bundle": "Архив с данными",
+        "attached": "приложен к письму",
+        "problems": "Не удалось собрать",
+        "no_address": "(адрес не задан: укажите --to)",
+        "missing_value": "(не заполнено)",
+        "redacted": "Идентификаторы заменены метками (--redact)",
+    },
 }
 
 
@@ -58,11 +78,16 @@ def auto_values(manifest: Manifest) -> dict[str, str]:
     if d.get("android_release"):
         build = d.get("build_display") or d.get("build_id") or ""
         extra = ", ".join(f"{k} {v}" for k, v in (d.get("vendor_facts") or {}).items() if v)
-        out["device_os"] = (f"Android {d['android_release']} (API {d.get('sdk') or '?'}), build {build}"
-                            + (f"; {extra}" if extra else "")).strip()
-    versions = [f"{a.get('label') or a['package']} {a.get('version_name') or '?'}"
-                + (f" ({a['version_code']})" if a.get("version_code") is not None else "")
-                for a in manifest.apps if a.get("installed")]
+        out["device_os"] = (
+            f"Android {d['android_release']} (API {d.get('sdk') or '?'}), build {build}"
+            + (f"; {extra}" if extra else "")
+        ).strip()
+    versions = [
+        f"{a.get('label') or a['package']} {a.get('version_name') or '?'}"
+        + (f" ({a['version_code']})" if a.get("version_code") is not None else "")
+        for a in manifest.apps
+        if a.get("installed")
+    ]
     if versions:
         out["app_version"] = "; ".join(versions)
     products = [a["product"] for a in manifest.apps if a.get("installed") and a.get("product")]
@@ -72,8 +97,11 @@ def auto_values(manifest: Manifest) -> dict[str, str]:
         out["pc_os"] = f"{h['os_name']} {h.get('os_version') or ''}".strip()
     if h.get("os_bitness"):
         out["pc_bitness"] = f"{h['os_bitness']}-bit"
-    for key, kinds in (("logs", ("logcat", "log", "crash", "app_log")), ("screenshot", ("screenshot",)),
-                       ("attachments", ("attachment",))):
+    for key, kinds in (
+        ("logs", ("logcat", "log", "crash", "app_log")),
+        ("screenshot", ("screenshot",)),
+        ("attachments", ("attachment",)),
+    ):
         items = _stored(manifest, *kinds)
         if items:
             out[key] = _listing(items)
@@ -106,8 +134,11 @@ def summary(filled: dict[str, str], limit: int = 70) -> str:
 
 def subject(desk: Desk, manifest: Manifest) -> str:
     filled = values(manifest)
-    filled = {"summary": summary(filled) or "support request", "serial": str(manifest.device.get("serial", "")),
-              "desk": desk.name} | filled
+    filled = {
+        "summary": summary(filled) or "support request",
+        "serial": str(manifest.device.get("serial", "")),
+        "desk": desk.name,
+    } | filled
 
     class _Gaps(dict):
         def __missing__(self, key: str) -> str:
@@ -183,13 +214,18 @@ def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = Non
         counts = ", ".join(f"{k} {n}" for k, n in sorted(manifest.redaction.counts.items())) or "0"
         lines += [f"{head['redacted']}: {counts}", ""]
     if attachment:
-        lines += [f"## {head['bundle']}", f"- {attachment.name}, {_mb(attachment.size)}, SHA-256 {attachment.sha256}"]
+        lines += [
+            f"## {head['bundle']}",
+            f"- {attachment.name}, {_mb(attachment.size)}, SHA-256 {attachment.sha256}",
+        ]
         if attachment.attached:
             lines.append(f"- {head['attached']}")
         elif attachment.link:
             lines.append(f"- {attachment.link}")
         else:
-            lines.append(f"- {' '.join(desk.too_big.split()) or 'Too large to attach: upload it and send the link.'}")
+            lines.append(
+                f"- {' '.join(desk.too_big.split()) or 'Too large to attach: upload it and send the link.'}"
+            )
         lines.append("")
     lines.append(f"-- tsdtool {manifest.tool_version}, {manifest.created_at}")
     return "\n".join(lines) + "\n"

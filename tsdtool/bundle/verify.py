@@ -59,7 +59,9 @@ class Bundle:
         except (OSError, zipfile.BadZipFile) as exc:
             raise errors.UsageError(f"{path}: not a readable zip ({exc})") from exc
         except KeyError as exc:
-            raise errors.UsageError(f"{path}: no {MANIFEST_NAME} in it — not a tsdtool bundle, or unfinished") from exc
+            raise errors.UsageError(
+                f"{path}: no {MANIFEST_NAME} in it — not a tsdtool bundle, or unfinished"
+            ) from exc
         try:
             self.data: dict[str, Any] = json.loads(raw)
             self.manifest = Manifest.from_dict(self.data)
@@ -103,7 +105,9 @@ def verify(path: Path) -> Verification:
     with open_bundle(path) as bundle:
         result.status = bundle.manifest.status
         if bundle.data.get("schema_version") != SCHEMA_VERSION:
-            result.problems.append(f"schema_version {bundle.data.get('schema_version')!r} is not {SCHEMA_VERSION}")
+            result.problems.append(
+                f"schema_version {bundle.data.get('schema_version')!r} is not {SCHEMA_VERSION}"
+            )
         result.problems += [f"schema: {p}" for p in schema_problems(bundle.data)]
         listed = set()
         for item in bundle.manifest.items:
@@ -116,7 +120,9 @@ def verify(path: Path) -> Verification:
             if name != MANIFEST_NAME and name not in listed:
                 result.problems.append(f"{name}: in the zip but not in the manifest")
         if bundle.data.get("status") != bundle.manifest.status:
-            result.problems.append(f"status says {bundle.data.get('status')!r} but the items say {bundle.manifest.status!r}")
+            result.problems.append(
+                f"status says {bundle.data.get('status')!r} but the items say {bundle.manifest.status!r}"
+            )
     return result
 
 

@@ -38,7 +38,9 @@ class AttachCollector(Collector):
                     rel = path.relative_to(root).as_posix()
                     wanted, source = f"attachments/{label}/{rel}", f"attach:{label}/{rel}"
                     if path.is_symlink():
-                        ctx.out.skip(wanted, source, "symbolic link: not followed", kind=self.kind, status=SKIPPED)
+                        ctx.out.skip(
+                            wanted, source, "symbolic link: not followed", kind=self.kind, status=SKIPPED
+                        )
                     elif path.is_file():
                         self._copy(ctx, path, wanted, source)
 

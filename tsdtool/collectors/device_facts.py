@@ -22,4 +22,6 @@ class DeviceFactsCollector(Collector):
         info = facts.read(ctx.device, profile_dirs=ctx.options.get("profile_dirs", ()))
         ctx.facts["device"] = info
         data = json.dumps(info, indent=2, ensure_ascii=False).encode("utf-8")
-        ctx.out.write_bytes("device/facts.json", data, "getprop, dumpsys battery, df, /proc/uptime", kind=self.kind)
+        ctx.out.write_bytes(
+            "device/facts.json", data, "getprop, dumpsys battery, df, /proc/uptime", kind=self.kind
+        )

@@ -43,7 +43,9 @@ class AppVersionsCollector(Collector):
     def collect(self, ctx: Context) -> None:
         ctx.progress.start("app versions")
         listing = list_packages(ctx)
-        ctx.out.write_bytes("apps/packages.txt", listing, "pm list packages -i --show-versioncode", kind=self.kind)
+        ctx.out.write_bytes(
+            "apps/packages.txt", listing, "pm list packages -i --show-versioncode", kind=self.kind
+        )
         installed = {p.name: p for p in pm_list.parse(listing)}
         chosen = self.choose(sorted(installed))
         ctx.facts["packages"] = list(chosen)
@@ -55,8 +57,9 @@ class AppVersionsCollector(Collector):
                 continue
             entry["installer"] = installed[package].installer
             raw = ctx.device.shell(["dumpsys", "package", package]).stdout
-            ctx.out.write_bytes(f"apps/{package}/dumpsys-package.txt", raw, f"dumpsys package {package}",
-                                kind=self.kind)
+            ctx.out.write_bytes(
+                f"apps/{package}/dumpsys-package.txt", raw, f"dumpsys package {package}", kind=self.kind
+            )
             info = dumpsys_package.parse(raw, package)
             if info:
                 entry.update({k: v for k, v in asdict(info).items() if k not in ("name", "flags")})
