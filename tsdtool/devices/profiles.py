@@ -30,6 +30,8 @@ and :func:`check` reports profiles whose rules are identical, the certain source
 ``emm_agents = [{ package = "…", name = "…" }]`` names device-management agents by package;
 the fallback's list is inherited by every profile (:mod:`tsdtool.devices.managed`).
 
+``[[logger]]`` declares a vendor's on-device logger (schema in :mod:`tsdtool.devices.loggers`).
+
 Standard facts (model, Android release, build id, …) are the ``[[standard]]`` entries of the
 fallback profile; every profile inherits them (:func:`read_standard`), and its own
 ``[[fact]]`` entries add the vendor's (:func:`read_facts`).
@@ -44,6 +46,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tsdtool import profile_files
+from tsdtool.devices import loggers as logger_decl
 from tsdtool.errors import TsdError
 from tsdtool.profile_files import Problem
 from tsdtool.transport.types import ShellResult
@@ -51,7 +54,8 @@ from tsdtool.transport.types import ShellResult
 KIND = "device"
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 _USB_ID = re.compile(r"^[0-9a-fA-F]{4}$")
-_TOP_KEYS = {"id", "kind", "name", "fallback", "match", "usb_vendor_ids", "fact", "standard", "emm_agents"}
+_TOP_KEYS = {"id", "kind", "name", "fallback", "match", "usb_vendor_ids", "fact", "standard", "emm_agents",
+             "logger"}
 _PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 _RULE_KEYS = {"props", "regex"}
 _FACT_KEYS = {"name", "label", "props", "shell", "regex"}
@@ -107,6 +111,7 @@ class DeviceProfile:
     standard: tuple[Fact, ...] = ()  # only on the fallback profile
     fallback: bool = False
     emm_agents: tuple[EmmAgent, ...] = ()  # device-management agents known by package name
+    loggers: tuple[logger_decl.Logger, ...] = ()  # on-device loggers ([[logger]], see devices/loggers.py)
 
 
 @dataclass(frozen=True)
@@ -220,6 +225,7 @@ def validate(data: dict[str, Any], path: Path) -> list[Problem]:
     for table in ("fact", "standard"):
         problems += _check_facts(file, table, data.get(table, []))
     problems += _check_agents(file, data.get("emm_agents", []))
+    problems += logger_decl.check(file, data.get("logger", []))
     return problems
 
 
@@ -317,6 +323,7 @@ def _build(data: dict[str, Any], path: Path) -> DeviceProfile:
         standard=facts("standard"),
         fallback=data.get("fallback", False),
         emm_agents=tuple(EmmAgent(a["package"], a["name"]) for a in data.get("emm_agents", [])),
+        loggers=logger_decl.build(data.get("logger", [])),
     )
 
 
