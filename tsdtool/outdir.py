@@ -80,7 +80,7 @@ class OutputDir:
         rel = self.local_name(wanted)
         target = contained(self.root, rel)
         part = target.with_name(target.name + ".part")
-        item = Item(rel, source, kind=kind)
+        item = Item(rel, text_of(source), kind=kind)
         self.items.append(item)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +105,7 @@ class OutputDir:
         # A claimed name like any other: the guard records a collector that failed after
         # writing under the collector's own name (apps/packages.txt), and two items with one
         # path make the bundle unwritable.
-        item = Item(self.local_name(wanted), source, status, reason, kind=kind)
+        item = Item(self.local_name(wanted), text_of(source), status, text_of(reason), kind=kind)
         self.items.append(item)
         return item
 
@@ -118,5 +118,11 @@ def reason_of(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted (Ctrl-C)"
     if isinstance(exc, errors.TsdError):
-        return " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {exc}"
+        return text_of(" ".join(str(exc).split()))
+    return text_of(f"{type(exc).__name__}: {exc}")
+
+
+def text_of(value: str) -> str:
+    """Device names arrive decoded with surrogateescape (``\\udcff`` for a byte that is not
+    UTF-8); the manifest is UTF-8 JSON, so such a byte is written as the text ``\\xff``."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
