@@ -303,7 +303,8 @@ def test_ctrl_c_mid_collect_still_writes_a_partial_bundle(fake_server, tsd, tmp_
     manifest = manifest_of(Path(result["bundle"]))
     assert manifest["interrupted"] is True
     by_path = {i["path"]: i for i in manifest["items"]}
-    assert by_path["logcat.txt.part"]["reason"] == "interrupted (Ctrl-C)" and by_path["logcat.txt.part"]["size"] == 100
+    cut = by_path["logcat.txt.part"]
+    assert cut["reason"] == "interrupted (Ctrl-C)" and cut["size"] == 100
     assert by_path["screenshot.png"]["status"] == "ok"  # what came before is kept
     later = [i for i in manifest["items"] if i["reason"] == "interrupted before this item"]
     assert {i["kind"] for i in later} >= {"crash", "database"}  # what came after is named, not tried
@@ -500,3 +501,32 @@ def test_demo_runs_a_full_collect_with_sample_answers(tsd, tmp_path):
     assert code == 0 and "ticket ready for GRSoft" in out and bundle.name in out.replace("\n", "")
     manifest = manifest_of(bundle)
     assert manifest["status"] == "complete" and manifest["ticket"]["ready"] and manifest["databases"]
+
+
+def test_a_person_at_a_terminal_is_asked_for_what_is_missing(fake_server, tsd, tmp_path, monkeypatch):
+    import tsdtool.console
+
+    monkeypatch.setattr(tsdtool.console, "interactive", lambda: True)
+    monkeypatch.setattr("sys.stdin", io.StringIO("It freezes\nwhen scanning\n\nGate 3 stops\n"))
+    server = fake_server("zebra_tc52")
+    fields = {k: v for k, v in FULL_FIELDS.items() if k not in ("description", "impact")}
+    code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out",
+                         "--package", "com.example.scanner.demo", *field_args(fields))
+    assert code == 0, out + err
+    assert "What goes wrong" in err and "Impact on work" in err and "Contact name" not in err  # given ones
+    form = manifest_of(next((tmp_path / "out").glob("*.zip")))["form"]
+    assert form["description"] == "It freezes\nwhen scanning" and form["impact"] == "Gate 3 stops"
+
+
+def test_no_input_never_reads_stdin(fake_server, tsd, tmp_path, monkeypatch):
+    import tsdtool.console
+
+    class Untouchable(io.StringIO):
+        def readline(self, *a):
+            raise AssertionError("stdin was read")
+
+    monkeypatch.setattr(tsdtool.console, "interactive", lambda: True)
+    monkeypatch.setattr("sys.stdin", Untouchable())
+    server = fake_server("zebra_tc52")
+    code, result, _ = collect(tsd, server.port, tmp_path / "out")
+    assert code == 3 and "description" in result["ticket"]["missing"]

@@ -203,3 +203,38 @@ def test_manifest_round_trip_keeps_what_send_needs(bundle_for):
         manifest = opened.manifest
     assert isinstance(manifest, Manifest) and manifest.profiles["desk"] == "generic"
     assert manifest.form["contact_email"] == FULL_FIELDS["contact_email"]
+
+
+def test_starttls_upgrades_and_verifies_the_server(bundle_for, tsd, tmp_path, monkeypatch):
+    """A real TLS upgrade: a throw-away CA-less certificate for localhost, trusted via SSL_CERT_FILE."""
+    import shutil
+    import ssl
+    import subprocess
+
+    from aiosmtpd.controller import Controller
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context,
+                            require_starttls=True, authenticator=inbox.authenticate)
+    controller.start()
+    try:
+        bundle = bundle_for("grsoft")
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        monkeypatch.setenv("TSDTOOL_SMTP_PASSWORD", PASSWORD)
+        code, _, err = _send(tsd, bundle, "--smtp", f"localhost:{port}", "--starttls", "--user", "ivan")
+        assert code == 0, err
+        assert inbox.logins == [("ivan", PASSWORD)] and len(inbox.messages) == 1
+        monkeypatch.delenv("SSL_CERT_FILE")  # an untrusted certificate is refused, never sent to
+        code, _, err = _send(tsd, bundle, "--smtp", f"localhost:{port}", "--starttls", "--user", "ivan")
+        assert code == 1 and "CERTIFICATE_VERIFY_FAILED" in err and len(inbox.messages) == 1
+    finally:
+        controller.stop()

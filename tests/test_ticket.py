@@ -222,3 +222,19 @@ def test_message_attaches_the_bundle_under_the_limit_and_links_it_above(tmp_path
     )
     assert list(msg.iter_attachments()) == []
     assert "https://x.example/b" in msg.get_body().get_content()
+
+
+def test_the_users_own_desk_address_comes_from_config_toml(tmp_path):
+    (tmp_path / "config.toml").write_text('[desk.cleverence]\nto = "contract-support@example.com"\n')
+    assert form.desk_address("cleverence", tmp_path) == "contract-support@example.com"
+    assert form.desk_address("grsoft", tmp_path) == "" and form.desk_address("x", tmp_path / "none") == ""
+
+
+def test_pc_bitness_is_the_operating_systems_not_pythons():
+    from tsdtool.bundle import host
+
+    assert host.bitness("x86", {"PROCESSOR_ARCHITEW6432": "AMD64"}) == 64  # 32-bit Python on 64-bit Windows
+    assert host.bitness("x86", {}) == 32 and host.bitness("aarch64", {}) == 64
+    assert host.bitness("AMD64", {}) == 64
+    facts = host.read(None, {})
+    assert facts["os_bitness"] in (32, 64) and facts["adb_server_version"] is None and facts["tool_version"]
