@@ -19,8 +19,10 @@ Owners and modes are synthesised from the path so ``ls -l``/``stat`` look like a
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat as st
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +126,9 @@ def _parent(path: str) -> str:
 class DeviceFS:
     """Read-only view of ``<fixture>/fs`` as the terminal's root directory.
 
+    The one exception is :meth:`appear`: a file the terminal itself makes (a vendor logger's
+    archive after a broadcast) lives in memory on top of ``fs/``; the fixture is never written.
+
     Args:
         root: the fixture's ``fs/`` folder (it may be missing: an empty device).
         unreadable: device paths only root may read or list.
@@ -139,6 +144,22 @@ class DeviceFS:
         self.root = root
         self._unreadable = tuple(p.rstrip("/") or "/" for p in unreadable)
         self._app_uid = app_uid
+        self._made: dict[str, tuple[bytes, int, float]] = {}  # devpath → (data, mtime, visible from)
+
+    # -- files the terminal makes (in memory) -----------------------------------------------
+
+    def appear(self, devpath: str, data: bytes, *, after: float = 0.0, mtime: int | None = None) -> None:
+        """Make a regular file appear at ``devpath`` ``after`` seconds from now, in memory only.
+
+        Its folder must exist in the fixture's ``fs/``; a second call replaces the file.
+        """
+        self._made[devpath] = (data, int(time.time()) if mtime is None else mtime, time.monotonic() + after)
+
+    def _made_now(self, devpath: str) -> tuple[bytes, int] | None:
+        entry = self._made.get(devpath)
+        if entry is None or time.monotonic() < entry[2]:
+            return None
+        return entry[0], entry[1]
 
     # -- resolution -------------------------------------------------------------------------
 
@@ -176,6 +197,9 @@ class DeviceFS:
             try:
                 info = os.lstat(self._host(nxt))
             except FileNotFoundError:
+                if not todo and self._made_now(nxt) is not None:
+                    cur = nxt
+                    continue
                 raise FsError(errno.ENOENT, path) from None
             except (NotADirectoryError, OSError):
                 raise FsError(errno.ENOTDIR, path) from None
@@ -191,7 +215,8 @@ class DeviceFS:
             if todo and not st.S_ISDIR(info.st_mode):
                 raise FsError(errno.ENOTDIR, path)
             cur = nxt
-        if wants_dir and not st.S_ISDIR(os.lstat(self._host(cur)).st_mode):
+        made_file = self._made_now(cur) is not None
+        if wants_dir and (made_file or not st.S_ISDIR(os.lstat(self._host(cur)).st_mode)):
             raise FsError(errno.ENOTDIR, path)
         return cur
 
@@ -233,6 +258,11 @@ class DeviceFS:
         return self._stat(self.resolve(path, caller, follow=True))
 
     def _stat(self, devpath: str) -> DevStat:
+        made = self._made_now(devpath)
+        if made is not None:
+            uid, gid, perm = self._owner_and_perm(devpath, st.S_IFREG | 0o644)
+            data, mtime = made
+            return DevStat(devpath, st.S_IFREG | perm, len(data), mtime, mtime, mtime, uid, gid, 1, 0, 0)
         host = self._host(devpath)
         if not self.root.is_dir():  # a fixture without fs/: an empty root directory
             return DevStat(devpath, st.S_IFDIR | 0o755, 4096, 0, 0, 0, 0, 0, 2, 1, 1)
@@ -286,13 +316,19 @@ class DeviceFS:
             raise FsError(errno.EACCES, path)
         if info is None:
             return []
-        return sorted(os.listdir(self._host(devdir)))
+        prefix = devdir.rstrip("/") + "/"
+        made = {p[len(prefix):] for p in self._made if p.startswith(prefix) and "/" not in p[len(prefix):]}
+        made = {name for name in made if self._made_now(prefix + name) is not None}
+        return sorted(set(os.listdir(self._host(devdir))) | made)
 
     def open(self, path: str, caller: Caller = SHELL) -> BinaryIO:
         """Open a regular file for reading (unbuffered). Raises FsError(EISDIR too)."""
         devpath = self.resolve(path, caller)
         if not self.may_read(devpath, caller):
             raise FsError(errno.EACCES, path)
+        made = self._made_now(devpath)
+        if made is not None:
+            return io.BytesIO(made[0])
         host = self._host(devpath)
         if host.is_dir():
             raise FsError(errno.EISDIR, path)

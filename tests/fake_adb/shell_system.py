@@ -675,6 +675,9 @@ def am(session: Session, argv: list[str], stdin: bytes) -> Output:
     if argv[1:2] == ["broadcast"]:
         intent = _intent(argv[2:])
         session.terminal.journal_write("broadcast", intent)
+        args = argv[2:]
+        if "-a" in args[:-1]:
+            session.terminal.broadcast(args[args.index("-a") + 1])
         yield STDOUT, f"Broadcasting: {intent}\nBroadcast completed: result=0\n".encode()
         return 0
     yield (

@@ -220,6 +220,7 @@ class Terminal:
             app_uid=lambda name: self.packages[name].uid if name in self.packages else None,
         )
         self._canned = {self._canned_key(k.split()): v for k, v in device.get("shell", {}).items()}
+        self._broadcasts = self._load_broadcasts(device.get("broadcasts", {}))
         self.screencap_crlf = bool(device.get("screencap_crlf", False))
         self.pty_crlf = bool(device.get("pty_crlf", False))
         self._displays = {str(d["id"]): d["file"] for d in device.get("displays", [])}
@@ -266,6 +267,23 @@ class Terminal:
             row.setdefault("uid", 1000 if row.get("system") and row["name"] == "android" else 10100 + index)
             packages[row["name"]] = Package(**row)
         return packages
+
+    def _load_broadcasts(self, table: dict) -> dict[str, dict]:
+        """``[broadcasts."ACTION"] creates = "/sdcard/x.zip", file = "x.zip", after_ms = 0``."""
+        known = {"creates", "file", "after_ms"}
+        for action, row in table.items():
+            if not isinstance(row, dict) or set(row) - known or not {"creates", "file"} <= set(row):
+                got = sorted(row) if isinstance(row, dict) else row
+                raise FixtureError(f"{self.fixture}/device.toml: [broadcasts.{action!r}] takes creates, file "
+                                   f"and optional after_ms; got {got!r}")
+        return dict(table)
+
+    def broadcast(self, action: str) -> None:
+        """A receiver on the terminal answers ``action``: its declared file appears (in memory)."""
+        row = self._broadcasts.get(action)
+        if row is not None:
+            data = (self.fixture / row["file"]).read_bytes()
+            self.fs.appear(row["creates"], data, after=int(row.get("after_ms", 0)) / 1000)
 
     def _load_log(self) -> list[tuple[str, str]]:
         path = self.fixture / "logcat.txt"
