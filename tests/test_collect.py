@@ -530,3 +530,24 @@ def test_no_input_never_reads_stdin(fake_server, tsd, tmp_path, monkeypatch):
     server = fake_server("zebra_tc52")
     code, result, _ = collect(tsd, server.port, tmp_path / "out")
     assert code == 3 and "description" in result["ticket"]["missing"]
+
+
+def test_an_output_folder_that_cannot_be_one_is_a_usage_error(fake_server, tsd, tmp_path):
+    server = fake_server("zebra_tc52")
+    (tmp_path / "file").write_text("x")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "file" / "out",
+                       "--no-input")
+    assert code == 2 and "is not a folder" in err
+    assert server.terminal("20TC52FX0001")._services == 0
+
+
+def test_attaching_the_folder_that_holds_the_output_does_not_swallow_the_bundle(fake_server, tsd, tmp_path):
+    work = tmp_path / "work"
+    (work / "exchange").mkdir(parents=True)
+    (work / "exchange" / "doc.xml").write_text("<doc/>")
+    (work / "out").mkdir()
+    (work / "out" / "old-bundle.txt").write_text("an earlier run")
+    server = fake_server("zebra_tc52")
+    code, result, _ = collect(tsd, server.port, work / "out", "--attach", work, *field_args())
+    paths = [i["path"] for i in manifest_of(Path(result["bundle"]))["items"] if i["kind"] == "attachment"]
+    assert paths == ["attachments/work/exchange/doc.xml"]

@@ -146,6 +146,7 @@ def collect(
         f"field {k!r} is not one tsdtool knows: kept and shown as given" for k in form.unknown_keys(human)
     ]
     attach = _check_attachments(options.attach)
+    _check_output(Path(options.out_dir))
     packages = _PackageChoice(options)  # checks --app before the terminal is touched
     device = adb.select(serial)
     started = now or utc_now()
@@ -215,6 +216,20 @@ def collect(
 
 
 # -- inputs --------------------------------------------------------------------------------------
+
+
+def _check_output(out_dir: Path) -> None:
+    """-o must be (or become) a writable folder; checked without creating anything yet."""
+    import os
+
+    existing = out_dir.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise errors.UsageError(f"-o {out_dir}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise errors.UsageError(f"-o {out_dir}: {existing} is not writable",
+                                fix="choose another folder with -o")
 
 
 def _check_attachments(paths: Sequence[Path]) -> list[Path]:
@@ -359,7 +374,7 @@ def _run(
                 if not ctx.out.items[index].kind:
                     kinds[index] = _kind(collector)
     if attach:
-        collector = AttachCollector(attach)
+        collector = AttachCollector(attach, exclude=[ctx.out.root.parent])
         before = len(ctx.out.items)
         if ctx.interrupted:
             ctx.out.skip(

@@ -22,8 +22,11 @@ class AttachCollector(Collector):
     name = "attachments"
     kind = "attachment"
 
-    def __init__(self, paths: Sequence[Path]):
+    def __init__(self, paths: Sequence[Path], exclude: Sequence[Path] = ()):
+        """``exclude``: folders never walked into (the output folder, when it lies inside an
+        attached one: the bundle must not swallow its own staging copy)."""
         self.paths = [Path(p) for p in paths]
+        self.exclude = [Path(p).resolve() for p in exclude]
 
     def collect(self, ctx: Context) -> None:
         for root in self.paths:
@@ -32,7 +35,7 @@ class AttachCollector(Collector):
                 self._copy(ctx, root, f"attachments/{label}", f"attach:{label}")
                 continue
             for folder, dirs, files in os.walk(root, followlinks=False):
-                dirs.sort()
+                dirs[:] = sorted(d for d in dirs if not self._excluded(Path(folder) / d))
                 for name in sorted(files) + sorted(d for d in dirs if (Path(folder) / d).is_symlink()):
                     path = Path(folder) / name
                     rel = path.relative_to(root).as_posix()
@@ -43,6 +46,10 @@ class AttachCollector(Collector):
                         )
                     elif path.is_file():
                         self._copy(ctx, path, wanted, source)
+
+    def _excluded(self, path: Path) -> bool:
+        real = path.resolve()
+        return any(real == e or e in real.parents for e in self.exclude)
 
     def _copy(self, ctx: Context, path: Path, wanted: str, source: str) -> None:
         ctx.progress.start(source, path.stat().st_size)
