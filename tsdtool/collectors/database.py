@@ -39,7 +39,7 @@ from tsdtool.apps import profiles as app_profiles
 from tsdtool.apps.access import Attempt, Found, Way
 from tsdtool.apps.fetch import fetch
 from tsdtool.collectors.base import Collector, Context
-from tsdtool.outdir import OutputDir
+from tsdtool.outdir import FAILED, OutputDir, reason_of
 from tsdtool.paths import safe_component, safe_relpath
 from tsdtool.progress import NullProgress, Progress
 from tsdtool.transport.adb import Device
@@ -142,6 +142,12 @@ def pull_databases(
                         progress=progress)
             for s in sets:
                 databases.append(_record(way, s, got.items, out, got.how, got.problem))
+    except (errors.DeviceUnavailable, errors.TransferError, errors.DeviceTimeout) as exc:
+        if not databases:
+            raise  # nothing copied yet: the one-line error says it all
+        # The terminal went away after a database arrived: keep it, and record why the rest did not.
+        reach.attempts.append(Attempt("connection", False, f"stopped: {reason_of(exc)}"))
+        out.skip(f"{prefix}connection", f"pull-db {package}", reason_of(exc), kind=KIND, status=FAILED)
     finally:
         progress.finish()
     pull = DatabasePull(package, match, tuple(reach.attempts), tuple(databases))
