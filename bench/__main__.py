@@ -16,8 +16,12 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small files, one round (for the smoke test)")
-    parser.add_argument("--only", action="append", choices=["pull", "collect", "fleet", "start"],
-                        help="run only this case (repeatable)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=["pull", "collect", "fleet", "start"],
+        help="run only this case (repeatable)",
+    )
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
@@ -45,15 +49,24 @@ def main(argv: list[str] | None = None) -> int:
                 rows += case(work, sizes, run_env)
                 ran += 1
             except Exception as exc:  # one broken case is a row, not the end of the run
-                rows.append(table.Row(name, "could not measure", "error", status=table.NA,
-                                      note=f"{type(exc).__name__}: {exc}"[:200]))
+                rows.append(
+                    table.Row(
+                        name,
+                        "could not measure",
+                        "error",
+                        status=table.NA,
+                        note=f"{type(exc).__name__}: {exc}"[:200],
+                    )
+                )
                 if os.environ.get("BENCH_DEBUG"):
                     traceback.print_exc()
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    title = (f"tsdtool benchmark{' (--quick)' if args.quick else ''} — {platform.python_implementation()} "
-             f"{platform.python_version()}, {os.cpu_count()} cores, {time.perf_counter() - started:.0f} s")
+    title = (
+        f"tsdtool benchmark{' (--quick)' if args.quick else ''} — {platform.python_implementation()} "
+        f"{platform.python_version()}, {os.cpu_count()} cores, {time.perf_counter() - started:.0f} s"
+    )
     print(table.render(rows, title))
     if args.markdown:
         print(table.markdown(rows))

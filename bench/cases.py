@@ -12,8 +12,21 @@ from bench.measure import fresh_dir, mb_per_s, median, raw_recv, run
 from bench.table import NA, Row, judge
 
 MiB = env.MiB
-HEAVY = ("rich.progress", "rich.live", "sqlite3", "email", "pyudev", "adbutils", "tarfile", "zipfile",
-         "http.client", "urllib.request", "xml.etree", "jinja2", "hypothesis")
+HEAVY = (
+    "rich.progress",
+    "rich.live",
+    "sqlite3",
+    "email",
+    "pyudev",
+    "adbutils",
+    "tarfile",
+    "zipfile",
+    "http.client",
+    "urllib.request",
+    "xml.etree",
+    "jinja2",
+    "hypothesis",
+)
 
 
 def _size(n: int) -> str:
@@ -43,7 +56,9 @@ def pull(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]:
             r = run(env.tsdtool(srv.port, serial, "pull", big, "-o", str(out)), run_env, rss=True)
             got = (out / "big.bin").stat().st_size if (out / "big.bin").exists() else -1
             if r.code != 0 or got != sizes.big:
-                raise RuntimeError(f"tsdtool pull failed (exit {r.code}, {got} bytes): {_last_line(r.stderr)}")
+                raise RuntimeError(
+                    f"tsdtool pull failed (exit {r.code}, {got} bytes): {_last_line(r.stderr)}"
+                )
             tsd_rates.append(mb_per_s(sizes.big, r.seconds))
             big_rss.append(r.peak_rss_kb or 0)
 
@@ -67,46 +82,102 @@ def pull(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]:
             r = run(env.tsdtool(srv.port, serial, "pull", small, "-o", str(out)), run_env, rss=True)
             small_rss.append(r.peak_rss_kb or 0)
             out = fresh_dir(work, "pull-tsd")
-            fixed.append(run(env.tsdtool(srv.port, serial, "pull", "/sdcard/empty.bin", "-o", str(out)),
-                             run_env).seconds)
+            fixed.append(
+                run(
+                    env.tsdtool(srv.port, serial, "pull", "/sdcard/empty.bin", "-o", str(out)), run_env
+                ).seconds
+            )
     fresh_dir(work, "pull-tsd"), fresh_dir(work, "pull-adb")
 
     tsd, rounds = median(tsd_rates), sizes.rounds
-    rows.append(Row("pull", f"fake's ceiling: raw sync RECV of {_size(sizes.big)}, no disk", f"{ceiling:.0f} MB/s",
-                    note="64 KiB DATA chunks, one sendall each"))
-    rows.append(Row("pull", f"tsdtool pull {_size(sizes.big)}, median of {rounds}", f"{tsd:.0f} MB/s",
-                    note="a new process each time: Python start-up included"))
+    rows.append(
+        Row(
+            "pull",
+            f"fake's ceiling: raw sync RECV of {_size(sizes.big)}, no disk",
+            f"{ceiling:.0f} MB/s",
+            note="64 KiB DATA chunks, one sendall each",
+        )
+    )
+    rows.append(
+        Row(
+            "pull",
+            f"tsdtool pull {_size(sizes.big)}, median of {rounds}",
+            f"{tsd:.0f} MB/s",
+            note="a new process each time: Python start-up included",
+        )
+    )
     start_cost = median(fixed)
     seconds = sizes.big / 1e6 / tsd
-    rows.append(Row("pull", "tsdtool's fixed cost (pull of an empty file)", f"{start_cost:.2f} s",
-                    note=f"without it: {mb_per_s(sizes.big, max(seconds - start_cost, 1e-6)):.0f} MB/s"))
+    rows.append(
+        Row(
+            "pull",
+            "tsdtool's fixed cost (pull of an empty file)",
+            f"{start_cost:.2f} s",
+            note=f"without it: {mb_per_s(sizes.big, max(seconds - start_cost, 1e-6)):.0f} MB/s",
+        )
+    )
     if have_adb:
         adb = median(adb_rates)
-        rows.append(Row("pull", f"adb pull {_size(sizes.big)}, median of {rounds} (A/B alternating)",
-                        f"{adb:.0f} MB/s", note="Debian adb " + _adb_version(run_env)))
+        rows.append(
+            Row(
+                "pull",
+                f"adb pull {_size(sizes.big)}, median of {rounds} (A/B alternating)",
+                f"{adb:.0f} MB/s",
+                note="Debian adb " + _adb_version(run_env),
+            )
+        )
         ratio = tsd / adb
-        rows.append(Row("pull", "tsdtool ÷ adb", f"{ratio:.2f}×", f"≥ {TARGETS['pull']:.1f}×",
-                        judge(ratio >= TARGETS["pull"])))
+        rows.append(
+            Row(
+                "pull",
+                "tsdtool ÷ adb",
+                f"{ratio:.2f}×",
+                f"≥ {TARGETS['pull']:.1f}×",
+                judge(ratio >= TARGETS["pull"]),
+            )
+        )
         fastest = max(tsd, adb)
         if ceiling < 1.25 * fastest:
-            rows.append(Row("pull", "the fake is the bottleneck", f"{fastest / ceiling:.0%} of ceiling",
-                            note="the faster client reaches ≥ 80 % of what the fake can send: the ratio "
-                                 "compares clients that both wait on the fake"))
+            rows.append(
+                Row(
+                    "pull",
+                    "the fake is the bottleneck",
+                    f"{fastest / ceiling:.0%} of ceiling",
+                    note="the faster client reaches ≥ 80 % of what the fake can send: the ratio "
+                    "compares clients that both wait on the fake",
+                )
+            )
     else:
-        rows.append(Row("pull", "tsdtool ÷ adb", "no adb", f"≥ {TARGETS['pull']:.1f}×", NA,
-                        "install Debian's adb (apt-get install adb)"))
+        rows.append(
+            Row(
+                "pull",
+                "tsdtool ÷ adb",
+                "no adb",
+                f"≥ {TARGETS['pull']:.1f}×",
+                NA,
+                "install Debian's adb (apt-get install adb)",
+            )
+        )
     s_rss, b_rss = median(small_rss) / 1024, median(big_rss) / 1024
     flat = b_rss <= s_rss + 8 and b_rss <= s_rss * 1.2
-    rows.append(Row("pull", f"tsdtool peak RSS, {_size(sizes.small)} → {_size(sizes.big)}",
-                    f"{s_rss:.0f} → {b_rss:.0f} MiB", "flat (≤ +8 MiB)", judge(flat),
-                    note="GNU time %M" if Path("/usr/bin/time").exists() else "VmHWM polled from /proc"))
+    rows.append(
+        Row(
+            "pull",
+            f"tsdtool peak RSS, {_size(sizes.small)} → {_size(sizes.big)}",
+            f"{s_rss:.0f} → {b_rss:.0f} MiB",
+            "flat (≤ +8 MiB)",
+            judge(flat),
+            note="GNU time %M" if Path("/usr/bin/time").exists() else "VmHWM polled from /proc",
+        )
+    )
     return rows
 
 
 def _adb_version(run_env: dict[str, str]) -> str:
     try:
-        out = subprocess.run([env.adb_bin() or "adb", "version"], capture_output=True, text=True, env=run_env,
-                             timeout=10).stdout
+        out = subprocess.run(
+            [env.adb_bin() or "adb", "version"], capture_output=True, text=True, env=run_env, timeout=10
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return "?"
     m = re.search(r"Version ([\w.\-]+)", out)
@@ -145,10 +216,23 @@ def collect(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]:
     have_adb = env.adb_bin() is not None
     tsd_times, adb_times, codes = [], [], set()
     with env.FakeServer(fx) as srv:
+
         def tsd_round() -> None:
             out = fresh_dir(work, "collect-tsd")
-            r = run(env.tsdtool(srv.port, serial, "collect", "--no-input", "--package", env.APP, *_field_args(),
-                                "-o", str(out)), run_env)
+            r = run(
+                env.tsdtool(
+                    srv.port,
+                    serial,
+                    "collect",
+                    "--no-input",
+                    "--package",
+                    env.APP,
+                    *_field_args(),
+                    "-o",
+                    str(out),
+                ),
+                run_env,
+            )
             if r.code not in (0, 3) or not list(out.glob("*.zip")):
                 raise RuntimeError(f"tsdtool collect failed (exit {r.code}): {_last_line(r.stderr)}")
             codes.add(r.code)
@@ -156,11 +240,21 @@ def collect(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]:
 
         def adb_round() -> None:
             out = fresh_dir(work, "collect-adb")
-            script_env = dict(run_env, ADB=env.adb_bin() or "adb", PORT=str(srv.port), SERIAL=serial, APP=env.APP,
-                              OUT=str(out))
+            script_env = dict(
+                run_env,
+                ADB=env.adb_bin() or "adb",
+                PORT=str(srv.port),
+                SERIAL=serial,
+                APP=env.APP,
+                OUT=str(out),
+            )
             r = run(["bash", str(script)], script_env)
             db = out / "scans.db"
-            if not db.exists() or db.stat().st_size < sizes.db // 2 or (out / "screen.png").read_bytes()[:4] != b"\x89PNG":
+            if (
+                not db.exists()
+                or db.stat().st_size < sizes.db // 2
+                or (out / "screen.png").read_bytes()[:4] != b"\x89PNG"
+            ):
                 raise RuntimeError(f"the adb script did not copy everything: {_last_line(r.stderr)}")
             adb_times.append(r.seconds)
 
@@ -173,15 +267,35 @@ def collect(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]:
         tsd_times, adb_times = tsd_times[1:], adb_times[1:]
     what = f"db {_size(sizes.db)}, logcat {_size(sizes.logcat)}, 720×1280 screen"
     tsd = median(tsd_times)
-    rows = [Row("collect", f"tsdtool collect, one terminal, median of {sizes.collect_rounds}", f"{tsd:.2f} s",
-                note=f"{what}; bundle + hashes + report + ticket" + (f"; exit {sorted(codes)}" if codes - {0} else ""))]
+    rows = [
+        Row(
+            "collect",
+            f"tsdtool collect, one terminal, median of {sizes.collect_rounds}",
+            f"{tsd:.2f} s",
+            note=f"{what}; bundle + hashes + report + ticket"
+            + (f"; exit {sorted(codes)}" if codes - {0} else ""),
+        )
+    ]
     if have_adb:
         script_s = median(adb_times)
-        rows.append(Row("collect", "the same items by an adb script (7 calls)", f"{script_s:.2f} s",
-                        note="getprop, dumpsys package, run-as cat ×4, logcat -d, exec-out screencap"))
+        rows.append(
+            Row(
+                "collect",
+                "the same items by an adb script (7 calls)",
+                f"{script_s:.2f} s",
+                note="getprop, dumpsys package, run-as cat ×4, logcat -d, exec-out screencap",
+            )
+        )
         ratio = tsd / script_s
-        rows.append(Row("collect", "tsdtool ÷ adb script", f"{ratio:.2f}×", f"≤ {TARGETS['collect']:.1f}×",
-                        judge(ratio <= TARGETS["collect"])))
+        rows.append(
+            Row(
+                "collect",
+                "tsdtool ÷ adb script",
+                f"{ratio:.2f}×",
+                f"≤ {TARGETS['collect']:.1f}×",
+                judge(ratio <= TARGETS["collect"]),
+            )
+        )
     else:
         rows.append(Row("collect", "tsdtool ÷ adb script", "no adb", f"≤ {TARGETS['collect']:.1f}×", NA))
     fresh_dir(work, "collect-tsd"), fresh_dir(work, "collect-adb")
@@ -192,11 +306,20 @@ def collect(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]:
 
 
 def fleet(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]:
-    helptext = subprocess.run([*env.tsdtool_bin(), "collect", "--help"], capture_output=True, text=True,
-                              env=run_env).stdout
+    helptext = subprocess.run(
+        [*env.tsdtool_bin(), "collect", "--help"], capture_output=True, text=True, env=run_env
+    ).stdout
     if "--all" not in helptext:
-        return [Row("fleet", "collect --all on 1/4/8 terminals", "not built yet", f"8 ≤ {TARGETS['fleet']:.1f}× one",
-                    NA, "`tsdtool collect --all` does not exist in this checkout")]
+        return [
+            Row(
+                "fleet",
+                "collect --all on 1/4/8 terminals",
+                "not built yet",
+                f"8 ≤ {TARGETS['fleet']:.1f}× one",
+                NA,
+                "`tsdtool collect --all` does not exist in this checkout",
+            )
+        ]
     fixtures = env.collect_fixtures(work / "fx-collect", sizes, 8)
     times: dict[int, float] = {}
     notes: dict[int, str] = {}
@@ -205,8 +328,21 @@ def fleet(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]:
             runs = []
             for _ in range(max(1, sizes.collect_rounds - 1)):
                 out = fresh_dir(work, "fleet")
-                r = run(env.tsdtool(srv.port, None, "collect", "--all", "--no-input", "--package", env.APP,
-                                    *_field_args(), "-o", str(out)), run_env)
+                r = run(
+                    env.tsdtool(
+                        srv.port,
+                        None,
+                        "collect",
+                        "--all",
+                        "--no-input",
+                        "--package",
+                        env.APP,
+                        *_field_args(),
+                        "-o",
+                        str(out),
+                    ),
+                    run_env,
+                )
                 bundles = len(list(out.rglob("*.zip")))
                 if r.code not in (0, 3) or bundles != count:
                     notes[count] = f"exit {r.code}, {bundles} bundles: {_last_line(r.stderr)}"
@@ -218,9 +354,16 @@ def fleet(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]:
         ratio = times[count] / times[1]
         target = f"≤ {TARGETS['fleet']:.1f}×" if count == 8 else ""
         status = judge(ratio <= TARGETS["fleet"] and not notes) if count == 8 else ""
-        rows.append(Row("fleet", f"collect --all, {count} terminal{'s' if count > 1 else ''}",
-                        f"{times[count]:.2f} s ({ratio:.2f}×)", target, status,
-                        notes.get(count, "one fake server process serves all terminals" if count == 8 else "")))
+        rows.append(
+            Row(
+                "fleet",
+                f"collect --all, {count} terminal{'s' if count > 1 else ''}",
+                f"{times[count]:.2f} s ({ratio:.2f}×)",
+                target,
+                status,
+                notes.get(count, "one fake server process serves all terminals" if count == 8 else ""),
+            )
+        )
     return rows
 
 
@@ -233,31 +376,83 @@ def startup(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]:
     run([*env.tsdtool_bin(), "--help"], run_env)  # warm the file cache: "cold" means a new process
     helps = [run([*env.tsdtool_bin(), "--help"], run_env).seconds for _ in range(runs)]
     help_s = median(helps)
-    rows.append(Row("start", f"tsdtool --help, median of {runs}", f"{help_s:.3f} s", f"≤ {TARGETS['help']:.1f} s",
-                    judge(help_s <= TARGETS["help"])))
+    rows.append(
+        Row(
+            "start",
+            f"tsdtool --help, median of {runs}",
+            f"{help_s:.3f} s",
+            f"≤ {TARGETS['help']:.1f} s",
+            judge(help_s <= TARGETS["help"]),
+        )
+    )
     fx = env.collect_fixtures(work / "fx-collect", sizes, 1)
     with env.FakeServer(fx[:1]) as srv:
         r = run(env.tsdtool(srv.port, None, "devices"), run_env)
         if r.code != 0:
             raise RuntimeError(f"tsdtool devices failed (exit {r.code}): {_last_line(r.stderr)}")
         devs = [run(env.tsdtool(srv.port, None, "devices"), run_env).seconds for _ in range(runs)]
-        dev_imports = _imports([sys.executable, "-X", "importtime", "-m", "tsdtool", "-H", "127.0.0.1", "-P",
-                                str(srv.port), "devices"], run_env)
-    rows.append(Row("start", f"tsdtool devices, median of {runs}", f"{median(devs):.3f} s",
-                    note="one fake terminal, listed with its profile"))
+        dev_imports = _imports(
+            [
+                sys.executable,
+                "-X",
+                "importtime",
+                "-m",
+                "tsdtool",
+                "-H",
+                "127.0.0.1",
+                "-P",
+                str(srv.port),
+                "devices",
+            ],
+            run_env,
+        )
+    rows.append(
+        Row(
+            "start",
+            f"tsdtool devices, median of {runs}",
+            f"{median(devs):.3f} s",
+            note="one fake terminal, listed with its profile",
+        )
+    )
     cli_imports = _imports([sys.executable, "-X", "importtime", "-c", "import tsdtool.cli"], run_env)
     total = cli_imports.get("tsdtool.cli", (0, 0))[1]
-    top = sorted(((cum, name) for name, (_, cum) in cli_imports.items()
-                  if name.count(".") <= 1 and name != "tsdtool.cli" and not name.startswith("_")), reverse=True)
+    top = sorted(
+        (
+            (cum, name)
+            for name, (_, cum) in cli_imports.items()
+            if name.count(".") <= 1 and name != "tsdtool.cli" and not name.startswith("_")
+        ),
+        reverse=True,
+    )
     heaviest = ", ".join(f"{name} {cum / 1000:.0f}" for cum, name in top[:6])
-    rows.append(Row("start", "import tsdtool.cli (python -X importtime)", f"{total / 1000:.0f} ms",
-                    note=f"heaviest, cumulative ms: {heaviest}"))
+    rows.append(
+        Row(
+            "start",
+            "import tsdtool.cli (python -X importtime)",
+            f"{total / 1000:.0f} ms",
+            note=f"heaviest, cumulative ms: {heaviest}",
+        )
+    )
     heavy_help = [m for m in HEAVY if m in cli_imports]
-    rows.append(Row("start", "heavy modules imported for --help", ", ".join(heavy_help) or "none", "none",
-                    judge(not heavy_help), f"checked: {', '.join(HEAVY)}"))
+    rows.append(
+        Row(
+            "start",
+            "heavy modules imported for --help",
+            ", ".join(heavy_help) or "none",
+            "none",
+            judge(not heavy_help),
+            f"checked: {', '.join(HEAVY)}",
+        )
+    )
     heavy_dev = [m for m in HEAVY if m in dev_imports]
-    rows.append(Row("start", "heavy modules imported for devices", ", ".join(heavy_dev) or "none",
-                    note="adbutils is expected here (the seam)"))
+    rows.append(
+        Row(
+            "start",
+            "heavy modules imported for devices",
+            ", ".join(heavy_dev) or "none",
+            note="adbutils is expected here (the seam)",
+        )
+    )
     return rows
 
 

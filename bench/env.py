@@ -32,8 +32,12 @@ class Sizes:
     start_runs: int  # cold starts per command
 
 
-FULL = Sizes(big=256 * MiB, small=16 * MiB, db=32 * MiB, logcat=4 * MiB, rounds=5, collect_rounds=3, start_runs=10)
-QUICK = Sizes(big=8 * MiB, small=2 * MiB, db=1 * MiB, logcat=256 * 1024, rounds=1, collect_rounds=1, start_runs=2)
+FULL = Sizes(
+    big=256 * MiB, small=16 * MiB, db=32 * MiB, logcat=4 * MiB, rounds=5, collect_rounds=3, start_runs=10
+)
+QUICK = Sizes(
+    big=8 * MiB, small=2 * MiB, db=1 * MiB, logcat=256 * 1024, rounds=1, collect_rounds=1, start_runs=2
+)
 
 
 def write_blob(path: Path, size: int) -> None:
@@ -54,14 +58,18 @@ def write_database(path: Path, size: int) -> None:
     con = sqlite3.connect(path)
     con.execute("create table scans (id integer primary key, code text, payload blob)")
     row = os.urandom(4000)
-    con.executemany("insert into scans (code, payload) values (?, ?)",
-                    ((f"4006381333931-{i}", row) for i in range(max(1, size // 4100))))
+    con.executemany(
+        "insert into scans (code, payload) values (?, ?)",
+        ((f"4006381333931-{i}", row) for i in range(max(1, size // 4100))),
+    )
     con.commit()
     con.close()
 
 
 def logcat_text(size: int) -> str:
-    line = "11-25 09:{m:02d}:{s:02d}.{ms:03d}  4321  4388 {lvl} ScanService: scanned 4006381333931 in {ms} ms\n"
+    line = (
+        "11-25 09:{m:02d}:{s:02d}.{ms:03d}  4321  4388 {lvl} ScanService: scanned 4006381333931 in {ms} ms\n"
+    )
     out, n = [], 0
     while n < size:
         text = line.format(m=(n // 60000) % 60, s=(n // 1000) % 60, ms=n % 1000, lvl="IWE"[n % 3])
@@ -103,9 +111,11 @@ def collect_fixtures(root: Path, sizes: Sizes, count: int) -> list[Path]:
 
 def _first_collect_fixture(root: Path, sizes: Sizes) -> None:
     first = make_fixture(
-        root, "BENCHCOL01", packages=[{"name": APP, "version_name": "1.4.2", "version_code": 10402,
-                                       "debuggable": True}],
-        logcat=logcat_text(sizes.logcat), screen=make_png(720, 1280, (30, 58, 95)),
+        root,
+        "BENCHCOL01",
+        packages=[{"name": APP, "version_name": "1.4.2", "version_code": 10402, "debuggable": True}],
+        logcat=logcat_text(sizes.logcat),
+        screen=make_png(720, 1280, (30, 58, 95)),
     )
     write_database(first / "fs" / DB_DIR.lstrip("/") / "scans.db", sizes.db)
 
@@ -117,7 +127,9 @@ class FakeServer:
         args = [sys.executable, "-m", "tests.fake_adb", "--port", "0"]
         for fx in fixtures:
             args += ["--fixture", str(fx)]
-        self.proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if not line.startswith("listening on "):
             self.stop()

@@ -25,8 +25,15 @@ class Run:
     stderr: str
 
 
-def run(cmd: list[str], env: dict[str, str], *, rss: bool = False, timeout: float = 600,
-        cwd: str | Path | None = None, stdout=subprocess.DEVNULL) -> Run:
+def run(
+    cmd: list[str],
+    env: dict[str, str],
+    *,
+    rss: bool = False,
+    timeout: float = 600,
+    cwd: str | Path | None = None,
+    stdout=subprocess.DEVNULL,
+) -> Run:
     """Run ``cmd`` once; wall time, exit status, and (with ``rss``) its peak resident set."""
     report = None
     if rss and os.access(TIME_BIN, os.X_OK):
@@ -34,8 +41,9 @@ def run(cmd: list[str], env: dict[str, str], *, rss: bool = False, timeout: floa
         os.close(fd)
         cmd = [TIME_BIN, "-f", "%M", "-o", report, *cmd]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE
+    )
     peak = [0]
     watcher = None
     if rss and report is None:  # no GNU time: poll VmHWM while it runs

@@ -29,8 +29,14 @@ def render(rows: list[Row], title: str) -> str:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", show_lines=False)
-    for name, justify in (("section", "left"), ("measure", "left"), ("value", "right"), ("target", "right"),
-                          ("", "left"), ("note", "left")):
+    for name, justify in (
+        ("section", "left"),
+        ("measure", "left"),
+        ("value", "right"),
+        ("target", "right"),
+        ("", "left"),
+        ("note", "left"),
+    ):
         table.add_column(name, justify=justify, overflow="fold")
     for row in rows:
         table.add_row(row.section, row.what, row.value, row.target, row.status, row.note)

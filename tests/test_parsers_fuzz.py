@@ -35,21 +35,90 @@ FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 
 # Fragments of every format, glued at random: reaches deeper than uniform bytes.
 PIECES = [
-    b"[", b"]", b"]: [", b": ", b"=", b"\n", b"\r\n", b"\r\r\n", b"\r", b" ", b"  ", b"\t", b"\x00",
-    b"\xff", b"\xc3", b"\xe2\x80", b"\xf0\x9f\x98\x80", b"-", b",", b":", b"%",
-    b"package:", b"/data/app/~~Ab==/com.x-Cd==/base.apk=", b"versionCode:", b"uid:", b"installer=",
-    b"  Package [com.example] (1a2b):", b"Package [", b"] (", b"versionCode=", b"versionName=",
-    b"flags=[ DEBUGGABLE SYSTEM ]", b"pkgFlags=[", b"firstInstallTime=", b"User 0:", b"dataDir=",
-    b"Hidden system packages:", b"Unable to find package: ",
-    b"Filesystem", b"1K-blocks", b"Size", b"Blksize", b"1.5G", b"684K", b"12", b"4096", b"100%",
-    b"/data", b"/storage/emulated",
-    b"01-23 12:34:56.789", b"  1234  5678 ", b" E ", b" F ", b"AndroidRuntime", b"FATAL EXCEPTION",
-    b"ANR in ", b"Fatal signal ", b"--------- beginning of crash", b"--------- beginning of main",
-    b"-rw-rw----", b"drwxrwx--x", b"lrwxrwxrwx", b"crw-rw-rw-", b"1, 5", b"u0_a123", b"root",
-    b"2024-01-01 12:00", b" -> ", b"total 8", b"12 1700000000 660 /sdcard/a b",
-    b"Current Battery Service state:", b"AC powered: true", b"USB powered: false", b"level: ",
-    b"scale: ", b"status: ", b"temperature: ", b"-", b"0", b"99999999999999999999999",
-    b"12345.67 23456.78", b"nan", b"inf", b"1e999",
+    b"[",
+    b"]",
+    b"]: [",
+    b": ",
+    b"=",
+    b"\n",
+    b"\r\n",
+    b"\r\r\n",
+    b"\r",
+    b" ",
+    b"  ",
+    b"\t",
+    b"\x00",
+    b"\xff",
+    b"\xc3",
+    b"\xe2\x80",
+    b"\xf0\x9f\x98\x80",
+    b"-",
+    b",",
+    b":",
+    b"%",
+    b"package:",
+    b"/data/app/~~Ab==/com.x-Cd==/base.apk=",
+    b"versionCode:",
+    b"uid:",
+    b"installer=",
+    b"  Package [com.example] (1a2b):",
+    b"Package [",
+    b"] (",
+    b"versionCode=",
+    b"versionName=",
+    b"flags=[ DEBUGGABLE SYSTEM ]",
+    b"pkgFlags=[",
+    b"firstInstallTime=",
+    b"User 0:",
+    b"dataDir=",
+    b"Hidden system packages:",
+    b"Unable to find package: ",
+    b"Filesystem",
+    b"1K-blocks",
+    b"Size",
+    b"Blksize",
+    b"1.5G",
+    b"684K",
+    b"12",
+    b"4096",
+    b"100%",
+    b"/data",
+    b"/storage/emulated",
+    b"01-23 12:34:56.789",
+    b"  1234  5678 ",
+    b" E ",
+    b" F ",
+    b"AndroidRuntime",
+    b"FATAL EXCEPTION",
+    b"ANR in ",
+    b"Fatal signal ",
+    b"--------- beginning of crash",
+    b"--------- beginning of main",
+    b"-rw-rw----",
+    b"drwxrwx--x",
+    b"lrwxrwxrwx",
+    b"crw-rw-rw-",
+    b"1, 5",
+    b"u0_a123",
+    b"root",
+    b"2024-01-01 12:00",
+    b" -> ",
+    b"total 8",
+    b"12 1700000000 660 /sdcard/a b",
+    b"Current Battery Service state:",
+    b"AC powered: true",
+    b"USB powered: false",
+    b"level: ",
+    b"scale: ",
+    b"status: ",
+    b"temperature: ",
+    b"-",
+    b"0",
+    b"99999999999999999999999",
+    b"12345.67 23456.78",
+    b"nan",
+    b"inf",
+    b"1e999",
 ]
 DEVICEISH = st.lists(st.sampled_from(PIECES), max_size=80).map(b"".join)
 ANY_OUTPUT = st.one_of(st.binary(max_size=3000), DEVICEISH)
@@ -64,8 +133,13 @@ def run_text_parsers(data: bytes, package: str = "com.example") -> None:
     pm_list.parse(data)
     df.parse(data)
     fields = dumpsys_battery.parse(data)
-    for helper in (dumpsys_battery.level, dumpsys_battery.status, dumpsys_battery.power_sources,
-                   dumpsys_battery.charging, dumpsys_battery.temperature_c):
+    for helper in (
+        dumpsys_battery.level,
+        dumpsys_battery.status,
+        dumpsys_battery.power_sources,
+        dumpsys_battery.charging,
+        dumpsys_battery.temperature_c,
+    ):
         helper(fields)
     logcat.parse(data)
     logcat.problems(data)
@@ -86,9 +160,23 @@ def test_text_parsers_never_raise(data, package):
 
 
 @FUZZ
-@given(st.dictionaries(st.sampled_from(["level", "scale", "status", "temperature", "AC powered",
-                                        "USB powered", "Wireless powered", "Dock powered"]),
-                       st.one_of(st.text(max_size=12), st.integers().map(str))))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "level",
+                "scale",
+                "status",
+                "temperature",
+                "AC powered",
+                "USB powered",
+                "Wireless powered",
+                "Dock powered",
+            ]
+        ),
+        st.one_of(st.text(max_size=12), st.integers().map(str)),
+    )
+)
 @example({"level": "50", "scale": "0"})
 @example({"level": "-", "scale": "-0"})
 @example({"temperature": "\u0661\u0662"})  # Arabic-Indic digits: str.isdigit() says yes
@@ -101,12 +189,34 @@ def test_battery_helpers_take_any_fields(fields):
 
 
 # `host:devices-l` arrives as text (adbutils decodes it); serials and tags are device-chosen.
-DEVICES_PIECES = st.sampled_from(["TC52A1", "emulator-5554", "10.0.0.5:5555", "[::1]:5555", " ", "   ", "\t",
-                                  "\n", "\r\n", "device", "offline", "unauthorized", "no permissions",
-                                  "(user in plugdev group; are your udev rules wrong?);",
-                                  "see [http://developer.android.com/tools/device.html]", "usb:1-1",
-                                  "product:TC52", "model:TC52", "device:TC52", "transport_id:3", ":",
-                                  "adb-XYZ._adb-tls-connect._tcp", "\ufffd", "\x00"])
+DEVICES_PIECES = st.sampled_from(
+    [
+        "TC52A1",
+        "emulator-5554",
+        "10.0.0.5:5555",
+        "[::1]:5555",
+        " ",
+        "   ",
+        "\t",
+        "\n",
+        "\r\n",
+        "device",
+        "offline",
+        "unauthorized",
+        "no permissions",
+        "(user in plugdev group; are your udev rules wrong?);",
+        "see [http://developer.android.com/tools/device.html]",
+        "usb:1-1",
+        "product:TC52",
+        "model:TC52",
+        "device:TC52",
+        "transport_id:3",
+        ":",
+        "adb-XYZ._adb-tls-connect._tcp",
+        "\ufffd",
+        "\x00",
+    ]
+)
 
 
 @FUZZ
@@ -125,10 +235,16 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 
 
 PNG_PARTS = st.builds(
-    lambda w, h, depth, ctype, idat, extra: png.SIGNATURE
-    + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 0))
-    + b"".join(_chunk(b"IDAT", part) for part in idat) + extra + _chunk(b"IEND", b""),
-    st.integers(0, 70000), st.integers(0, 70000), st.sampled_from([1, 2, 4, 8, 16]),
+    lambda w, h, depth, ctype, idat, extra: (
+        png.SIGNATURE
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 0))
+        + b"".join(_chunk(b"IDAT", part) for part in idat)
+        + extra
+        + _chunk(b"IEND", b"")
+    ),
+    st.integers(0, 70000),
+    st.integers(0, 70000),
+    st.sampled_from([1, 2, 4, 8, 16]),
     st.sampled_from([0, 2, 3, 4, 6, 7]),
     st.lists(st.one_of(st.binary(max_size=64), st.binary(max_size=400).map(zlib.compress)), max_size=3),
     st.one_of(st.just(b""), st.binary(max_size=30)),
@@ -140,7 +256,7 @@ def _mutated(data: st.DataObject, blob: bytes) -> bytes:
     blob = blob[:cut] if data.draw(st.booleans()) else blob
     if blob and data.draw(st.booleans()):
         at = data.draw(st.integers(0, len(blob) - 1))
-        blob = blob[:at] + bytes([data.draw(st.integers(0, 255))]) + blob[at + 1:]
+        blob = blob[:at] + bytes([data.draw(st.integers(0, 255))]) + blob[at + 1 :]
     return blob
 
 
@@ -158,9 +274,13 @@ def check_png(blob: bytes) -> None:
 
 
 @FUZZ
-@given(st.data(), st.one_of(PNG_PARTS, st.just(png.make(5, 3)), st.just(png.make(2, 2, (0, 9, 0))),
-                            st.binary(max_size=200)),
-       st.sampled_from([b"", b"WARNING: multiple displays were found\n", b"\r\r\n"]))
+@given(
+    st.data(),
+    st.one_of(
+        PNG_PARTS, st.just(png.make(5, 3)), st.just(png.make(2, 2, (0, 9, 0))), st.binary(max_size=200)
+    ),
+    st.sampled_from([b"", b"WARNING: multiple displays were found\n", b"\r\r\n"]),
+)
 def test_png_only_raises_value_error(data, blob, prefix):
     blob = _mutated(data, blob)
     check_png(prefix + blob)
@@ -174,11 +294,19 @@ def test_png_cut_anywhere_in_the_header(length):
 
 def test_png_inflate_is_bounded():
     # 64 MiB of zeros compress to ~64 kB; the claimed size needs only 4x4 pixels of it.
-    bomb = (png.SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
-            + _chunk(b"IDAT", zlib.compress(bytes(64 * 1024 * 1024), 9)) + _chunk(b"IEND", b""))
+    bomb = (
+        png.SIGNATURE
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
+        + _chunk(b"IDAT", zlib.compress(bytes(64 * 1024 * 1024), 9))
+        + _chunk(b"IEND", b"")
+    )
     assert png.inspect(bomb).black is True
-    huge = (png.SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 6, 0, 0, 0))
-            + _chunk(b"IDAT", zlib.compress(b"\0")) + _chunk(b"IEND", b""))
+    huge = (
+        png.SIGNATURE
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 6, 0, 0, 0))
+        + _chunk(b"IDAT", zlib.compress(b"\0"))
+        + _chunk(b"IEND", b"")
+    )
     assert png.inspect(huge).black is None
 
 
