@@ -120,15 +120,17 @@ def collect_result(result: Any) -> None:
     out = console.out()
     m = result.manifest
     style = "green" if m.status == "complete" else "yellow"
-    out.print(f"[{style}]{m.status}[/] bundle: {escape(result.bundle)} ({_size(result.bundle.stat().st_size)})",
-              soft_wrap=True)
+    size = _size(result.bundle.stat().st_size)
+    out.print(f"[{style}]{m.status}[/] bundle: {escape(result.bundle)} ({size})", soft_wrap=True)
     for item in m.items:
         if item.status != "ok":
             style = "red" if item.status == "failed" else "dim"
-            out.print(f"  [{style}]{item.status}[/] {escape(item.path)}: {escape(item.reason)}", soft_wrap=True)
+            out.print(f"  [{style}]{item.status}[/] {escape(item.path)}: {escape(item.reason)}",
+                      soft_wrap=True)
     state = m.ticket
     if state and state.ready:
-        out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: {escape(result.ticket_eml)}", soft_wrap=True)
+        out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: {escape(result.ticket_eml)}",
+                  soft_wrap=True)
     else:
         out.print(f"[red]ticket not ready[/] for {escape(result.desk.name)} — missing:")
         for requirement in state.missing if state else []:
@@ -140,7 +142,7 @@ def collect_result(result: Any) -> None:
 
 
 def report_written(path: Path, open_it: bool) -> int:
-    console.out().print(f"report: {escape(path)}")
+    console.out().print(f"report: {escape(path)}", soft_wrap=True)
     if open_it:
         import webbrowser
 
@@ -155,22 +157,23 @@ def verify_result(result: Any, as_json: bool) -> int:
                             "checked": result.checked, "problems": result.problems})
         return code
     for problem in result.problems:
-        console.out().print(f"[red]✗[/] {escape(problem)}")
+        console.out().print(f"[red]✗[/] {escape(problem)}", soft_wrap=True)
     verdict = "[green]verified[/]" if result.ok else f"[red]{len(result.problems)} problem(s)[/]"
     console.out().print(f"{verdict}: {result.checked} files hashed, manifest schema checked "
-                        f"({escape(result.bundle)}, {escape(result.status)})")
+                        f"({escape(result.bundle)}, {escape(result.status)})", soft_wrap=True)
     return code
 
 
 def send_preview(plan: Any) -> None:
     """Who gets what, and how big it is, before anything is sent."""
     out = console.out()
-    out.print(f"to:      {escape(plan.to)} ({escape(plan.desk.name)})")
-    out.print(f"from:    {escape(plan.sender)}")
-    out.print(f"subject: {escape(plan.subject)}")
+    out.print(f"to:      {escape(plan.to)} ({escape(plan.desk.name)})", soft_wrap=True)
+    out.print(f"from:    {escape(plan.sender)}", soft_wrap=True)
+    out.print(f"subject: {escape(plan.subject)}", soft_wrap=True)
     how = "attached" if plan.attachment.attached else f"linked: {escape(plan.attachment.link)}"
     out.print(f"bundle:  {escape(plan.attachment.name)}, {_size(plan.attachment.size)}, {how} "
-              f"(limit {plan.desk.max_attachment_mb:g} MB); message {_size(plan.size)}")
+              f"(limit {plan.desk.max_attachment_mb:g} MB); message {_size(plan.size)}",
+              soft_wrap=True)
 
 
 def confirm_send(plan: Any) -> bool:

@@ -250,8 +250,9 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
     if sender and "@" in sender:
         user, _, domain = sender.partition("@")
         msg["From"] = Address(manifest.form.get("contact_name", ""), user, domain)
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid("tsdtool")
+    msg["Date"] = formatdate(usegmt=True)
+    # The sender's domain, not getfqdn(): that may wait on DNS and names the PC.
+    msg["Message-ID"] = make_msgid("tsdtool", domain=sender.partition("@")[2] or "tsdtool.invalid")
     msg["X-Tsdtool-Bundle-SHA256"] = attachment.sha256
     msg.set_content(markdown(manifest, desk, attachment, to))
     if attachment.attached:
