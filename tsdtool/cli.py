@@ -251,6 +251,8 @@ def collect_cmd(
     json: Json = False,
     redact: Annotated[bool, Opt("--redact", help="Replace IMEI, serials, MAC, phones, e-mails with tokens.")] = False,
     no_db: Annotated[bool, Opt("--no-db", help="Leave the app database out.")] = False,
+    vendor_logs: Annotated[bool, Opt("--vendor-logs", help="Add the archive of the vendor's on-device "
+                                     "logger (device profile); sends its export broadcast.")] = False,
 ) -> int:
     """Collect everything a support desk asks for into one bundle, with a ticket for that desk."""
     from tsdtool import progress
@@ -258,7 +260,8 @@ def collect_cmd(
 
     person = console.interactive() and not (no_input or json)
     options = CollectOptions(output, app_id, package, desk, field or [], form, attach or [], since,
-                             redact=redact, include_db=not no_db, profile_dirs=settings.profile_dirs)
+                             redact=redact, include_db=not no_db, profile_dirs=settings.profile_dirs,
+                             vendor_logs=vendor_logs)
     result = collect(settings.adb(), serial or settings.serial, options, progress=progress.make(person),
                      ask=report.ask_field if person else None)
     console.print_json(result.to_dict()) if json else report.collect_result(result)

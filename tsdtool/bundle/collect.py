@@ -66,6 +66,7 @@ class CollectOptions:
     config_dir: Path | None = None  # contact.toml / config.toml; None → the user's config dir
     use_user_profiles: bool = True
     repro: dict[str, Any] | None = None  # set by `repro stop`: the window and the marker write
+    vendor_logs: bool = False  # send the profile's logger export broadcast (a device-side action)
 
 
 @dataclass
@@ -201,8 +202,10 @@ def collect(
             "no_db": not options.include_db,
             "redact": options.redact,
             "attach": [safe_component(Path(p).resolve().name) for p in attach],
+            "vendor_logs": options.vendor_logs,
         }
-        | ({"repro": options.repro} if options.repro else {}),
+        | ({"repro": options.repro} if options.repro else {})
+        | ({"vendor_broadcasts": ctx.facts.get("vendor_logs", [])} if options.vendor_logs else {}),
     )
     try:
         with _finish_first(notes):
@@ -346,6 +349,10 @@ def _run(
         LogcatCollector(options.since, list(options.buffers) or None),
         CrashCollector(),
     ]
+    if options.vendor_logs:  # a device-side action (a broadcast): only when asked
+        from tsdtool.collectors.vendor_logs import VendorLogsCollector
+
+        first.append(VendorLogsCollector())
     gone = False
     for phase in (0, 1):
         if phase == 0:
