@@ -179,14 +179,15 @@ def test_screencap_png_is_identical_through_every_client(adbu, ppadb, adb):
 
 
 def test_devices_long_listing(server, adbu, ppadb, adb):
+    # The real server sorts: USB first, then local transports, each by serial.
     expected = (
-        f"{GOOD:<22} device usb:1-1 product:TC52 model:TC52_ax device:TC52 transport_id:1\n"
         f"{UNAUTH:<22} unauthorized usb:1-2 transport_id:2\n"
+        f"{GOOD:<22} device usb:1-1 product:TC52 model:TC52_ax device:TC52 transport_id:1\n"
         f"{OFF:<22} offline transport_id:3\n"
     )
     assert adb("devices", "-l").stdout.decode() == "List of devices attached\n" + expected + "\n"
     assert adb("devices").stdout.decode() == (
-        f"List of devices attached\n{GOOD}\tdevice\n{UNAUTH}\tunauthorized\n{OFF}\toffline\n\n"
+        f"List of devices attached\n{UNAUTH}\tunauthorized\n{GOOD}\tdevice\n{OFF}\toffline\n\n"
     )
     infos = {d.serial: d for d in adbu.list(extended=True)}
     assert infos[GOOD].tags == {
@@ -197,7 +198,7 @@ def test_devices_long_listing(server, adbu, ppadb, adb):
         "transport_id": "1",
     }
     assert infos[UNAUTH].state == "unauthorized" and infos[OFF].state == "offline"
-    assert [d.serial for d in ppadb.devices()] == [GOOD, UNAUTH, OFF]
+    assert [d.serial for d in ppadb.devices()] == [UNAUTH, GOOD, OFF]
 
 
 def test_host_queries_through_every_client(adbu, ppadb, adb):
@@ -305,6 +306,12 @@ def test_track_devices_reports_plug_state_and_unplug(server, tmp_path, adbu):
     thread.join(5)
     late = [e for e in events if e[0] == "LATE1"]
     assert late == [("LATE1", "device"), ("LATE1", "absent"), ("LATE1", "offline"), ("LATE1", "absent")]
+
+
+def test_wait_for_any_fails_when_ambiguous(server):
+    assert raw_request(server.port, "host:wait-for-usb-device") == b"OKAY" + reply(
+        "FAIL", "more than one device"
+    )
 
 
 def test_wait_for_device_answers_twice(server, tmp_path):

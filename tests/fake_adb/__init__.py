@@ -8,8 +8,9 @@
 Only the standard library is used, so ``tsdtool demo`` can import this from a source checkout.
 """
 
+from .adbd import FakeAdbd
 from .fixture_builder import make_fixture
 from .server import FakeAdbServer
 from .terminal import FixtureError, Terminal
 
-__all__ = ["FakeAdbServer", "FixtureError", "Terminal", "make_fixture"]
+__all__ = ["FakeAdbServer", "FakeAdbd", "FixtureError", "Terminal", "make_fixture"]

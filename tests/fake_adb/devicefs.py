@@ -317,7 +317,7 @@ class DeviceFS:
         if info is None:
             return []
         prefix = devdir.rstrip("/") + "/"
-        made = {p[len(prefix):] for p in self._made if p.startswith(prefix) and "/" not in p[len(prefix):]}
+        made = {p[len(prefix) :] for p in self._made if p.startswith(prefix) and "/" not in p[len(prefix) :]}
         made = {name for name in made if self._made_now(prefix + name) is not None}
         return sorted(set(os.listdir(self._host(devdir))) | made)
 

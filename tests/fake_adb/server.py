@@ -260,10 +260,13 @@ class FakeAdbServer:
     # -- device lists -------------------------------------------------------------------------
 
     def devices_text(self, long: bool = False) -> str:
-        """The payload of ``host:devices`` / ``host:devices-l`` (transport.cpp list_transports)."""
+        """The payload of ``host:devices`` / ``host:devices-l`` (transport.cpp list_transports).
+
+        Like the real server, USB transports come first, then local ones, each sorted by serial.
+        """
         lines = []
         with self._lock:
-            entries = list(self._entries)
+            entries = sorted(self._entries, key=lambda e: (e.terminal.transport != "usb", e.terminal.serial))
         for e in entries:
             t = e.terminal
             if not long:
@@ -503,21 +506,18 @@ class FakeAdbServer:
         if kind == "any":
             kind = transport
         sock.sendall(b"OKAY")
+        # services.cpp wait_for_state: acquire_one_transport in a loop; an ambiguous choice
+        # fails at once, "disconnect" is reached when nothing usable is selected.
         while not self._stopping.is_set():
-            with self._lock:
-                found = [
-                    e.terminal
-                    for e in self._entries
-                    if (kind == "serial" and e.terminal.serial == value)
-                    or (kind == "id" and str(e.transport_id) == value)
-                    or kind == "any"
-                    or (kind in ("usb", "local") and (kind == "usb") == (e.terminal.transport == "usb"))
-                ]
-            done = (
-                not found if state == "disconnect" else any(state == "any" or t.state == state for t in found)
-            )
-            if done:
+            entry, error = self._select(kind, value)
+            if state == "disconnect" and entry is None:
                 sock.sendall(b"OKAY")
+                return
+            if entry is not None and state in ("any", entry.terminal.state):
+                sock.sendall(b"OKAY")
+                return
+            if error.startswith("more than one"):
+                sock.sendall(_fail(error))
                 return
             with self._changed:
                 self._changed.wait(0.2)

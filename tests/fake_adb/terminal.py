@@ -274,8 +274,10 @@ class Terminal:
         for action, row in table.items():
             if not isinstance(row, dict) or set(row) - known or not {"creates", "file"} <= set(row):
                 got = sorted(row) if isinstance(row, dict) else row
-                raise FixtureError(f"{self.fixture}/device.toml: [broadcasts.{action!r}] takes creates, file "
-                                   f"and optional after_ms; got {got!r}")
+                raise FixtureError(
+                    f"{self.fixture}/device.toml: [broadcasts.{action!r}] takes creates, file "
+                    f"and optional after_ms; got {got!r}"
+                )
         return dict(table)
 
     def broadcast(self, action: str) -> None:
