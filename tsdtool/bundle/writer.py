@@ -10,9 +10,11 @@ one :class:`~tsdtool.outdir.OutputDir` computed while collecting.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +28,15 @@ from tsdtool.paths import contained
 CHUNK = 256 * 1024
 LINE_LIMIT = 1 << 20  # a "line" longer than this is cut for redaction: logs never have one
 _STORED_SUFFIXES = (".png", ".jpg", ".jpeg", ".zip", ".gz", ".apk", ".mp4", ".7z")
+
+SAMPLE = 64 * 1024
+
+
+def _incompressible(sample: bytes) -> bool:
+    """Deflating data that does not shrink (encrypted or packed databases, archives) costs
+    most of a collect's time for nothing: judge by a fast pass over the first 64 KiB."""
+    return len(sample) >= 4096 and len(zlib.compress(sample, 1)) > 0.9 * len(sample)
+
 
 Transform = Callable[[Iterable[bytes]], Iterable[bytes]]
 
@@ -61,20 +72,23 @@ class BundleWriter:
         if exc_type is not None:
             self.abort()
 
-    def _info(self, name: str) -> zipfile.ZipInfo:
+    def _info(self, name: str, sample: bytes = b"") -> zipfile.ZipInfo:
         if name in self._names:
             raise ValueError(f"{name} is already in the bundle")
         self._names.add(name)
         info = zipfile.ZipInfo(name, self._date)
-        stored = name.lower().removesuffix(".part").endswith(_STORED_SUFFIXES)
+        stored = name.lower().removesuffix(".part").endswith(_STORED_SUFFIXES) or _incompressible(sample)
         info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
         info.external_attr = 0o644 << 16
         return info
 
     def _stream(self, name: str, chunks: Iterable[bytes]) -> tuple[int, str]:
         sha, size = hashlib.sha256(), 0
+        chunks = iter(chunks)
+        first = next(chunks, b"")  # judged for compressibility, then written like the rest
+        chunks = itertools.chain([first], chunks)
         try:
-            with self._zip.open(self._info(name), "w", force_zip64=True) as dst:
+            with self._zip.open(self._info(name, first[:SAMPLE]), "w", force_zip64=True) as dst:
                 try:
                     for chunk in chunks:
                         dst.write(chunk)

@@ -1,0 +1,21 @@
+"""The bundle stores data that does not shrink instead of deflating it for nothing."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from datetime import datetime, timezone
+
+from tsdtool.bundle.writer import BundleWriter
+from tsdtool.bundle.manifest import BundleItem
+
+
+def test_incompressible_items_are_stored_text_is_deflated(tmp_path):
+    writer = BundleWriter(tmp_path / "b.zip", datetime(2026, 1, 2, tzinfo=timezone.utc))
+    with writer:
+        writer.add_bytes(BundleItem("db/random.db", "database", "x", "ok", ""), os.urandom(200_000))
+        writer.add_bytes(BundleItem("logs/logcat.txt", "logcat", "x", "ok", ""), b"I/Tag: same line\n" * 20_000)
+        writer._zip.close()
+    with zipfile.ZipFile(writer.part) as z:
+        assert z.getinfo("db/random.db").compress_type == zipfile.ZIP_STORED
+        assert z.getinfo("logs/logcat.txt").compress_type == zipfile.ZIP_DEFLATED
