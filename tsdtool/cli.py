@@ -253,15 +253,21 @@ def collect_cmd(
     no_db: Annotated[bool, Opt("--no-db", help="Leave the app database out.")] = False,
     vendor_logs: Annotated[bool, Opt("--vendor-logs", help="Add the archive of the vendor's on-device "
                                      "logger (device profile); sends its export broadcast.")] = False,
+    all_: AllDevices = False,
+    jobs: Jobs = 4,
 ) -> int:
     """Collect everything a support desk asks for into one bundle, with a ticket for that desk."""
-    from tsdtool import progress
-    from tsdtool.bundle.collect import CollectOptions, collect
+    from tsdtool import fleet, progress
+    from tsdtool.bundle.collect import CollectOptions, collect, collect_all
 
     person = console.interactive() and not (no_input or json)
     options = CollectOptions(output, app_id, package, desk, field or [], form, attach or [], since,
                              redact=redact, include_db=not no_db, profile_dirs=settings.profile_dirs,
                              vendor_logs=vendor_logs)
+    if all_:
+        results = collect_all(settings.adb(), options, jobs=jobs, live=console.interactive() and not json)
+        console.print_json([r.to_dict() for r in results]) if json else report.fleet_table(results)
+        return fleet.overall(results)
     result = collect(settings.adb(), serial or settings.serial, options, progress=progress.make(person),
                      ask=report.ask_field if person else None)
     console.print_json(result.to_dict()) if json else report.collect_result(result)

@@ -59,3 +59,65 @@ class RichProgress:
 
 def make(enabled: bool) -> Progress:
     return RichProgress() if enabled else NullProgress()
+
+
+class _Row:
+    """One terminal's line in a :class:`FleetView`: what it is doing and how far along."""
+
+    def __init__(self) -> None:
+        self.label, self.total, self.done, self.state = "waiting", None, 0, ""
+
+    def start(self, label: str, total: int | None = None) -> None:
+        self.label, self.total, self.done = label, total, 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+
+    def finish(self) -> None:
+        self.label = "packing"
+
+
+class FleetView:
+    """A Rich live table on stderr with one progress row per terminal (``collect --all``).
+
+    Workers get a :class:`Progress` per terminal from :meth:`row`; with ``enabled`` False
+    they get silent ones and nothing is drawn.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.rows: dict[str, _Row] = {}
+        self._live = None
+
+    def row(self, serial: str) -> Progress:
+        if not self.enabled:
+            return NullProgress()
+        return self.rows.setdefault(serial, _Row())
+
+    def done(self, serial: str, text: str) -> None:
+        self.rows.setdefault(serial, _Row()).state = text
+
+    def _table(self):
+        from rich.table import Table
+
+        from tsdtool.console import escape
+
+        table = Table("terminal", "doing", "received", box=None, pad_edge=False)
+        for serial, r in list(self.rows.items()):
+            size = f"{r.done / 1e6:.1f} MB" + (f" / {r.total / 1e6:.1f} MB" if r.total else "")
+            table.add_row(escape(serial), escape(r.state or r.label), "" if r.state else size)
+        return table
+
+    def __enter__(self) -> FleetView:
+        if self.enabled:
+            from rich.live import Live
+
+            from tsdtool import console
+
+            self._live = Live(get_renderable=self._table, console=console.err(), refresh_per_second=4)
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()

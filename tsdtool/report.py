@@ -56,12 +56,10 @@ def fleet_table(results: list) -> None:
 
     table = Table("serial", "state", "result", box=None, pad_edge=False)
     for r in results:
-        if r.exit_code == 0:
-            value = r.value if isinstance(r.value, dict) else {}
-            text = " ".join(str(value.get(k) or "") for k in ("vendor", "model", "bundle") if value.get(k)) or "ok"
-            table.add_row(escape(r.serial), escape(r.state), f"[green]{escape(text)}[/]")
-        else:
-            table.add_row(escape(r.serial), escape(r.state), f"[red]{escape(r.error or 'partial')}[/]")
+        value = r.value if isinstance(r.value, dict) else {}
+        text = r.error or " ".join(str(value[k]) for k in ("status", "vendor", "model", "bundle") if value.get(k))
+        style = {0: "green", 3: "yellow"}.get(int(r.exit_code), "red")
+        table.add_row(escape(r.serial), escape(r.state), f"[{style}]{escape(text or 'ok')}[/]")
     console.out().print(table)
 
 

@@ -614,3 +614,22 @@ def _serials(device: dict[str, Any]) -> list[str]:
     found = [str(device.get("serial") or "")]
     found += [str(v) for k, v in (device.get("vendor_facts") or {}).items() if "serial" in k and v]
     return [s for s in found if s]
+
+
+def collect_all(adb: Any, options: CollectOptions, *, jobs: int, live: bool = False) -> list:
+    """``collect --all``: one bundle per terminal in `device` state, ``jobs`` at a time.
+
+    Never prompts (answers come from --field, --form and the saved contact); terminals in
+    other states are listed with their fix. Returns :class:`~tsdtool.fleet.FleetResult` rows
+    whose value is each run's ``to_dict()``.
+    """
+    from tsdtool import fleet
+    from tsdtool.progress import FleetView
+
+    with FleetView(live) as view:
+        def one(device) -> tuple[int, dict[str, Any]]:
+            result = collect(adb, device.serial, options, progress=view.row(device.serial))
+            view.done(device.serial, f"{result.manifest.status}: {result.bundle.name}")
+            return result.exit_code, result.to_dict()
+
+        return fleet.run_each(adb, one, jobs)

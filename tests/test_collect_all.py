@@ -1,0 +1,49 @@
+"""`collect --all` and `info --all`: every usable terminal at once, the others listed with their fix."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+FIELDS = ["--field", "description=scanner freezes", "--field", "steps=scan a label",
+          "--field", "contact_name=Ivan", "--field", "contact_email=ivan@example.com"]
+
+
+def test_collect_all_writes_one_valid_bundle_per_terminal(fake_server, tsd, tmp_path):
+    srv = fake_server("zebra_tc52", "honeywell_ct60", "urovo_dt50", "unauthorized")
+    out = tmp_path / "out"
+    code, stdout, err = tsd("-H", "127.0.0.1", "-P", srv.port, "collect", "--all", "--jobs", "3",
+                            "--no-input", "--desk", "generic", *FIELDS, "-o", out, "--json")
+    rows = {r["serial"]: r for r in json.loads(stdout)}
+    assert code == 3  # one terminal could not be collected
+    assert rows["R58M40ABCDE"]["exit_code"] == 4
+    assert "accept the USB debugging prompt" in rows["R58M40ABCDE"]["error"]
+    bundles = sorted(out.glob("*.zip"))
+    assert len(bundles) == 3
+    for serial in ("20TC52FX0001", "18326D8A2F", "192.168.1.50:5555"):
+        result = rows[serial]["result"]
+        bundle = Path(result["bundle"])
+        assert bundle in bundles
+        with zipfile.ZipFile(bundle) as z:
+            assert json.loads(z.read("manifest.json"))["device"]["serial"] == serial
+        assert tsd("verify", bundle)[0] == 0
+    # a tcp serial never leaks its ':' into a file name
+    assert not any(":" in b.name for b in bundles)
+    assert not list(out.glob(".tsd-staging-*"))
+
+
+def test_info_all_lists_every_terminal(fake_server, tsd):
+    srv = fake_server("zebra_tc52", "emulator", "offline")
+    code, stdout, _ = tsd("-H", "127.0.0.1", "-P", srv.port, "info", "--all", "--json")
+    rows = {r["serial"]: r for r in json.loads(stdout)}
+    assert code == 3
+    assert rows["20TC52FX0001"]["result"]["profile"] == "zebra"
+    assert rows["emulator-5554"]["result"]["profile"] == "emulator"
+    assert rows["192.168.1.77:5555"]["exit_code"] == 4 and rows["192.168.1.77:5555"]["result"] is None
+
+
+def test_all_with_nothing_usable_exits_4(fake_server, tsd):
+    srv = fake_server("unauthorized")
+    code, _, _ = tsd("-H", "127.0.0.1", "-P", srv.port, "info", "--all", "--json")
+    assert code == 4
