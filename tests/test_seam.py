@@ -125,6 +125,7 @@ def test_pull_keeps_a_non_utf8_name_contained(fake_terminal, tmp_path):
     out = OutputDir(tmp_path / "out")
     result = pull_paths(fake.device(), ["/sdcard/x"], out)
     assert result.files == 2 and result.failed == 0
-    bad = next(i for i in out.items if i.source.endswith("\udcfe.txt"))
+    # the manifest is UTF-8 JSON: the raw byte is spelled \xfe in the item's source
+    bad = next(i for i in out.items if i.source.endswith("bad\\xfe.txt"))
     assert (tmp_path / "out" / bad.path).read_bytes() == b"raw"
     assert "\udcfe" not in bad.path  # a valid local name (readable prefix + hash of the raw name)
