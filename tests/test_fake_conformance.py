@@ -228,8 +228,8 @@ def test_selection_errors_through_every_client(adbu, ppadb, adb, serial, text):
     with pytest.raises(adbutils.AdbError) as exc:
         adbu.device(serial).shell("true")
     assert str(exc.value) == text
-    with pytest.raises(RuntimeError) as exc:
-        ppadb.device(GOOD).client.create_connection().send(f"host:transport:{serial}")
+    with ppadb.create_connection() as conn, pytest.raises(RuntimeError) as exc:
+        conn.send(f"host:transport:{serial}")
     assert text in str(exc.value)
 
 
@@ -506,6 +506,7 @@ def test_module_entry_point_prints_its_port(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+        proc.stdout.close()
 
 
 # -- shell emulation (no sockets) ----------------------------------------------------------------
@@ -618,3 +619,78 @@ def test_logcat_filters_and_log_appends(term):
     assert "Start proc" not in out and "scanner timeout" in out and "low battery" in out
     assert run(term, "log -t TSD marker-42 && logcat -d -t 1")[1].endswith(" I TSD     : marker-42\n")
     assert ("log", run(term, "logcat -d -t 1")[1].splitlines()[-1]) in term.journal
+
+
+# -- quirks of old and odd terminals --------------------------------------------------------------
+
+
+def test_exec_out_merges_stderr_like_adbd(adb):
+    # adbd's raw protocol has one output stream: stderr lands inside exec-out's stdout.
+    cli = adb("-s", GOOD, "exec-out", "ls /nope")
+    assert (cli.returncode, cli.stdout, cli.stderr) == (0, b"ls: /nope: No such file or directory\n", b"")
+
+
+def test_crlf_screencap_only_ppadb_repairs_it(tmp_path, adb_path):
+    fixture = make_fixture(tmp_path, "OLDPTY", sdk=22, screen=SCREEN, device={"screencap_crlf": True})
+    with FakeAdbServer([fixture]) as srv:
+        mangled = SCREEN.replace(b"\n", b"\r\n")
+        assert (
+            adbutils.AdbClient(port=srv.port).device("OLDPTY").shell("screencap -p", encoding=None) == mangled
+        )
+        assert bytes(PpadbClient(port=srv.port).device("OLDPTY").screencap()) == SCREEN  # ppadb undoes it
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ANDROID_", "ADB_"))}
+        cli = [adb_path, "-H", "127.0.0.1", "-P", str(srv.port), "-s", "OLDPTY"]
+        exec_out = subprocess.run(
+            cli + ["exec-out", "screencap", "-p"], env=env, capture_output=True, timeout=30
+        )
+        assert exec_out.stdout == SCREEN  # exec: never had a PTY
+
+
+def test_pty_crlf_terminal_translates_every_v1_shell(tmp_path):
+    fixture = make_fixture(tmp_path, "ANDROID6", sdk=23, device={"pty_crlf": True})
+    with FakeAdbServer([fixture]) as srv:
+        d = adbutils.AdbClient(port=srv.port).device("ANDROID6")
+        assert d.shell("echo a; echo b", rstrip=False) == "a\r\nb\r\n"
+        assert "shell_v2" not in d.get_features()  # so v2=True falls back to the marker
+        assert d.shell2("false", v2=True).returncode == 1
+
+
+def test_multi_display_warning_and_display_ids(tmp_path):
+    second = make_png(2, 3, (0, 255, 0))
+    fixture = make_fixture(
+        tmp_path,
+        "FOLD1",
+        screen=SCREEN,
+        device={
+            "displays": [
+                {"id": "4619827259835644672", "file": "screen.png"},
+                {"id": "2", "file": "second.png"},
+            ]
+        },
+    )
+    (fixture / "second.png").write_bytes(second)
+    term = Terminal(fixture)
+    plain = term.execute("screencap -p")
+    assert plain.stdout == SCREEN and plain.stderr.startswith(b"[Warning] Multiple displays were found")
+    assert term.execute("screencap -p -d 2").stdout == second
+    assert term.execute("screencap -p -d 2").stderr == b""
+    assert term.execute("screencap -p -d 99").exit_code == 1
+
+
+def test_canned_output_and_battery_override(tmp_path):
+    fixture = make_fixture(
+        tmp_path,
+        "CANNED1",
+        device={
+            "shell": {
+                "dumpsys meminfo": "Total RAM: 3,9 GB\n",
+                "settings get global adb_enabled": {"stdout": "1\n"},
+            },
+            "battery": {"level": 15, "USB powered": False},
+        },
+    )
+    term = Terminal(fixture)
+    assert term.execute("dumpsys meminfo").stdout == b"Total RAM: 3,9 GB\n"
+    assert term.execute("/system/bin/settings get global adb_enabled").stdout == b"1\n"
+    battery = term.execute("dumpsys battery").stdout.decode()
+    assert "  level: 15\n" in battery and "  USB powered: false\n" in battery
