@@ -142,3 +142,12 @@ def test_a_dropped_dump_is_failed_and_partial(fake_terminal, tsd, tmp_path):
     assert code == 3
     assert (out / "logcat.txt.part").exists() and not (out / "logcat.txt").exists()
     assert "logcat.txt.part" in stderr and "lost" in stderr
+
+
+def test_crash_folders_absent_are_not_reported_missing(fake_terminal, tsd, tmp_path):
+    terminal = fake_terminal(logcat=_log(_device_now()))  # no /data/anr, no /data/tombstones
+    out = tmp_path / "out"
+    code, stdout, stderr = tsd(*terminal.args, "logs", "-o", out / "logcat.txt")
+    assert code == 0
+    assert "anr: 0 files — none on this terminal" in stdout
+    assert "skipped crash/" not in stderr

@@ -200,7 +200,10 @@ def _copy_folder(ctx: Context, label: str, folder: str) -> dict[str, Any]:
         result = ctx.device.shell(["ls", folder])
         if result.ok:
             return {"files": 0, "reason": "empty"}
-        reason = f"not readable: {reason_from(result)}"
+        why = reason_from(result)
+        if "No such file or directory" in why:
+            return {"files": 0, "reason": "none on this terminal"}  # nothing to miss
+        reason = f"not readable: {why}"
         ctx.out.skip(f"crash/{label}", folder, reason, kind="crash")
         return {"files": 0, "reason": reason}
     copied = 0
