@@ -694,3 +694,14 @@ def test_canned_output_and_battery_override(tmp_path):
     assert term.execute("/system/bin/settings get global adb_enabled").stdout == b"1\n"
     battery = term.execute("dumpsys battery").stdout.decode()
     assert "  level: 15\n" in battery and "  USB powered: false\n" in battery
+
+
+def test_globbing_like_mksh(term):
+    assert run(term, "ls /sdcard/Download/*.bin") == (0, "/sdcard/Download/big.bin\n", "")
+    assert run(term, "echo /sdcard/h?llo.*") == (0, "/sdcard/hello.txt\n", "")
+    assert run(term, "echo '/sdcard/*' /sdcard/\\*") == (0, "/sdcard/* /sdcard/*\n", "")  # quoted: literal
+    assert run(term, "echo /sdcard/*.none") == (0, "/sdcard/*.none\n", "")  # no match: as typed
+    assert run(term, "echo /data/data/*") == (0, "/data/data/*\n", "")  # not listable by shell
+    # The outer shell expands as the shell user, before run-as switches: the classic trap.
+    assert run(term, "run-as com.acme.scan ls databases/*.db")[0] == 1
+    assert run(term, "run-as com.acme.scan sh -c 'ls databases/*.db'") == (0, "databases/scans.db\n", "")

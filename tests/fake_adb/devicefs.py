@@ -19,8 +19,10 @@ Owners and modes are synthesised from the path so ``ls -l``/``stat`` look like a
 from __future__ import annotations
 
 import errno
+import fnmatch
 import io
 import os
+import re
 import stat as st
 import time
 from collections.abc import Callable, Iterable
@@ -116,6 +118,10 @@ def join(cwd: str, path: str) -> str:
 
 def _parts(path: str) -> list[str]:
     return [p for p in path.split("/") if p]
+
+
+def _glue(base: str, name: str) -> str:
+    return name if not base else (base + name if base.endswith("/") else f"{base}/{name}")
 
 
 def _parent(path: str) -> str:
@@ -339,6 +345,38 @@ class DeviceFS:
     def read_bytes(self, path: str, caller: Caller = SHELL) -> bytes:
         with self.open(path, caller) as f:
             return f.read()
+
+    def glob(self, pattern: str, caller: Caller = SHELL, cwd: str = "/") -> list[str]:
+        """Paths matching a shell pattern (``*``, ``?``, ``[…]`` per component), sorted.
+
+        Quoted metacharacters arrive escaped as ``[*]``; dot files only match a pattern that
+        starts with a dot; unreadable directories contribute nothing (like mksh).
+        """
+        bases = ["/" if pattern.startswith("/") else ""]
+        for part in _parts(pattern):
+            found = []
+            for base in bases:
+                if not re.search(r"(?<!\[)[*?[](?![\]])", part):
+                    found.append(_glue(base, re.sub(r"\[([*?\[])\]", r"\1", part)))
+                    continue
+                try:
+                    names = self.listdir(join(cwd, base) if base else cwd, caller)
+                except FsError:
+                    continue
+                found += [
+                    _glue(base, n)
+                    for n in names
+                    if fnmatch.fnmatchcase(n, part) and (part.startswith(".") or not n.startswith("."))
+                ]
+            bases = found
+        matches = []
+        for path in bases:
+            try:
+                self.lstat(join(cwd, path), caller)
+            except FsError:
+                continue
+            matches.append(path)
+        return sorted(matches)
 
     def walk(self, top: str, caller: Caller = SHELL, *, maxdepth: int | None = None):
         """Yield ``(devpath, DevStat | FsError, depth)`` depth-first in sorted order, like find(1).

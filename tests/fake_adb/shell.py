@@ -12,8 +12,10 @@ It understands what tsdtool and the adb clients send, and refuses the rest loudl
 * builtins ``echo``, ``true``, ``false``, ``exit``, ``cd``, ``pwd``, ``command -v``, ``which``
   and ``sh -c SCRIPT``.
 
+* globbing ``*``, ``?``, ``[…]`` against the device tree (no match: the word stays as typed).
+
 Not supported (they answer an error instead of a wrong result): command substitution ``$(…)``
-and backticks, globbing (``*`` stays literal), background jobs (``&`` runs in the foreground).
+and backticks. Background jobs (``&``) run in the foreground.
 
 Every command is a generator yielding ``(fd, bytes)`` chunks (1 = stdout, 2 = stderr, or
 ``WAIT`` = keep the stream open until the client hangs up) and returning its exit status, so
@@ -22,6 +24,7 @@ large outputs (``cat``, ``tar``) stream without being held in memory.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -242,44 +245,64 @@ def _dollar(raw: str, i: int, session: Session) -> tuple[str, int]:
     return session.env.get(raw[i + 1 : j], ""), j
 
 
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([*?[])", r"[\1]", text)
+
+
 def expand(raw: str, session: Session) -> list[str]:
-    """Quote removal and parameter expansion of one raw word (no field splitting, no globs)."""
+    """Quote removal, parameter expansion and globbing of one raw word (no field splitting).
+
+    A pattern with unquoted ``*``/``?``/``[`` expands to the sorted matching device paths, or
+    stays as typed when nothing matches (mksh's behaviour).
+    """
     out: list[str] = []
-    quoted = False
+    pattern: list[str] = []  # the same text with quoted metacharacters escaped for glob
+    quoted = magic = False
+
+    def literal(text: str) -> None:
+        out.append(text)
+        pattern.append(_glob_escape(text))
+
     i, n = 0, len(raw)
     while i < n:
         c = raw[i]
         if c == "'":
             j = raw.index("'", i + 1)
-            out.append(raw[i + 1 : j])
+            literal(raw[i + 1 : j])
             quoted, i = True, j + 1
         elif c == '"':
             quoted, i = True, i + 1
             while raw[i] != '"':
                 if raw[i] == "\\" and raw[i + 1 : i + 2] in ("$", "`", '"', "\\", "\n"):
-                    out.append(raw[i + 1])
+                    literal(raw[i + 1])
                     i += 2
                 elif raw[i] == "$":
                     text, i = _dollar(raw, i, session)
-                    out.append(text)
+                    literal(text)
                 elif raw[i] == "`":
                     raise ShellSyntaxError("command substitution is not supported by the fake shell")
                 else:
-                    out.append(raw[i])
+                    literal(raw[i])
                     i += 1
             i += 1
         elif c == "\\":
-            out.append(raw[i + 1 : i + 2])
+            literal(raw[i + 1 : i + 2])
             quoted, i = True, i + 2
         elif c == "$":
             text, i = _dollar(raw, i, session)
-            out.append(text)
+            literal(text)
         elif c == "`":
             raise ShellSyntaxError("command substitution is not supported by the fake shell")
         else:
             out.append(c)
+            pattern.append(c)
+            magic = magic or c in "*?["
             i += 1
     text = "".join(out)
+    if magic:
+        matches = session.terminal.fs.glob("".join(pattern), session.caller, session.cwd)
+        if matches:
+            return matches
     return [text] if text or quoted else []
 
 
@@ -456,23 +479,24 @@ def _pwd(session: Session, argv: list[str], stdin: bytes) -> Output:
     return 0
 
 
+_BUILTINS = ("echo", "true", "false", "exit", "cd", "pwd", "command", "sh")
+
+
 @command("command", "which")
 def _command_v(session: Session, argv: list[str], stdin: bytes) -> Output:
-    names = argv[2:] if argv[0] == "command" and argv[1:2] == ["-v"] else argv[1:]
+    """``command -v NAME…`` / ``which NAME…``: where a command is; ``command CMD…`` runs it."""
     if argv[0] == "command" and argv[1:2] != ["-v"]:
         return (yield from run_argv(session, argv[1:], stdin)) if len(argv) > 1 else 0
+    names = argv[2:] if argv[0] == "command" else argv[1:]
     status = 0
     for name in names:
-        builtin = name in ("echo", "true", "false", "exit", "cd", "pwd", "command")
-        if session.terminal.canned([name]) is not None or (
-            lookup(name) is not None and session.terminal.has_command(name)
-        ):
-            yield (
-                STDOUT,
-                (name if builtin and argv[0] == "command" else f"/system/bin/{name}").encode() + b"\n",
-            )
-        else:
+        known = lookup(name) is not None and session.terminal.has_command(name)
+        if not known and session.terminal.canned([name]) is None:
             status = 1
+        elif argv[0] == "command" and name in _BUILTINS:
+            yield STDOUT, f"{name}\n".encode()  # mksh reports builtins by name
+        else:
+            yield STDOUT, f"/system/bin/{name}\n".encode()
     return status
 
 
