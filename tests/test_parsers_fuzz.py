@@ -344,3 +344,43 @@ def test_ten_megabytes_of_invalid_utf8_logcat():
     assert len(found) == data.count(b"\n")
     assert found[0].tag == "Tag\ufffd\ufffd" and "\ufffd" in found[0].message
     assert time.perf_counter() - start < 30
+
+
+# -- the whole-text logcat scans agree with the line-by-line parser ------------------------------
+
+_LEVELS = st.sampled_from(list("VDIWEFSA"))
+_LOG_LINE = st.one_of(
+    st.builds(lambda lvl, tag, msg, pid: f"01-23 12:34:56.789  {pid:>4}  {pid:>4} {lvl} {tag}: {msg}",
+              _LEVELS, st.text("abcXYZ ", max_size=10),
+              st.one_of(st.text(max_size=30).map(lambda t: t.replace("\n", " ")),
+                        st.sampled_from(["FATAL EXCEPTION: main", "ANR in com.x", "Fatal signal 11", "a: b"])),
+              st.integers(1, 99999)),
+    st.sampled_from(["--------- beginning of crash", "--------- beginning of main", "", "garbage",
+                     "01-23 12:34:56.789  1  2 E tag-without-colon-space"]),
+)
+
+
+@given(st.lists(_LOG_LINE, max_size=40), st.sampled_from(["\n", "\r\n"]))
+def test_logcat_summary_matches_the_parser(rows, newline):
+    data = newline.join(rows).encode()
+    parsed = logcat.parse(data)
+    counts = logcat.summary(data)
+    assert counts.lines == len(parsed)
+    assert counts.problems == sum(map(logcat.is_problem, parsed))
+    slow = [ln for ln in parsed if any(m in ln.message for m in ("FATAL EXCEPTION", "ANR in ", "Fatal signal "))]
+    assert logcat.crashes(data) == slow
+    assert logcat.problems(data) == [ln for ln in parsed if logcat.is_problem(ln)]
+
+
+@given(st.binary(max_size=2000))
+def test_logcat_summary_never_raises(data):
+    logcat.summary(data)
+
+
+def test_logcat_scans_are_linear_on_hostile_lines():
+    colons = b"01-23 12:34:56.789  1 2 I tag: " + b"a: " * LONG + b"\n"
+    spaces = b"01-23 12:34:56.789  1 2 E " + b" " * LONG + b"x\n"
+    for data in (colons, spaces, colons * 3 + b"--------- beginning of crash\n" + colons):
+        start = time.perf_counter()
+        logcat.summary(data), logcat.problems(data), logcat.crashes(data + b"FATAL EXCEPTION")
+        assert time.perf_counter() - start < 5

@@ -64,17 +64,14 @@ def log_excerpt(
         data = cut[cut.find(b"\n") + 1 :]
         offset_lines += 1
     text = data.decode("utf-8", "replace").splitlines()
-    parsed = logcat.parse(data)
-    crashes = [
-        ln for ln in parsed if any(m in ln.message for m in ("FATAL EXCEPTION", "ANR in ", "Fatal signal "))
-    ]
+    crashes = logcat.crashes(data)
+    problems = logcat.problems(data)
     if crashes:
         at = crashes[-1].line_no - 1
         window = range(max(0, at - before), min(len(text), at + after))
-        hits = {ln.line_no - 1 for ln in parsed if logcat.is_problem(ln)}
+        hits = {ln.line_no - 1 for ln in problems}
         rows = [(i + 1 + offset_lines, text[i], i in hits) for i in window]
         return Excerpt(f"last crash ({len(crashes)} in the log)", source, rows)
-    problems = [ln for ln in parsed if logcat.is_problem(ln)]
     if not problems:
         return None
     rows = [(ln.line_no + offset_lines, text[ln.line_no - 1], True) for ln in problems[-max_errors:]]

@@ -173,9 +173,9 @@ def _summary(path: Path) -> dict[str, Any]:
         return {}
     with open(path, "rb") as fh:
         data = fh.read(SUMMARY_LIMIT)
-    lines = parser.parse(data)
+    counts = parser.summary(data)
     crashes = [f"{x.timestamp} {x.tag}: {x.message}" for x in parser.crashes(data)]
-    return {"lines": len(lines), "problems": sum(map(parser.is_problem, lines)), "crashes": crashes[:50]}
+    return {"lines": counts.lines, "problems": counts.problems, "crashes": crashes[:50]}
 
 
 # ----------------------------------------------------------------------- crashes
