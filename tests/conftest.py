@@ -8,6 +8,7 @@ the OS picked.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -38,6 +39,17 @@ def no_leaked_threads():
     yield
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     assert not leaked, f"threads left running: {leaked}"
+
+
+@pytest.fixture(scope="module")
+def adb_path() -> str:
+    """Debian's adb client: required in CI, a skip elsewhere when it is missing."""
+    path = shutil.which("adb")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("the adb CLI is required in CI (apt-get install adb)")
+        pytest.skip("adb CLI not installed")
+    return path
 
 
 def fixture_dir(name: str) -> Path:

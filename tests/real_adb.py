@@ -7,23 +7,12 @@ test owns its pid; ``adb`` missing skips locally and fails under ``$CI``.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="module")
-def adb_path() -> str:
-    path = shutil.which("adb")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("the adb CLI is required in CI (apt-get install adb)")
-        pytest.skip("adb CLI not installed")
-    return path
 
 
 def _free_port() -> int:

@@ -120,7 +120,8 @@ def test_pty_crlf_translation_is_undone():
 
 
 def test_garbage_instead_of_png_is_a_clear_error(fake_server, tsd, tmp_path):
-    fixture = make_fixture(tmp_path / "f", "GARB1", device={"shell": {"screencap -p": "screencap: permission denied\n"}})
+    canned = {"shell": {"screencap -p": "screencap: permission denied\n"}}
+    fixture = make_fixture(tmp_path / "f", "GARB1", device=canned)
     srv = fake_server(fixture)
     code, out, err = tsd("-H", "127.0.0.1", "-P", srv.port, "screenshot", "-o", tmp_path / "s.png")
     assert code == 3 and "screencap gave no PNG" in err

@@ -11,20 +11,17 @@ Skipped when ``adb`` is missing, unless ``$CI`` is set (then it fails).
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
 import time
-from pathlib import Path
 
 import adbutils
 import pytest
 
 from tests.fake_adb import FakeAdbServer, make_fixture
-from tests.real_adb import RealServer, adb_path  # noqa: F401  (adb_path is a fixture)
 from tests.fake_adb.adbd import FakeAdbd
 from tests.fake_adb.fixture_builder import make_png
 from tests.fake_adb.server import unauthorized_text
+from tests.real_adb import RealServer
 
 MODEL = "TC52 ax"
 BIG = os.urandom(3 * 1024 * 1024 + 17)  # several 1 MiB WRTEs and a ragged end

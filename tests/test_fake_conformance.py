@@ -10,7 +10,6 @@ The Debian ``adb`` CLI is optional locally (those tests skip) but required when 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import struct
 import subprocess
@@ -95,16 +94,6 @@ def adbu(server):
 @pytest.fixture
 def ppadb(server):
     return PpadbClient(host="127.0.0.1", port=server.port)
-
-
-@pytest.fixture(scope="module")
-def adb_path() -> str:
-    path = shutil.which("adb")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("the adb CLI is required in CI (apt-get install adb)")
-        pytest.skip("adb CLI not installed")
-    return path
 
 
 @pytest.fixture

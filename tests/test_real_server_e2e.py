@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import fixture_dir
 from tests.fake_adb import FakeAdbServer
 from tests.fake_adb.adbd import FakeAdbd
-from tests.real_adb import RealServer, adb_path  # noqa: F401  (adb_path is a fixture)
+from tests.real_adb import RealServer
 
 FIXTURE = "zebra_tc52"
 DEBUGGABLE = "com.example.scanner.demo"
@@ -24,7 +24,7 @@ FIELDS = ["--no-input", "--desk", "generic", "--field", "description=freezes on 
 
 
 @pytest.fixture(scope="module")
-def stack(adb_path, tmp_path_factory):  # noqa: F811
+def stack(adb_path, tmp_path_factory):
     server = RealServer(adb_path, tmp_path_factory.mktemp("adb-home"))
     try:
         with FakeAdbd(fixture_dir(FIXTURE)) as device, FakeAdbd(fixture_dir("unauthorized")) as locked, \

@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import stat
-import subprocess
 import sys
 import textwrap
 
 import pytest
 
 from tsdtool import errors
-from tsdtool.transport.adb import Adb, find_adb_binary, resolve_server
+from tsdtool.transport.adb import find_adb_binary, resolve_server
 
 
 @pytest.mark.parametrize("env, flags, expected", [
@@ -73,7 +72,8 @@ def _stand_in_adb(tmp_path, monkeypatch, marker, listen: bool):
                          cwd={str(_root())!r}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True)
     """) if listen else ""
-    script.write_text(f"#!{sys.executable}\nimport sys, time\nopen({str(marker)!r}, 'w').write(' '.join(sys.argv[1:]))\n"
+    record = f"open({str(marker)!r}, 'w').write(' '.join(sys.argv[1:]))\n"
+    script.write_text(f"#!{sys.executable}\nimport sys, time\n" + record
                       + serve + ("\nimport socket\nfor _ in range(100):\n    try:\n"
                                  "        socket.create_connection(('127.0.0.1', int(port)), 0.2).close(); break\n"
                                  "    except OSError: time.sleep(0.05)\n" if listen else ""))

@@ -296,7 +296,8 @@ def test_track_devices_fallback_sees_the_rsa_prompt_accepted(fake_server, tmp_pa
 
 def test_cli_watch_info_with_injected_events(tsd, fake_server, tmp_path, monkeypatch):
     srv = fake_server()
-    monkeypatch.setattr(watch, "default_events", lambda adb, vendor_ids, notify, system=None: plugging(srv, "zebra_tc52"))
+    monkeypatch.setattr(watch, "default_events",
+                        lambda adb, vendor_ids, notify, system=None: plugging(srv, "zebra_tc52"))
     code, out, err = tsd("-H", "127.0.0.1", "-P", srv.port, "watch", "--info", "-o", tmp_path / "out")
     assert code == 0, err
     line, = out.splitlines()

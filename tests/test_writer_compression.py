@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from tsdtool.bundle.writer import BundleWriter
 from tsdtool.bundle.manifest import BundleItem
+from tsdtool.bundle.writer import BundleWriter
 
 
 def test_incompressible_items_are_stored_text_is_deflated(tmp_path):
-    writer = BundleWriter(tmp_path / "b.zip", datetime(2026, 1, 2, tzinfo=timezone.utc))
+    writer = BundleWriter(tmp_path / "b.zip", datetime(2026, 1, 2, tzinfo=UTC))
     with writer:
         writer.add_bytes(BundleItem("db/random.db", "database", "x", "ok", ""), os.urandom(200_000))
         writer.add_bytes(BundleItem("logs/logcat.txt", "logcat", "x", "ok", ""), b"I/Tag: same line\n" * 20_000)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from tsdtool import console, errors, report
-from tsdtool.paths import safe_component, write_new
 from tsdtool.errors import ExitCode
+from tsdtool.paths import safe_component, write_new
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -55,13 +55,13 @@ Jobs = Annotated[int, typer.Option("--jobs", min=1, max=32, help="Terminals work
 
 @app.callback()
 def _options(
-    serial: Annotated[Optional[str], typer.Option("-s", "--serial", help="Terminal serial (else $ANDROID_SERIAL, else the only one).")] = None,
-    host: Annotated[Optional[str], typer.Option("-H", "--adb-host", help="adb server host (never started remotely).")] = None,
-    port: Annotated[Optional[int], typer.Option("-P", "--adb-port", help="adb server port.")] = None,
+    serial: Annotated[str | None, typer.Option("-s", "--serial", help="Terminal serial (else $ANDROID_SERIAL, else the only one).")] = None,
+    host: Annotated[str | None, typer.Option("-H", "--adb-host", help="adb server host (never started remotely).")] = None,
+    port: Annotated[int | None, typer.Option("-P", "--adb-port", help="adb server port.")] = None,
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds a terminal may stay silent.")] = 20.0,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show tracebacks and details.")] = False,
     no_start_server: Annotated[bool, typer.Option("--no-start-server", help="Never start a local adb server.")] = False,
-    profiles_dir: Annotated[Optional[list[Path]], typer.Option("--profiles-dir", help="Extra profile folder (repeatable).")] = None,
+    profiles_dir: Annotated[list[Path] | None, typer.Option("--profiles-dir", help="Extra profile folder (repeatable).")] = None,
 ) -> None:
     global settings
     settings = Settings(serial, host, port, timeout, verbose, not no_start_server, list(profiles_dir or []))
@@ -95,7 +95,7 @@ def info_cmd(json: Json = False, all_: AllDevices = False, jobs: Jobs = 4) -> in
 
 
 @app.command("apps")
-def apps_cmd(pattern: Annotated[Optional[str], typer.Argument(metavar="[GLOB]", help="Package glob, e.g. 'com.cleverence.*' (default: all third-party apps).")] = None,
+def apps_cmd(pattern: Annotated[str | None, typer.Argument(metavar="[GLOB]", help="Package glob, e.g. 'com.cleverence.*' (default: all third-party apps).")] = None,
              json: Json = False) -> int:
     """Version, install and update times of the apps on the terminal."""
     from tsdtool.devices.apps import read_apps
@@ -107,8 +107,8 @@ def apps_cmd(pattern: Annotated[Optional[str], typer.Argument(metavar="[GLOB]", 
 
 @app.command("screenshot")
 def screenshot_cmd(
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="PNG file to write.")] = None,
-    display: Annotated[Optional[str], typer.Option("--display", help="Display id (screencap -d).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="PNG file to write.")] = None,
+    display: Annotated[str | None, typer.Option("--display", help="Display id (screencap -d).")] = None,
 ) -> int:
     """Capture the terminal's screen as PNG; an all-black frame is flagged, not passed off."""
     from tsdtool.collectors import screenshot
@@ -148,7 +148,7 @@ def profiles_show_cmd(profile_id: Annotated[str, typer.Argument(metavar="ID")]) 
 
 
 @profiles_app.command("check")
-def profiles_check_cmd(paths: Annotated[Optional[list[Path]], typer.Argument(metavar="[PATH]...")] = None) -> int:
+def profiles_check_cmd(paths: Annotated[list[Path] | None, typer.Argument(metavar="[PATH]...")] = None) -> int:
     """Validate profile files: every mistake as `file:key: problem`; exit 1 if any."""
     from tsdtool import catalog
 
@@ -159,10 +159,10 @@ def profiles_check_cmd(paths: Annotated[Optional[list[Path]], typer.Argument(met
     return ExitCode.PROBLEMS if problems else ExitCode.OK
 
 # --- app data commands: pull-db, pull, logs ---
-OutFolder = Annotated[Optional[Path], typer.Option("-o", "--output", help="Output folder (default: new in tsd-output/).")]
+OutFolder = Annotated[Path | None, typer.Option("-o", "--output", help="Output folder (default: new in tsd-output/).")]
 
 
-def _package(value: Optional[str]) -> Optional[str]:
+def _package(value: str | None) -> str | None:
     from tsdtool.collectors.database import check_package
 
     return check_package(value) if value is not None else None
@@ -174,13 +174,13 @@ def _device_paths(value: list[str]) -> list[str]:
     return [check_device_path(v) for v in value]
 
 
-def _since(value: Optional[str]) -> Optional[str]:
+def _since(value: str | None) -> str | None:
     from tsdtool.collectors.logs import check_since
 
     return check_since(value)
 
 
-def _buffers(value: Optional[str]) -> Optional[str]:
+def _buffers(value: str | None) -> str | None:
     from tsdtool.collectors.logs import check_buffers
 
     return check_buffers(value)
@@ -216,10 +216,10 @@ def pull_cmd(
 
 @app.command("logs")
 def logs_cmd(
-    since: Annotated[Optional[str], typer.Option("--since", help="10m, 2h, 1d or '2026-11-25 12:00' (terminal's clock).", callback=_since)] = None,
-    buffers: Annotated[Optional[str], typer.Option("--buffers", help="main,system,crash,events,… (default: logcat's).", callback=_buffers)] = None,
-    package: Annotated[Optional[str], typer.Option("-p", "--package", help="Also the app's log files (by its profile).", callback=_package)] = None,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Logcat file; crash files and app logs go beside it.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="10m, 2h, 1d or '2026-11-25 12:00' (terminal's clock).", callback=_since)] = None,
+    buffers: Annotated[str | None, typer.Option("--buffers", help="main,system,crash,events,… (default: logcat's).", callback=_buffers)] = None,
+    package: Annotated[str | None, typer.Option("-p", "--package", help="Also the app's log files (by its profile).", callback=_package)] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Logcat file; crash files and app logs go beside it.")] = None,
 ) -> int:
     """Dump logcat (threadtime), ANR traces and tombstones when readable, and an app's log files."""
     from tsdtool import progress
@@ -232,20 +232,20 @@ def logs_cmd(
 
 # --- bundle commands: collect, report, verify, send ---
 Opt = typer.Option
-Fields = Annotated[Optional[list[str]], Opt("--field", help="Ticket field KEY=VALUE (repeatable).")]
+Fields = Annotated[list[str] | None, Opt("--field", help="Ticket field KEY=VALUE (repeatable).")]
 BundleArg = Annotated[Path, typer.Argument(help="A bundle zip made by `tsdtool collect`.")]
 
 
 @app.command("collect")
 def collect_cmd(
-    serial: Annotated[Optional[str], Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
-    app_id: Annotated[Optional[str], Opt("--app", help="App profile id: collect the packages it names.")] = None,
-    package: Annotated[Optional[str], Opt("--package", help="Collect this one package instead of --app.")] = None,
-    desk: Annotated[Optional[str], Opt("--desk", help="Desk profile id (cleverence, grsoft, generic).")] = None,
+    serial: Annotated[str | None, Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
+    app_id: Annotated[str | None, Opt("--app", help="App profile id: collect the packages it names.")] = None,
+    package: Annotated[str | None, Opt("--package", help="Collect this one package instead of --app.")] = None,
+    desk: Annotated[str | None, Opt("--desk", help="Desk profile id (cleverence, grsoft, generic).")] = None,
     field: Fields = None,
-    form: Annotated[Optional[Path], Opt("--form", help="TOML file of ticket fields.")] = None,
-    attach: Annotated[Optional[list[Path]], Opt("--attach", help="Folder or file to add (repeatable).")] = None,
-    since: Annotated[Optional[str], Opt("--since", help="Logcat window, e.g. 30m, 2h, 1d.")] = None,
+    form: Annotated[Path | None, Opt("--form", help="TOML file of ticket fields.")] = None,
+    attach: Annotated[list[Path] | None, Opt("--attach", help="Folder or file to add (repeatable).")] = None,
+    since: Annotated[str | None, Opt("--since", help="Logcat window, e.g. 30m, 2h, 1d.")] = None,
     output: Annotated[Path, Opt("-o", "--output", help="Folder for the bundle and ticket.")] = Path("tsd-output"),
     no_input: Annotated[bool, Opt("--no-input", help="Never prompt; list what is missing.")] = False,
     json: Json = False,
@@ -277,7 +277,7 @@ def collect_cmd(
 @app.command("report")
 def report_cmd(
     bundle: BundleArg,
-    output: Annotated[Optional[Path], Opt("-o", "--output", help="HTML file (default: next to the bundle).")] = None,
+    output: Annotated[Path | None, Opt("-o", "--output", help="HTML file (default: next to the bundle).")] = None,
     open_: Annotated[bool, Opt("--open/--no-open", help="Open it in the browser.")] = True,
 ) -> int:
     """Render a bundle's report.html again (with today's desk profile) and open it."""
@@ -371,7 +371,7 @@ app.add_typer(repro_app, name="repro")
 
 @repro_app.command("start")
 def repro_start_cmd(
-    serial: Annotated[Optional[str], Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
+    serial: Annotated[str | None, Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
 ) -> int:
     """Mark the terminal's log (the one device-side write), note its clock, take a "before" screenshot."""
     from tsdtool import repro
@@ -381,10 +381,10 @@ def repro_start_cmd(
 
 @repro_app.command("stop")
 def repro_stop_cmd(
-    serial: Annotated[Optional[str], Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
-    app_id: Annotated[Optional[str], Opt("--app", help="App profile id: collect the packages it names.")] = None,
-    package: Annotated[Optional[str], Opt("--package", help="Collect this one package instead of --app.")] = None,
-    desk: Annotated[Optional[str], Opt("--desk", help="Desk profile id (cleverence, grsoft, generic).")] = None,
+    serial: Annotated[str | None, Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
+    app_id: Annotated[str | None, Opt("--app", help="App profile id: collect the packages it names.")] = None,
+    package: Annotated[str | None, Opt("--package", help="Collect this one package instead of --app.")] = None,
+    desk: Annotated[str | None, Opt("--desk", help="Desk profile id (cleverence, grsoft, generic).")] = None,
     field: Fields = None,
     output: Annotated[Path, Opt("-o", "--output", help="Folder for the bundle and ticket.")] = Path("tsd-output"),
     json: Json = False,

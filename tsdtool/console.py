@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from rich.console import Console
@@ -20,12 +20,12 @@ def escape(text: object) -> str:
     return _escape(str(text))
 
 
-@lru_cache(maxsize=None)
+@cache
 def out() -> Console:
     return Console(file=sys.stdout, highlight=False, soft_wrap=False)
 
 
-@lru_cache(maxsize=None)
+@cache
 def err() -> Console:
     return Console(file=sys.stderr, highlight=False, soft_wrap=True)
 

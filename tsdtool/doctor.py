@@ -233,7 +233,8 @@ def check_states(entries: Sequence[DeviceEntry], explained: set[str]) -> list[Ch
         if entry.state == "device" or entry.serial in explained:
             continue
         if entry.state.startswith("no permissions"):
-            fix = plugdev_fix("VVVV") + "\nVVVV is the terminal's vendor id: the 4 hex digits before the colon in `lsusb`"
+            fix = (plugdev_fix("VVVV")
+                   + "\nVVVV is the terminal's vendor id: the 4 hex digits before the colon in `lsusb`")
         elif entry.state == "offline" and entry.transport == "tcp":
             fix = (f"check the terminal is on the network and awake, then `tsdtool disconnect {entry.serial}` "
                    f"and `tsdtool connect {entry.serial}`")

@@ -28,8 +28,14 @@ class RichProgress:
     """Bytes, rate and ETA on stderr; imports rich.progress only when drawn."""
 
     def __init__(self) -> None:
-        from rich.progress import (BarColumn, DownloadColumn, Progress as _P, TextColumn,
-                                   TimeRemainingColumn, TransferSpeedColumn)
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as _P
 
         from tsdtool import console
 

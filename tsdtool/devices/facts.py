@@ -19,7 +19,7 @@ from tsdtool.parsers import dumpsys_battery, getprop, uptime
 from tsdtool.transport.adb import Device
 
 
-def standard_facts(profile_set: "profiles.ProfileSet", props: dict[str, str],
+def standard_facts(profile_set: profiles.ProfileSet, props: dict[str, str],
                    device: Device | None = None) -> dict[str, str | None]:
     """The facts every profile inherits (declared in device_profiles/generic.toml)."""
     run = device.shell if device else _no_shell

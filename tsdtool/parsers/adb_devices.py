@@ -13,7 +13,7 @@ import re
 from tsdtool.transport.types import DeviceEntry
 
 TAG_KEYS = ("usb", "product", "model", "device", "transport_id")
-_TAG = re.compile(r"^(%s):(\S*)$" % "|".join(TAG_KEYS))
+_TAG = re.compile(r"^({}):(\S*)$".format("|".join(TAG_KEYS)))
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d+$")
 
 

@@ -171,7 +171,8 @@ def _translate(exc: BaseException, serial: str | None = None, what: str = "") ->
     if ("not found" in low and "device" in low) or "no such device" in low:
         return errors.DeviceNotFound(f"no terminal with serial {serial!r}")
     if isinstance(exc, (EOFError, ConnectionError, OSError)) or "closed" in low:
-        return errors.TransferError(f"{where}connection to {serial or 'the adb server'} lost ({text or type(exc).__name__})")
+        peer = serial or "the adb server"
+        return errors.TransferError(f"{where}connection to {peer} lost ({text or type(exc).__name__})")
     return errors.TransferError(f"{where}{text or type(exc).__name__}")
 
 
@@ -261,7 +262,7 @@ class Adb:
         """Every terminal the server knows, in any state (`adb devices -l`)."""
         return parse_devices_l(self._query("host:devices-l"))
 
-    def select(self, serial: str | None = None) -> "Device":
+    def select(self, serial: str | None = None) -> Device:
         """Choose one terminal like adb: -s, else $ANDROID_SERIAL, else the only one."""
         serial = serial or self.env.get("ANDROID_SERIAL") or None
         entries = self.devices()
@@ -281,7 +282,7 @@ class Adb:
         check_state(entry)
         return Device(self, entry)
 
-    def device(self, entry: DeviceEntry) -> "Device":
+    def device(self, entry: DeviceEntry) -> Device:
         """A handle on a listed terminal in `device` state (used by --all)."""
         check_state(entry)
         return Device(self, entry)
@@ -290,7 +291,8 @@ class Adb:
         """`adb connect`: the server reaches a terminal over TCP; returns its answer."""
         answer = self._query(f"host:connect:{address}")
         if answer.startswith(("failed", "unable", "cannot")):
-            raise errors.DeviceUnavailable(answer, fix="check the address, the network and that adb over TCP is enabled on the terminal")
+            raise errors.DeviceUnavailable(
+                answer, fix="check the address, the network and that adb over TCP is enabled on the terminal")
         return answer
 
     def disconnect(self, address: str) -> str:
