@@ -90,7 +90,7 @@ def crashes(data: bytes) -> list[LogLine]:
 # everything up to the first ": " (what the lazy `.*?: ` of _THREADTIME takes), written so that
 # it can match only one way: no backtracking over long hostile lines.
 _HEAD = r"^\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[^\S\n]+\d+[^\S\n]+\d+[^\S\n]+"
-_TAG = r"[^\S\n](?:[^:\n]|:(?! ))*: "
+_TAG = r"[^\S\n][^:\n]*(?::(?! )[^:\n]*)*: "  # unrolled: a run of non-colons per step
 _ANY = re.compile(_HEAD + r"[VDIWEFSA]" + _TAG, re.M)
 _SEVERE = re.compile(_HEAD + r"[EFA]" + _TAG, re.M)
 _MILD = re.compile(_HEAD + r"[VDIWS]" + _TAG, re.M)
@@ -123,7 +123,7 @@ def _parse_at(text: str, hits: list[tuple[int, str]]) -> list[LogLine]:
 
 
 def _count(pattern: re.Pattern[str], text: str, start: int, end: int) -> int:
-    return sum(1 for _ in pattern.finditer(text, start, end))
+    return len(pattern.findall(text, start, end))  # no groups: a list of strings, built in C
 
 
 @dataclass(frozen=True)
