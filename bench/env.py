@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,14 +88,18 @@ def pull_fixture(root: Path, sizes: Sizes) -> Path:
     return fx
 
 
-def collect_fixtures(root: Path, sizes: Sizes, count: int) -> list[Path]:
+def collect_fixtures(root: Path, sizes: Sizes, count: int, *, pace_ms: int = 0) -> list[Path]:
     """``count`` identical terminals with a debuggable app, its database, a log and a screen.
 
-    The first is built in full; the others share its files through hard links.
+    The first is built in full; the others share its files through hard links. ``pace_ms``
+    makes the fake wait that long before each message it sends (a slower link).
     """
     first = root / "BENCHCOL01"
     if not (first / "device.toml").exists():
         _first_collect_fixture(root, sizes)
+        if pace_ms:
+            with open(first / "device.toml", "a") as fh:
+                fh.write(f"\n[faults]\ndelay_ms_per_chunk = {pace_ms}\n")
     fixtures = [first]
     for n in range(2, count + 1):
         serial = f"BENCHCOL{n:02d}"
@@ -177,3 +182,64 @@ def bench_env() -> dict[str, str]:
     env.update(ADBUTILS_ADB_PATH="false", NO_COLOR="1", COLUMNS="120", PYTHONDONTWRITEBYTECODE="1")
     env.pop("ANDROID_SERIAL", None)
     return env
+
+
+class RealFleet:
+    """The real host stack for a fleet: Debian's adb server (private port, private HOME) with
+    one ``python -m tests.fake_adb --device-port`` process per terminal, `adb connect`-ed.
+
+    Each fake terminal then has its own process, as each real terminal has its own CPU, and
+    the server multiplexing them is the real one.
+    """
+
+    def __init__(self, fixtures: list[Path], home: Path):
+        import socket
+
+        home.mkdir(parents=True, exist_ok=True)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("ANDROID_", "ADB_"))}
+        self.env.update(HOME=str(home), ADB_LOCAL_TRANSPORT_MAX_PORT="5553")  # no emulator probing
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.server = subprocess.Popen([adb_bin() or "adb", "-P", str(self.port), "nodaemon", "server"],
+                                       env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.devices: list[subprocess.Popen] = []
+        try:
+            for fx in fixtures:
+                proc = subprocess.Popen([sys.executable, "-m", "tests.fake_adb", "--device-port", "0",
+                                         "--fixture", str(fx)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+                self.devices.append(proc)
+                line = proc.stdout.readline() if proc.stdout else ""
+                if not line.startswith("listening on "):
+                    raise RuntimeError(f"a fake adbd did not start: {line!r}")
+                self._adb("connect", line.split()[-1])
+        except BaseException:
+            self.stop()
+            raise
+
+    def _adb(self, *args: str) -> str:
+        for _ in range(50):  # the server needs a moment to listen
+            r = subprocess.run([adb_bin() or "adb", "-H", "127.0.0.1", "-P", str(self.port), *args],
+                               env=self.env, capture_output=True, text=True, timeout=30)
+            if "cannot connect to daemon" not in r.stderr and r.returncode == 0:
+                return r.stdout
+            time.sleep(0.1)
+        raise RuntimeError(f"adb {' '.join(args)} failed: {r.stderr.strip()}")
+
+    def stop(self) -> None:
+        subprocess.run([adb_bin() or "adb", "-H", "127.0.0.1", "-P", str(self.port), "kill-server"],
+                       env=self.env, capture_output=True, timeout=30)
+        for proc in [*self.devices, self.server]:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+    def __enter__(self) -> RealFleet:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
