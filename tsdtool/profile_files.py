@@ -145,3 +145,40 @@ def load(
             seen[data["id"]] = path
             profiles[data["id"]] = (data, path)
     return Loaded(profiles, problems, warnings)
+
+
+# -- checks shared by the kinds' validators -------------------------------------------------------
+
+SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def tables(file: str, key: str, value: Any, allowed: frozenset[str] | set[str]) -> tuple[
+        list[tuple[str, dict[str, Any]]], list[Problem]]:
+    """The tables of a ``[[key]]`` array with their TOML paths (``key[2]``), and the problems:
+    not an array, an element that is not a table, an unknown key."""
+    if not isinstance(value, list):
+        return [], [Problem(file, key, f"must be an array of tables: [[{key.rsplit('.', 1)[-1]}]]")]
+    found, problems = [], []
+    for i, table in enumerate(value):
+        at = f"{key}[{i}]"
+        if not isinstance(table, dict):
+            problems.append(Problem(file, at, "must be a table"))
+            continue
+        problems += [Problem(file, f"{at}.{k}", "unknown key") for k in table if k not in allowed]
+        found.append((at, table))
+    return found, problems
+
+
+def name_and_label(file: str, at: str, table: dict[str, Any], seen: set[str], what: str) -> list[Problem]:
+    """A unique snake_case ``name`` and a non-empty ``label`` (shown to people)."""
+    problems = []
+    name = table.get("name")
+    if not isinstance(name, str) or not SNAKE.match(name):
+        problems.append(Problem(file, f"{at}.name", f"{name!r} is not a snake_case name"))
+    elif name in seen:
+        problems.append(Problem(file, f"{at}.name", f"duplicate {what} name {name!r}"))
+    else:
+        seen.add(name)
+    if not isinstance(table.get("label"), str) or not table["label"].strip():
+        problems.append(Problem(file, f"{at}.label", "missing: the label shown to people"))
+    return problems

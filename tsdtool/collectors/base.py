@@ -43,6 +43,30 @@ class Collector(ABC):
         """
 
 
+class AppCollector(Collector):
+    """A collector for one app. The ways its data was reached (run-as, external storage, su)
+    are shared through ``ctx.facts["app_access"]``, so a refused way is never asked twice."""
+
+    def __init__(self, package: str, *, root: bool | None = None):
+        self.package = package
+        self._root = root
+
+    @property
+    def prefix(self) -> str:
+        from tsdtool.paths import safe_component
+
+        return f"apps/{safe_component(self.package)}/"
+
+    def root(self, ctx: Context) -> bool:
+        return ctx.options.get("root", False) if self._root is None else self._root
+
+    def known(self, ctx: Context) -> list[dict[str, Any]]:
+        return ctx.facts.get("app_access", {}).get(self.package, [])
+
+    def remember(self, ctx: Context, attempts: list[dict[str, Any]]) -> None:
+        ctx.facts.setdefault("app_access", {})[self.package] = attempts
+
+
 def run_all(collectors: list[Collector], ctx: Context) -> list[Item]:
     """Run each collector in a guard; a failure is recorded and the next one runs.
 

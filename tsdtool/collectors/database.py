@@ -38,7 +38,7 @@ from tsdtool.apps import access, dbcheck
 from tsdtool.apps import profiles as app_profiles
 from tsdtool.apps.access import Attempt, Found, Way
 from tsdtool.apps.fetch import fetch
-from tsdtool.collectors.base import Collector, Context
+from tsdtool.collectors.base import AppCollector, Context
 from tsdtool.outdir import FAILED, OutputDir, reason_of
 from tsdtool.paths import safe_component, safe_relpath
 from tsdtool.progress import NullProgress, Progress
@@ -190,20 +190,14 @@ def pull_db(
     return pull_databases(device, package, out, root=root, progress=progress, profile_dirs=profile_dirs), out
 
 
-class DatabaseCollector(Collector):
+class DatabaseCollector(AppCollector):
     """Bundle item: the app's databases under ``apps/PACKAGE/`` (kind "database")."""
 
     name = "database"
 
-    def __init__(self, package: str, *, root: bool | None = None):
-        self.package = package
-        self.root = root
-
     def collect(self, ctx: Context) -> None:
-        root = ctx.options.get("root", False) if self.root is None else self.root
-        known = [Attempt(**a) for a in ctx.facts.get("app_access", {}).get(self.package, [])]
-        pull = pull_databases(ctx.device, self.package, ctx.out, root=root, progress=ctx.progress,
-                              profile_dirs=ctx.options.get("profile_dirs", ()),
-                              prefix=f"apps/{safe_component(self.package)}/", known=known)
+        known = [Attempt(**a) for a in self.known(ctx)]
+        pull = pull_databases(ctx.device, self.package, ctx.out, root=self.root(ctx), progress=ctx.progress,
+                              profile_dirs=ctx.options.get("profile_dirs", ()), prefix=self.prefix, known=known)
         ctx.facts.setdefault("databases", {})[self.package] = pull.to_dict()
-        ctx.facts.setdefault("app_access", {})[self.package] = [a.to_dict() for a in pull.attempts]
+        self.remember(ctx, [a.to_dict() for a in pull.attempts])

@@ -36,7 +36,7 @@ from tsdtool.apps import access
 from tsdtool.apps import profiles as app_profiles
 from tsdtool.apps.access import Attempt, Found, reason_from
 from tsdtool.apps.fetch import fetch
-from tsdtool.collectors.base import Collector, Context, run_all
+from tsdtool.collectors.base import AppCollector, Collector, Context, run_all
 from tsdtool.collectors.database import check_package, local_name
 from tsdtool.collectors.sinks import LazyItem
 from tsdtool.outdir import FAILED, OutputDir
@@ -256,24 +256,18 @@ def collect_app_files(
     return {"profile": match.to_dict(), "attempts": [a.to_dict() for a in reach.attempts], "files": files}
 
 
-class AppFilesCollector(Collector):
+class AppFilesCollector(AppCollector):
     """Bundle items under ``apps/PACKAGE/`` (kind "app_log"): the app's log files by its profile."""
 
     name = "app_files"
 
-    def __init__(self, package: str, *, root: bool | None = None):
-        self.package = package
-        self.root = root
-
     def collect(self, ctx: Context) -> None:
-        root = ctx.options.get("root", False) if self.root is None else self.root
-        known = [Attempt(**a) for a in ctx.facts.get("app_access", {}).get(self.package, [])]
-        prefix = f"apps/{safe_component(self.package)}/"
-        facts = collect_app_files(ctx.device, self.package, ctx.out, prefix=prefix, root=root,
+        known = [Attempt(**a) for a in self.known(ctx)]
+        facts = collect_app_files(ctx.device, self.package, ctx.out, prefix=self.prefix, root=self.root(ctx),
                                   progress=ctx.progress, profile_dirs=ctx.options.get("profile_dirs", ()),
                                   known=known)
         ctx.facts.setdefault("app_files", {})[self.package] = facts
-        ctx.facts.setdefault("app_access", {})[self.package] = facts["attempts"]
+        self.remember(ctx, facts["attempts"])
 
 
 # ----------------------------------------------------------------------- `tsdtool logs`

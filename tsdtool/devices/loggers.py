@@ -28,12 +28,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tsdtool import profile_files
 from tsdtool.profile_files import Problem
 
 STEPS = ("start", "flush", "export")
 _KEYS = {"name", "label", "package", "archive_dir", "archive_glob", "deadline_seconds", *STEPS}
 _ACTION_KEYS = {"action", "min_sdk", "max_sdk", "explicit"}
-_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 _DOTTED = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 MAX_DEADLINE = 3600
 
@@ -92,25 +92,10 @@ def build(tables: list[dict[str, Any]]) -> tuple[Logger, ...]:
 
 def check(file: str, tables: Any) -> list[Problem]:
     """Every problem in the ``logger`` array of one profile file, as ``file:key: problem``."""
-    if not isinstance(tables, list):
-        return [Problem(file, "logger", "must be an array of tables: [[logger]]")]
-    problems: list[Problem] = []
+    found, problems = profile_files.tables(file, "logger", tables, _KEYS)
     names: set[str] = set()
-    for i, table in enumerate(tables):
-        key = f"logger[{i}]"
-        if not isinstance(table, dict):
-            problems.append(Problem(file, key, "must be a table"))
-            continue
-        problems += [Problem(file, f"{key}.{k}", "unknown key") for k in table if k not in _KEYS]
-        name = table.get("name")
-        if not isinstance(name, str) or not _SNAKE.match(name):
-            problems.append(Problem(file, f"{key}.name", f"{name!r} is not a snake_case name"))
-        elif name in names:
-            problems.append(Problem(file, f"{key}.name", f"duplicate logger name {name!r}"))
-        else:
-            names.add(name)
-        if not isinstance(table.get("label"), str) or not table["label"].strip():
-            problems.append(Problem(file, f"{key}.label", "missing: the name shown to people"))
+    for key, table in found:
+        problems += profile_files.name_and_label(file, key, table, names, "logger")
         package = table.get("package")
         if not isinstance(package, str) or not _DOTTED.match(package):
             problems.append(Problem(file, f"{key}.package", f"{package!r} is not a package name"))

@@ -52,7 +52,6 @@ from tsdtool.profile_files import Problem
 from tsdtool.transport.types import ShellResult
 
 KIND = "device"
-_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 _USB_ID = re.compile(r"^[0-9a-fA-F]{4}$")
 _TOP_KEYS = {"id", "kind", "name", "fallback", "match", "usb_vendor_ids", "fact", "standard", "emm_agents",
              "logger"}
@@ -254,25 +253,10 @@ def _check_rule(file: str, key: str, rule: Any) -> list[Problem]:
 
 
 def _check_facts(file: str, table: str, facts: Any) -> list[Problem]:
-    if not isinstance(facts, list):
-        return [Problem(file, table, f"must be an array of tables: [[{table}]]")]
-    problems: list[Problem] = []
+    found, problems = profile_files.tables(file, table, facts, _FACT_KEYS)
     names: set[str] = set()
-    for i, fact in enumerate(facts):
-        key = f"{table}[{i}]"
-        if not isinstance(fact, dict):
-            problems.append(Problem(file, key, "must be a table"))
-            continue
-        problems += [Problem(file, f"{key}.{k}", "unknown key") for k in fact if k not in _FACT_KEYS]
-        name = fact.get("name")
-        if not isinstance(name, str) or not _SNAKE.match(name):
-            problems.append(Problem(file, f"{key}.name", f"{name!r} is not a snake_case name"))
-        elif name in names:
-            problems.append(Problem(file, f"{key}.name", f"duplicate fact name {name!r}"))
-        else:
-            names.add(name)
-        if not isinstance(fact.get("label"), str) or not fact["label"].strip():
-            problems.append(Problem(file, f"{key}.label", "missing: the label shown to people"))
+    for key, fact in found:
+        problems += profile_files.name_and_label(file, key, fact, names, "fact")
         if ("props" in fact) == ("shell" in fact):
             problems.append(Problem(file, key, "needs exactly one source: props = [...] or shell = [...]"))
         elif "props" in fact:
