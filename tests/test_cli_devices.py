@@ -112,6 +112,18 @@ def test_warning_line_before_the_png_is_removed(fake_server, tsd, tmp_path):
     assert "Multiple displays" in err
 
 
+def test_android_4_without_exec_falls_back_to_the_pty_shell(fake_server, tsd, tmp_path):
+    picture = png.make(5, 3, (10, 200, 10))
+    assert b"\n" in picture  # else the PTY has nothing to mangle
+    # Android 4.4: adbd has no exec: service, and its shell: runs under a PTY (\n -> \r\n)
+    fixture = make_fixture(tmp_path / "f", "KITKAT1", sdk=19, screen=picture, device={"pty_crlf": True})
+    srv = fake_server(fixture)
+    code, out, err = tsd("-H", "127.0.0.1", "-P", srv.port, "screenshot", "-o", tmp_path / "s.png")
+    assert code == 0, err
+    assert (tmp_path / "s.png").read_bytes() == picture
+    assert any(r.endswith("shell:screencap -p") for r in srv.requests)
+
+
 def test_pty_crlf_translation_is_undone():
     picture = png.make(5, 3, (10, 200, 10))
     mangled = picture.replace(b"\n", b"\r\n")  # what an old PTY shell hands back

@@ -250,7 +250,7 @@ class _Transport:
             self.write(A_AUTH, AUTH_TOKEN, 0, os.urandom(20))
 
     def _on_open(self, remote_id: int, service: str) -> None:
-        if not services.accepts(service):
+        if not services.accepts(service, self.terminal.sdk):
             self.write(A_CLSE, 0, remote_id)
             return
         local_id, self._next_id = self._next_id, self._next_id + 1

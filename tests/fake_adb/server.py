@@ -391,7 +391,7 @@ class FakeAdbServer:
         self._device_service(sock, entry, request)
 
     def _device_service(self, sock: socket.socket, entry: _Entry, service: str) -> None:
-        if not services.accepts(service):
+        if not services.accepts(service, entry.terminal.sdk):
             sock.sendall(_fail("closed"))  # adbd refused the stream
             return
         sock.sendall(b"OKAY")

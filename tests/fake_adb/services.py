@@ -69,8 +69,13 @@ class Meter:
         self.channel.send(header + payload)
 
 
-def accepts(service: str) -> bool:
-    """Whether adbd would open a stream for ``service`` (otherwise: FAIL ``closed``)."""
+def accepts(service: str, sdk: int = 30) -> bool:
+    """Whether adbd would open a stream for ``service`` (otherwise: FAIL ``closed``).
+
+    ``exec:`` arrived with Android 5.0 (SDK 21); older adbd closes the stream.
+    """
+    if service.startswith("exec:") and sdk < 21:
+        return False
     return service.startswith(("shell:", "shell,", "exec:", "sync:", "root:", "unroot:"))
 
 

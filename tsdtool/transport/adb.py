@@ -108,6 +108,10 @@ def find_adb_binary(env: Mapping[str, str] | None = None) -> str | None:
     return str(bundled) if bundled.is_file() else None
 
 
+class ServiceRefused(errors.TransferError):
+    """adbd closed a service stream at once: this terminal does not have that service."""
+
+
 class _Connection(adbutils.AdbConnection):
     """adbutils' connection without its hidden `adb start-server` on a refused connect."""
 
@@ -379,6 +383,9 @@ class Device:
             return c
         except (adb_errors.AdbError, OSError, EOFError) as exc:
             c.close()
+            if isinstance(exc, adb_errors.AdbError) and str(exc) == "closed":
+                # the server's word for "adbd closed the stream at once": a service it lacks
+                raise ServiceRefused(f"{self.serial} refused {service.split(':', 1)[0]}") from exc
             raise _translate(exc, self.serial, service.split(":", 1)[0]) from exc
 
     def features(self) -> set[str]:
@@ -441,9 +448,18 @@ class Device:
 
     # -- exec-out ---------------------------------------------------------------------------
     def exec_out(self, args: Sequence[str], *, timeout: float | None = None) -> bytes:
-        """Binary stdout of a command (no PTY, no newline translation on adbd >= N)."""
+        """Binary stdout of a command (no PTY, no newline translation).
+
+        adbd before Android 5.0 has no ``exec:``; there the output comes through ``shell:``,
+        which runs under a PTY that turns ``\n`` into ``\r\n`` — callers that need exact
+        bytes (a PNG) must undo that.
+        """
         deadline = time.monotonic() + (timeout or self.timeout)
-        with self._open(f"exec:{join(args)}", timeout) as c:
+        try:
+            c = self._open(f"exec:{join(args)}", timeout)
+        except ServiceRefused:
+            c = self._open(f"shell:{join(args)}", timeout)
+        with c:
             return _read_all(c.conn, deadline, self.serial)
 
     def stream_exec(
