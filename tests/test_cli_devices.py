@@ -143,3 +143,13 @@ def test_garbage_instead_of_png_is_a_clear_error(fake_server, tsd, tmp_path):
 def test_all_black_detection_is_exact():
     assert png.inspect(png.make(4, 4, (0, 0, 0))).black is True
     assert png.inspect(png.make(4, 4, (0, 0, 1))).black is False
+
+
+def test_no_permissions_terminal_points_at_udev(fake_server, tsd, tmp_path):
+    srv = fake_server(make_fixture(tmp_path / "f", "NOPERM1", state="no permissions"))
+    code, out, _ = tsd("-H", "127.0.0.1", "-P", srv.port, "devices", "--json")
+    [row] = json.loads(out)
+    assert code == 0 and row["state"].startswith("no permissions (missing udev rules?")
+    assert "udev rule" in row["fix"] and "plugdev" in row["fix"]
+    code, out, err = tsd("-H", "127.0.0.1", "-P", srv.port, "info")
+    assert code == 4 and "udev rule" in err and len(err.strip().splitlines()) == 1

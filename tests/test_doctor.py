@@ -17,7 +17,7 @@ import pytest
 from tests.udev_records import MTP_IF, Record, usb_device
 from tsdtool import doctor, errors, usb
 from tsdtool.parsers.adb_devices import parse_devices_l
-from tsdtool.transport.adb import Adb, ServerAddress
+from tsdtool.transport.adb import ServerAddress
 from tsdtool.transport.types import DeviceEntry
 
 VENDORS = {"05e0": "Zebra Technologies", "0c2e": "Honeywell"}
@@ -328,10 +328,9 @@ def test_cli_server_unreachable(tsd, cli_env, tmp_path):
 def test_cli_udev_rule_is_printed_unwrapped(tsd, fake_server, cli_env, tmp_path, monkeypatch):
     """The rule line must survive copy and paste: never wrapped, whatever the terminal width."""
     monkeypatch.setenv("COLUMNS", "40")
-    srv = fake_server()
-    listed = [DeviceEntry("20TC52FX0001", "no permissions (missing udev rules? user is in the plugdev group); "
-                          "see [http://developer.android.com/tools/device.html]", "usb", {"usb": "1-1"})]
-    monkeypatch.setattr(Adb, "devices", lambda self: listed)  # the fake has no "no permissions" state
+    from tests.fake_adb import make_fixture
+
+    srv = fake_server(make_fixture(tmp_path / "fx", "20TC52FX0001", state="no permissions"))
     code, out, _ = tsd("-H", "127.0.0.1", "-P", srv.port, "doctor", "-o", tmp_path)
     assert code == 1
     rule = 'SUBSYSTEM=="usb", ATTR{idVendor}=="05e0", MODE="0660", GROUP="plugdev"'

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from . import services
-from .terminal import Terminal
+from .terminal import NO_PERMISSIONS_TEXT, Terminal
 
 ADB_SERVER_VERSION = 41  # aosp adb.h; the only value the Debian 29.0.6 client accepts
 # What `host:host-features` returned from Debian's adb 29.0.6 server (captured).
@@ -269,10 +269,11 @@ class FakeAdbServer:
             entries = sorted(self._entries, key=lambda e: (e.terminal.transport != "usb", e.terminal.serial))
         for e in entries:
             t = e.terminal
+            state = NO_PERMISSIONS_TEXT if t.state == "no permissions" else t.state
             if not long:
-                lines.append(f"{t.serial}\t{t.state}\n")
+                lines.append(f"{t.serial}\t{state}\n")
                 continue
-            line = f"{t.serial:<22} {t.state}"
+            line = f"{t.serial:<22} {state}"
             if e.devpath:
                 line += f" {e.devpath}"
             if t.state == "device":  # product/model/device come from the CNXN banner
@@ -307,6 +308,9 @@ class FakeAdbServer:
         state = entry.terminal.state
         if state == "unauthorized":
             return None, unauthorized_text(self.vendor_keys)
+        if state == "no permissions":  # UsbNoPermissionsLongHelpText()
+            return None, ("insufficient permissions for device: missing udev rules? user is in the plugdev group\n"
+                          "see [http://developer.android.com/tools/device.html] for more information")
         if state in ("offline", "connecting", "authorizing"):
             return None, {
                 "offline": "device offline",

@@ -31,7 +31,12 @@ STATES = (
     "bootloader",
     "sideload",
     "rescue",
+    "no permissions",  # USB device the server cannot open (udev); listed with NO_PERMISSIONS_TEXT
 )
+# What adb 29.0.6 prints in `adb devices` for a USB device it may not open
+# (aosp@29.0.6:adb/transport.cpp to_string(kCsNoPerm) → UsbNoPermissionsShortHelpText()).
+NO_PERMISSIONS_TEXT = ("no permissions (missing udev rules? user is in the plugdev group); "
+                       "see [http://developer.android.com/tools/device.html]")
 TRANSPORTS = ("usb", "tcp", "emulator")
 
 # What adbd advertises, by the release that added it (approximate; override with `features`).
