@@ -172,6 +172,9 @@ def _translate(exc: BaseException, serial: str | None = None, what: str = "") ->
         return errors.DeviceUnauthorized(f"terminal {serial or ''} is unauthorized".replace("  ", " "))
     if "offline" in low:
         return errors.DeviceOffline(f"terminal {serial or ''} is offline".replace("  ", " "))
+    if "insufficient permissions" in low:
+        return errors.DeviceUnavailable(f"no USB permission for terminal {serial or ''}".strip(),
+                                        fix=state_fix("no permissions"))
     if ("not found" in low and "device" in low) or "no such device" in low:
         return errors.DeviceNotFound(f"no terminal with serial {serial!r}")
     if isinstance(exc, (EOFError, ConnectionError, OSError)) or "closed" in low:
