@@ -57,8 +57,8 @@ Jobs = Annotated[int, typer.Option("--jobs", min=1, max=32, help="Terminals work
 def _options(
     serial: Annotated[str | None, typer.Option("-s", "--serial", help="Terminal serial (else $ANDROID_SERIAL, else the only one).")] = None,
     host: Annotated[str | None, typer.Option("-H", "--adb-host", help="adb server host (never started remotely).")] = None,
-    port: Annotated[int | None, typer.Option("-P", "--adb-port", help="adb server port.")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds a terminal may stay silent.")] = 20.0,
+    port: Annotated[int | None, typer.Option("-P", "--adb-port", min=1, max=65535, help="adb server port.")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=86400, help="Seconds a terminal may stay silent.")] = 20.0,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show tracebacks and details.")] = False,
     no_start_server: Annotated[bool, typer.Option("--no-start-server", help="Never start a local adb server.")] = False,
     profiles_dir: Annotated[list[Path] | None, typer.Option("--profiles-dir", help="Extra profile folder (repeatable).")] = None,
