@@ -17,7 +17,7 @@ _THREADTIME = re.compile(
     r"^(?P<ts>\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\s+(?P<pid>\d+)\s+(?P<tid>\d+)\s+"
     r"(?P<level>[VDIWEFSA])\s(?P<tag>.*?): (?P<msg>.*)$"
 )  # the tag's padding is stripped after matching: `.*?\s*: ` is quadratic on a run of spaces
-_DIVIDER = re.compile(r"^-{9} beginning of (\S+)")
+_DIVIDER = re.compile(r"-{9} beginning of (\S+)[^\n]*")
 # What a support engineer searches for first: an app crash, a native crash, a hang.
 _CRASH_MARKERS = ("FATAL EXCEPTION", "ANR in ", "Fatal signal ")
 
@@ -70,9 +70,10 @@ def is_problem(line: LogLine) -> bool:
 def problems(data: bytes) -> list[LogLine]:
     """The lines :func:`is_problem` selects, in order (only those lines are parsed)."""
     text = decode(data)
-    hits = [(m.start(), name) for begin, end, name in _segments(text)
-            for pattern in (_SEVERE, _MILD if name == "crash" else _MARKED)
-            for m in pattern.finditer(text, begin, end)]
+    hits = []
+    for begin, end, name in _segments(text):
+        patterns = [_ANY] if name == "crash" else [_SEVERE] + ([_MARKED] if _marked(text, begin, end) else [])
+        hits += [(m.start(), name) for pattern in patterns for m in pattern.finditer(text, begin, end)]
     return _parse_at(text, hits)
 
 
@@ -92,19 +93,28 @@ def crashes(data: bytes) -> list[LogLine]:
 _HEAD = r"^\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[^\S\n]+\d+[^\S\n]+\d+[^\S\n]+"
 _TAG = r"[^\S\n][^:\n]*(?::(?! )[^:\n]*)*: "  # unrolled: a run of non-colons per step
 _ANY = re.compile(_HEAD + r"[VDIWEFSA]" + _TAG, re.M)
+_LEVEL = re.compile(_HEAD + r"([VDIWEFSA])" + _TAG, re.M)  # findall → one level letter per line
 _SEVERE = re.compile(_HEAD + r"[EFA]" + _TAG, re.M)
-_MILD = re.compile(_HEAD + r"[VDIWS]" + _TAG, re.M)
 _MARKED = re.compile(_HEAD + r"[VDIWS]" + _TAG + r"[^\n]*?(?:FATAL EXCEPTION|ANR in |Fatal signal )", re.M)
 _MARKER_LINE = re.compile(r"^[^\n]*?(?:FATAL EXCEPTION|ANR in |Fatal signal )", re.M)
-_DIVIDERS = re.compile(r"^-{9} beginning of ([^\s]+)[^\n]*", re.M)
+_DIVIDER_TEXT = "--------- beginning of "
+
+
+def _marked(text: str, begin: int, end: int) -> bool:
+    return any(text.find(marker, begin, end) >= 0 for marker in _CRASH_MARKERS)
 
 
 def _segments(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, buffer) of the stretches between ``beginning of`` dividers."""
+    """(start, end, buffer) of the stretches between ``beginning of`` dividers (found with
+    str.find: a MULTILINE regex tries every line start of megabytes)."""
     segments, start, buffer = [], 0, ""
-    for match in _DIVIDERS.finditer(text):
-        segments.append((start, match.start(), buffer))
-        start, buffer = match.end(), match[1]
+    at = text.find(_DIVIDER_TEXT)
+    while at >= 0:
+        match = _DIVIDER.match(text, at) if at == 0 or text[at - 1] == "\n" else None
+        if match:
+            segments.append((start, at, buffer))
+            start, buffer = match.end(), match[1]
+        at = text.find(_DIVIDER_TEXT, at + 1)
     segments.append((start, len(text), buffer))
     return segments
 
@@ -137,7 +147,12 @@ def summary(data: bytes) -> Summary:
     text = decode(data)
     lines = problems = 0
     for begin, end, name in _segments(text):
-        lines += _count(_ANY, text, begin, end)
-        problems += _count(_SEVERE, text, begin, end)
-        problems += _count(_MILD if name == "crash" else _MARKED, text, begin, end)
+        levels = _LEVEL.findall(text, begin, end)
+        lines += len(levels)
+        if name == "crash":
+            problems += len(levels)
+            continue
+        problems += sum(levels.count(level) for level in "EFA")
+        if _marked(text, begin, end):
+            problems += _count(_MARKED, text, begin, end)
     return Summary(lines, problems)
