@@ -19,3 +19,17 @@ def test_incompressible_items_are_stored_text_is_deflated(tmp_path):
     with zipfile.ZipFile(writer.part) as z:
         assert z.getinfo("db/random.db").compress_type == zipfile.ZIP_STORED
         assert z.getinfo("logs/logcat.txt").compress_type == zipfile.ZIP_DEFLATED
+
+
+def test_a_file_sparse_at_the_start_is_judged_by_its_middle(tmp_path):
+    from tsdtool.outdir import Item
+
+    staged = tmp_path / "staging"
+    (staged / "db").mkdir(parents=True)
+    (staged / "db" / "scans.db").write_bytes(bytes(300_000) + os.urandom(600_000))  # zeros, then noise
+    writer = BundleWriter(tmp_path / "c.zip", datetime(2026, 1, 2, tzinfo=UTC))
+    with writer:
+        writer.add_staged(staged, Item("db/scans.db", "adb", kind="database"))
+        writer._zip.close()
+    with zipfile.ZipFile(writer.part) as z:
+        assert z.getinfo("db/scans.db").compress_type == zipfile.ZIP_STORED

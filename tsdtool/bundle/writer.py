@@ -82,13 +82,14 @@ class BundleWriter:
         info.external_attr = 0o644 << 16
         return info
 
-    def _stream(self, name: str, chunks: Iterable[bytes]) -> tuple[int, str]:
+    def _stream(self, name: str, chunks: Iterable[bytes], sample: bytes | None = None) -> tuple[int, str]:
         sha, size = hashlib.sha256(), 0
         chunks = iter(chunks)
-        first = next(chunks, b"")  # judged for compressibility, then written like the rest
+        first = next(chunks, b"")  # judged for compressibility when no sample is given
         chunks = itertools.chain([first], chunks)
         try:
-            with self._zip.open(self._info(name, first[:SAMPLE]), "w", force_zip64=True) as dst:
+            info = self._info(name, first[:SAMPLE] if sample is None else sample)
+            with self._zip.open(info, "w", force_zip64=True) as dst:
                 try:
                     for chunk in chunks:
                         dst.write(chunk)
@@ -115,8 +116,12 @@ class BundleWriter:
             return item
         try:
             with open(source, "rb") as fh:
+                # judge compressibility from the middle: a SQLite file starts with sparse pages
+                fh.seek(os.fstat(fh.fileno()).st_size // 2)
+                sample = fh.read(SAMPLE)
+                fh.seek(0)
                 chunks = transform(_lines(fh)) if transform else _chunks(fh)
-                item.size, item.sha256 = self._stream(staged.path, chunks)
+                item.size, item.sha256 = self._stream(staged.path, chunks, sample)
         except OSError as exc:
             item.status, item.reason = FAILED, f"cannot read the staged copy: {reason_of(exc)}"
             return item
