@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
+from pathlib import Path
+
 import pytest
 
 
@@ -16,3 +20,46 @@ def test_out_of_range_global_option_is_a_usage_error(tsd, args):
     code, _, err = tsd(*args, "devices")
     assert code == 2, err
     assert "Invalid value" in one_error_line(err)
+
+
+# --- bundles that are not what they claim -------------------------------------------------
+
+def _bundle(tsd, fake_server, tmp_path) -> Path:
+    server = fake_server("zebra_tc52")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "--timeout", "5", "collect", "--desk", "generic",
+                       "--no-input", "-o", tmp_path / "out")
+    assert code in (0, 3), err
+    return next((tmp_path / "out").glob("*.zip"))
+
+
+def _retyped(bundle: Path, target: Path, key: str, value) -> Path:
+    """A copy of ``bundle`` whose manifest has ``value`` (of the wrong type) under ``key``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(target, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "manifest.json":
+                manifest = json.loads(data)
+                if key.startswith("items."):
+                    for item in manifest["items"]:
+                        item[key.removeprefix("items.")] = value
+                else:
+                    manifest[key] = value
+                data = json.dumps(manifest).encode()
+            dst.writestr(name, data)
+    return target
+
+
+@pytest.mark.parametrize("key,value", [("device", [1, 2]), ("apps", ["a"]), ("created_at", 5), ("form", [1]),
+                                       ("options", []), ("profiles", "x"), ("items.size", "big"),
+                                       ("items.path", 5)])
+def test_a_manifest_with_wrong_types_is_refused_by_every_reader(tsd, fake_server, tmp_path, key, value):
+    good = _bundle(tsd, fake_server, tmp_path)
+    bad = _retyped(good, tmp_path / "tampered" / "bad.zip", key, value)
+    for args in (["inspect", bad], ["report", "--no-open", "-o", tmp_path / "r.html", bad], ["diff", good, bad],
+                 ["send", "--dry-run", "--to", "desk@example.com", bad]):
+        code, _, err = tsd(*args)
+        assert code == 2, (args, err)
+        assert "is not a tsdtool manifest" in one_error_line(err), err
+    code, out, err = tsd("verify", bad)  # verify lists it as a problem, exit 1
+    assert code == 1 and "schema" in out + err, out + err

@@ -34,13 +34,19 @@ def schema() -> dict[str, Any]:
     return json.loads(schema_path().read_text("utf-8"))
 
 
-def schema_problems(data: Any) -> list[str]:
-    """Every way ``data`` breaks the manifest schema, as ``at.path: message`` lines."""
+def schema_problems(data: Any, *, types_only: bool = False) -> list[str]:
+    """Every way ``data`` breaks the manifest schema, as ``at.path: message`` lines.
+
+    ``types_only``: only values of the wrong JSON type (a list where an object belongs) —
+    what a reader cannot work with; a missing key or an odd value it can.
+    """
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema())
     found = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        if types_only and (error.validator != "type" or "allOf" in error.schema_path):
+            continue
         where = ".".join(str(p) for p in error.absolute_path) or "manifest"
         found.append(f"{where}: {error.message}")
     return found
@@ -49,7 +55,9 @@ def schema_problems(data: Any) -> list[str]:
 class Bundle:
     """An open bundle zip: the manifest and the bytes of each stored item."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, strict: bool = True):
+        """``strict``: refuse a manifest whose values have the wrong types (a tampered or
+        foreign file) instead of failing somewhere inside a reader; ``verify`` lists them."""
         self.path = Path(path)
         try:
             self.zip = zipfile.ZipFile(self.path)
@@ -64,9 +72,14 @@ class Bundle:
             ) from exc
         try:
             self.data: dict[str, Any] = json.loads(raw)
+            wrong = schema_problems(self.data, types_only=True) if strict else []
+            if wrong:
+                raise ValueError(wrong[0] + (f", and {len(wrong) - 1} more" if len(wrong) > 1 else ""))
             self.manifest = Manifest.from_dict(self.data)
         except (ValueError, TypeError, AttributeError) as exc:
-            raise errors.UsageError(f"{path}: {MANIFEST_NAME} is not a tsdtool manifest ({exc})") from exc
+            self.zip.close()
+            raise errors.UsageError(f"{path}: {MANIFEST_NAME} is not a tsdtool manifest ({exc})",
+                                    fix="`tsdtool verify` lists every problem") from exc
 
     def __enter__(self) -> Bundle:
         return self
@@ -83,8 +96,8 @@ class Bundle:
             return None
 
 
-def open_bundle(path: Path) -> Bundle:
-    return Bundle(path)
+def open_bundle(path: Path, *, strict: bool = True) -> Bundle:
+    return Bundle(path, strict=strict)
 
 
 @dataclass
@@ -102,7 +115,7 @@ class Verification:
 def verify(path: Path) -> Verification:
     """Recompute every stored item's size and SHA-256 and validate the manifest."""
     result = Verification(Path(path))
-    with open_bundle(path) as bundle:
+    with open_bundle(path, strict=False) as bundle:
         result.status = bundle.manifest.status
         if bundle.data.get("schema_version") != SCHEMA_VERSION:
             result.problems.append(
