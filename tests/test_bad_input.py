@@ -63,3 +63,36 @@ def test_a_manifest_with_wrong_types_is_refused_by_every_reader(tsd, fake_server
         assert "is not a tsdtool manifest" in one_error_line(err), err
     code, out, err = tsd("verify", bad)  # verify lists it as a problem, exit 1
     assert code == 1 and "schema" in out + err, out + err
+
+
+# --- -o: a file where a folder belongs, and a folder where a file belongs -------------------
+
+@pytest.mark.parametrize("command", [["screenshot"], ["logs"], ["pull", "/sdcard/Download"],
+                                     ["pull-db", "com.example.scanner.demo"],
+                                     ["collect", "--desk", "generic", "--no-input"]])
+def test_output_below_a_file_is_a_usage_error(tsd, fake_server, tmp_path, command):
+    server = fake_server("zebra_tc52")
+    (tmp_path / "afile").write_text("keep me")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, *command, "-o", tmp_path / "afile" / "x")
+    assert code == 2, err
+    assert "is not a folder" in one_error_line(err)
+    assert (tmp_path / "afile").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("command", [["screenshot"], ["logs"]])
+def test_a_folder_given_for_an_output_file_is_a_usage_error(tsd, fake_server, tmp_path, command):
+    server = fake_server("zebra_tc52")
+    (tmp_path / "adir").mkdir()
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, *command, "-o", tmp_path / "adir")
+    assert code == 2, err
+    assert "is a folder, not a file" in one_error_line(err)
+    assert list((tmp_path / "adir").iterdir()) == []
+
+
+def test_report_to_a_folder_or_below_a_file_is_a_usage_error(tsd, fake_server, tmp_path):
+    bundle = _bundle(tsd, fake_server, tmp_path)
+    (tmp_path / "afile").write_text("")
+    for target, message in ((tmp_path / "out", "is a folder, not a file"), (tmp_path / "afile" / "r.html", "is not a folder")):
+        code, _, err = tsd("report", "--no-open", "-o", target, bundle)
+        assert code == 2, err
+        assert message in one_error_line(err)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tsdtool import errors
-from tsdtool.paths import UniqueNames, contained, safe_relpath
+from tsdtool.paths import UniqueNames, check_folder, contained, safe_relpath
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 
@@ -62,6 +62,7 @@ class OutputDir:
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        check_folder(self.root, "-o")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+from tsdtool import errors
+
 MAX_COMPONENT = 120  # bytes: well under NAME_MAX (255) once suffixes like .part are added
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
@@ -66,13 +68,38 @@ class UniqueNames:
         return candidate
 
 
+def check_folder(folder: Path, label: str = "") -> None:
+    """``folder`` must be (or become) a writable folder: checked without creating anything,
+    so a file given where a folder belongs is a usage error, not a failure half-way."""
+    where = f"{label} {folder}: " if label else ""
+    existing = Path(folder).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise errors.UsageError(f"{where}{existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise errors.UsageError(f"{where}{existing} is not writable", fix="choose another folder with -o")
+
+
+def check_file(path: Path, label: str = "") -> None:
+    """``path`` must be (or become) a writable file: not a folder, in a folder that can be made."""
+    if Path(path).is_dir():
+        raise errors.UsageError(f"{label + ' ' if label else ''}{path} is a folder, not a file",
+                                fix="give a file name inside it")
+    check_folder(Path(path).parent, label)
+
+
 def write_new(path: Path, data: bytes) -> Path:
     """Write a file atomically (``.part`` then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_file(path)
     part = path.with_name(path.name + ".part")
-    with open(part, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(part, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(part, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(part, path)
+    except OSError as exc:
+        raise errors.OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path

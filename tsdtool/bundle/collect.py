@@ -223,16 +223,9 @@ def collect(
 
 def _check_output(out_dir: Path) -> None:
     """-o must be (or become) a writable folder; checked without creating anything yet."""
-    import os
+    from tsdtool.paths import check_folder
 
-    existing = out_dir.absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise errors.UsageError(f"-o {out_dir}: {existing} is not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise errors.UsageError(f"-o {out_dir}: {existing} is not writable",
-                                fix="choose another folder with -o")
+    check_folder(out_dir, "-o")
 
 
 def _check_attachments(paths: Sequence[Path]) -> list[Path]:

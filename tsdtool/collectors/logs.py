@@ -40,7 +40,7 @@ from tsdtool.collectors.base import AppCollector, Collector, Context, run_all
 from tsdtool.collectors.database import check_package, local_name
 from tsdtool.collectors.sinks import LazyItem
 from tsdtool.outdir import FAILED, OutputDir
-from tsdtool.paths import safe_component
+from tsdtool.paths import check_file, safe_component
 from tsdtool.progress import NullProgress, Progress
 from tsdtool.transport.adb import Device
 
@@ -297,6 +297,7 @@ def collect_logs(
     if package:
         collectors.append(AppFilesCollector(check_package(package)))
     target = output or default_output(device.serial)
+    check_file(target, "-o")
     collectors[0].filename = safe_component(target.name)  # type: ignore[attr-defined]
     out = OutputDir(target.parent)
     ctx = Context(device, out, progress or NullProgress(), {"profile_dirs": tuple(profile_dirs)})
