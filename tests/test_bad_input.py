@@ -96,3 +96,15 @@ def test_report_to_a_folder_or_below_a_file_is_a_usage_error(tsd, fake_server, t
         code, _, err = tsd("report", "--no-open", "-o", target, bundle)
         assert code == 2, err
         assert message in one_error_line(err)
+
+
+@pytest.mark.parametrize("package", ["com.x;reboot", "com x", "", "$(id)"])
+def test_collect_refuses_a_bad_package_name_before_touching_the_terminal(tsd, fake_server, tmp_path, package):
+    server = fake_server("zebra_tc52")
+    before = len(server.requests)
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "--desk", "generic", "--no-input",
+                       "--package", package, "-o", tmp_path / "out")
+    assert code == 2, err
+    assert "is not an Android package name" in one_error_line(err)
+    assert len(server.requests) == before
+    assert not (tmp_path / "out").exists()

@@ -137,8 +137,11 @@ def collect(
     """
     if options.app and options.package:
         raise errors.UsageError("--app and --package exclude each other", fix="give one of them")
+    from tsdtool.collectors.database import check_package
     from tsdtool.collectors.logs import check_since
 
+    if options.package is not None:
+        check_package(options.package)
     check_since(options.since)
     desk = desks.get(options.desk, options.profile_dirs, include_user_dir=options.use_user_profiles)
     contact = form.saved_contact(options.config_dir)
