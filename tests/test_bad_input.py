@@ -108,3 +108,12 @@ def test_collect_refuses_a_bad_package_name_before_touching_the_terminal(tsd, fa
     assert "is not an Android package name" in one_error_line(err)
     assert len(server.requests) == before
     assert not (tmp_path / "out").exists()
+
+
+def test_a_device_path_longer_than_adb_sync_allows_is_a_usage_error(tsd, fake_server, tmp_path):
+    server = fake_server("zebra_tc52")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "pull", "/sdcard/" + "a" * 2000, "-o", tmp_path / "p")
+    assert code == 2, err
+    line = one_error_line(err)
+    assert "at most 1024 bytes" in line and len(line) < 200
+    assert not (tmp_path / "p").exists()

@@ -44,11 +44,16 @@ class PullResult:
     skipped: int
 
 
+MAX_SYNC_PATH = 1024  # adb's sync protocol refuses longer paths
+
+
 def check_device_path(path: str) -> str:
     if not path.startswith("/"):
         raise errors.UsageError(f"{path!r}: device paths are absolute (like /sdcard/Download)")
     if "\x00" in path or "\n" in path:
         raise errors.UsageError(f"{path!r}: a device path cannot hold NUL or a newline")
+    if len(path.encode("utf-8", "surrogateescape")) > MAX_SYNC_PATH:
+        raise errors.UsageError(f"{path[:40]!r}…: a device path is at most {MAX_SYNC_PATH} bytes (adb sync)")
     return path
 
 
