@@ -117,3 +117,47 @@ def test_a_device_path_longer_than_adb_sync_allows_is_a_usage_error(tsd, fake_se
     line = one_error_line(err)
     assert "at most 1024 bytes" in line and len(line) < 200
     assert not (tmp_path / "p").exists()
+
+
+# --- ticket fields and addresses that would break the e-mail headers ------------------------
+
+def test_a_line_break_in_a_one_line_field_is_a_usage_error_before_collecting(tsd, fake_server, tmp_path):
+    server = fake_server("zebra_tc52")
+    before = len(server.requests)
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "--desk", "grsoft", "--no-input",
+                       "-o", tmp_path / "out", "--field", "contact_name=Ivan\nBcc: evil@example.com")
+    assert code == 2, err
+    assert "contact_name: must be one line" in one_error_line(err)
+    assert len(server.requests) == before and not (tmp_path / "out").exists()
+    form = tmp_path / "form.toml"
+    form.write_text('contact_email = "a@example.com\\nBcc: evil@example.com"\n')
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "--desk", "grsoft", "--no-input",
+                       "-o", tmp_path / "out", "--form", form)
+    assert code == 2 and "contact_email: must be one line" in one_error_line(err), err
+
+
+def test_a_multi_line_description_still_makes_a_one_line_subject(tsd, fake_server, tmp_path):
+    server = fake_server("zebra_tc52")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "--desk", "grsoft", "--no-input",
+                       "-o", tmp_path / "out", "--field", "description=first\nBcc: evil@example.com")
+    assert code in (0, 3), err
+    eml = next((tmp_path / "out").glob("*.eml")).read_bytes()
+    assert b"\r\nBcc:" not in eml
+
+
+@pytest.mark.parametrize("to", ["a@example.com\nBcc: evil@example.com", "not an address"])
+def test_send_refuses_a_to_that_is_not_one_address(tsd, fake_server, tmp_path, to):
+    bundle = _bundle(tsd, fake_server, tmp_path)
+    code, _, err = tsd("send", "--dry-run", "--to", to, "--field", "description=x", "--field", "contact_name=y",
+                       "--field", "contact_email=y@example.com", bundle)
+    assert code == 2, err
+    assert "is not one e-mail address" in one_error_line(err)
+
+
+def test_send_of_a_bundle_whose_manifest_holds_a_line_break_in_the_name(tsd, fake_server, tmp_path):
+    bundle = _bundle(tsd, fake_server, tmp_path)
+    bad = _retyped(bundle, tmp_path / "tampered" / "nl.zip", "form",
+                   {"description": "x", "contact_name": "y\nBcc: evil@example.com", "contact_email": "y@example.com"})
+    code, out, err = tsd("send", "--dry-run", "--to", "desk@example.com", "--field", "app_version=1", bad)
+    assert code == 0, err
+    assert "Traceback" not in err

@@ -43,8 +43,17 @@ def parse_field_args(args: Sequence[str]) -> dict[str, str]:
                 f"--field {arg!r} is not KEY=VALUE with a snake_case key",
                 fix="write it as --field description='what goes wrong'",
             )
-        values[key] = value.strip()
+        values[key] = _one_line(key, value.strip(), f"--field {key}")
     return values
+
+
+def _one_line(key: str, value: str, source: str) -> str:
+    """A one-line field (a name, an address, a project) with a line break would break the
+    e-mail headers and the subject built from it: a usage error, not a crash at the end."""
+    info = fields.CATALOG.get(key)
+    if info and not info.multiline and any(c in value for c in "\r\n\x00"):
+        raise errors.UsageError(f"{source}: must be one line", fix="only description and steps may span lines")
+    return value
 
 
 def _flatten(data: Mapping[str, Any], source: str) -> dict[str, str]:
@@ -54,7 +63,7 @@ def _flatten(data: Mapping[str, Any], source: str) -> dict[str, str]:
             raise errors.UsageError(f"{source}:{key}: not a snake_case field key")
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise errors.UsageError(f"{source}:{key}: must be text or a number")
-        values[key] = str(value).strip()
+        values[key] = _one_line(key, str(value).strip(), f"{source}:{key}")
     return values
 
 

@@ -104,6 +104,8 @@ def prepare(bundle: Path, options: SendOptions) -> SendPlan:
             f"desk {desk.name} {where}: no address to send to",
             fix="give one with --to ADDR (or [desk.<id>] to in config.toml)",
         )
+    if any(c in to for c in "\r\n\x00") or "@" not in to:
+        raise errors.UsageError(f"--to {to!r} is not one e-mail address", fix="for example --to support@example.com")
     gaps = ticket.missing(desk, ticket.values(manifest))
     if gaps:
         labels = ", ".join(f"{desk.requirement_label(g)} ({g})" for g in gaps)
@@ -119,7 +121,7 @@ def prepare(bundle: Path, options: SendOptions) -> SendPlan:
         )
     message = ticket.message(manifest, desk, Path(bundle), to=to, link=options.link)
     sender = manifest.form.get("contact_email") or options.user
-    if not sender or "@" not in sender:
+    if not sender or "@" not in sender or any(c in sender for c in "\r\n\x00"):
         raise errors.UsageError(
             "no sender address: the ticket has no contact_email",
             fix="add it with --field contact_email=you@example.com",

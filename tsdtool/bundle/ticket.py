@@ -247,9 +247,10 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
     if to:
         msg["To"] = to
     sender = manifest.form.get("contact_email", "")
-    if sender and "@" in sender:
+    if sender and "@" in sender and not any(c in sender for c in "\r\n\x00"):
         user, _, domain = sender.partition("@")
-        msg["From"] = Address(manifest.form.get("contact_name", ""), user, domain)
+        # One line: a header cannot hold a line break (a hand-edited manifest may).
+        msg["From"] = Address(" ".join(manifest.form.get("contact_name", "").split()), user, domain)
     msg["Date"] = formatdate(usegmt=True)
     # The sender's domain, not getfqdn(): that may wait on DNS and names the PC.
     msg["Message-ID"] = make_msgid("tsdtool", domain=sender.partition("@")[2] or "tsdtool.invalid")
