@@ -161,3 +161,24 @@ def test_send_of_a_bundle_whose_manifest_holds_a_line_break_in_the_name(tsd, fak
     code, out, err = tsd("send", "--dry-run", "--to", "desk@example.com", "--field", "app_version=1", bad)
     assert code == 0, err
     assert "Traceback" not in err
+
+
+# --- connect / disconnect --------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["connect", "disconnect"])
+@pytest.mark.parametrize("address", ["", "a b", "host:abc", "host:99999", "[::1", "host:", "a\nb"])
+def test_a_malformed_network_address_never_reaches_the_server(tsd, fake_server, command, address):
+    server = fake_server("zebra_tc52", "urovo_dt50")
+    before = len(server.requests)
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, command, address)
+    assert code == 2, err
+    assert "is not HOST[:PORT]" in one_error_line(err)
+    assert len(server.requests) == before  # an empty disconnect would drop every network terminal
+    assert "192.168.1.50:5555" in server.devices_text()
+
+
+def test_disconnect_of_an_unknown_address_names_it(tsd, fake_server):
+    server = fake_server("zebra_tc52")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "disconnect", "10.9.9.9")
+    assert code == 4, err
+    assert "10.9.9.9:5555" in one_error_line(err) and "None" not in err

@@ -403,7 +403,7 @@ def repro_stop_cmd(
 @app.command("connect")
 def connect_cmd(address: Annotated[str, typer.Argument(help="HOST[:PORT] of a terminal with adb over TCP (port 5555 by default).")]) -> int:
     """Ask the adb server to reach a terminal over the network (`adb connect`)."""
-    answer = settings.adb().connect(address if ":" in address.rsplit("]", 1)[-1] else f"{address}:5555")
+    answer = settings.adb().connect(address)
     console.out().print(answer, markup=False)
     return ExitCode.OK
 

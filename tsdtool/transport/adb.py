@@ -157,6 +157,26 @@ class _Client(adbutils.AdbClient):
         return self._version
 
 
+def network_address(address: str, default_port: int = 5555) -> str:
+    """``HOST[:PORT]`` or ``[IPv6][:PORT]`` checked and completed with the default port; a
+    blank, spaced or malformed address is a usage error, never a request to the server."""
+    text = address.strip()
+    port: str | None
+    if text.startswith("["):
+        host, bracket, rest = text.partition("]")
+        host, port = host + bracket, rest[1:]
+        ok = bool(bracket) and host != "[]" and rest[:1] in ("", ":") and rest != ":"
+    elif text.count(":") > 1:  # a bare IPv6 address: no port can be told apart
+        host, port, ok = text, None, True
+    else:
+        host, sep, port = text.partition(":")
+        ok = bool(host) and (not sep or bool(port))
+    ok = ok and all(c.isprintable() and not c.isspace() for c in text)
+    if not ok or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise errors.UsageError(f"{address!r} is not HOST[:PORT]", fix="for example 192.168.1.50:5555")
+    return text if port is None else f"{host}:{port or default_port}"
+
+
 def _translate(exc: BaseException, serial: str | None = None, what: str = "") -> errors.TsdError:
     """Map an adbutils/socket error to the project's error tree."""
     if isinstance(exc, errors.TsdError):
@@ -296,14 +316,20 @@ class Adb:
 
     def connect(self, address: str) -> str:
         """`adb connect`: the server reaches a terminal over TCP; returns its answer."""
-        answer = self._query(f"host:connect:{address}")
+        answer = self._query(f"host:connect:{network_address(address)}")
         if answer.startswith(("failed", "unable", "cannot")):
             raise errors.DeviceUnavailable(
                 answer, fix="check the address, the network and that adb over TCP is enabled on the terminal")
         return answer
 
     def disconnect(self, address: str) -> str:
-        return self._query(f"host:disconnect:{address}")
+        """`adb disconnect HOST[:PORT]`: one terminal (never all of them, as an empty address would)."""
+        address = network_address(address)
+        try:
+            return self._query(f"host:disconnect:{address}")
+        except errors.DeviceNotFound:
+            raise errors.DeviceNotFound(f"the adb server has no network terminal {address}",
+                                        fix="see `tsdtool devices` for the connected ones") from None
 
     def track_devices(self) -> Iterator[list[DeviceEntry]]:
         """Yield the device list now and after every change (`host:track-devices`)."""
