@@ -182,3 +182,24 @@ def test_disconnect_of_an_unknown_address_names_it(tsd, fake_server):
     code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "disconnect", "10.9.9.9")
     assert code == 4, err
     assert "10.9.9.9:5555" in one_error_line(err) and "None" not in err
+
+
+# --- device text that tries to drive the user's terminal -------------------------------------
+
+def test_ansi_escapes_and_markup_in_device_text_print_literally(tsd, fake_server, tmp_path):
+    from tests.fake_adb import make_fixture
+
+    fixture = make_fixture(tmp_path / "fx", "EVIL1", model="[bold red]TC52[/] \x1b[2J\x1b]0;pwned\x07")
+    (fixture / "packages.toml").write_text(
+        '[[package]]\nname = "com.evil.app"\nversion_name = "[b]1.0\\u001b[31m"\nversion_code = 1\n')
+    server = fake_server(fixture)
+    for args in (["devices"], ["info"], ["apps"]):
+        code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, *args)
+        assert code == 0, err
+        assert "\x1b" not in out and "\x07" not in out, out
+    code, out, _ = tsd("-H", "127.0.0.1", "-P", server.port, "info")
+    assert "[bold red]TC52[/]" in out and "\\x1b[2J" in out
+    code, out, _ = tsd("-H", "127.0.0.1", "-P", server.port, "apps")
+    assert "com.evil.app" in out and "[b]1.0" in out
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "screenshot", "--display", "x\x1b[2J")
+    assert code == 3 and "\x1b" not in err and "\\x1b[2J" in one_error_line(err), err

@@ -452,5 +452,5 @@ def main(argv: list[str] | None = None) -> int:
 def _report(exc: BaseException, line: str) -> None:
     if settings.verbose:
         console.err().print_exception()
-    console.err().print(f"error: {line}", style="red", markup=False, highlight=False)
+    console.err().print(f"error: {console.printable(line)}", style="red", markup=False, highlight=False)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from functools import cache
 from typing import Any
@@ -16,8 +17,18 @@ from rich.console import Console
 from rich.markup import escape as _escape
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: object) -> str:
+    """``text`` with control characters other than newline and tab made visible (``\\x1b``):
+    a model name or an error reply from a terminal may carry an ANSI escape that would
+    recolour, clear or retitle the user's terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
 def escape(text: object) -> str:
-    return _escape(str(text))
+    return _escape(printable(text))
 
 
 @cache
