@@ -203,3 +203,12 @@ def test_ansi_escapes_and_markup_in_device_text_print_literally(tsd, fake_server
     assert "com.evil.app" in out and "[b]1.0" in out
     code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "screenshot", "--display", "x\x1b[2J")
     assert code == 3 and "\x1b" not in err and "\\x1b[2J" in one_error_line(err), err
+
+
+def test_watch_refuses_an_output_below_a_file_before_waiting(tsd, fake_server, tmp_path, monkeypatch):
+    monkeypatch.setattr("tsdtool.watch.default_events", lambda *a, **k: iter(()))  # no terminal ever comes
+    server = fake_server("zebra_tc52")
+    (tmp_path / "afile").write_text("")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "watch", "--info", "-o", tmp_path / "afile")
+    assert code == 2, err
+    assert "is not a folder" in one_error_line(err)

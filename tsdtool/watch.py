@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tsdtool import errors, usb
-from tsdtool.paths import safe_component, write_new
+from tsdtool.paths import check_folder, safe_component, write_new
 from tsdtool.transport.adb import Adb, Device, state_fix
 from tsdtool.transport.types import DeviceEntry
 
@@ -335,6 +335,7 @@ def run(
     """
     if mode not in ("collect", "info"):
         raise errors.UsageError(f"unknown watch mode {mode!r}")
+    check_folder(output, "-o")  # now, not when the first terminal is plugged in
     action = info_action(profile_dirs) if mode == "info" else collect_action(profile_dirs=profile_dirs)
     if events is None:
         vendor_ids = usb.known_vendor_ids(profile_dirs)
