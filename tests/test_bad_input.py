@@ -212,3 +212,19 @@ def test_watch_refuses_an_output_below_a_file_before_waiting(tsd, fake_server, t
     code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "watch", "--info", "-o", tmp_path / "afile")
     assert code == 2, err
     assert "is not a folder" in one_error_line(err)
+
+
+def test_watch_without_a_running_udev_falls_back_to_the_adb_device_list(monkeypatch, tmp_path):
+    from tsdtool import usb, watch
+
+    pytest.importorskip("pyudev")
+    monkeypatch.setattr(usb, "UDEV_CONTROL", tmp_path / "no-udev" / "control", raising=False)
+    notes = []
+
+    class FakeAdb:
+        def track_devices(self):
+            return iter(())
+
+    events = watch.default_events(FakeAdb(), {}, notes.append, system="Linux")
+    assert any("udev is not running" in n and "adb device list" in n for n in notes), notes
+    assert list(events) == []

@@ -21,6 +21,9 @@ from tsdtool.transport.types import DeviceEntry
 # adb's USB interface: vendor-specific class 0xff, subclass 0x42, protocol 0x01
 # (ADB_CLASS / ADB_SUBCLASS / ADB_PROTOCOL in AOSP adb's usb code).
 ADB_INTERFACE = ("ff", "42", "01")
+# libudev delivers no event at all when this is missing (no udevd: containers, WSL, chroots):
+# a monitor opens fine and then stays silent forever.
+UDEV_CONTROL = Path("/run/udev/control")
 
 
 class UsbUnavailable(Exception):
@@ -174,6 +177,8 @@ def monitor(system: str | None = None, poll_s: float = 0.5) -> Iterator[tuple[st
 
 def open_monitor(system: str | None = None):
     pyudev = _pyudev(system)
+    if not UDEV_CONTROL.exists():
+        raise UsbUnavailable(f"udev is not running here (no {UDEV_CONTROL})")
     try:
         mon = pyudev.Monitor.from_netlink(pyudev.Context())
         mon.filter_by(subsystem="usb")  # devices and their interfaces (the adb one comes last)
