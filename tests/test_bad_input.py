@@ -228,3 +228,26 @@ def test_watch_without_a_running_udev_falls_back_to_the_adb_device_list(monkeypa
     events = watch.default_events(FakeAdb(), {}, notes.append, system="Linux")
     assert any("udev is not running" in n and "adb device list" in n for n in notes), notes
     assert list(events) == []
+
+
+def test_a_full_disk_found_when_a_small_file_is_flushed_is_an_output_error(tsd, fake_server, tmp_path, monkeypatch):
+    import builtins
+    import errno
+    import io
+
+    class FullOnClose(io.BufferedWriter):
+        def close(self):  # a small file sits in the buffer until close(): that is when ENOSPC shows
+            if not self.closed:
+                super().close()
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+    def full_open(path, mode="r", *args, **kwargs):
+        if "w" in mode and str(path).endswith(".part"):
+            return FullOnClose(io.FileIO(path, "w"))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr("tsdtool.outdir.open", full_open, raising=False)
+    server = fake_server("zebra_tc52")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "pull", "/proc/uptime", "-o", tmp_path / "p")
+    assert code == 3, err
+    assert "disk full" in one_error_line(err)

@@ -37,6 +37,12 @@ class Item:
         return asdict(self)
 
 
+def output_error(exc: OSError, written: int) -> errors.OutputError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return errors.OutputError(f"output disk full after {written} bytes")
+    return errors.OutputError(f"cannot write output: {exc.strerror or exc}")
+
+
 class HashingWriter:
     """A write-only file that hashes and counts what goes through it."""
 
@@ -49,9 +55,7 @@ class HashingWriter:
         try:
             self._fh.write(data)
         except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-                raise errors.OutputError(f"output disk full after {self.size} bytes") from exc
-            raise errors.OutputError(f"cannot write output: {exc.strerror or exc}") from exc
+            raise output_error(exc, self.size) from exc
         self.sha.update(data)
         self.size += len(data)
         return len(data)
@@ -84,11 +88,19 @@ class OutputDir:
         item = Item(rel, text_of(source), kind=kind)
         self.items.append(item)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(part, "wb") as fh:
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                fh = open(part, "wb")
+            except OSError as exc:
+                raise output_error(exc, 0) from exc
+            with fh:
                 writer = HashingWriter(fh)
                 yield writer
-            os.replace(part, target)
+                try:  # buffered bytes reach the disk here: a full disk shows now for a small file
+                    fh.close()
+                    os.replace(part, target)
+                except OSError as exc:
+                    raise output_error(exc, writer.size) from exc
         except BaseException as exc:
             item.status, item.reason = FAILED, reason_of(exc)
             item.path = rel + ".part"
