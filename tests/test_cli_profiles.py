@@ -81,3 +81,10 @@ def test_profiles_dir_with_mixed_kinds_and_empty_dir(fake_server, tsd, tmp_path)
     for volatile in ("uptime_s", "battery_level"):
         base.pop(volatile), again.pop(volatile)
     assert code == 0 and again == base and err == ""
+
+
+def test_check_of_an_empty_folder_is_not_a_pass(tsd, tmp_path):
+    empty = tmp_path / "none"
+    empty.mkdir()
+    code, out, _ = tsd("profiles", "check", empty)
+    assert code == 1 and f"{empty}: no profile files (*.toml) in this folder" in out

@@ -73,7 +73,10 @@ def check(paths: Sequence[Path] = (), extra_dirs: Sequence[Path] = ()) -> list[P
                 continue  # the user's drop-in folders need not exist
             problems.append(Problem(str(path), "", "no such file or folder"))
             continue
-        for file in profile_files.toml_files([path]):
+        files = profile_files.toml_files([path])
+        if not files and path.is_dir() and not path.is_relative_to(profile_files.user_dir("x").parent):
+            problems.append(Problem(str(path), "", "no profile files (*.toml) in this folder"))
+        for file in files:
             kind = _kind_of(file, problems)
             if kind:
                 by_kind[kind].append(file)

@@ -238,11 +238,13 @@ class Adb:
             return
         if not self._reachable():
             if self.address.host_given or not self.start_server:
-                why = "a host was given" if self.address.host_given else "--no-start-server"
+                if self.address.host_given:
+                    why, fix = "a host was given", "start it there (adb start-server) or fix -H/-P"
+                else:
+                    why, fix = "--no-start-server", "start one (adb start-server) or drop --no-start-server"
                 raise errors.ServerUnreachable(
                     f"no adb server at {self.address} ({self.address.source}); not starting one because {why}",
-                    fix="start it there (adb start-server), fix -H/-P, or drop --no-start-server",
-                )
+                    fix=fix)
             self._start_server()
         self._checked = True
 
