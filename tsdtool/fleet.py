@@ -57,3 +57,97 @@ def overall(results: list[FleetResult]) -> int:
     if not results or all(r.exit_code == ExitCode.DEVICE_UNAVAILABLE for r in results):
         return ExitCode.DEVICE_UNAVAILABLE
     return ExitCode.OK if all(r.exit_code == 0 for r in results) else ExitCode.PARTIAL
+
+
+# -- one process per terminal ------------------------------------------------------------------
+# Threads share one interpreter lock, and much of a collect is Python work on the host (regex
+# over logs, zip and manifest building), so for several terminals each job runs in its own
+# process and every core is used. Processes are spawned (not forked): the parent may run a live
+# display thread, and spawn is what Windows does anyway.
+
+_progress_queue = None  # set in each worker process by _init_worker
+
+
+def _init_worker(queue) -> None:
+    global _progress_queue
+    _progress_queue = queue
+
+
+class _QueueProgress:
+    """A worker's Progress: sends its row to the parent at most four times a second."""
+
+    def __init__(self, serial: str):
+        self.serial, self.label, self.total, self.done, self._sent = serial, "", None, 0, 0.0
+
+    def _send(self, force: bool = False) -> None:
+        import time
+
+        now = time.monotonic()
+        if _progress_queue is not None and (force or now - self._sent > 0.25):
+            self._sent = now
+            _progress_queue.put((self.serial, self.label, self.done, self.total))
+
+    def start(self, label: str, total: int | None = None) -> None:
+        self.label, self.total, self.done = label, total, 0
+        self._send(force=True)
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        self._send()
+
+    def finish(self) -> None:
+        self.label = "packing"
+        self._send(force=True)
+
+
+def run_each_process(adb: Adb, job: Callable[..., tuple[int, Any]], args: tuple, jobs: int,
+                     view: Any = None) -> list[FleetResult]:
+    """Like :func:`run_each`, with ``job(host, port, timeout, serial, progress, *args)`` run in a
+    spawned process per terminal (``jobs`` at a time). ``view`` (a FleetView) gets the rows."""
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    entries = adb.devices()
+    results = {e.serial: FleetResult(e.serial, e.state, ExitCode.DEVICE_UNAVAILABLE,
+                                     error=f"{e.state}: {state_fix(e.state)}")
+               for e in entries if e.state != "device"}
+    usable = [e for e in entries if e.state == "device"]
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+
+    def relay() -> None:  # worker rows → the live view, until the None sentinel
+        while (message := queue.get()) is not None:
+            if view is not None:
+                serial, label, done, total = message
+                row = view.row(serial)
+                row.label, row.done, row.total = label, done, total
+
+    relay_thread = threading.Thread(target=relay, name="tsd-fleet-relay", daemon=True)
+    relay_thread.start()
+    address = (adb.address.host, adb.address.port, adb.timeout)
+    try:
+        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(usable) or 1)), mp_context=context,
+                                 initializer=_init_worker, initargs=(queue,)) as pool:
+            futures = {e.serial: pool.submit(_guarded, job, *address, e.serial, args) for e in usable}
+            for entry in usable:
+                code, value, error = futures[entry.serial].result()
+                results[entry.serial] = FleetResult(entry.serial, entry.state, code, value, error)
+                if view is not None:
+                    view.done(entry.serial, error or f"{(value or {}).get('status', 'done')}")
+    finally:
+        queue.put(None)
+        relay_thread.join(5)
+        queue.close()
+        queue.join_thread()
+    return [results[e.serial] for e in entries]
+
+
+def _guarded(job, host, port, timeout, serial, args) -> tuple[int, Any, str]:
+    try:
+        code, value = job(host, port, timeout, serial, _QueueProgress(serial), *args)
+        return int(code), value, ""
+    except errors.TsdError as exc:
+        return int(exc.exit_code), None, exc.one_line()
+    except KeyboardInterrupt:
+        return 130, None, "interrupted (Ctrl-C)"

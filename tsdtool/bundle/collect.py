@@ -613,7 +613,8 @@ def _serials(device: dict[str, Any]) -> list[str]:
 
 
 def collect_all(adb: Any, options: CollectOptions, *, jobs: int, live: bool = False) -> list:
-    """``collect --all``: one bundle per terminal in `device` state, ``jobs`` at a time.
+    """``collect --all``: one bundle per terminal in `device` state, ``jobs`` at a time, each
+    in its own process (see :func:`tsdtool.fleet.run_each_process`).
 
     Never prompts (answers come from --field, --form and the saved contact); terminals in
     other states are listed with their fix. Returns :class:`~tsdtool.fleet.FleetResult` rows
@@ -623,9 +624,14 @@ def collect_all(adb: Any, options: CollectOptions, *, jobs: int, live: bool = Fa
     from tsdtool.progress import FleetView
 
     with FleetView(live) as view:
-        def one(device) -> tuple[int, dict[str, Any]]:
-            result = collect(adb, device.serial, options, progress=view.row(device.serial))
-            view.done(device.serial, f"{result.manifest.status}: {result.bundle.name}")
-            return result.exit_code, result.to_dict()
+        return fleet.run_each_process(adb, _collect_job, (options,), jobs, view)
 
-        return fleet.run_each(adb, one, jobs)
+
+def _collect_job(host: str, port: int, timeout: float, serial: str, progress: Progress,
+                 options: CollectOptions) -> tuple[int, dict[str, Any]]:
+    """One terminal of ``collect --all``, in a worker process with its own server connection."""
+    from tsdtool.transport.adb import Adb
+
+    adb = Adb(host, port, timeout=timeout, start_server=False)
+    result = collect(adb, serial, options, progress=progress)
+    return result.exit_code, result.to_dict()
