@@ -47,3 +47,16 @@ def test_all_with_nothing_usable_exits_4(fake_server, tsd):
     srv = fake_server("unauthorized")
     code, _, _ = tsd("-H", "127.0.0.1", "-P", srv.port, "info", "--all", "--json")
     assert code == 4
+
+
+def test_a_full_collect_changes_nothing_on_the_terminal(fake_server, tsd, tmp_path):
+    srv = fake_server("zebra_tc52", "emulator")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", srv.port, "collect", "--all", "--no-input", "--desk", "generic",
+                       *FIELDS, "--package", "com.example.scanner.demo", "-o", tmp_path / "out", "--json")
+    assert code in (0, 3), err
+    for serial in ("20TC52FX0001", "emulator-5554"):
+        terminal = srv.terminal(serial)
+        assert terminal.journal == [], terminal.journal  # no push, rm, am, log, settings, screencap FILE…
+    commands = [r for r in srv.requests if "shell" in r or "exec:" in r]
+    writes = (" rm ", "am broadcast", "log -t", "pm clear", "settings put")
+    assert commands and not any(word in r for r in commands for word in writes)
