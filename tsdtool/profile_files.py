@@ -182,3 +182,22 @@ def name_and_label(file: str, at: str, table: dict[str, Any], seen: set[str], wh
     if not isinstance(table.get("label"), str) or not table["label"].strip():
         problems.append(Problem(file, f"{at}.label", "missing: the label shown to people"))
     return problems
+
+
+def header(file: str, data: dict[str, Any], top_keys: frozenset[str] | set[str], what: str) -> list[Problem]:
+    """The checks every kind's file shares: unknown top-level keys, a ``name`` shown to people,
+    ``fallback`` a boolean."""
+    problems = [Problem(file, key, "unknown key") for key in data if key not in top_keys]
+    if not isinstance(data.get("name"), str) or not data["name"].strip():
+        problems.append(Problem(file, "name", f"missing: the {what} name shown to people"))
+    if not isinstance(data.get("fallback", False), bool):
+        problems.append(Problem(file, "fallback", "must be true or false"))
+    return problems
+
+
+def one_fallback(loaded: Loaded) -> list[Problem]:
+    """At most one profile of a kind may be the fallback (``fallback = true``)."""
+    names = [path.name for data, path in loaded.profiles.values() if data.get("fallback") is True]
+    if len(names) > 1:
+        return [Problem(", ".join(sorted(names)), "fallback", "only one profile may be the fallback")]
+    return []

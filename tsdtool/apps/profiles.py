@@ -108,29 +108,20 @@ def check(paths: Sequence[Path]) -> list[Problem]:
     loaded = profile_files.load(KIND, None, paths, validate, include_user_dir=False)
     problems = list(loaded.problems)
     owner: dict[str, str] = {}
-    fallbacks = []
     for pid, (data, path) in sorted(loaded.profiles.items()):
-        if data.get("fallback"):
-            fallbacks.append(path.name)
         for i, glob in enumerate(data.get("packages", [])):
             if glob in owner and owner[glob] != pid:
                 problems.append(Problem(str(path), f"packages[{i}]",
                                         f"{glob!r} is also a glob of profile {owner[glob]!r}: always a tie"))
             owner.setdefault(glob, pid)
-    if len(fallbacks) > 1:
-        problems.append(Problem(", ".join(fallbacks), "fallback", "only one profile may be the fallback"))
-    return problems
+    return problems + profile_files.one_fallback(loaded)
 
 
 def validate(data: dict[str, Any], path: Path) -> list[Problem]:
     """Schema checks for one app profile file (see the module docstring)."""
     file = str(path)
-    problems = [Problem(file, key, "unknown key") for key in data if key not in _TOP_KEYS]
-    if not isinstance(data.get("name"), str) or not data["name"].strip():
-        problems.append(Problem(file, "name", "missing: the app name shown to people"))
+    problems = profile_files.header(file, data, _TOP_KEYS, "app")
     fallback = data.get("fallback", False)
-    if not isinstance(fallback, bool):
-        problems.append(Problem(file, "fallback", "must be true or false"))
     packages = data.get("packages")
     if fallback is True:
         if packages is not None:

@@ -174,11 +174,9 @@ def check(paths: Sequence[Path]) -> list[Problem]:
     loaded = profile_files.load(KIND, None, paths, validate, include_user_dir=False)
     problems = list(loaded.problems)
     by_rules: dict[frozenset[tuple[tuple[str, ...], str]], str] = {}
-    fallbacks = []
     for pid, (data, path) in sorted(loaded.profiles.items()):
         profile = _build(data, path)
         if profile.fallback:
-            fallbacks.append(path.name)
             continue
         key = frozenset((r.props, r.regex) for r in profile.rules)
         if key in by_rules:
@@ -187,20 +185,14 @@ def check(paths: Sequence[Path]) -> list[Problem]:
             )
         else:
             by_rules[key] = pid
-    if len(fallbacks) > 1:
-        problems.append(Problem(", ".join(fallbacks), "fallback", "only one profile may be the fallback"))
-    return problems
+    return problems + profile_files.one_fallback(loaded)
 
 
 def validate(data: dict[str, Any], path: Path) -> list[Problem]:
     """Schema checks for one device profile file (see the module docstring)."""
     file = str(path)
-    problems = [Problem(file, key, "unknown key") for key in data if key not in _TOP_KEYS]
-    if not isinstance(data.get("name"), str) or not data["name"].strip():
-        problems.append(Problem(file, "name", "missing: the vendor name shown to people"))
+    problems = profile_files.header(file, data, _TOP_KEYS, "vendor")
     fallback = data.get("fallback", False)
-    if not isinstance(fallback, bool):
-        problems.append(Problem(file, "fallback", "must be true or false"))
     rules = data.get("match", [])
     if fallback is True:
         if rules:
