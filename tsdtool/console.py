@@ -16,7 +16,6 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape as _escape
 
-
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
