@@ -92,7 +92,8 @@ def test_a_folder_given_for_an_output_file_is_a_usage_error(tsd, fake_server, tm
 def test_report_to_a_folder_or_below_a_file_is_a_usage_error(tsd, fake_server, tmp_path):
     bundle = _bundle(tsd, fake_server, tmp_path)
     (tmp_path / "afile").write_text("")
-    for target, message in ((tmp_path / "out", "is a folder, not a file"), (tmp_path / "afile" / "r.html", "is not a folder")):
+    cases = ((tmp_path / "out", "is a folder, not a file"), (tmp_path / "afile" / "r.html", "is not a folder"))
+    for target, message in cases:
         code, _, err = tsd("report", "--no-open", "-o", target, bundle)
         assert code == 2, err
         assert message in one_error_line(err)

@@ -102,8 +102,9 @@ def terminals(records: Iterable[Any], vendor_ids: Mapping[str, str]) -> list[Usb
     return found
 
 
-def find_entry(dev: UsbDevice, entries: Sequence[DeviceEntry]) -> DeviceEntry | None:
-    """The adb entry for a USB device: same serial, else same devpath (`usb:` tag)."""
+def find_entry(dev, entries: Sequence[DeviceEntry]) -> DeviceEntry | None:
+    """The adb entry for a USB device (or a watch event: anything with ``serial`` and
+    ``devpath``): same serial, else same devpath (the `usb:` tag of `adb devices -l`)."""
     for entry in entries:
         if dev.serial and entry.serial == dev.serial:
             return entry

@@ -146,22 +146,12 @@ def wait_for_device(
     deadline = clock() + timeout
     seen = None
     while True:
-        seen = _find(adb.devices(), event) or seen
+        seen = usb.find_entry(event, adb.devices()) or seen
         if seen is not None and seen.state == "device":
             return seen, None
         if clock() >= deadline:
             return None, seen
         sleep(poll)
-
-
-def _find(entries: Sequence[DeviceEntry], event: Event) -> DeviceEntry | None:
-    for entry in entries:
-        if event.serial and entry.serial == event.serial:
-            return entry
-    for entry in entries:
-        if event.devpath and entry.tags.get("usb") == event.devpath:
-            return entry
-    return None
 
 
 # -- actions ----------------------------------------------------------------------------------

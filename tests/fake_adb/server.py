@@ -41,7 +41,8 @@ _MORE_THAN_ONE = {
     "usb": "more than one device",
     "local": "more than one emulator",
 }
-# Commands that may follow `host-serial:<serial>:` (serials may contain ':').
+# Commands that may follow `host-serial:<serial>:` (serials may contain ':'); the first six are
+# the exact device queries, the rest prefixes.
 _SERIAL_COMMANDS = (
     "features",
     "get-state",
@@ -434,14 +435,7 @@ class FakeAdbServer:
         if cmd.startswith("wait-for-"):
             self._wait_for(sock, kind, value, cmd)
             return
-        if cmd not in (
-            "features",
-            "get-state",
-            "get-serialno",
-            "get-devpath",
-            "list-forward",
-            "killforward-all",
-        ):
+        if cmd not in _SERIAL_COMMANDS[:6]:  # the device queries answered below
             sock.sendall(_fail("unknown host service"))
             return
         entry, error = self._select(kind, value)
