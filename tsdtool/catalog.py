@@ -52,12 +52,20 @@ def entries(extra_dirs: Sequence[Path] = ()) -> tuple[list[Entry], list[str]]:
     return found, warnings
 
 
-def show(profile_id: str, extra_dirs: Sequence[Path] = ()) -> list[tuple[Entry, str]]:
-    """The file text of every profile with this id (a desk and a vendor may share one)."""
-    hits = [(e, e.path.read_text(encoding="utf-8")) for e in entries(extra_dirs)[0] if e.id == profile_id]
+def show_one(profile_id: str, kind: str | None = None, extra_dirs: Sequence[Path] = ()) -> tuple[Entry, str]:
+    """The profile with this id (and kind, when a desk and a device profile share the id) and its
+    file's text, unchanged: ``profiles show ID > copy.toml`` must give a file that loads."""
+    if kind is not None and kind not in KINDS:
+        raise errors.UsageError(f"no profile kind {kind!r}", fix=f"use one of {', '.join(KINDS)}")
+    hits = [e for e in entries(extra_dirs)[0] if e.id == profile_id and kind in (None, e.kind)]
     if not hits:
-        raise errors.UsageError(f"no profile with id {profile_id!r}", fix="see `tsdtool profiles list`")
-    return hits
+        raise errors.UsageError(f"no {kind + ' ' if kind else ''}profile with id {profile_id!r}",
+                                fix="see `tsdtool profiles list`")
+    if len(hits) > 1:
+        kinds = ", ".join(e.kind for e in hits)
+        raise errors.UsageError(f"{len(hits)} profiles have the id {profile_id!r} ({kinds})",
+                                fix=f"choose one with --kind, e.g. --kind {hits[0].kind}")
+    return hits[0], hits[0].path.read_text(encoding="utf-8")
 
 
 def check(paths: Sequence[Path] = (), extra_dirs: Sequence[Path] = ()) -> list[Problem]:

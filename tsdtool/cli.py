@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from tsdtool import console, errors, report
+from tsdtool import console, errors, views
 from tsdtool.errors import ExitCode
 from tsdtool.paths import safe_component, write_new
 
@@ -73,7 +73,7 @@ def devices_cmd(json: Json = False) -> int:
     from tsdtool.devices.listing import list_devices
 
     rows = list_devices(settings.adb(), profile_dirs=settings.profile_dirs)
-    console.print_json(rows) if json else report.devices_table(rows)
+    console.print_json(rows) if json else views.devices_table(rows)
     return ExitCode.OK
 
 
@@ -87,10 +87,10 @@ def info_cmd(json: Json = False, all_: AllDevices = False, jobs: Jobs = 4) -> in
         return ExitCode.OK, facts.read(device, profile_dirs=settings.profile_dirs)
     if all_:
         results = fleet.run_each(settings.adb(), read, jobs)
-        console.print_json([r.to_dict() for r in results]) if json else report.fleet_table(results)
+        console.print_json([r.to_dict() for r in results]) if json else views.info_all_table(results)
         return fleet.overall(results)
     info = read(settings.device())[1]
-    console.print_json(info) if json else report.info_table(info)
+    console.print_json(info) if json else views.info_table(info)
     return ExitCode.OK
 
 
@@ -101,7 +101,7 @@ def apps_cmd(pattern: Annotated[str | None, typer.Argument(metavar="[GLOB]", hel
     from tsdtool.devices.apps import read_apps
 
     apps = read_apps(settings.device(), pattern)
-    console.print_json(apps) if json else report.apps_table(apps)
+    console.print_json(apps) if json else views.apps_table(apps)
     return ExitCode.OK
 
 
@@ -116,7 +116,7 @@ def screenshot_cmd(
     device = settings.device()
     shot = screenshot.capture(device, display)
     path = write_new(output or Path(f"screenshot-{safe_component(device.serial)}.png"), shot.data)
-    return report.screenshot_result(shot, path)
+    return views.screenshot_result(shot, path)
 
 
 # --- profiles commands (device/app/desk profiles) ---
@@ -132,18 +132,21 @@ def profiles_list_cmd(json: Json = False) -> int:
     found, warnings = catalog.entries(settings.profile_dirs)
     for warning in warnings:
         console.warn(warning)
-    console.print_json([e.__dict__ for e in found]) if json else report.profiles_table(found)
+    console.print_json([e.__dict__ for e in found]) if json else views.profiles_table(found)
     return ExitCode.OK
 
 
 @profiles_app.command("show")
-def profiles_show_cmd(profile_id: Annotated[str, typer.Argument(metavar="ID")]) -> int:
-    """Print a profile's file."""
+def profiles_show_cmd(
+    profile_id: Annotated[str, typer.Argument(metavar="ID", help="A profile id from `tsdtool profiles list`.")],
+    kind: Annotated[str | None, typer.Option("--kind", help="device, app or desk, when several kinds share the id.")] = None,
+    path: Annotated[bool, typer.Option("--path", help="Print where the file is instead of its text.")] = False,
+) -> int:
+    """Print a profile's file exactly as it is (to copy it: `tsdtool profiles show ID > my.toml`)."""
     from tsdtool import catalog
 
-    for entry, text in catalog.show(profile_id, settings.profile_dirs):
-        console.out().print(f"# {entry.kind} profile {entry.id} — {entry.path}", markup=False)
-        console.out().print(text, markup=False, highlight=False)
+    entry, text = catalog.show_one(profile_id, kind, settings.profile_dirs)
+    console.write(f"{entry.path}\n" if path else text)
     return ExitCode.OK
 
 
@@ -198,7 +201,7 @@ def pull_db_cmd(
 
     pull, out = database.pull_db(settings.device(), package, output, root=root, profile_dirs=settings.profile_dirs,
                                  progress=progress.make(console.err().is_terminal))
-    return report.pull_db_result(pull, out)
+    return views.pull_db_result(pull, out)
 
 
 @app.command("pull")
@@ -211,7 +214,7 @@ def pull_cmd(
     from tsdtool.collectors import files
 
     result, out = files.pull(settings.device(), paths, output, progress=progress.make(console.err().is_terminal))
-    return report.pull_result(result, out)
+    return views.pull_result(result, out)
 
 
 @app.command("logs")
@@ -227,7 +230,7 @@ def logs_cmd(
 
     result = logs.collect_logs(settings.device(), output, since=since, buffers=buffers, package=package,
                                progress=progress.make(console.err().is_terminal), profile_dirs=settings.profile_dirs)
-    return report.logs_result(result)
+    return views.logs_result(result)
 
 
 # --- bundle commands: collect, report, verify, send ---
@@ -266,11 +269,11 @@ def collect_cmd(
                              vendor_logs=vendor_logs)
     if all_:
         results = collect_all(settings.adb(), options, jobs=jobs, live=console.interactive() and not json)
-        console.print_json([r.to_dict() for r in results]) if json else report.fleet_table(results)
+        console.print_json([r.to_dict() for r in results]) if json else views.fleet_table(results)
         return fleet.overall(results)
     result = collect(settings.adb(), serial or settings.serial, options, progress=progress.make(person),
-                     ask=report.ask_field if person else None)
-    console.print_json(result.to_dict()) if json else report.collect_result(result)
+                     ask=views.ask_field if person else None)
+    console.print_json(result.to_dict()) if json else views.collect_result(result)
     return result.exit_code
 
 
@@ -284,7 +287,7 @@ def report_cmd(
     from tsdtool.bundle import report_html
 
     path = report_html.render_bundle(bundle, output, settings.profile_dirs)
-    return report.report_written(path, open_ and console.interactive())
+    return views.report_written(path, open_ and console.interactive())
 
 
 @app.command("verify")
@@ -293,7 +296,7 @@ def verify_cmd(bundle: BundleArg, json: Json = False) -> int:
     from tsdtool.bundle.verify import verify
 
     result = verify(bundle)
-    return report.verify_result(result, json)
+    return views.verify_result(result, json)
 
 
 @app.command("send")
@@ -312,9 +315,9 @@ def send_cmd(
 
     person = console.interactive()
     options = send.SendOptions(smtp, to, starttls, user, dry_run, link, field or [], settings.profile_dirs)
-    result = send.send(bundle, options, show=report.send_preview, confirm=report.confirm_send if person else None,
-                       ask_password=report.ask_password if person else None)
-    return report.send_result(result)
+    result = send.send(bundle, options, show=views.send_preview, confirm=views.confirm_send if person else None,
+                       ask_password=views.ask_password if person else None)
+    return views.send_result(result)
 
 
 # --- field helpers: doctor, watch ---
@@ -328,7 +331,7 @@ def doctor_cmd(
     from tsdtool import doctor
 
     checks = doctor.run(settings.adb(), output=output, profile_dirs=settings.profile_dirs)
-    console.print_json(doctor.to_json(checks)) if json else report.doctor_report(checks)
+    console.print_json(doctor.to_json(checks)) if json else views.doctor_report(checks)
     return ExitCode.PROBLEMS if doctor.problems(checks) else ExitCode.OK
 
 
@@ -344,7 +347,7 @@ def watch_cmd(
     if collect and info:
         raise errors.UsageError("choose one of --collect and --info")
     watch.run(settings.adb(), mode="info" if info else "collect", output=output, profile_dirs=settings.profile_dirs,
-              notify=console.note, report=report.watch_line)
+              notify=console.note, report=views.watch_line)
     return ExitCode.OK
 
 
@@ -354,7 +357,7 @@ def inspect_cmd(bundle: BundleArg, json: Json = False) -> int:
     """Summarise a bundle (device, apps, items, missing fields) and verify it (exit 1 if it does not)."""
     from tsdtool.bundle.inspect import inspect
 
-    return report.inspect_result(inspect(bundle), json)
+    return views.inspect_result(inspect(bundle), json)
 
 
 @app.command("diff")
@@ -362,7 +365,7 @@ def diff_cmd(a: BundleArg, b: BundleArg, json: Json = False) -> int:
     """What differs between two bundles: facts, properties, apps, databases, new log errors."""
     from tsdtool.bundle.diff import diff
 
-    return report.diff_result(diff(a, b), json)
+    return views.diff_result(diff(a, b), json)
 
 
 repro_app = typer.Typer(no_args_is_help=True, help="Show the bug on the terminal, then collect exactly that window.")
@@ -376,7 +379,7 @@ def repro_start_cmd(
     """Mark the terminal's log (the one device-side write), note its clock, take a "before" screenshot."""
     from tsdtool import repro
 
-    return report.repro_started(repro.start(settings.adb().select(serial or settings.serial)))
+    return views.repro_started(repro.start(settings.adb().select(serial or settings.serial)))
 
 
 @repro_app.command("stop")
@@ -395,7 +398,7 @@ def repro_stop_cmd(
 
     options = CollectOptions(output, app_id, package, desk, field or [], profile_dirs=settings.profile_dirs)
     result = repro.stop(settings.adb(), serial or settings.serial, options)
-    console.print_json(result.to_dict()) if json else report.collect_result(result)
+    console.print_json(result.to_dict()) if json else views.collect_result(result)
     return result.exit_code
 
 

@@ -56,6 +56,12 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def write(text: str) -> None:
+    """Text exactly as given on stdout (a file's content: no markup, no wrapping, no width)."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def warn(message: str) -> None:
     err().print(f"[yellow]warning:[/] {escape(message)}")
 

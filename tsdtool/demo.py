@@ -43,7 +43,7 @@ SAMPLE_FIELDS = {
 
 def run(output: Path, *, verbose: bool = False) -> int:
     """Collect the simulated terminal into a bundle and a ticket, with sample answers."""
-    from tsdtool import report
+    from tsdtool import views
     from tsdtool.bundle.collect import CollectOptions, collect
     from tsdtool.transport.adb import Adb
 
@@ -60,6 +60,6 @@ def run(output: Path, *, verbose: bool = False) -> int:
     info = result.manifest.device
     console.out().print(f"[bold]{escape(info.get('vendor'))} {escape(info.get('model'))}[/], "
                         f"Android {escape(info.get('android_release'))}, build {escape(info.get('build_id'))}")
-    report.collect_result(result)
+    views.collect_result(result)
     console.out().print(f"open the report: tsdtool report {escape(result.bundle)}", soft_wrap=True)
     return int(result.exit_code)

@@ -1,4 +1,11 @@
-"""What people read: Rich tables on stdout. Never talks to a device; every device string is escaped."""
+"""Console views: what people read on stdout (tables, results). Never talks to a device.
+
+No view cuts a value: serials, packages, paths, property names and fingerprints are what a
+person copies into the next command or a ticket. :func:`table` aligns columns when they fit
+the terminal, prints one record per block when they do not, and prints full-width plain lines
+when stdout is not a terminal (``| cat``, ``> file``). Device text is shown with its control
+characters made visible and is never read as Rich markup.
+"""
 
 from __future__ import annotations
 
@@ -9,42 +16,147 @@ from tsdtool import console
 from tsdtool.console import escape
 from tsdtool.errors import ExitCode
 
+Cell = str | tuple[str, str]  # text, or (text, Rich style)
+
+
+def table(headers: list[str] | None, rows: list[list[Cell]], title: str | None = None) -> None:
+    """Rows under headers, every value whole.
+
+    Columns are padded to their widest value. When that is wider than the terminal, each
+    row becomes a block of ``header  value`` lines (a long value wraps, it is never cut);
+    piped or redirected output always gets the aligned full-width lines.
+    """
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    out = console.out()
+    cells = [[(console.printable(c), "") if isinstance(c, str) else (console.printable(c[0]), c[1])
+              for c in row] for row in rows]
+    if title:
+        out.print(Text(title, style="bold"), soft_wrap=True)
+    columns = list(zip(*([[(h, "") for h in headers]] if headers else []) + cells, strict=True)) if cells else []
+    widths = [max(cell_len(text) for text, _ in column) for column in columns]
+    if headers and out.is_terminal and sum(widths) + 2 * (len(widths) - 1) > out.width:
+        label = max(cell_len(h) for h in headers)
+        for n, row in enumerate(cells):
+            if n:
+                out.print()
+            for head, (text, style) in zip(headers, row, strict=True):
+                out.print(Text.assemble((head.ljust(label), "bold"), "  ", (text, style)), soft_wrap=True)
+        return
+    if not headers and out.is_terminal and sum(widths) + 2 * (len(widths) - 1) > out.width:
+        for row in cells:  # key: value, unpadded; a long value wraps in the terminal
+            parts = [(row[0][0] + ":", "bold")] + [piece for cell in row[1:] for piece in (" ", cell)]
+            out.print(Text.assemble(*parts), soft_wrap=True)
+        return
+    lines = ([[(h, "bold") for h in headers]] if headers else []) + cells
+    for row in lines:
+        line = Text()
+        for n, (text, style) in enumerate(row):
+            pad = widths[n] - cell_len(text) if n < len(row) - 1 else 0
+            line.append(text, style or ("bold" if not headers and n == 0 else ""))
+            line.append(" " * (pad + 2) if n < len(row) - 1 else "")
+        line.rstrip()
+        out.print(line, soft_wrap=True)
+
+
+def _dash(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "—" if value is None or value == "" else str(value)
+
 _STATE_STYLE = {"device": "green", "unauthorized": "yellow", "offline": "red"}
 
 
 def devices_table(rows: list[dict[str, Any]]) -> None:
-    from rich.table import Table
-
     if not rows:
         console.out().print("No terminal attached. Plug one in with a data cable and enable USB debugging.")
         return
-    table = Table("serial", "state", "transport", "vendor", "model", "fix", box=None, pad_edge=False)
-    for r in rows:
-        style = _STATE_STYLE.get(r["state"], "red")
-        table.add_row(escape(r["serial"]), f"[{style}]{escape(r['state'])}[/]", r["transport"],
-                      escape(r.get("vendor") or ""), escape(r.get("model") or ""), escape(r.get("fix") or ""))
-    console.out().print(table)
+    table(["serial", "state", "transport", "vendor", "model", "fix"],
+          [[r["serial"], (r["state"], _STATE_STYLE.get(r["state"], "red")), r["transport"], r.get("vendor") or "",
+            r.get("model") or "", r.get("fix") or ""] for r in rows])
+
+
+def gigabytes(kb: int | None) -> str:
+    """Storage as Android's Settings shows it (decimal GB, since Android 8); df counts 1 KiB blocks."""
+    return "—" if kb is None else f"{kb * 1024 / 1e9:.1f} GB"
+
+
+def duration(seconds: int | None) -> str:
+    """``3 d 4 h``, ``4 h 5 min``, ``5 min``: the two largest units, enough to read an uptime."""
+    if seconds is None:
+        return "—"
+    d, rest = divmod(int(seconds), 86400)
+    h, rest = divmod(rest, 3600)
+    parts = [(d, "d"), (h, "h"), (rest // 60, "min")]
+    while len(parts) > 1 and parts[0][0] == 0:
+        parts.pop(0)
+    return " ".join(f"{n} {unit}" for n, unit in parts[:2])
+
+
+def _battery(info: dict[str, Any]) -> str:
+    level, charging = info.get("battery_level"), info.get("charging")
+    text = "—" if level is None else f"{level} %"
+    return text + {True: ", charging", False: ", not charging"}.get(charging, "")
+
+
+def _storage(info: dict[str, Any], volume: str) -> str:
+    free, total = info.get(f"storage_{volume}_free_kb"), info.get(f"storage_{volume}_total_kb")
+    return "—" if free is None else f"{gigabytes(free)} free of {gigabytes(total)}"
+
+
+# info's keys a person reads under another label, or folded into another row
+_INFO_SHOWN = {"serial", "transport", "vendor", "manufacturer", "brand", "model", "device", "product",
+               "android_release", "sdk", "security_patch", "build_id", "build_type", "battery_level", "charging",
+               "uptime_s", "vendor_facts", "managed", "profile", "profile_match"}
+
+
+def info_rows(info: dict[str, Any]) -> list[list[str]]:
+    """``info`` for a person: labels and units; every key the JSON has is shown somewhere."""
+    g = info.get
+    rows = [["serial", f"{g('serial')} ({g('transport')})"],
+            ["vendor", f"{_dash(g('vendor'))} (profile {_dash(g('profile'))})"],
+            ["manufacturer", f"{_dash(g('manufacturer'))}, brand {_dash(g('brand'))}"],
+            ["model", f"{_dash(g('model'))} (device {_dash(g('device'))}, product {_dash(g('product'))})"],
+            ["Android", f"{_dash(g('android_release'))} (SDK {_dash(g('sdk'))}), "
+                        f"security patch {_dash(g('security_patch'))}"],
+            ["build", f"{_dash(g('build_id'))} ({_dash(g('build_type'))})"]]
+    for key, value in info.items():
+        if key in _INFO_SHOWN:
+            continue
+        if key.startswith("storage_") and key.endswith("_free_kb"):
+            volume = key[len("storage_"):-len("_free_kb")]
+            rows.append([f"{volume} storage", _storage(info, volume)])
+        elif not (key.startswith("storage_") and key.endswith("_kb")):
+            rows.append([key, _dash(value)])
+    rows += [[f"firmware {k}", _dash(v)] for k, v in (g("vendor_facts") or {}).items()]
+    rows += [["battery", _battery(info)], ["uptime", duration(g("uptime_s"))]]
+    rows += [[f"managed {k.replace('_', ' ')}", fact_text(v)] for k, v in (g("managed") or {}).items()]
+    return rows
 
 
 def info_table(info: dict[str, Any]) -> None:
-    from rich.table import Table
+    table(None, info_rows(info))
 
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
-    for key, value in info.items():
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                table.add_row(escape(f"{key}.{sub}"), escape(fact_text(v)))
-        else:
-            table.add_row(escape(key), escape("—" if value is None else value))
-    console.out().print(table)
+
+def info_all_table(results: list) -> None:
+    """``info --all``: one row per terminal; a terminal that failed shows why."""
+    rows = []
+    for r in results:
+        i = r.value if isinstance(r.value, dict) else {}
+        if r.error or not i:
+            rows.append([r.serial, (r.error or r.state, "red"), "", "", "", ""])
+            continue
+        rows.append([r.serial, f"{_dash(i.get('vendor'))} {_dash(i.get('model'))}",
+                     f"{_dash(i.get('android_release'))} (SDK {_dash(i.get('sdk'))})", _dash(i.get("build_id")),
+                     _battery(i), gigabytes(i.get("storage_data_free_kb"))])
+    table(["serial", "model", "Android", "build", "battery", "data free"], rows)
 
 
 def screenshot_result(shot: Any, path: Path) -> int:
     if shot.warning:
         console.warn(f"screencap said: {shot.warning}")
-    console.out().print(f"screenshot {shot.width}x{shot.height} written to {escape(path)}")
+    console.out().print(f"screenshot {shot.width}x{shot.height} written to {escape(path)}", soft_wrap=True)
     if shot.black:
         console.warn("the frame is all black: a secure window (FLAG_SECURE) or the screen is off")
         return ExitCode.PARTIAL
@@ -52,15 +164,13 @@ def screenshot_result(shot: Any, path: Path) -> int:
 
 
 def fleet_table(results: list) -> None:
-    from rich.table import Table
-
-    table = Table("serial", "state", "result", box=None, pad_edge=False)
+    rows = []
     for r in results:
         value = r.value if isinstance(r.value, dict) else {}
         text = r.error or " ".join(str(value[k]) for k in ("status", "vendor", "model", "bundle") if value.get(k))
         style = {0: "green", 3: "yellow"}.get(int(r.exit_code), "red")
-        table.add_row(escape(r.serial), escape(r.state), f"[{style}]{escape(text or 'ok')}[/]")
-    console.out().print(table)
+        rows.append([r.serial, r.state, (text or "ok", style)])
+    table(["serial", "state", "result"], rows)
 
 
 # --- field helpers: doctor, watch ---
@@ -200,26 +310,16 @@ def send_result(result: Any) -> int:
 
 
 def profiles_table(entries: list) -> None:
-    from rich.table import Table
-
-    table = Table("kind", "id", "name", "origin", "file", box=None, pad_edge=False)
-    for e in entries:
-        table.add_row(e.kind, escape(e.id), escape(e.name), e.origin, escape(e.path))
-    console.out().print(table)
+    table(["kind", "id", "name", "origin", "file"], [[e.kind, e.id, e.name, e.origin, str(e.path)] for e in entries])
 
 
 def apps_table(apps: list[dict[str, Any]]) -> None:
-    from rich.table import Table
-
     if not apps:
         console.out().print("No matching app installed.")
         return
-    table = Table("package", "version", "code", "installed", "updated", "debuggable", box=None, pad_edge=False)
-    for a in apps:
-        table.add_row(*(escape("—" if a.get(k) is None else a.get(k)) for k in
-                        ("package", "version_name", "version_code", "first_install_time", "last_update_time",
-                         "debuggable")))
-    console.out().print(table)
+    table(["package", "version", "code", "installed", "updated", "debuggable"],
+          [[_dash(a.get(k)) for k in ("package", "version_name", "version_code", "first_install_time",
+                                      "last_update_time", "debuggable")] for a in apps])
 
 
 # --- app data: pull-db, pull, logs ---------------------------------------------------------------
@@ -322,8 +422,6 @@ def fact_text(value: Any) -> str:
 
 def inspect_result(result: Any, as_json: bool) -> int:
     """A bundle's summary and its verification; exit 1 when anything does not verify."""
-    from rich.table import Table
-
     code = ExitCode.OK if result.ok else ExitCode.PROBLEMS
     if as_json:
         console.print_json(result.to_dict())
@@ -331,20 +429,16 @@ def inspect_result(result: Any, as_json: bool) -> int:
     s, out = result.summary, console.out()
     out.print(f"[bold]{escape(result.bundle.name)}[/] — {escape(s['status'])}, made {escape(s['created_at'])} "
               f"by tsdtool {escape(s['tool_version'])}", soft_wrap=True)
-    facts = Table(show_header=False, box=None, pad_edge=False)
-    for key, value in list(s["device"].items()) + [(f"managed.{k}", v) for k, v in s["managed"].items()]:
-        facts.add_row(escape(key), escape(fact_text(value)))
-    out.print(facts)
-    apps = Table("package", "version", box=None, pad_edge=False)
-    for app in s["apps"]:
-        apps.add_row(escape(app["package"]), escape(f"{app['version_name']} ({app['version_code']})"))
-    out.print(apps)
-    items = Table("item", "kind", "status", "size", box=None, pad_edge=False)
+    table(None, [[key, fact_text(value)] for key, value in
+                 list(s["device"].items()) + [(f"managed.{k}", v) for k, v in s["managed"].items()]])
+    table(["package", "version"], [[_dash(a["package"]), f"{a['version_name']} ({a['version_code']})"]
+                                   for a in s["apps"]])
+    items = []
     for item in s["items"]:
         style = {"ok": "green", "failed": "red"}.get(item["status"], "dim")
-        status = f"[{style}]{escape(item['status'])}[/]" + (f" {escape(item['reason'])}" if item["reason"] else "")
-        items.add_row(escape(item["path"]), escape(item["kind"]), status, _size(item["size"]))
-    out.print(items)
+        status = item["status"] + (f" {item['reason']}" if item["reason"] else "")
+        items.append([item["path"], item["kind"], (status, style), _size(item["size"])])
+    table(["item", "kind", "status", "size"], items)
     if s["missing_fields"]:
         out.print(f"[yellow]missing ticket fields:[/] {escape(', '.join(s['missing_fields']))}", soft_wrap=True)
     for problem in result.verification.problems:
@@ -356,8 +450,6 @@ def inspect_result(result: Any, as_json: bool) -> int:
 
 def diff_result(result: Any, as_json: bool) -> int:
     """Differences between two bundles, one table per section (JSON for tools)."""
-    from rich.table import Table
-
     if as_json:
         console.print_json(result.to_dict())
         return ExitCode.OK
@@ -372,11 +464,8 @@ def diff_result(result: Any, as_json: bool) -> int:
             for c in rows:
                 out.print(f"  [red]+[/] {escape(c.key)}", soft_wrap=True)
             continue
-        table = Table("key", escape(result.a.name), escape(result.b.name), title=section, title_justify="left",
-                      box=None, pad_edge=False)
-        for c in rows:
-            table.add_row(escape(c.key), escape("—" if c.a is None else c.a), escape("—" if c.b is None else c.b))
-        out.print(table)
+        table(["key", result.a.name, result.b.name], [[c.key, _dash(c.a), _dash(c.b)] for c in rows],
+              title=section)
     return ExitCode.OK
 
 

@@ -1,0 +1,224 @@
+"""What people read: no view cuts an identifier, at 40, 80 and 200 columns or piped.
+
+A terminal is simulated in-process with Rich's ``TTY_COMPATIBLE=1`` and ``COLUMNS``; one test
+runs the real program in a pseudo-terminal of 40 columns. Identifiers are the values a person
+copies into the next command (serials, packages, paths, property names, fingerprints).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import pty
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import termios
+import tomllib
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+
+from tests.conftest import FIXTURES
+from tests.fake_adb import FakeAdbServer, make_fixture
+
+LONG_PACKAGE = "com.example.mobilesmarts.warehouse.receiving.client"
+LONG_SERIAL = "TSD-0123456789-ABCDEF-WAREHOUSE-NORTH"
+WIDTHS = ["40", "80", "200", "piped"]
+
+
+@pytest.fixture(params=WIDTHS)
+def width(request, monkeypatch):
+    """Terminal width for the run, or "piped" (stdout not a terminal)."""
+    if request.param != "piped":
+        monkeypatch.setenv("TTY_COMPATIBLE", "1")
+        monkeypatch.setenv("COLUMNS", request.param)
+        monkeypatch.setenv("TERM", "xterm")  # Rich takes a dumb terminal for 80 columns
+    return request.param
+
+
+def _long_fixture(root: Path) -> Path:
+    return make_fixture(root, LONG_SERIAL, packages=[
+        {"name": LONG_PACKAGE, "version_name": "3.2.0.24920", "version_code": 24920},
+        {"name": LONG_PACKAGE + ".updater", "version_name": "1.0", "version_code": 1}])
+
+
+def assert_whole(out: str, width: str, *identifiers: str) -> None:
+    """Every identifier appears whole; nothing is cut with an ellipsis; lines fit the terminal
+    unless the line carries a value that alone cannot fit (it wraps in the terminal, whole)."""
+    out = re.sub(r"\x1b\[[0-9;]*m", "", out)  # bold headers
+    assert "…" not in out, out
+    for ident in identifiers:
+        assert ident in out, f"{ident!r} not whole in:\n{out}"
+    if width == "piped":
+        return
+    for line in out.splitlines():  # too wide only when a label and one value cannot fit
+        if cell_len(line) > int(width):
+            assert len(re.split(r" {2,}", line.strip())) <= 2, f"line over {width} columns: {line!r}"
+
+
+def test_devices(fake_server, tsd, tmp_path, width):
+    srv = fake_server(_long_fixture(tmp_path), "zebra_tc52")
+    code, out, err = tsd("-P", srv.port, "devices")
+    assert code == 0, err
+    assert_whole(out, width, LONG_SERIAL, "20TC52FX0001", "Zebra Technologies")
+
+
+def test_apps(fake_server, tsd, tmp_path, width):
+    srv = fake_server(_long_fixture(tmp_path))
+    code, out, err = tsd("-P", srv.port, "apps")
+    assert code == 0, err
+    out = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    assert_whole(out, width, LONG_PACKAGE, LONG_PACKAGE + ".updater", "3.2.0.24920")
+    if width in ("piped", "200"):  # one line per app, the package first: `apps | awk '{print $1}'`
+        firsts = [line.split()[0] if line else "" for line in out.splitlines()]
+        assert firsts == ["package", LONG_PACKAGE, LONG_PACKAGE + ".updater"], out
+    if width == "40":  # one record per block
+        assert out.count("package     ") == 2 and "\n\n" in out, out
+
+
+def test_info(fake_server, tsd, width):
+    srv = fake_server("zebra_tc52")
+    code, out, err = tsd("-P", srv.port, "info")
+    assert code == 0, err
+    assert_whole(out, width, "Zebra/helios/helios:14/14-32-12.00-UG-U00-STD-HEL-04/15:user/release-keys",
+                 "14-32-12.00-UG-U00-STD-HEL-04", "20TC52FX0001")
+
+
+def test_profiles_list(tsd, width):
+    code, out, err = tsd("profiles", "list")
+    assert code == 0, err
+    from tsdtool import catalog
+
+    paths = [str(e.path) for e in catalog.entries()[0]]
+    assert_whole(out, width, *paths)
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    """Two bundles of zebra_tc52: A as shipped, B with another build, app version and a crash."""
+    root = tmp_path_factory.mktemp("bundles")
+    made = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ADBUTILS_ADB_PATH", "false")
+        mp.setenv("HOME", str(root / "home"))
+        mp.setenv("XDG_CONFIG_HOME", str(root / "home" / ".config"))
+        for name, change in (("a", None), ("b", True)):
+            folder = root / name
+            shutil.copytree(FIXTURES / "zebra_tc52", folder)
+            if change:
+                props = folder / "getprop.txt"
+                props.write_text(props.read_text("utf-8").replace(
+                    "[ro.build.id]: [14-32-12.00-UG-U00-STD-HEL-04]", "[ro.build.id]: [14-34-10.00-UG-U03-STD-HEL-04]"))
+                packages = folder / "packages.toml"
+                old, new = '"1.4.2-debug"\nversion_code = 10402', '"1.5.0"\nversion_code = 10500'
+                packages.write_text(packages.read_text("utf-8").replace(old, new))
+            made.append(_collect(folder, root / f"out-{name}"))
+    return made
+
+
+def _collect(folder: Path, out: Path) -> Path:
+    from tsdtool.cli import main
+
+    buffer = io.StringIO()
+    with FakeAdbServer([folder]) as srv, contextlib.redirect_stdout(buffer):
+        main(["-P", str(srv.port), "--timeout", "5", "collect", "-o", str(out), "--no-input", "--json",
+              "--package", "com.example.scanner.demo"])
+    return Path(json.loads(buffer.getvalue())["bundle"])
+
+
+def test_inspect(tsd, bundles, width):
+    code, out, err = tsd("inspect", bundles[0])
+    assert code == 0, err
+    from tsdtool.bundle.verify import open_bundle
+
+    with open_bundle(bundles[0]) as bundle:
+        paths = [item.path for item in bundle.manifest.items]
+    assert_whole(out, width, bundles[0].name, *paths)
+
+
+def test_diff(tsd, bundles, width):
+    code, out, err = tsd("diff", *bundles)
+    assert code == 0, err
+    assert_whole(out, width, "ro.build.id", "14-34-10.00-UG-U03-STD-HEL-04", "com.example.scanner.demo")
+
+
+def test_profiles_show_is_the_file_verbatim(tsd, width):
+    from tsdtool import catalog
+
+    for entry in catalog.entries()[0]:
+        code, out, err = tsd("profiles", "show", "--kind", entry.kind, entry.id)
+        assert code == 0, err
+        assert out == entry.path.read_text("utf-8")
+        tomllib.loads(out)
+    code, out, _ = tsd("profiles", "show", "--kind", "desk", "grsoft", "--path")
+    assert (code, out) == (0, f"{catalog.show_one('grsoft', 'desk')[0].path}\n")
+
+
+def test_profiles_show_ambiguous_id_asks_for_kind(tsd):
+    code, out, err = tsd("profiles", "show", "generic")
+    assert code == 2 and out == "" and "--kind" in err
+
+
+def test_apps_in_a_real_pseudo_terminal_of_40_columns(fake_server, tmp_path):
+    """The installed program, not a simulated console: its own idea of the terminal decides."""
+    srv = fake_server(_long_fixture(tmp_path))
+    leader, follower = pty.openpty()
+    import fcntl
+
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 40, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TTY_COMPATIBLE")}
+    proc = subprocess.Popen([sys.executable, "-m", "tsdtool", "-P", str(srv.port), "apps"], stdout=follower,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(30) == 0, proc.stderr.read()
+    proc.stderr.close()
+    out = b"".join(chunks).decode().replace("\r\n", "\n")
+    assert_whole(out, "40", LONG_PACKAGE, LONG_PACKAGE + ".updater")
+    assert out.count("package     ") == 2, out
+
+
+def test_info_reads_in_units(fake_server, tsd):
+    srv = fake_server("zebra_tc52")
+    code, out, err = tsd("-P", srv.port, "info")
+    assert code == 0, err
+    lines = {line.split("  ")[0]: line.split("  ", 1)[1].strip() for line in out.splitlines()}
+    assert lines["battery"] == "85 %, charging"
+    assert lines["uptime"] == "3 d 4 h"  # 273912 s
+    assert lines["data storage"] == "20.1 GB free of 25.5 GB"  # 19581396 of 24947036 KiB
+    assert "storage_data_free_kb" not in out and "uptime_s" not in out and "True" not in out
+
+
+def test_info_all_is_a_table_per_terminal(fake_server, tsd):
+    srv = fake_server("zebra_tc52", "honeywell_ct60")
+    code, out, err = tsd("-P", srv.port, "info", "--all")
+    assert code == 0, err
+    header, *rows = out.splitlines()
+    assert header.split() == ["serial", "model", "Android", "build", "battery", "data", "free"]
+    zebra = next(r for r in rows if r.startswith("20TC52FX0001"))
+    assert "Zebra Technologies TC52" in zebra and "14 (SDK 34)" in zebra and "20.1 GB" in zebra
+    assert "14-32-12.00-UG-U00-STD-HEL-04" in zebra and "85 %" in zebra
+    assert any(r.startswith("18326D8A2F") and "CT60" in r for r in rows)
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0 min"), (59, "0 min"), (61, "1 min"), (3600, "1 h 0 min"),
+                                           (86400, "1 d 0 h"), (273912, "3 d 4 h"), (None, "—")])
+def test_duration(seconds, text):
+    from tsdtool.views import duration
+
+    assert duration(seconds) == text
