@@ -24,7 +24,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, int, dict[str, str | None]]] = {
         "Zebra Technologies",
         "TC52",
         "14",
-        4,
+        5,
         {
             "bsp_baseline": "14-32-12.00-UG-U00",
             "patch_version": "U00",
@@ -45,17 +45,39 @@ EXPECTED: dict[str, tuple[str, str, str, str, int, dict[str, str | None]]] = {
             "bsp_platform": None,
         },
     ),
-    "honeywell_ct60": ("honeywell", "Honeywell", "CT60", "8.1.0", 4, {}),
+    "honeywell_ct60": ("honeywell", "Honeywell", "CT60", "8.1.0", 5, {}),
     "urovo_dt50": ("urovo", "Urovo", "DT50", "9", 3, {}),
     "datalogic_memor10": ("datalogic", "Datalogic", "MEMOR 10", "8.1.0", 3, {}),
-    "newland_mt90": ("newland", "Newland", "NLS-MT90", "7.1.2", 3, {}),
+    "newland_mt90": ("newland", "Newland", "NLS-MT90", "7.1.2", 4, {}),
     "chainway_c66": ("chainway", "Chainway", "C66", "11", 3, {}),
-    "pointmobile_pm85": ("pointmobile", "Point Mobile", "PM85", "10", 4, {}),
+    "pointmobile_pm85": ("pointmobile", "Point Mobile", "PM85", "10", 5, {}),
     "cipherlab_rs35": ("cipherlab", "CipherLab", "RS35", "10", 3, {}),
     "unitech_ea630": ("unitech", "Unitech", "EA630", "9", 4, {}),
     "m3mobile_sl20": ("m3mobile", "M3 Mobile", "M3SL20", "11", 3, {}),
     "sunmi_v2s": ("sunmi", "Sunmi", "V2s_GL", "11", 3, {}),
-    "idata_k1": ("idata", "iData", "iData K1", "12", 3, {}),
+    "idata_k1": ("idata", "iData", "iData K1", "12", 4, {}),
+    # real model/device names only, no manufacturer: weak evidence (see each NOTES.md)
+    "seuic_autoid9n": ("seuic", "Seuic", "AUTOID9N", "11", 2, {}),
+    "bluebird_ef500": ("bluebird", "Bluebird", "EF500", "11", 1, {}),
+    "bluebird_ef501r_ru": ("bluebird", "Bluebird", "EF501R_RU", "11", 1, {}),
+    "keyence_bta700": ("keyence", "KEYENCE", "BTA700", "11", 2, {}),
+    "denso_bht1800": ("denso", "Denso Wave", "BHT-1800QWB-1-A7", "11", 1, {}),
+    "casio_itg400": ("casio", "Casio", "IT-G400", "11", 2, {}),
+    "kaicom_k901": ("kaicom", "Kaicom", "K901", "11", 2, {}),
+    "cilico_f880": ("cilico", "CILICO", "F880", "11", 1, {}),
+    "unitech_ea520_us": ("unitech", "Unitech", "EA520_US", "11", 1, {}),
+    # consumer devices whose model names collide with terminal names: never a vendor profile
+    "huawei_ec6108v8": ("generic", "Android device", "EC6108V8", "11", 0, {}),
+    "cubot_p80": ("generic", "Android device", "P80", "11", 0, {}),
+    "brondi_glory2": ("generic", "Android device", "Glory 2", "11", 0, {}),
+    "lava_v2s": ("generic", "Android device", "V2s", "11", 0, {}),
+    "elephone_u2": ("generic", "Android device", "U2", "11", 0, {}),
+    "ecs_tc70ra1": ("generic", "Android device", "TC70RA1", "11", 0, {}),
+    "lge_rs501": ("generic", "Android device", "RS501", "11", 0, {}),
+    "compaq_ct201": ("generic", "Android device", "CT201", "11", 0, {}),
+    "cricket_ec211001": ("generic", "Android device", "EC211001", "11", 0, {}),
+    "blu_c6": ("generic", "Android device", "C6", "11", 0, {}),
+    "xiaomi_mimix2s": ("generic", "Android device", "Mi MIX 2S", "9", 0, {}),
     "emulator": (
         "emulator",
         "Android Emulator",
@@ -86,6 +108,26 @@ DEVICES = {
     "idata_k1": ("K1FX0001", "device", "usb"),
     "emulator": ("emulator-5554", "device", "emulator"),
     "samsung_s24": ("R3CWA05H2GE", "device", "usb"),
+    "seuic_autoid9n": ("D500BFX0001", "device", "usb"),
+    "bluebird_ef500": ("EF500FX0001", "device", "usb"),
+    "bluebird_ef501r_ru": ("EF501FX0001", "device", "usb"),
+    "keyence_bta700": ("BTA700FX0001", "device", "usb"),
+    "denso_bht1800": ("BHT1800FX0001", "device", "usb"),
+    "casio_itg400": ("ITG400FX0001", "device", "usb"),
+    "kaicom_k901": ("K901FX0001", "device", "usb"),
+    "cilico_f880": ("F880FX0001", "device", "usb"),
+    "unitech_ea520_us": ("EA520FX0001", "device", "usb"),
+    "huawei_ec6108v8": ("EC6108V8FX0001", "device", "usb"),
+    "cubot_p80": ("CUBOTP80FX0001", "device", "usb"),
+    "brondi_glory2": ("GLORY2FX0001", "device", "usb"),
+    "lava_v2s": ("LAVAV2SFX0001", "device", "usb"),
+    "elephone_u2": ("ELEU2FX0001", "device", "usb"),
+    "ecs_tc70ra1": ("TC70RA1FX0001", "device", "usb"),
+    "lge_rs501": ("RS501FX0001", "device", "usb"),
+    "compaq_ct201": ("CT201FX0001", "device", "usb"),
+    "cricket_ec211001": ("EC2110FX0001", "device", "usb"),
+    "blu_c6": ("BLUC6FX0001", "device", "usb"),
+    "xiaomi_mimix2s": ("MIX2SFX0001", "device", "usb"),
     "unauthorized": ("R58M40ABCDE", "unauthorized", "usb"),
     "offline": ("192.168.1.77:5555", "offline", "tcp"),
 }
@@ -127,6 +169,9 @@ def test_fixture_matches_expected_profile(shipped, name):
     props = props_of(name)
     found = profiles.match(shipped, props, device_toml(name).get("usb_vendor_id"))
     assert (found.profile.id, found.profile.name, found.score, found.ties) == (profile_id, vendor, score, ())
+    # a fixture without a manufacturer or brand is known by its names only; the others by their maker
+    named = any(k.endswith(("manufacturer", "brand")) for k in props)
+    assert found.confidence == (None if profile_id == "generic" else "strong" if named else "weak")
     standard = profiles.read_standard(shipped, props, no_shell)
     assert standard["model"].value == model
     assert standard["android_release"].value == release
@@ -138,7 +183,15 @@ def test_zebra_tc52_reads_through_partition_fallbacks(shipped):
     props = props_of("zebra_tc52")
     found = profiles.match(shipped, props, "05e0")
     assert found.rule.startswith("ro.product.vendor.manufacturer ~ /(?i)^zebra/ and ro.product.vendor.brand")
-    assert found.rule.endswith("and usb vendor id 05e0")
+    assert "ro.symbol.osx.version ~ /./" in found.rule and "usb vendor id 05e0" in found.rule
+    assert found.confidence == "strong"
+    assert [(e.strength, e.source, e.value) for e in found.evidence] == [
+        ("strong", "ro.product.vendor.manufacturer", "Zebra Technologies"),
+        ("strong", "ro.product.vendor.brand", "Zebra"),
+        ("strong", "ro.symbol.osx.version", "SDM660.140.14.8.5"),
+        ("strong", "usb vendor id", "05e0"),
+        ("weak", "ro.product.model", "TC52"),
+    ]
     standard = profiles.read_standard(shipped, props, no_shell)
     assert standard["manufacturer"] == profiles.FactValue(
         "Zebra Technologies", "ro.product.vendor.manufacturer", "ok"

@@ -26,7 +26,7 @@ regex = "^Acme"
 
 [[match]]
 props = ["ro.product.model"]
-regex = "^AC\\\\d"
+regex = "^AC\\\\d$"
 
 [[fact]]
 name = "scanner_fw"
@@ -73,6 +73,13 @@ def test_shipped_profiles_are_clean():
         "m3mobile",
         "sunmi",
         "idata",
+        "seuic",
+        "bluebird",
+        "keyence",
+        "denso",
+        "casio",
+        "kaicom",
+        "cilico",
         "generic",
         "emulator",
     }
@@ -250,7 +257,7 @@ def test_match_explains_and_scores(tmp_path):
     props = {"ro.product.vendor.manufacturer": "Acme Inc.", "ro.product.model": "AC5"}
     found = profiles.match(profile_set, props)
     assert (found.profile.id, found.score) == ("acme", 2)
-    assert found.rule == "ro.product.vendor.manufacturer ~ /^Acme/ and ro.product.model ~ /^AC\\d/"
+    assert found.rule == "ro.product.vendor.manufacturer ~ /^Acme/ and ro.product.model ~ /^AC\\d$/"
     assert profiles.match(profile_set, props, usb_vendor_id="ABCD").score == 3
 
 

@@ -44,18 +44,25 @@ def read(device: Device, *, profile_dirs: Sequence[Path] = (), extended: bool = 
     standard = standard_facts(profile_set, props, device)
     info["hardware_serial"] = standard.pop("serial", None)
     info.update(standard)
-    match = profiles.match(profile_set, props)  # adb does not report the USB vendor id
+    installed = None
+    if extended:
+        from tsdtool.devices import managed
+
+        installed = managed.installed_packages(device.shell)  # one listing: vendor evidence and EMM agents
+    # adb does not report the USB vendor id; vendor packages count only when the list was read
+    match = profiles.match(profile_set, props, None, installed[0] if installed else None)
     info["profile"] = match.profile.id
     info["vendor"] = match.profile.name
     info["profile_match"] = match.rule
+    info["profile_confidence"] = match.confidence
+    info["profile_evidence"] = [e.to_dict() for e in match.evidence]
+    info["profile_rejected"] = list(match.rejected)
     facts = profiles.read_facts(match.profile, props, device.shell)
     info["vendor_facts"] = {name: fv.value for name, fv in facts.items()}
     if extended:
         info.update(runtime_facts(device))
-        from tsdtool.devices import managed
-
         known = [profile_set.fallback, match.profile]
-        info["managed"] = managed.to_dict(managed.read(device.shell, known))
+        info["managed"] = managed.to_dict(managed.read(device.shell, known, installed))
     return info
 
 

@@ -58,12 +58,22 @@ def _run(run: RunShell, args: Sequence[str]) -> tuple[bytes | None, Fact | None]
     return result.stdout, None
 
 
-def read(run: RunShell, profiles: Sequence[DeviceProfile]) -> dict[str, Fact]:
+Installed = tuple[frozenset[str] | None, Fact | None]  # package names, or why there are none
+
+
+def installed_packages(run: RunShell) -> Installed:
+    """``pm list packages`` once: the names, or the fact that explains why there are none."""
+    data, why = _run(run, ["pm", "list", "packages"])
+    return (None, why) if why else (frozenset(p.name for p in pm_list.parse(data or b"")), None)
+
+
+def read(run: RunShell, profiles: Sequence[DeviceProfile], installed: Installed | None = None) -> dict[str, Fact]:
     """Every managed-device fact of one terminal.
 
     Args:
         run: runs one command on the terminal (argument list; the ADB seam quotes it).
         profiles: the profiles whose ``emm_agents`` count (the fallback and the matched one).
+        installed: :func:`installed_packages` when the caller has already listed them.
     """
     facts: dict[str, Fact] = {}
     data, why = _run(run, ["dumpsys", "device_policy"])
@@ -78,7 +88,7 @@ def read(run: RunShell, profiles: Sequence[DeviceProfile]) -> dict[str, Fact]:
         facts["profile_owners"] = Fact(OK, owners)
     facts["lock_task"] = _lock_task(run)
     facts["debugging_restricted"] = _debugging(run, policy)
-    facts["emm_agents"] = _agents(run, [a for p in profiles for a in p.emm_agents])
+    facts["emm_agents"] = _agents(run, [a for p in profiles for a in p.emm_agents], installed)
     return facts
 
 
@@ -101,16 +111,15 @@ def _debugging(run: RunShell, policy: dumpsys_device_policy.DevicePolicy | None)
     return Fact(OK, DEBUGGING_RESTRICTION in found)
 
 
-def _agents(run: RunShell, known: list[EmmAgent]) -> Fact:
+def _agents(run: RunShell, known: list[EmmAgent], installed: Installed | None) -> Fact:
     if not known:
         return Fact(NOT_APPLICABLE)
-    data, why = _run(run, ["pm", "list", "packages"])
-    if why:
-        return why
-    installed = {p.name for p in pm_list.parse(data or b"")}
+    names, why = installed or installed_packages(run)
+    if why or names is None:
+        return why or Fact(NOT_APPLICABLE)
     seen: dict[str, str] = {}
     for agent in known:
-        if agent.package in installed:
+        if agent.package in names:
             seen.setdefault(agent.package, agent.name)
     return Fact(OK, [{"package": p, "name": n} for p, n in seen.items()])
 

@@ -19,13 +19,24 @@ A profile is one TOML file in ``device_profiles/`` (or a user drop-in folder, se
     # shell = ["cat", "/proc/version"]       # … or a command (a list: the seam quotes it)
     # regex = "Linux version (\\S+)"         # optional: the named group `value`, else group 1
 
-Matching. A rule is satisfied when the first of its ``props`` that the terminal reports
-(non-empty) matches its regex; a USB vendor id listed in ``usb_vendor_ids`` counts as one
-more satisfied rule. A profile's *score* is the number of its rules the terminal satisfies,
-and the highest score wins. The profile marked ``fallback = true`` (``generic``) has no
-rules and wins with score 0 when nothing else matches. Two non-fallback profiles sharing the
-best score are a tie: :func:`match` then answers the fallback and names the tied profiles,
-and :func:`check` reports profiles whose rules are identical, the certain source of ties.
+Matching is evidence, declared per profile (:func:`match`). Each ``[[match]]`` rule has a
+``strength``: ``strong`` for what only the vendor's own build reports (manufacturer or brand
+values, vendor-only property keys), ``weak`` for model and device families, which other
+companies' devices can share. A rule is satisfied when the first of its ``props`` that the
+terminal reports (non-empty) matches its regex (``re.search``; write ``(?i)`` to ignore case).
+Without ``strength`` a rule on model/device/name keys only is weak, any other strong. Two more
+kinds of strong evidence: ``usb_vendor_ids = ["05e0"]`` and ``packages = ["com.symbol.datawedge"]``
+(vendor system packages, looked up in the package list the caller already fetched).
+
+Weak evidence never stands against a manufacturer or brand that names another company: one
+whose manufacturer/brand rules match another profile, or one of the fallback profile's
+``consumer_manufacturers`` (phone, tablet and TV-box makers). The profile with the most strong
+evidence wins, then the one with the most weak; ``confidence`` says which kind decided. The
+profile marked ``fallback = true`` (``generic``) has no rules and wins when nothing else is
+left. Two profiles with the same evidence counts are a tie: :func:`match` then answers the
+fallback and names the tied profiles, and :func:`check` reports profiles whose rules are
+identical, the certain source of ties, and weak rules that match a common consumer model name
+(``device_profiles/consumer_models.txt``).
 
 ``emm_agents = [{ package = "…", name = "…" }]`` names device-management agents by package;
 the fallback's list is inherited by every profile (:mod:`tsdtool.devices.managed`).
@@ -40,7 +51,7 @@ fallback profile; every profile inherits them (:func:`read_standard`), and its o
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -53,14 +64,21 @@ from tsdtool.transport.types import ShellResult
 
 KIND = "device"
 _USB_ID = re.compile(r"^[0-9a-fA-F]{4}$")
-_TOP_KEYS = {"id", "kind", "name", "fallback", "match", "usb_vendor_ids", "fact", "standard", "emm_agents",
-             "logger"}
+_TOP_KEYS = {"id", "kind", "name", "fallback", "match", "usb_vendor_ids", "packages", "fact", "standard",
+             "emm_agents", "logger", "consumer_manufacturers"}
 _PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
-_RULE_KEYS = {"props", "regex"}
+_RULE_KEYS = {"props", "regex", "strength"}
+_STRENGTHS = ("strong", "weak")
+# Keys whose values name a product, not its maker: a rule on these alone is weak by default.
+_PRODUCT_KEY = re.compile(r"^ro\.product\.(?:[a-z_]+\.)?(?:model|device|name)$")
+# Keys whose values name the company: rules on them are the profile's identity claims.
+_IDENTITY_KEY = re.compile(r"^ro\.product\.(?:[a-z_]+\.)?(?P<field>manufacturer|brand)$")
+CONSUMER_MODELS = "consumer_models.txt"
 _FACT_KEYS = {"name", "label", "props", "shell", "regex"}
 
 RunShell = Callable[[Sequence[str]], ShellResult]
 FactStatus = Literal["ok", "missing", "failed"]
+Strength = Literal["strong", "weak"]
 
 
 @dataclass(frozen=True)
@@ -70,14 +88,27 @@ class Rule:
     props: tuple[str, ...]
     regex: str
     pattern: re.Pattern[str] = field(compare=False, repr=False)
+    strength: Strength = "strong"
+
+    def reported(self, props: Mapping[str, str]) -> tuple[str, str] | None:
+        """The first of ``props`` the terminal reports (non-empty), with its value."""
+        for key in self.props:
+            if props.get(key, ""):
+                return key, props[key]
+        return None
 
     def explain(self, props: Mapping[str, str]) -> str | None:
         """``"ro.product.manufacturer ~ /^Zebra/"`` when satisfied, else None."""
-        for key in self.props:
-            value = props.get(key, "")
-            if value:
-                return f"{key} ~ /{self.regex}/" if self.pattern.search(value) else None
+        found = self.reported(props)
+        if found and self.pattern.search(found[1]):
+            return f"{found[0]} ~ /{self.regex}/"
         return None
+
+    @property
+    def identity(self) -> str | None:
+        """``"manufacturer"`` or ``"brand"`` when every key names the company, else None."""
+        fields = {m["field"] if (m := _IDENTITY_KEY.match(k)) else None for k in self.props}
+        return fields.pop() if len(fields) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -111,6 +142,8 @@ class DeviceProfile:
     fallback: bool = False
     emm_agents: tuple[EmmAgent, ...] = ()  # device-management agents known by package name
     loggers: tuple[logger_decl.Logger, ...] = ()  # on-device loggers ([[logger]], see devices/loggers.py)
+    packages: tuple[str, ...] = ()  # vendor system packages: strong evidence
+    consumer_manufacturers: frozenset[str] = frozenset()  # casefolded; only on the fallback profile
 
 
 @dataclass(frozen=True)
@@ -134,11 +167,32 @@ class ProfileSet:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One thing that points at a vendor: ``ro.product.manufacturer = "UBX"`` matched ``/…/``."""
+
+    strength: Strength
+    source: str  # a property key, "package" or "usb vendor id"
+    value: str
+    rule: str = ""  # the regex it matched, for rules
+
+    def to_dict(self) -> dict[str, str]:
+        return {"strength": self.strength, "source": self.source, "value": self.value, "rule": self.rule}
+
+
+@dataclass(frozen=True)
 class Match:
     profile: DeviceProfile
     rule: str  # why, for people: "ro.product.manufacturer ~ /^Zebra/ and usb vendor id 05e0"
     score: int
     ties: tuple[str, ...] = ()  # ids of tied profiles; non-empty means the fallback was used
+    confidence: Strength | None = None  # None for the fallback
+    evidence: tuple[Evidence, ...] = ()  # the winner's, strong first
+    rejected: tuple[str, ...] = ()  # weak evidence set aside, and why ("chainway: manufacturer 'CUBOT' …")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"profile": self.profile.id, "confidence": self.confidence,
+                "evidence": [e.to_dict() for e in self.evidence], "rejected": list(self.rejected),
+                "ties": list(self.ties)}
 
 
 @dataclass(frozen=True)
@@ -185,7 +239,30 @@ def check(paths: Sequence[Path]) -> list[Problem]:
             )
         else:
             by_rules[key] = pid
+        problems += consumer_collisions(profile, consumer_models())
     return problems + profile_files.one_fallback(loaded)
+
+
+def consumer_models() -> list[str]:
+    """Common consumer model names (``device_profiles/consumer_models.txt``; its header cites them)."""
+    path = profile_files.builtin_dir("device_profiles") / CONSUMER_MODELS
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def consumer_collisions(profile: DeviceProfile, models: Sequence[str]) -> list[Problem]:
+    """A weak rule that matches a consumer model name would take that phone for a terminal
+    whenever its manufacturer is unknown: one problem per rule, naming a few of the hits."""
+    problems = []
+    for i, rule in enumerate(profile.rules):
+        if rule.strength != "weak":
+            continue
+        hits = [m for m in models if rule.pattern.search(m)]
+        if hits:
+            shown = ", ".join(repr(h) for h in hits[:5]) + (f" and {len(hits) - 5} more" if len(hits) > 5 else "")
+            problems.append(Problem(str(profile.path), f"match[{i}].regex",
+                                    f"matches consumer model {shown}: anchor it to the vendor's naming"))
+    return problems
 
 
 def validate(data: dict[str, Any], path: Path) -> list[Problem]:
@@ -213,6 +290,11 @@ def validate(data: dict[str, Any], path: Path) -> list[Problem]:
             problems.append(Problem(file, f"usb_vendor_ids[{i}]", f"{usb_id!r} is not 4 hex digits"))
     if "standard" in data and fallback is not True:
         problems.append(Problem(file, "standard", "only the fallback profile declares standard facts"))
+    problems += _check_names(file, "packages", data.get("packages", []), _PACKAGE, "a package name")
+    if "consumer_manufacturers" in data and fallback is not True:
+        problems.append(Problem(file, "consumer_manufacturers", "only the fallback profile lists consumer makers"))
+    problems += _check_names(file, "consumer_manufacturers", data.get("consumer_manufacturers", []),
+                             re.compile(r"^\S(.*\S)?$"), "a name")
     for table in ("fact", "standard"):
         problems += _check_facts(file, table, data.get(table, []))
     problems += _check_agents(file, data.get("emm_agents", []))
@@ -235,10 +317,19 @@ def _check_agents(file: str, agents: Any) -> list[Problem]:
     return problems
 
 
+def _check_names(file: str, key: str, names: Any, form: re.Pattern[str], what: str) -> list[Problem]:
+    if not isinstance(names, list):
+        return [Problem(file, key, "must be a list of strings")]
+    return [Problem(file, f"{key}[{i}]", f"{n!r} is not {what}")
+            for i, n in enumerate(names) if not isinstance(n, str) or not form.match(n)]
+
+
 def _check_rule(file: str, key: str, rule: Any) -> list[Problem]:
     if not isinstance(rule, dict):
         return [Problem(file, key, "must be a table with props and regex")]
     problems = [Problem(file, f"{key}.{k}", "unknown key") for k in rule if k not in _RULE_KEYS]
+    if rule.get("strength", "strong") not in _STRENGTHS:
+        problems.append(Problem(file, f"{key}.strength", 'must be "strong" or "weak"'))
     problems += _check_props(file, f"{key}.props", rule.get("props"))
     problems += _check_regex(file, f"{key}.regex", rule.get("regex"), required=True)
     return problems
@@ -281,7 +372,8 @@ def _check_regex(file: str, key: str, value: Any, *, required: bool) -> list[Pro
 
 def _build(data: dict[str, Any], path: Path) -> DeviceProfile:
     """A validated file as a profile."""
-    rules = tuple(Rule(tuple(r["props"]), r["regex"], re.compile(r["regex"])) for r in data.get("match", []))
+    rules = tuple(Rule(tuple(r["props"]), r["regex"], re.compile(r["regex"]), _strength(r))
+                  for r in data.get("match", []))
 
     def facts(table: str) -> tuple[Fact, ...]:
         return tuple(
@@ -300,33 +392,100 @@ def _build(data: dict[str, Any], path: Path) -> DeviceProfile:
         fallback=data.get("fallback", False),
         emm_agents=tuple(EmmAgent(a["package"], a["name"]) for a in data.get("emm_agents", [])),
         loggers=logger_decl.build(data.get("logger", [])),
+        packages=tuple(data.get("packages", [])),
+        consumer_manufacturers=frozenset(n.casefold() for n in data.get("consumer_manufacturers", [])),
     )
+
+
+def _strength(rule: dict[str, Any]) -> Strength:
+    """Declared, else weak for rules on product keys only (model, device, name), else strong."""
+    if "strength" in rule:
+        return rule["strength"]
+    return "weak" if all(_PRODUCT_KEY.match(k) for k in rule["props"]) else "strong"
 
 
 # ----------------------------------------------------------------------- matching
 
 
-def match(profile_set: ProfileSet, props: Mapping[str, str], usb_vendor_id: str | None = None) -> Match:
-    """The most specific profile for a terminal (see the module docstring for the rule)."""
-    scored: list[tuple[int, DeviceProfile, list[str]]] = []
-    for profile in profile_set.profiles.values():
-        if profile.fallback:
-            continue
-        reasons = [why for rule in profile.rules if (why := rule.explain(props))]
-        if usb_vendor_id and usb_vendor_id.lower() in profile.usb_vendor_ids:
-            reasons.append(f"usb vendor id {usb_vendor_id.lower()}")
-        if reasons:
-            scored.append((len(reasons), profile, reasons))
+def match(profile_set: ProfileSet, props: Mapping[str, str], usb_vendor_id: str | None = None,
+          packages: Collection[str] | None = None) -> Match:
+    """The profile the evidence points at (see the module docstring for the rule).
+
+    Args:
+        props: the terminal's `getprop` dump, parsed.
+        usb_vendor_id: four hex digits when known (adb does not report it).
+        packages: installed package names from a listing already made; None: not looked at.
+    """
     fallback = profile_set.fallback
+    vendors = [p for p in profile_set.profiles.values() if not p.fallback]
+    owners = _identity_owners(vendors, props)
+    consumer = _consumer_name(fallback, props)
+    scored: list[tuple[tuple[int, int], DeviceProfile, list[tuple[Evidence, str]]]] = []
+    rejected: list[str] = []
+    for profile in vendors:
+        found = _evidence(profile, props, usb_vendor_id, packages)
+        strong = [f for f in found if f[0].strength == "strong"]
+        weak = [f for f in found if f[0].strength == "weak"]
+        other = consumer or next((f"{what} names {name}" for pid, what, name in owners if pid != profile.id), None)
+        if weak and other and not strong:
+            rejected.append(f"{profile.id}: {', '.join(e.value for e, _ in weak)} set aside, {other}")
+            weak = []
+        if strong or weak:
+            scored.append(((len(strong), len(weak)), profile, strong + weak))
     if not scored:
-        return Match(fallback, "no vendor profile matched", 0)
+        return Match(fallback, "no vendor profile matched", 0, rejected=tuple(rejected))
     best = max(score for score, _, _ in scored)
-    winners = sorted((p for s, p, _ in scored if s == best), key=lambda p: p.id)
+    winners = sorted((s for s in scored if s[0] == best), key=lambda s: s[1].id)
     if len(winners) > 1:
-        ids = tuple(p.id for p in winners)
-        return Match(fallback, f"tie between {', '.join(ids)} ({best} rules each): a profile error", 0, ids)
-    reasons = next(r for s, p, r in scored if p is winners[0])
-    return Match(winners[0], " and ".join(reasons), best)
+        ids = tuple(s[1].id for s in winners)
+        kind = "strong" if best[0] else "weak"
+        return Match(fallback, f"tie between {', '.join(ids)} ({sum(best)} {kind} clues each)", 0, ids,
+                     rejected=tuple(rejected))
+    (n_strong, n_weak), profile, found = winners[0]
+    return Match(profile, " and ".join(why for _, why in found), n_strong + n_weak, (),
+                 "strong" if n_strong else "weak", tuple(e for e, _ in found), tuple(rejected))
+
+
+def _evidence(profile: DeviceProfile, props: Mapping[str, str], usb_vendor_id: str | None,
+              packages: Collection[str] | None) -> list[tuple[Evidence, str]]:
+    """The profile's satisfied evidence, strong first, each with its explanation for people."""
+    found: list[tuple[Evidence, str]] = []
+    for rule in profile.rules:
+        if why := rule.explain(props):
+            key, value = rule.reported(props) or ("", "")
+            found.append((Evidence(rule.strength, key, value, rule.regex), why))
+    usb = (usb_vendor_id or "").lower()
+    if usb and usb in profile.usb_vendor_ids:
+        found.append((Evidence("strong", "usb vendor id", usb), f"usb vendor id {usb}"))
+    found += [(Evidence("strong", "package", name), f"package {name}")
+              for name in profile.packages if packages is not None and name in packages]
+    return sorted(found, key=lambda f: f[0].strength != "strong")
+
+
+def _identity_owners(vendors: Sequence[DeviceProfile], props: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(profile id, "manufacturer 'UBX'", vendor name) for each profile whose manufacturer or brand
+    rule the terminal satisfies: the company the terminal names."""
+    owners = []
+    for profile in vendors:
+        for rule in profile.rules:
+            if rule.identity and rule.explain(props):
+                _, value = rule.reported(props) or ("", "")
+                owners.append((profile.id, f"{rule.identity} {value!r}", profile.name))
+                break
+    return owners
+
+
+def _consumer_name(fallback: DeviceProfile, props: Mapping[str, str]) -> str | None:
+    """``"manufacturer 'CUBOT' is a consumer device maker"`` when the terminal names one."""
+    for what in ("manufacturer", "brand"):
+        keys = [f"ro.product.{what}"] + [f"ro.product.{part}.{what}" for part in _PARTITIONS]
+        value = next((props[k] for k in keys if props.get(k, "").strip()), "")
+        if value.strip().casefold() in fallback.consumer_manufacturers:
+            return f"{what} {value!r} is a consumer device maker"
+    return None
+
+
+_PARTITIONS = ("vendor", "system", "odm", "product", "system_ext")
 
 
 # ------------------------------------------------------------------------ facts
