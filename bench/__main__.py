@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["pull", "collect", "fleet", "start"],
+        choices=["pull", "database", "collect", "fleet", "start"],
         help="run only this case (repeatable)",
     )
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")

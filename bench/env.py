@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,27 +25,37 @@ DB_DIR = f"/data/data/{APP}/databases"
 FIELDS = {"description": "bench run", "contact_name": "Bench", "contact_email": "bench@example.com"}
 
 
+LINK_MB_S = 35  # a terminal's USB 2.0 link as adb sees it (issue 18: 20–40 MB/s in the field)
+CPU = {"cores": 4, "deflate_mb_per_s": 30}  # a 4-core terminal deflating 30 MB/s per core at -1
+LINK = {"link": {"mb_per_s": LINK_MB_S}, "cpu": CPU}
+
+
 @dataclass(frozen=True)
 class Sizes:
     big: int  # the large pull
     small: int  # the RSS comparison's small pull
+    linked: int  # the pull over the paced link
     db: int  # the app database of the collect fixture
     logcat: int  # its logcat
     rounds: int  # A/B pull rounds
     collect_rounds: int
     start_runs: int  # cold starts per command
+    fleet: tuple[int, ...] = (1, 4, 8)  # terminals per collect --all
 
 
 FULL = Sizes(
-    big=256 * MiB, small=16 * MiB, db=32 * MiB, logcat=4 * MiB, rounds=5, collect_rounds=3, start_runs=10
+    big=256 * MiB, small=16 * MiB, linked=64 * MiB, db=32 * MiB, logcat=4 * MiB, rounds=5, collect_rounds=3,
+    start_runs=10,
 )
 QUICK = Sizes(
-    big=8 * MiB, small=2 * MiB, db=1 * MiB, logcat=256 * 1024, rounds=1, collect_rounds=1, start_runs=2
+    big=8 * MiB, small=2 * MiB, linked=2 * MiB, db=1 * MiB, logcat=256 * 1024, rounds=1, collect_rounds=1,
+    start_runs=2, fleet=(1, 2),
 )
 
 
 def write_blob(path: Path, size: int) -> None:
-    """``size`` bytes of incompressible data (a repeated 1 MiB random block)."""
+    """``size`` bytes of incompressible data (a repeated 1 MiB random block: deflate's window
+    is 32 KiB, so the repetition does not help it)."""
     block = os.urandom(MiB)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
@@ -53,18 +66,82 @@ def write_blob(path: Path, size: int) -> None:
             left -= n
 
 
-def write_database(path: Path, size: int) -> None:
-    """A real SQLite file of about ``size`` bytes (the collect checks it after the pull)."""
+_WORDS = (
+    "молоко сметана кефир творог сыр масло хлеб батон булка сок вода чай кофе сахар соль мука крупа рис "
+    "гречка макароны печенье конфеты шоколад колбаса сосиски ветчина курица говядина свинина рыба консервы "
+    "горошек кукуруза томаты огурцы яблоки бананы апельсины лимоны картофель морковь лук"
+).split()
+_SCHEMA = """
+pragma page_size = 4096;
+create table products (id integer primary key, barcode text not null, article text, name text not null,
+    unit text, price real, stock real, attrs text);
+create index products_barcode on products(barcode);
+create index products_name on products(name);
+create table documents (id integer primary key, number text, kind text, created_at text, warehouse text,
+    state integer, comment text);
+create index documents_number on documents(number);
+create table scans (id integer primary key, document_id integer, product_id integer, barcode text,
+    qty real, scanned_at text, device text, payload text);
+create index scans_document on scans(document_id);
+create index scans_barcode on scans(barcode);
+create index scans_time on scans(scanned_at);
+"""
+
+
+def write_database(path: Path, size: int, seed: int = 18) -> None:
+    """A warehouse app's SQLite database of at least ``size`` bytes, the same for the same seed.
+
+    A catalogue of 20 000 products (EAN-13 barcodes, Russian names, JSON attributes), documents,
+    and scan rows with a JSON payload (a marking code, the user, the cell), with the indexes such
+    an app keeps. Like a real one it deflates about 3× (gzip -1 ≈ 3.1×, -6 ≈ 3.5×), unlike one
+    random row repeated (≈ 110×), which hides what deflating a database costs.
+    """
+    rnd = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
     con = sqlite3.connect(path)
-    con.execute("create table scans (id integer primary key, code text, payload blob)")
-    row = os.urandom(4000)
-    con.executemany(
-        "insert into scans (code, payload) values (?, ?)",
-        ((f"4006381333931-{i}", row) for i in range(max(1, size // 4100))),
-    )
-    con.commit()
+    con.executescript(_SCHEMA)
+    products = []
+    for i in range(1, 20001):
+        name = " ".join(rnd.choice(_WORDS) for _ in range(rnd.randint(2, 5))).capitalize()
+        attrs = {"group": rnd.choice(_WORDS), "vat": rnd.choice([0, 10, 20]), "marked": rnd.random() < 0.3}
+        products.append((i, f"460{rnd.randrange(10**9, 10**10)}", f"A-{rnd.randrange(100000):05d}",
+                         f"{name} {rnd.randint(1, 999)} г", rnd.choice(("шт", "кг", "л", "уп", "кор")),
+                         round(rnd.uniform(10, 5000), 2), round(rnd.uniform(0, 500), 3),
+                         json.dumps(attrs, ensure_ascii=False)))
+    con.executemany("insert into products values (?,?,?,?,?,?,?,?)", products)
+    doc = scan = 0
+    t0 = 1_732_000_000
+    while True:
+        for _ in range(200):
+            doc += 1
+            con.execute("insert into documents values (?,?,?,?,?,?,?)", (
+                doc, f"ТСД-{doc:06d}", rnd.choice(["приход", "отгрузка", "инвентаризация", "перемещение"]),
+                time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t0 + doc * 600)),
+                rnd.choice(["Склад Север", "Склад Юг", "Магазин 12"]), rnd.randint(0, 3),
+                rnd.choice(["", "", "срочно", "проверить пересорт"])))
+            rows = []
+            for _ in range(rnd.randint(5, 60)):
+                scan += 1
+                p = products[rnd.randrange(len(products))]
+                payload = {"mark": f"010{p[1]}21{rnd.getrandbits(40):x}",
+                           "user": rnd.choice(["ivanov", "petrova", "sidorov"]),
+                           "cell": f"{rnd.randint(1, 40)}-{rnd.randint(1, 12)}-{rnd.randint(1, 5)}",
+                           "ok": rnd.random() > 0.02}
+                rows.append((scan, doc, p[0], p[1], rnd.choice([1, 1, 1, 2, 6, 12, 0.5]),
+                             time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t0 + doc * 600 + rnd.randint(0, 600))),
+                             f"TC52-{rnd.randint(1, 4)}", json.dumps(payload, ensure_ascii=False)))
+            con.executemany("insert into scans values (?,?,?,?,?,?,?,?)", rows)
+        con.commit()
+        if path.stat().st_size >= size:
+            break
     con.close()
+
+
+def deflate_ratio(path: Path, level: int = 1) -> float:
+    """How much ``path`` shrinks under deflate at ``level`` (reported beside the figures)."""
+    data = path.read_bytes()
+    return len(data) / max(1, len(zlib.compress(data, level)))
 
 
 def logcat_text(size: int) -> str:
@@ -79,50 +156,69 @@ def logcat_text(size: int) -> str:
     return "--------- beginning of main\n" + "".join(out)
 
 
-def pull_fixture(root: Path, sizes: Sizes) -> Path:
-    """One terminal holding /sdcard/big.bin and /sdcard/small.bin."""
+def _with_device_keys(fixture: Path, table: dict) -> None:
+    """Append tables (``[link]``, ``[cpu]`` …) to a fixture's device.toml."""
+    from tests.fake_adb.fixture_builder import write_toml
+
+    extra = fixture / "extra.toml"
+    write_toml(extra, table)
+    with open(fixture / "device.toml", "a") as fh:
+        fh.write("\n" + extra.read_text())
+    extra.unlink()
+
+
+def pull_fixture(root: Path, sizes: Sizes) -> tuple[Path, Path]:
+    """Two terminals: BENCHPULL1 (unpaced) holding /sdcard/big.bin, small.bin and empty.bin,
+    and BENCHLINK1 on a 35 MB/s link holding /sdcard/linked.bin."""
     fx = make_fixture(root, "BENCHPULL1")
     write_blob(fx / "fs" / "sdcard" / "big.bin", sizes.big)
     write_blob(fx / "fs" / "sdcard" / "small.bin", sizes.small)
     (fx / "fs" / "sdcard" / "empty.bin").write_bytes(b"")
-    return fx
+    linked = make_fixture(root, "BENCHLINK1")
+    write_blob(linked / "fs" / "sdcard" / "linked.bin", sizes.linked)
+    _with_device_keys(linked, LINK)
+    return fx, linked
 
 
-def collect_fixtures(root: Path, sizes: Sizes, count: int, *, pace_ms: int = 0) -> list[Path]:
+def collect_fixtures(
+    root: Path, sizes: Sizes, count: int, *, link: bool = False, prefix: str = "BENCHCOL"
+) -> list[Path]:
     """``count`` identical terminals with a debuggable app, its database, a log and a screen.
 
-    The first is built in full; the others share its files through hard links. ``pace_ms``
-    makes the fake wait that long before each message it sends (a slower link).
+    The first is built in full (once per bench run, below ``root``'s parent); the others share
+    its files through hard links. With ``link`` every terminal has its own 35 MB/s link and a
+    4-core CPU deflating 30 MB/s per core (:data:`LINK`).
     """
-    first = root / "BENCHCOL01"
-    if not (first / "device.toml").exists():
-        _first_collect_fixture(root, sizes)
-        if pace_ms:
-            with open(first / "device.toml", "a") as fh:
-                fh.write(f"\n[faults]\ndelay_ms_per_chunk = {pace_ms}\n")
-    fixtures = [first]
-    for n in range(2, count + 1):
-        serial = f"BENCHCOL{n:02d}"
+    base = _base_collect_fixture(root.parent / "fx-base", sizes)
+    fixtures = []
+    for n in range(1, count + 1):
+        serial = f"{prefix}{n:02d}"
         fx = root / serial
         if not fx.exists():
-            shutil.copytree(first, fx, copy_function=os.link)
+            shutil.copytree(base, fx, copy_function=os.link)
             for name in ("device.toml", "getprop.txt"):  # the serial differs: real copies
-                text = (first / name).read_text().replace("BENCHCOL01", serial)
+                text = (base / name).read_text().replace("BENCHBASE", serial)
                 (fx / name).unlink()
                 (fx / name).write_text(text)
+            if link:
+                _with_device_keys(fx, LINK)
         fixtures.append(fx)
     return fixtures
 
 
-def _first_collect_fixture(root: Path, sizes: Sizes) -> None:
+def _base_collect_fixture(root: Path, sizes: Sizes) -> Path:
+    first = root / "BENCHBASE"
+    if (first / "device.toml").exists():
+        return first
     first = make_fixture(
         root,
-        "BENCHCOL01",
+        "BENCHBASE",
         packages=[{"name": APP, "version_name": "1.4.2", "version_code": 10402, "debuggable": True}],
         logcat=logcat_text(sizes.logcat),
         screen=make_png(720, 1280, (30, 58, 95)),
     )
     write_database(first / "fs" / DB_DIR.lstrip("/") / "scans.db", sizes.db)
+    return first
 
 
 class FakeServer:

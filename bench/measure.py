@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -23,6 +24,7 @@ class Run:
     code: int
     peak_rss_kb: int | None
     stderr: str
+    cpu: float = 0.0  # user + system CPU-seconds of the process and everything it waited for
 
 
 def run(
@@ -34,12 +36,18 @@ def run(
     cwd: str | Path | None = None,
     stdout=subprocess.DEVNULL,
 ) -> Run:
-    """Run ``cmd`` once; wall time, exit status, and (with ``rss``) its peak resident set."""
+    """Run ``cmd`` once; wall time, host CPU time, exit status, and (with ``rss``) its peak RSS.
+
+    The CPU time is the growth of this process's RUSAGE_CHILDREN across the run: the command
+    and every process it waited for (spawned fleet workers included), nothing else (the bench
+    runs one command at a time, and the fake server is a child that ends only later).
+    """
     report = None
     if rss and os.access(TIME_BIN, os.X_OK):
         fd, report = tempfile.mkstemp(prefix="bench-rss-")
         os.close(fd)
         cmd = [TIME_BIN, "-f", "%M", "-o", report, *cmd]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE
@@ -51,6 +59,8 @@ def run(
         watcher.start()
     _, err = proc.communicate(timeout=timeout)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if watcher:
         watcher.join()
     peak_kb: int | None = peak[0] or None
@@ -58,7 +68,7 @@ def run(
         text = Path(report).read_text().strip().splitlines()
         os.unlink(report)
         peak_kb = int(text[-1]) if text and text[-1].isdigit() else None
-    return Run(seconds, proc.returncode, peak_kb, err.decode("utf-8", "replace"))
+    return Run(seconds, proc.returncode, peak_kb, err.decode("utf-8", "replace"), cpu)
 
 
 def _poll_hwm(proc: subprocess.Popen, peak: list[int]) -> None:

@@ -12,7 +12,7 @@ import time
 from typing import Protocol
 
 from .shell import STDERR, STDOUT, WAIT
-from .terminal import Faults, Terminal
+from .terminal import Faults, Link, Terminal
 
 SHELL_ID_STDOUT, SHELL_ID_STDERR, SHELL_ID_EXIT = 1, 2, 3  # adb/shell_protocol.h
 
@@ -49,17 +49,20 @@ def recv_exact(channel: Channel, n: int) -> bytes:
 
 
 class Meter:
-    """Sends output chunks while applying the terminal's ``delay``/``drop`` faults."""
+    """Sends output chunks at the pace of the terminal's link, applying its ``delay``/``drop`` faults."""
 
-    def __init__(self, channel: Channel, faults: Faults) -> None:
+    def __init__(self, channel: Channel, faults: Faults, link: Link | None = None) -> None:
         self.channel = channel
         self.left = faults.drop_after_bytes
         self.delay = faults.delay_ms_per_chunk / 1000
+        self.link = link
 
     def send(self, header: bytes, payload: bytes) -> None:
         """Send ``header + payload`` as one message; payload bytes count toward the drop."""
         if self.delay:
             time.sleep(self.delay)
+        if self.link is not None:
+            self.link.charge(len(header) + len(payload))
         if self.left is not None and len(payload) > self.left:
             self.channel.send(header + payload[: self.left])  # the cable goes mid-message
             self.channel.abort()
@@ -94,7 +97,7 @@ def serve(terminal: Terminal, service: str, channel: Channel) -> None:
     if terminal.faults.hang:
         channel.wait_closed()  # a wedged terminal: accepted, then silence
         return
-    meter = Meter(channel, terminal.faults)
+    meter = Meter(channel, terminal.faults, terminal.link)
     try:
         if service.startswith("sync:"):
             from .sync import serve_sync

@@ -145,6 +145,67 @@ class Faults:
         return cls(**table)
 
 
+class Link:
+    """The terminal's link to the host (``[link] mb_per_s`` of device.toml): one USB 2.0 cable
+    carries every stream of a terminal, so concurrent streams share its rate.
+
+    :meth:`charge` books ``n`` bytes on the link and returns when they would have crossed it.
+    The schedule is cumulative (a late sleep is made up by the next chunk), so the mean rate
+    is the configured one whatever the host's sleep granularity. ``mb_per_s = 0`` (the
+    default) is an unlimited link.
+    """
+
+    def __init__(self, mb_per_s: float = 0.0) -> None:
+        if mb_per_s < 0:
+            raise FixtureError(f"[link] mb_per_s must be ≥ 0, got {mb_per_s}")
+        self.rate = mb_per_s * 1e6
+        self._lock = threading.Lock()
+        self._free_at = 0.0  # monotonic time when the link has sent everything booked
+
+    def charge(self, n: int) -> None:
+        if not self.rate or n <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            self._free_at = max(self._free_at, now) + n / self.rate
+            due = self._free_at
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """``[cpu]`` of device.toml: what on-terminal compression costs on the terminal's cores.
+
+    ``deflate_mb_per_s`` is the input one core deflates per second at ``gzip -1``; other
+    levels are slower by :data:`LEVEL_COST` (relative cost per input byte). 0 = unpaced.
+    """
+
+    cores: int = 4
+    deflate_mb_per_s: float = 0.0
+
+    # Relative deflate CPU per input byte by level, level 1 = 1.0: zlib (the deflate toybox
+    # gzip links) on the benchmark's 33 MB SQLite database, best of two runs per level.
+    LEVEL_COST = {1: 1.0, 2: 1.07, 3: 1.21, 4: 1.27, 5: 1.66, 6: 2.52, 7: 3.2, 8: 5.11, 9: 5.89}
+
+    @classmethod
+    def from_table(cls, table: dict) -> Cpu:
+        unknown = set(table) - {"cores", "deflate_mb_per_s"}
+        if unknown:
+            raise FixtureError(f"unknown [cpu] keys {sorted(unknown)}; known: cores, deflate_mb_per_s")
+        cpu = cls(int(table.get("cores", 4)), float(table.get("deflate_mb_per_s", 0.0)))
+        if cpu.cores < 1 or cpu.deflate_mb_per_s < 0:
+            raise FixtureError(f"[cpu] cores must be ≥ 1 and deflate_mb_per_s ≥ 0, got {table}")
+        return cpu
+
+    def deflate_seconds(self, n: int, level: int = 6) -> float:
+        """Seconds one core spends deflating ``n`` input bytes at ``level``."""
+        if not self.deflate_mb_per_s:
+            return 0.0
+        return n / (self.deflate_mb_per_s * 1e6) * self.LEVEL_COST.get(level, self.LEVEL_COST[6])
+
+
 @dataclass
 class Completed:
     """Result of :meth:`Terminal.execute` (for unit tests that skip the wire)."""
@@ -211,6 +272,11 @@ class Terminal:
         self.devpath: str = device.get("devpath", "")
         self.rooted: bool = bool(device.get("rooted", False))
         self.faults = Faults.from_table(device.get("faults", {}))
+        link = device.get("link", {})
+        if set(link) - {"mb_per_s"}:
+            raise FixtureError(f"unknown [link] keys {sorted(set(link) - {'mb_per_s'})}; known: mb_per_s")
+        self.link = Link(float(link.get("mb_per_s", 0)))
+        self.cpu = Cpu.from_table(device.get("cpu", {}))
         self.sdk = int(self.props.get("ro.build.version.sdk") or 30)
         features = device.get("features")
         if features is None:

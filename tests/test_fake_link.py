@@ -1,0 +1,71 @@
+"""The fake terminal's link and CPU model (``[link]`` / ``[cpu]`` of device.toml).
+
+Only lower bounds on time are asserted: the link may never deliver faster than its rate
+(sleeping guarantees a minimum, never a maximum, so these cannot flake on a busy machine).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import pytest
+
+from tests.fake_adb import FakeAdbServer, make_fixture
+from tests.fake_adb.terminal import Cpu, FixtureError, Link, Terminal
+
+
+def test_a_link_never_delivers_faster_than_its_rate():
+    link = Link(50)  # MB/s
+    start = time.monotonic()
+    for _ in range(40):
+        link.charge(125_000)  # 5 MB in all
+    assert time.monotonic() - start >= 0.1 - 0.002
+
+
+def test_streams_of_one_terminal_share_its_link():
+    link = Link(50)
+    start = time.monotonic()
+    threads = [threading.Thread(target=lambda: [link.charge(125_000) for _ in range(20)]) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # 2 × 2.5 MB through one 50 MB/s link: 0.1 s, not the 0.05 s each stream alone would take
+    assert time.monotonic() - start >= 0.1 - 0.002
+
+
+def test_an_unlimited_link_does_not_wait():
+    link = Link(0)
+    link.charge(10**12)  # would be hours at any real rate
+
+
+def test_unknown_or_bad_link_and_cpu_keys_are_fixture_errors(tmp_path):
+    for table in ({"link": {"mbps": 35}}, {"cpu": {"cores": 4, "speed": 1}}, {"cpu": {"cores": 0}},
+                  {"link": {"mb_per_s": -1}}):
+        with pytest.raises(FixtureError):
+            Terminal(make_fixture(tmp_path, "BAD1", device=table))
+
+
+def test_cpu_costs_scale_with_level():
+    cpu = Cpu(cores=4, deflate_mb_per_s=30)
+    assert cpu.deflate_seconds(30_000_000, 1) == pytest.approx(1.0)
+    assert cpu.deflate_seconds(30_000_000, 6) > 2 * cpu.deflate_seconds(30_000_000, 1)
+    assert Cpu().deflate_seconds(10**9) == 0  # unpaced by default
+
+
+def test_a_sync_pull_over_the_wire_is_paced_by_the_link(tmp_path):
+    import adbutils
+
+    data = bytes(range(256)) * 8192  # 2 MiB
+    fixture = make_fixture(tmp_path, "LINK1", files={"sdcard/f.bin": data}, device={"link": {"mb_per_s": 20}})
+    with FakeAdbServer([fixture]) as srv:
+        device = adbutils.AdbClient(host="127.0.0.1", port=srv.port).device("LINK1")
+        start = time.monotonic()
+        got = io.BytesIO()
+        for chunk in device.sync.iter_content("/sdcard/f.bin"):
+            got.write(chunk)
+        took = time.monotonic() - start
+    assert got.getvalue() == data
+    assert took >= len(data) / 20e6 - 0.005
