@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: cannot run: {exc}", file=sys.stderr)
         return 2
 
+    _compile_tsdtool()
     sizes = env.QUICK if args.quick else env.FULL
     run_env = env.bench_env()
     work = Path(tempfile.mkdtemp(prefix="tsd-bench-"))
@@ -71,6 +72,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         print(table.markdown(rows))
     return 0 if ran else 1
+
+
+def _compile_tsdtool() -> None:
+    """Byte-compile the tsdtool being measured, as installing a wheel does: the bench runs it with
+    PYTHONDONTWRITEBYTECODE, and an editable checkout without ``__pycache__`` would otherwise
+    compile every module at every start and charge that to start-up."""
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("tsdtool")
+    if spec and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            compileall.compile_dir(folder, quiet=2)
 
 
 if __name__ == "__main__":

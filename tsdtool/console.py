@@ -11,10 +11,10 @@ import os
 import re
 import sys
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape as _escape
+if TYPE_CHECKING:  # Rich is imported when something is drawn, not at start-up
+    from rich.console import Console
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -27,16 +27,22 @@ def printable(text: object) -> str:
 
 
 def escape(text: object) -> str:
+    from rich.markup import escape as _escape
+
     return _escape(printable(text))
 
 
 @cache
 def out() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stdout, highlight=False, soft_wrap=False)
 
 
 @cache
 def err() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stderr, highlight=False, soft_wrap=True)
 
 

@@ -23,17 +23,44 @@ import socket
 import struct
 import subprocess
 import time
+import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import adbutils
-from adbutils import errors as adb_errors
 
-from tsdtool import errors
-from tsdtool.parsers.adb_devices import parse_devices_l
-from tsdtool.transport.types import DeviceEntry, RemoteFile, ShellResult
+class _OnFirstUse(types.ModuleType):
+    """Stands in ``sys.modules`` for a module until one of its attributes is used, then imports
+    it. adbutils imports ``requests`` only to download an APK to install (adbutils/install.py);
+    tsdtool never installs, and loading requests (urllib3, ssl, http.client, charset_normalizer)
+    was half of adbutils' import, paid on every start. (importlib's LazyLoader does not help
+    here: the ``import`` statement itself reads ``__spec__``, which loads the module.)"""
+
+    def __getattr__(self, attr: str):
+        import importlib
+        import sys
+
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def _import_on_first_use(name: str) -> None:
+    import importlib.util
+    import sys
+
+    if name not in sys.modules and importlib.util.find_spec(name) is not None:
+        sys.modules[name] = _OnFirstUse(name)
+
+
+_import_on_first_use("requests")
+import adbutils  # noqa: E402 - after the deferral above
+from adbutils import errors as adb_errors  # noqa: E402
+
+from tsdtool import errors  # noqa: E402
+from tsdtool.parsers.adb_devices import parse_devices_l  # noqa: E402
+from tsdtool.transport.types import DeviceEntry, RemoteFile, ShellResult  # noqa: E402
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5037

@@ -1,0 +1,113 @@
+"""A lean start: commands that talk to a terminal import neither pydantic nor requests, the
+parameters still parse as Typer documents them, and the program leaves without the
+interpreter's teardown once its output is flushed (tsdtool/lean_typer.py, cli._exit_now).
+Nothing here is timed: the start-up figures are in `python -m bench`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _python(code: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_devices_and_pull_import_no_pydantic_and_no_requests(fake_server, tmp_path):
+    server = fake_server("zebra_tc52")
+    probe = """
+        import sys
+        from tsdtool.cli import main
+        port, out = sys.argv[1], sys.argv[2]
+        assert main(["-H", "127.0.0.1", "-P", port, "devices"]) == 0
+        assert main(["-H", "127.0.0.1", "-P", port, "pull", "/sdcard/Download", "-o", out]) in (0, 3)
+        print(sorted(m for m in ("pydantic", "requests.adapters", "urllib3", "rich.progress") if m in sys.modules))
+    """
+    proc = _python(probe, str(server.port), str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout
+
+
+def test_requests_still_loads_when_adbutils_needs_it():
+    proc = _python("""
+        import tsdtool.transport.adb, sys
+        import adbutils.install as install
+        assert "urllib3" not in sys.modules
+        print(install.requests.exceptions.RequestException.__name__, "urllib3" in sys.modules)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["RequestException", "True"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("-P", "abc"), "valid integer"),
+    (("-P", "70000"), "less than or equal to 65535"),
+    (("--timeout", "0"), "greater than or equal to 0.1"),
+    (("--timeout", "nan"), "finite number"),
+    (("--timeout", "x"), "valid number"),
+])
+def test_bad_numbers_are_usage_errors_with_the_reason(tsd, args, message):
+    code, _, err = tsd(*args, "devices")
+    assert code == 2, err
+    assert "Invalid value" in err and message in err, err
+
+
+def test_values_reach_the_command_with_their_types(monkeypatch):
+    from tsdtool import cli
+
+    seen = {}
+
+    def fake_collect(adb, serial, options, **kw):
+        seen.update(timeout=cli.settings.timeout, port=cli.settings.port, dirs=cli.settings.profile_dirs,
+                    out=options.out_dir, fields=list(options.fields), attach=list(options.attach))
+        raise cli.errors.UsageError("stop here")
+
+    monkeypatch.setattr("tsdtool.bundle.collect.collect", fake_collect)
+    code = cli.main(["-P", "5040", "--timeout", "2.5", "--profiles-dir", "p1", "--profiles-dir", "p2", "collect",
+                     "--field", "a=b", "--field", "c=d", "--attach", "README.md", "-o", "out", "--no-input"])
+    assert code == 2
+    assert seen == {"timeout": 2.5, "port": 5040, "dirs": [Path("p1"), Path("p2")], "out": Path("out"),
+                    "fields": ["a=b", "c=d"], "attach": [Path("README.md")]}
+    assert type(seen["port"]) is int and type(seen["timeout"]) is float
+
+
+def test_the_program_skips_teardown_but_runs_atexit_and_flushes():
+    proc = _python("""
+        import atexit, sys
+        class Noisy:
+            def __del__(self):
+                sys.stdout.write("teardown\\n")
+        keep = Noisy()
+        atexit.register(lambda: sys.stdout.write("atexit ran\\n"))
+        sys.argv = ["tsdtool", "--help"]
+        from tsdtool.cli import main
+        sys.stdout.write("before\\n")
+        main()
+        sys.stdout.write("not reached\\n")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert "before" in proc.stdout and "Usage" in proc.stdout and "atexit ran" in proc.stdout
+    assert "teardown" not in proc.stdout and "not reached" not in proc.stdout
+
+
+def test_with_another_thread_alive_the_normal_exit_is_kept():
+    proc = _python("""
+        import sys, threading
+        from tsdtool.cli import main
+        go = threading.Event()
+        t = threading.Thread(target=go.wait)
+        t.start()
+        sys.argv = ["tsdtool", "--help"]
+        code = main()
+        go.set()
+        print("returned", code)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert "returned 0" in proc.stdout
