@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,11 +12,20 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_bench_quick_prints_the_table():
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick"], cwd=REPO, capture_output=True, text=True, timeout=300
-    )
+    # Its own session: on a timeout the whole group goes (fake servers, adb servers, workers),
+    # not just the bench process, which would leave them orphaned.
+    with subprocess.Popen([sys.executable, "-m", "bench", "--quick"], cwd=REPO, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+    proc.stdout, proc.stderr = out, err
     assert proc.returncode == 0, proc.stderr
-    for label in ("tsdtool benchmark (--quick)", "pull", "collect", "fleet", "start", "tsdtool --help"):
+    for label in ("tsdtool benchmark (--quick)", "pull", "database", "collect", "fleet", "start", "tsdtool --help",
+                  "adb pull + openssl dgst", "host CPU"):
         assert label in proc.stdout, proc.stdout
     assert "PASS" in proc.stdout or "MISS" in proc.stdout
     assert "could not measure" not in proc.stdout, proc.stdout
