@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,6 +41,26 @@ def no_leaked_threads():
     yield
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     assert not leaked, f"threads left running: {leaked}"
+
+
+@contextmanager
+def sigint_raises():
+    """Ctrl-C raises KeyboardInterrupt here, and a child started meanwhile gets the default action.
+
+    Tests that press Ctrl-C set this themselves: a suite run in the background (``nohup``, ``&``)
+    inherits SIGINT ignored, and so would every child it starts.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture
+def sigint_default():
+    with sigint_raises():
+        yield
 
 
 @pytest.fixture(scope="module")

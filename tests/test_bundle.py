@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 import zipfile
 from datetime import UTC, datetime
 
@@ -139,6 +140,53 @@ def test_verify_finds_changed_missing_and_unlisted_files(tmp_path):
     with zipfile.ZipFile(extra, "a") as zf:
         zf.writestr("smuggled.txt", b"hi")
     assert verify(extra).problems == ["smuggled.txt: in the zip but not in the manifest"]
+
+
+def _damage(src, dest, name, change):
+    """A copy of ``src`` with bytes of ``name``'s stored data changed in place (headers and CRC untouched)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(src) as zf:
+        info = zf.getinfo(name)
+    raw = bytearray(src.read_bytes())
+    name_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26 : info.header_offset + 30])
+    start = info.header_offset + 30 + name_len + extra_len
+    change(raw, start, info.compress_size, info.compress_type)
+    dest.write_bytes(raw)
+    return dest
+
+
+def _invalid_block_type(raw, start, size, compress_type):
+    assert compress_type == zipfile.ZIP_DEFLATED
+    raw[start] |= 0b110  # BTYPE 11: a deflate block type that does not exist, so inflating fails
+
+
+def _flip_middle(raw, start, size, compress_type):
+    assert compress_type == zipfile.ZIP_STORED
+    raw[start + size // 2] ^= 0xFF
+
+
+def test_verify_reports_a_damaged_member_as_damaged_not_an_internal_error(tmp_path, tsd):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    broken = _damage(path, tmp_path / "tampered" / "inflate.zip", "logs/logcat.txt", _invalid_block_type)
+    problems = verify(broken).problems
+    assert len(problems) == 1 and problems[0].startswith("logs/logcat.txt: damaged in the zip ("), problems
+    with open_bundle(broken) as bundle:  # report and send read items this way: damaged is "not there"
+        assert bundle.read("logs/logcat.txt") is None
+        assert bundle.read("apps/a/internal/x.db.part") == b"SQLite format 3\x00half"
+
+    code, out, err = tsd("verify", broken)
+    lines = out.splitlines()
+    assert code == 1 and err == "", (code, err)
+    assert lines[0] == f"✗ {problems[0]}" and lines[1].startswith("1 problem(s): 2 files hashed"), lines
+    assert len(lines) == 2
+
+
+def test_verify_reports_a_bad_crc_on_a_stored_member(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    stored = _rewrite(path, tmp_path / "tampered" / "stored.zip", lambda n, d: d)
+    broken = _damage(stored, tmp_path / "tampered" / "crc.zip", "logs/logcat.txt", _flip_middle)
+    assert verify(broken).problems == ["logs/logcat.txt: damaged in the zip (Bad CRC-32 for file 'logs/logcat.txt')"]
+    assert verify(stored).problems == []
 
 
 def test_verify_reports_schema_violations(tmp_path):

@@ -310,7 +310,8 @@ def test_ctrl_c_mid_collect_still_writes_a_partial_bundle(fake_server, tsd, tmp_
     assert {i["kind"] for i in later} >= {"crash", "database"}  # what came after is named, not tried
 
 
-def test_ctrl_c_while_packing_is_held_until_the_bundle_is_finished(fake_server, tsd, tmp_path, monkeypatch):
+def test_ctrl_c_while_packing_is_held_until_the_bundle_is_finished(fake_server, tsd, tmp_path, monkeypatch,
+                                                                   sigint_default):
     from tsdtool.bundle.writer import BundleWriter
 
     real = BundleWriter.add_staged

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from tests.bundle_util import every_bundle_verifies, field_args, manifest_of  # noqa: F401 - autouse
+from tests.conftest import sigint_raises
 from tests.fake_adb import make_fixture
 
 PKG = "com.example.app"
@@ -206,14 +207,15 @@ def run_inproc(tsd, args: list[str]) -> Outcome:
 def run_sigint(args: list[str], cwd: Path, wait_for: Path) -> Outcome:
     """Run the CLI in a subprocess and press Ctrl-C once its output folder has something in it."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tsdtool", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with sigint_raises():  # the child must not inherit SIGINT ignored from a background test run
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tsdtool", *args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and proc.poll() is None:
         if wait_for.exists() and any(p.is_file() for p in wait_for.rglob("*")):

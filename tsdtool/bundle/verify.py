@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -64,7 +65,7 @@ class Bundle:
             raw = self.zip.read(MANIFEST_NAME)
         except FileNotFoundError as exc:
             raise errors.UsageError(f"{path}: no such file") from exc
-        except (OSError, zipfile.BadZipFile) as exc:
+        except (OSError, zipfile.BadZipFile, zlib.error) as exc:
             raise errors.UsageError(f"{path}: not a readable zip ({exc})") from exc
         except KeyError as exc:
             raise errors.UsageError(
@@ -92,7 +93,7 @@ class Bundle:
         try:
             with self.zip.open(path) as fh:
                 return fh.read(limit) if limit else fh.read()
-        except (KeyError, zipfile.BadZipFile, OSError):
+        except (KeyError, zipfile.BadZipFile, OSError, zlib.error):
             return None
 
 
@@ -148,8 +149,8 @@ def _check_item(zf: zipfile.ZipFile, name: str, size: int, sha256: str) -> list[
                 total += len(chunk)
     except KeyError:
         return [f"{name}: listed but missing from the zip"]
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:  # CRC errors surface here
-        return [f"{name}: unreadable ({exc})"]
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:  # a bad CRC, or broken deflate data
+        return [f"{name}: damaged in the zip ({exc})"]
     problems = []
     if total != size:
         problems.append(f"{name}: {total} bytes, the manifest says {size}")
