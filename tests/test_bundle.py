@@ -189,6 +189,133 @@ def test_verify_reports_a_bad_crc_on_a_stored_member(tmp_path):
     assert verify(stored).problems == []
 
 
+def _edit_manifest(src, dest, change):
+    def edit(name, data):
+        if name != "manifest.json":
+            return data
+        doc = json.loads(data)
+        change(doc)
+        return json.dumps(doc).encode()
+
+    return _rewrite(src, dest, edit)
+
+
+def test_verify_a_sound_bundle_hashes_every_stored_item_and_reports_its_status(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    result = verify(path)
+    # the ok log and the failed database's partial bytes are hashed; the skipped screenshot has none
+    assert (result.problems, result.checked, result.status, result.ok) == ([], 2, "partial", True)
+    assert result.bundle == path
+
+
+def test_verify_names_a_schema_version_it_does_not_know(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    newer = _edit_manifest(path, tmp_path / "tampered" / "v2.zip", lambda d: d.update(schema_version=2))
+    assert verify(newer).problems == ["schema_version 2 is not 1", "schema: schema_version: 1 was expected"]
+    gone = _edit_manifest(path, tmp_path / "tampered" / "v0.zip", lambda d: d.pop("schema_version"))
+    assert verify(gone).problems == [
+        "schema_version None is not 1", "schema: manifest: 'schema_version' is a required property",
+    ]
+
+
+def test_verify_finds_a_status_that_its_items_contradict(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))  # a failed item: partial
+    claims = _edit_manifest(path, tmp_path / "tampered" / "claims.zip", lambda d: d.update(status="complete"))
+    result = verify(claims)
+    assert result.problems == ["status says 'complete' but the items say 'partial'"]
+    assert result.status == "partial" and not result.ok
+
+    def all_ok(doc):
+        doc["status"] = "partial"
+        doc["items"] = [i for i in doc["items"] if i["status"] == "ok"]
+
+    whole = _rewrite(
+        _edit_manifest(path, tmp_path / "tampered" / "ok.zip", all_ok),
+        tmp_path / "tampered" / "whole.zip",
+        lambda n, d: None if n.endswith(".part") else d,
+    )
+    assert verify(whole).problems == ["status says 'partial' but the items say 'complete'"]
+
+    def interrupted(doc):
+        doc["interrupted"] = True
+        doc["items"] = [i for i in doc["items"] if i["status"] == "ok"]
+        doc["status"] = "complete"
+
+    stopped = _rewrite(
+        _edit_manifest(path, tmp_path / "tampered" / "int0.zip", interrupted),
+        tmp_path / "tampered" / "int.zip",
+        lambda n, d: None if n.endswith(".part") else d,
+    )
+    assert verify(stopped).problems == ["status says 'complete' but the items say 'partial'"]
+
+
+def test_verify_tells_size_and_hash_apart(tmp_path):
+    path, m = pack(tmp_path, staged(tmp_path))
+    size = m.item("logs/logcat.txt").size
+    longer = _rewrite(path, tmp_path / "tampered" / "longer.zip",
+                      lambda n, d: d + b"!" if n == "logs/logcat.txt" else d)
+    assert verify(longer).problems == [
+        f"logs/logcat.txt: {size + 1} bytes, the manifest says {size}",
+        "logs/logcat.txt: SHA-256 does not match the manifest",
+    ]
+    same_length = _rewrite(path, tmp_path / "tampered" / "same.zip",
+                           lambda n, d: d.upper() if n == "logs/logcat.txt" else d)
+    assert verify(same_length).problems == ["logs/logcat.txt: SHA-256 does not match the manifest"]
+
+    def claim_more(doc):
+        doc["items"][0]["size"] += 10
+
+    bigger = _edit_manifest(path, tmp_path / "tampered" / "size.zip", claim_more)
+    assert verify(bigger).problems == [f"logs/logcat.txt: {size} bytes, the manifest says {size + 10}"]
+    gone = _rewrite(path, tmp_path / "tampered" / "gone.zip", lambda n, d: None if n == "logs/logcat.txt" else d)
+    result = verify(gone)
+    assert result.problems == ["logs/logcat.txt: listed but missing from the zip"] and result.checked == 2
+
+
+def test_verify_a_second_member_under_a_listed_name_is_a_problem(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    twice = _rewrite(path, tmp_path / "tampered" / "twice.zip", lambda n, d: d)
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(twice, "a") as zf:
+        zf.writestr("logs/logcat.txt", b"a different log\n")
+    problems = verify(twice).problems
+    assert problems and all(p.startswith("logs/logcat.txt: ") for p in problems), problems
+
+
+def test_readers_refuse_wrong_types_and_verify_lists_them(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+
+    def wrong(doc):
+        doc["device"] = ["TSD0001"]
+        doc["items"][0]["size"] = "43"
+
+    bad = _edit_manifest(path, tmp_path / "tampered" / "types.zip", wrong)
+    with pytest.raises(errors.UsageError) as exc:
+        open_bundle(bad)
+    assert str(exc.value) == (
+        f"{bad}: manifest.json is not a tsdtool manifest (device: ['TSD0001'] is not of type 'object', and 1 more)"
+    )
+    assert exc.value.fix == "`tsdtool verify` lists every problem"
+    problems = verify(bad).problems
+    assert "schema: device: ['TSD0001'] is not of type 'object'" in problems
+    assert "schema: items.0.size: '43' is not of type 'integer'" in problems
+    assert schema_problems({"schema_version": 1}, types_only=True) == []
+    assert schema_problems({"device": []}, types_only=True) == ["device: [] is not of type 'object'"]
+    not_json = _rewrite(path, tmp_path / "tampered" / "nj.zip", lambda n, d: b"{" if n == "manifest.json" else d)
+    with pytest.raises(errors.UsageError, match=r"manifest.json is not a tsdtool manifest \(Expecting"):
+        open_bundle(not_json)
+
+
+def test_bundle_read_gives_an_items_bytes_or_none(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    with open_bundle(path) as bundle:
+        log = bundle.read("logs/logcat.txt")
+        assert log.startswith(b"05-14 09:12:09.131") and log.endswith(b"boom\n")
+        assert bundle.read("logs/logcat.txt", 5) == b"05-14"
+        assert bundle.read("screenshot.png") is None
+        assert bundle.manifest.item("screenshot.png").status == SKIPPED
+    assert bundle.zip.fp is None  # closed on leaving the block
+
+
 def test_verify_reports_schema_violations(tmp_path):
     path, _ = pack(tmp_path, staged(tmp_path))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -93,3 +94,119 @@ def test_never_raises_and_tokens_are_stable(text):
     r = Redactor(["ABCD1234"])
     once = r.text(text)
     assert r.text(once) == once
+
+
+# -- exact output: each value its own token, in its place, keys kept ------------------------------
+
+KEY = b"k" * 32
+
+
+def _token(kind: str, normal: str) -> str:
+    """The oracle: HMAC-SHA256 of ``kind:normalised value`` under the bundle's key, first 10 hex digits."""
+    import hashlib
+    import hmac
+
+    return f"<{kind.upper()}-{hmac.new(KEY, f'{kind}:{normal}'.encode(), hashlib.sha256).hexdigest()[:10]}>"
+
+
+def test_every_identifier_is_replaced_in_place_by_its_own_token():
+    r = Redactor(["R58M12345AB", "TSD9"], key=KEY)
+    imei2 = "356938035643809"  # Luhn-valid, another terminal
+    text = (
+        f"[ro.serialno]: [R58M12345AB]\n"
+        f"imei={IMEI} imei2={imei2} again {IMEI}\n"
+        "wlan0 a4:5e:60:e8:12:3f eth0 A4-5E-60-E8-12-40\n"
+        "call +7 (495) 123-45-67 or 8 (916) 123-45-67, mail Ivan.Petrov@example.co.uk, b@example.org\n"
+        "serial_number=ABC12345 SerialNo: XYZ-9876 ro.boot.serialno=QWE12345 serial=abc\n"
+    )
+    assert r.text(text) == (
+        f"[ro.serialno]: [{_token('serial', 'R58M12345AB')}]\n"
+        f"imei={_token('imei', IMEI)} imei2={_token('imei', imei2)} again {_token('imei', IMEI)}\n"
+        f"wlan0 {_token('mac', 'a45e60e8123f')} eth0 {_token('mac', 'a45e60e81240')}\n"
+        f"call {_token('phone', '74951234567')} or {_token('phone', '79161234567')}, "
+        f"mail {_token('email', 'ivan.petrov@example.co.uk')}, {_token('email', 'b@example.org')}\n"
+        f"serial_number={_token('serial', 'ABC12345')} SerialNo: {_token('serial', 'XYZ-9876')} "
+        f"ro.boot.serialno={_token('serial', 'QWE12345')} serial=abc\n"  # under 4 characters: not a serial
+    )
+    assert dict(r.counts) == {"serial": 4, "imei": 3, "mac": 2, "phone": 2, "email": 2}
+
+
+def test_tokens_differ_per_value_per_kind_and_per_key():
+    r = Redactor(key=KEY)
+    tokens = {r.token("imei", v) for v in (IMEI, "356938035643809")} | {r.token("serial", IMEI)}
+    assert len(tokens) == 3
+    assert r.token("serial", " ABC1 ") == r.token("serial", "ABC1") == _token("serial", "ABC1")
+    assert r.token("mac", "A4-5E-60-E8-12-3F") == r.token("mac", "a4:5e:60:e8:12:3f")
+    assert r.token("phone", "+7 916 123-45-67") == r.token("phone", "89161234567") == _token("phone", "79161234567")
+    assert r.token("phone", "+44 20 7946 0958") == _token("phone", "442079460958")
+    assert Redactor(key=b"x" * 32).token("imei", IMEI) != r.token("imei", IMEI)
+    assert Redactor().token("imei", IMEI) != Redactor().token("imei", IMEI)  # a random key per bundle
+
+
+def test_the_longest_known_serial_wins_and_short_ones_are_ignored():
+    r = Redactor(["ABCD", "ABCD1234", "XYZ", ""], key=KEY)
+    assert r.text("ABCD1234 ABCD XYZ") == f"{_token('serial', 'ABCD1234')} {_token('serial', 'ABCD')} XYZ"
+
+
+def test_placeholder_macs_and_tokens_are_left_alone():
+    r = Redactor(key=KEY)
+    text = "00:00:00:00:00:00 ff:ff:ff:ff:ff:ff 02:00:00:00:00:00 serialno=<SERIAL-0123456789>"
+    assert r.text(text) == text and not r.counts
+
+
+@pytest.mark.parametrize(
+    ("digits", "ok"),
+    [(IMEI, True), ("490154203237519", False), ("79927398713", True), ("79927398710", False), ("18", True),
+     ("0", True), ("59", True), ("91", True), ("19", False)],
+)
+def test_luhn(digits, ok):
+    assert luhn_ok(digits) is ok
+
+
+def test_value_keeps_keys_and_non_strings_exactly():
+    r = Redactor(["TSD0001"], key=KEY)
+    data = {"serial": "TSD0001", "nested": [{"mail": "a@b.org", "n": 1.5}, None, True], "n": 5, "TSD0001": "k"}
+    assert r.value(data) == {
+        "serial": _token("serial", "TSD0001"),
+        "nested": [{"mail": _token("email", "a@b.org"), "n": 1.5}, None, True],
+        "n": 5,
+        "TSD0001": "k",  # keys are names the desk needs, never values
+    }
+
+
+def test_stream_redacts_line_by_line():
+    r = Redactor(key=KEY)
+    out = list(r.stream([b"a\xff a@b.org\r\n", b"\n", f"imei {IMEI}".encode()]))
+    assert out == [b"a\xff " + _token("email", "a@b.org").encode() + b"\r\n", b"\n",
+                   f"imei {_token('imei', IMEI)}".encode()]
+
+
+@pytest.mark.parametrize("name", ["a.txt", "a.LOG", "f.json", "x.xml", "t.csv", "s.ini", "c.cfg", "n.conf",
+                                  "p.properties", "r.md", "traces.trace", "logs/logcat.txt.part"])
+def test_text_suffixes(name):
+    assert is_text(name)
+
+
+@pytest.mark.parametrize("name", ["a.db", "a.txt.gz", "shot.png", "a.part", "txt", "a.db-wal"])
+def test_not_text(name):
+    assert not is_text(name)
+
+
+_IDS = st.sampled_from([
+    ("imei", IMEI, IMEI), ("imei", "356938035643809", "356938035643809"),
+    ("mac", "a4:5e:60:e8:12:3f", "a45e60e8123f"), ("mac", "0A-1B-2C-3D-4E-5F", "0a1b2c3d4e5f"),
+    ("email", "Ivan@Example.com", "ivan@example.com"), ("email", "x.y@mail.ru", "x.y@mail.ru"),
+    ("phone", "+7 916 123-45-67", "79161234567"), ("phone", "8 (495) 765-43-21", "74957654321"),
+])
+_WORDS = st.sampled_from(["ok", "E/Tag:", "scan", "12", "версия", "3.3.0.28766", "—", "(x)"])
+
+
+@given(st.lists(st.one_of(_IDS, _WORDS), max_size=12))
+def test_redacted_text_matches_the_oracle(parts):
+    """The pair of the "never raises" property: known identifiers among plain words come out as the
+    oracle's tokens, and every other word as it was."""
+    r = Redactor(key=KEY)
+    text = " ".join(p if isinstance(p, str) else p[1] for p in parts)
+    expected = " ".join(p if isinstance(p, str) else _token(p[0], p[2]) for p in parts)
+    assert r.text(text) == expected
+    assert sum(r.counts.values()) == sum(not isinstance(p, str) for p in parts)
