@@ -15,6 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests check results, never speed: on a loaded machine (CI's 2 cores, or several test
+# runs at once) Hypothesis' deadline and its "input generation is slow" check fail correct code.
+settings.register_profile("tsdtool", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("tsdtool")
 
 FIXTURES = Path(__file__).parent / "fake_adb" / "fixtures"
 

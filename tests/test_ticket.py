@@ -238,3 +238,168 @@ def test_pc_bitness_is_the_operating_systems_not_pythons():
     assert host.bitness("AMD64", {}) == 64
     facts = host.read(None, {})
     assert facts["os_bitness"] in (32, 64) and facts["adb_server_version"] is None and facts["tool_version"]
+
+
+# -- the ticket's layout and the bundle's hash, pinned exactly ------------------------------------
+
+LABELS = {"description": "Problem", "device_model": "Terminal", "contact_email": "E-mail", "steps": "Steps",
+          "exchange_link": "Exchange link", "attachments": "Attached folders", "company": "Company",
+          "logs": "Logs", "device_os": "OS", "app_version": "App", "pc_os": "PC", "pc_bitness": "Bits",
+          "screenshot": "Screen", "database": "Database"}
+
+
+def _desk(**changes) -> desks.Desk:
+    base = dict(id="t", name="Test Desk", to="desk@example.com", subject="{device_model}: {summary}",
+                required=("description", "device_model", "contact_email", "exchange_link|attachments"),
+                recommended=("steps",), labels=LABELS, max_attachment_mb=1.0)
+    return desks.Desk(**{**base, **changes})
+
+
+def _sections(text: str) -> dict[str, list[str]]:
+    """``## Heading`` → its lines up to the next blank line."""
+    found: dict[str, list[str]] = {}
+    lines = text.splitlines()
+    for n, line in enumerate(lines):
+        if line.startswith("## "):
+            body = lines[n + 1 :]
+            found[line[3:]] = body[: body.index("")] if "" in body else body
+    return found
+
+
+def _heading(key: str) -> str:
+    return ticket._HEAD["en"][key]
+
+
+def _bundle(path, size: int) -> bytes:
+    data = bytes((i * 7) % 251 for i in range(size))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+def test_the_bundle_hash_in_the_ticket_and_the_mail_header_is_that_of_the_bundles_bytes(tmp_path):
+    import hashlib
+
+    bundle = tmp_path / "tampered" / "tsd-x.zip"  # not a real bundle: the autouse check skips it
+    data = _bundle(bundle, (1 << 20) + 4097)  # more than one read of 1 MiB
+    sha = hashlib.sha256(data).hexdigest()
+    desk = _desk(max_attachment_mb=2.0)
+    att = ticket.attachment_for(bundle, desk)
+    assert att == ticket.Attachment("tsd-x.zip", len(data), sha, True)
+    m = sample_manifest(description="It freezes", contact_email="ivan@example.com")
+    assert _sections(ticket.markdown(m, desk, att))[_heading("bundle")] == [
+        f"- tsd-x.zip, 1.0 MB, SHA-256 {sha}", f"- {_heading('attached')}",
+    ]
+    msg = email.message_from_bytes(bytes(ticket.message(m, desk, bundle)), policy=policy.default)
+    assert msg["X-Tsdtool-Bundle-SHA256"] == sha
+    assert f"SHA-256 {sha}" in msg.get_body().get_content()
+
+
+def test_the_attachment_limit_is_inclusive(tmp_path):
+    bundle = tmp_path / "tampered" / "b.zip"
+    desk = _desk(max_attachment_mb=0.001)  # 1048 bytes
+    _bundle(bundle, desk.max_attachment_bytes)
+    assert ticket.attachment_for(bundle, desk).attached
+    _bundle(bundle, desk.max_attachment_bytes + 1)
+    assert not ticket.attachment_for(bundle, desk).attached
+
+
+def test_a_bundle_over_the_limit_is_linked_or_the_desks_upload_text_is_given(tmp_path):
+    bundle = tmp_path / "tampered" / "big.zip"
+    _bundle(bundle, 3000)
+    m = sample_manifest(description="x")
+    linked = ticket.attachment_for(bundle, _desk(max_attachment_mb=0.001), "https://files.example/b")
+    assert _sections(ticket.markdown(m, _desk(), linked))[_heading("bundle")][1:] == ["- https://files.example/b"]
+    plain = ticket.attachment_for(bundle, _desk(max_attachment_mb=0.001))
+    upload = _desk(too_big="  Upload it to\n  our portal.  ")
+    assert _sections(ticket.markdown(m, upload, plain))[_heading("bundle")][1:] == ["- Upload it to our portal."]
+    assert _sections(ticket.markdown(m, _desk(), plain))[_heading("bundle")][1:] == [
+        "- Too large to attach: upload it and send the link."
+    ]
+    assert _heading("bundle") not in _sections(ticket.markdown(m, _desk()))
+
+
+def test_required_lists_every_requirement_in_order_and_not_collected_only_the_failures():
+    from tsdtool.bundle.manifest import FAILED, SKIPPED
+
+    m = sample_manifest(description="Receiving freezes\nafter a scan", company="ACME", steps="1. scan")
+    m.items += [
+        BundleItem("logs/app.log.part", "log", "run-as cat", status=FAILED, reason="connection lost", sha256="3" * 64),
+        BundleItem("anr/traces.txt", "crash", "cat /data/anr", status=SKIPPED, reason="Permission denied"),
+    ]
+    text = ticket.markdown(m, _desk())
+    found = _sections(text)
+    assert found[_heading("required")] == [
+        "- **Problem**:", "    Receiving freezes", "    after a scan",
+        "- **Terminal**: Zebra Technologies TC52",
+        f"- **E-mail**: {_heading('missing_value')}",
+        f"- **Exchange link**: {_heading('missing_value')}",  # neither alternative given: the first is asked
+    ]
+    assert found[_heading("problems")] == [
+        "- logs/app.log.part: failed — connection lost",
+        "- anr/traces.txt: skipped — Permission denied",
+    ]
+    other = found[_heading("other")]
+    assert other[0] == "- **Steps**: 1. scan"  # the desk's own keys first, then the rest given
+    assert "- **Company**: ACME" in other and "- **Logs**: logs/logcat.txt" in other
+    assert not any(line.startswith(("- **Problem**", "- **Terminal**")) for line in other)
+    lines = text.splitlines()
+    assert lines[0] == "# Zebra Technologies TC52: Receiving freezes"
+    assert lines[2] == f"> **{_heading('not_ready')}:** E-mail, Exchange link / Attached folders"
+    assert lines[4] == "To: desk@example.com (Test Desk)"
+    assert lines[-1] == "-- tsdtool 0.1.0, 2024-05-14T09:30:00Z"
+
+
+def test_a_ready_ticket_has_no_warning_and_shows_the_alternative_given():
+    m = sample_manifest(description="x", contact_email="ivan@example.com")
+    m.items.append(BundleItem("attachments/exchange/a.xml", "attachment", "attach", sha256="3" * 64))
+    text = ticket.markdown(m, _desk())
+    assert "> **" not in text
+    assert _sections(text)[_heading("required")][-1] == "- **Attached folders**: attachments/exchange/a.xml"
+    assert _heading("problems") not in _sections(text)  # every item is ok
+
+
+def test_portal_desks_instructions_and_redaction_lines():
+    m = sample_manifest(description="x")
+    m.redaction.enabled, m.redaction.counts = True, {"serial": 2, "imei": 1}
+    portal = _desk(channel="portal", to="", instructions="  Use the\n portal. ")
+    lines = ticket.markdown(m, portal).splitlines()
+    assert f"Desk: Test Desk — {_heading('portal')}" in lines
+    assert "Use the portal." in lines
+    assert f"{_heading('redacted')}: imei 1, serial 2" in lines
+    assert "To: ivan@x.org (Test Desk)" in ticket.markdown(m, portal, to="ivan@x.org").splitlines()
+    assert f"To: {_heading('no_address')} (Test Desk)" in ticket.markdown(m, _desk(to="")).splitlines()
+    m.redaction.counts = {}
+    assert f"{_heading('redacted')}: 0" in ticket.markdown(m, portal).splitlines()
+
+
+def test_the_mail_headers(tmp_path):
+    bundle = tmp_path / "tampered" / "b.zip"
+    _bundle(bundle, 100)
+    m = sample_manifest(description="x", contact_email="ivan@example.com", contact_name="Ivan\n Petrov")
+    msg = email.message_from_bytes(bytes(ticket.message(m, _desk(), bundle)), policy=policy.default)
+    assert msg["To"] == "desk@example.com" and msg["From"] == "Ivan Petrov <ivan@example.com>"
+    assert msg["Message-ID"].endswith("@example.com>") and msg["Date"].datetime.utcoffset().total_seconds() == 0
+    assert msg["Subject"] == "Zebra Technologies TC52: x"
+    assert msg.get_body().get_content().replace("\r\n", "\n") == ticket.markdown(
+        m, _desk(), ticket.attachment_for(bundle, _desk()))
+    msg = email.message_from_bytes(bytes(ticket.message(sample_manifest(contact_email="no-at-sign"),
+                                                       _desk(to=""), bundle, to="")), policy=policy.default)
+    assert msg["To"] is None and msg["From"] is None and msg["Message-ID"].endswith("@tsdtool.invalid>")
+    assert msg["X-Tsdtool-Bundle-SHA256"]
+
+
+@pytest.mark.parametrize(("size", "shown"), [(0, "1 KB"), (100, "1 KB"), (1536, "2 KB"), (1048575, "1024 KB"),
+                                             (1048576, "1.0 MB"), (15 * 1048576 + 52429, "15.1 MB")])
+def test_sizes_for_people(size, shown):
+    assert ticket._mb(size) == shown
+
+
+def test_summary_and_listing_are_cut_where_they_say():
+    assert ticket.summary({"description": "\n  \n  first line  \nsecond"}) == "first line"
+    assert ticket.summary({"description": "x" * 70}) == "x" * 70
+    assert ticket.summary({"description": "word " * 20}) == ("word " * 14).rstrip() + "…"
+    assert ticket.summary({}) == ""
+    items = [BundleItem(f"logs/{n}.txt", "log", "x") for n in range(6)]
+    assert ticket._listing(items) == "logs/0.txt, logs/1.txt, logs/2.txt, logs/3.txt (+2)"
+    assert ticket._listing(items[:4]) == "logs/0.txt, logs/1.txt, logs/2.txt, logs/3.txt"
