@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -579,3 +580,95 @@ DEVICEISH = st.lists(
 @given(DEVICEISH)
 def test_deviceish_bytes_never_raise(data):
     parse_with_every_parser(data)
+
+
+# ------------------------------------------------- getprop and df: edges pinned exactly
+
+@pytest.mark.parametrize(
+    ("data", "props"),
+    [
+        (b"[a]: [1]", {"a": "1"}),  # the final line without its newline (a cut stream, `getprop | head`)
+        (b"[a]: [1]\n[b]: [2]", {"a": "1", "b": "2"}),
+        (b"[a]: [1]  \t\n", {"a": "1"}),  # blanks after the bracket
+        (b"[a]: [x]]\n", {"a": "x]"}),
+        (b"[a]: [[x]]\n", {"a": "[x]"}),
+        (b"[a]: [line1\nline2]\ntrailing noise\n", {"a": "line1\nline2"}),  # noise after the last ]
+        (b"[a]: []\n", {"a": ""}),
+        (b"[a]: [b]: [c]\n", {"a": "b]: [c"}),
+        (b"[a]: [open\n\n", {"a": "open"}),  # truncated: what arrived, without the line ends
+        (b" [a]: [1]\n", {}),  # an entry starts at the beginning of a line
+        (b"[a] : [1]\n[]: [2]\n", {}),
+        (b"[a]: [1]\n[a]: [2]\n", {"a": "2"}),
+    ],
+)
+def test_getprop_edges(data, props):
+    assert getprop.parse(data) == props
+
+
+@given(st.dictionaries(PROP_NAME, PROP_VALUE, min_size=1, max_size=10))
+def test_getprop_round_trip_without_the_final_newline(props):
+    rendered = "\n".join(f"[{k}]: [{v}]" for k, v in sorted(props.items()))
+    assert getprop.parse(rendered.encode()) == props
+
+
+@pytest.mark.parametrize(
+    ("data", "props"),
+    [
+        (b"a=1\r\nb = 2 \n", {"a": "1", "b": "2"}),
+        (b"a=1\na=2\n", {"a": "2"}),
+        (b"a?=1\na?=2\nb=1\nb?=3\n", {"a": "1", "b": "1"}),
+        (b"  # c=1\n=x\n?=1\nimport /x.prop\nk=v=w", {"k": "v=w"}),
+        (b"a ?=1\n", {"a": "1"}),
+    ],
+)
+def test_build_prop_edges(data, props):
+    assert getprop.parse_build_prop(data) == props
+
+
+@pytest.mark.parametrize(
+    ("token", "unit", "kb"),
+    [
+        ("4096", 1 / 1024, 4), ("512", 1 / 1024, 0), ("1536", 1 / 1024, 2), ("4096", 1.0, 4096),
+        ("1K", 1.0, 1), ("1.5K", 1.0, 2), ("1.0g", 1.0, 1024**2), ("2M", 1 / 1024, 2048), ("1T", 1.0, 1024**3),
+        ("1P", 1.0, 1024**4), ("1" * 24, 1.0, round(float("1" * 24))), ("1" * 25, 1.0, None), ("1E", 1.0, None),
+        ("-1", 1.0, None), ("", 1.0, None), ("1.", 1.0, None),
+    ],
+)
+def test_df_sizes(token, unit, kb):
+    assert df._kb(token, unit) == kb
+
+
+def test_df_h_counts_a_bare_number_as_bytes_until_a_1k_header_returns():
+    data = b"""Filesystem Size Used Avail Use% Mounted on
+/dev/a 8192 4096 2048 50% /a
+Filesystem 1K-blocks Used Available Use% Mounted on
+/dev/b 8192 4096 2048 50% /mnt/media_rw/My Disk
+/dev/c
+Filesystem 1K-blocks Used Available Use% Mounted on
+ 10 5 5 50% /c
+"""
+    assert df.parse(data) == [
+        df.DfEntry("/dev/a", 8, 4, 2, "/a"),
+        df.DfEntry("/dev/b", 8192, 4096, 2048, "/mnt/media_rw/My Disk"),  # a mount point with a space
+    ]  # "/dev/c" was cut off by a new header: its numbers are not joined to it
+
+
+def test_df_skips_rows_that_only_look_like_rows():
+    data = b"""Filesystem 1K-blocks Used Available Use% Mounted on
+/dev/a 10 5 5 50 /a
+/dev/b 10 x 5 50% /b
+/dev/c 10 5 5 50%
+/dev/d 10 5 5 50% /d
+/data 21.9G 12.1G 9.8G 4096
+/data 21.9G 12.1G 9.8G big
+/data 21.9G 12.1G 9.8Q 4096
+"""
+    assert df.parse(data) == [
+        df.DfEntry("/dev/d", 10, 5, 5, "/d"),
+        df.DfEntry("/data", round(21.9 * 1024**2), round(12.1 * 1024**2), round(9.8 * 1024**2), "/data"),
+    ]
+
+
+def test_df_a_wrapped_name_needs_the_percent_column():
+    data = b"Filesystem 1K-blocks Used Available Use% Mounted on\n/dev/long\n 10 5 5 50% /x\n/dev/x\n1 2 3 4\n"
+    assert df.parse(data) == [df.DfEntry("/dev/long", 10, 5, 5, "/x")]
