@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -332,3 +333,94 @@ def test_standard_facts_use_partition_fallbacks():
     assert facts["build_id"].value == "14-32-12.00-UG-U00-STD-HEL-04"
     assert facts["kernel"].value == "4.19.157-perf+"
     assert facts["fingerprint"].status == "missing"
+
+
+# ----------------------------------------------- match() in memory: the order profiles load in
+
+
+def _rule(prop: str, regex: str) -> profiles.Rule:
+    return profiles.Rule((prop,), regex, re.compile(regex))
+
+
+def _profile(pid: str, *rules: profiles.Rule, usb: tuple[str, ...] = (), fallback: bool = False):
+    return profiles.DeviceProfile(pid, pid.title(), Path(f"{pid}.toml"), rules=rules, usb_vendor_ids=usb,
+                                  fallback=fallback)
+
+
+GENERIC = _profile("generic", fallback=True)
+STRONG = _profile("strong", _rule("ro.a", "^A"), _rule("ro.b", "^B"))
+WEAK = _profile("weak", _rule("ro.c", "^C"), usb=("05e0",))
+PROPS = {"ro.a": "Acme", "ro.b": "Bravo", "ro.c": "Charlie"}
+
+
+@pytest.mark.parametrize("order", [(GENERIC, STRONG, WEAK), (WEAK, STRONG, GENERIC), (STRONG, WEAK, GENERIC)])
+def test_match_gives_the_winners_own_reasons_whatever_the_load_order(order):
+    profile_set = profiles.ProfileSet({p.id: p for p in order})
+    assert profiles.match(profile_set, PROPS) == profiles.Match(STRONG, "ro.a ~ /^A/ and ro.b ~ /^B/", 2)
+    # the USB id lifts the weak one to a tie: named in id order, answered by the fallback
+    tie = profiles.match(profile_set, PROPS, usb_vendor_id="05E0")
+    assert tie == profiles.Match(GENERIC, "tie between strong, weak (2 rules each): a profile error", 0,
+                                 ("strong", "weak"))
+    tie = profiles.match(profile_set, {"ro.a": "Acme", "ro.c": "Charlie"})
+    assert tie.ties == ("strong", "weak") and tie.rule.endswith("(1 rules each): a profile error")
+    only_weak = profiles.match(profile_set, {"ro.c": "Charlie"}, usb_vendor_id="05E0")
+    assert only_weak == profiles.Match(WEAK, "ro.c ~ /^C/ and usb vendor id 05e0", 2)
+    assert profiles.match(profile_set, {}, usb_vendor_id="05e0") == profiles.Match(WEAK, "usb vendor id 05e0", 1)
+    assert profiles.match(profile_set, {"ro.x": "y"}, "1234") == profiles.Match(GENERIC, "no vendor profile matched", 0)
+
+
+def test_the_fallback_never_scores_and_a_set_without_one_has_a_bare_generic():
+    ruled_fallback = _profile("generic", _rule("ro.a", "^A"), fallback=True)
+    profile_set = profiles.ProfileSet({"generic": ruled_fallback})
+    assert profiles.match(profile_set, PROPS) == profiles.Match(ruled_fallback, "no vendor profile matched", 0)
+    bare = profiles.ProfileSet({"strong": STRONG}).fallback
+    assert (bare.id, bare.name, bare.fallback, str(bare.path)) == ("generic", "Android device", True, "<built-in>")
+    assert profiles.ProfileSet({"strong": STRONG}).standard == ()
+
+
+@pytest.mark.parametrize(
+    ("props", "why"),
+    [
+        ({"ro.a": "Acme"}, "ro.a ~ /^A/"),
+        ({"ro.a": "", "ro.a2": "Acme"}, "ro.a2 ~ /^A/"),  # empty counts as not reported
+        ({"ro.a": "Other", "ro.a2": "Acme"}, None),  # the first one reported decides
+        ({"ro.a2": "xAcme"}, None),
+        ({}, None),
+    ],
+)
+def test_a_rule_is_decided_by_the_first_property_reported(props, why):
+    rule = profiles.Rule(("ro.a", "ro.a2"), "^A", re.compile("^A"))
+    assert rule.explain(props) == why
+
+
+@pytest.mark.parametrize(
+    ("regex", "text", "value"),
+    [
+        (None, "  v1.2 \n", "v1.2"),
+        (None, " \n", None),
+        (r"version (?P<value>\S+) build", "version 4.19 build 7", "4.19"),
+        (r"(\d+)\.(\d+)", "v 4.19", "4"),
+        (r"\d+\.\d+", "v 4.19", "4.19"),
+        (r"x(\d)", "no match", None),
+    ],
+)
+def test_extract(regex, text, value):
+    assert profiles._extract(regex, text) == value
+
+
+def test_a_fact_reads_the_first_reported_property_and_says_which():
+    fact = profiles.Fact("fw", "Firmware", props=("ro.a", "ro.b"), regex=r"v(\d+)")
+    run = shell_answering({})
+    assert profiles._read(fact, {"ro.a": "", "ro.b": "v7"}, run) == profiles.FactValue("7", "ro.b", "ok")
+    assert profiles._read(fact, {"ro.a": "none"}, run) == profiles.FactValue(None, "ro.a", "missing")
+    assert profiles._read(fact, {}, run) == profiles.FactValue(None, "ro.a, ro.b", "missing")
+    assert run.calls == []
+
+
+def test_check_names_the_profile_a_file_ties_with(tmp_path):
+    write(tmp_path / "d", "acme.toml", ACME)
+    write(tmp_path / "d", "twin.toml", ACME.replace('id = "acme"', 'id = "twin"'))
+    write(tmp_path / "d", "other.toml", ACME.replace('id = "acme"', 'id = "other"').replace("^Acme", "^Other"))
+    found = [(Path(p.file).name, p.key, p.message) for p in profiles.check([tmp_path / "d"])
+             if p.key == "match"]
+    assert found == [("twin.toml", "match", "same rules as profile 'acme': always a tie")]
