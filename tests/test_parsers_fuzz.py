@@ -159,6 +159,41 @@ def test_text_parsers_never_raise(data, package):
     run_text_parsers(data, package)
 
 
+GETPROP_PIECES = st.lists(st.sampled_from([b"[a]: [", b"[b.c]: [", b"]", b"\n", b"x", b" ", b"[", b"]: [", b"\r\n",
+                                            b"\xff"]), max_size=40).map(b"".join)
+
+
+@FUZZ
+@given(st.one_of(ANY_OUTPUT, GETPROP_PIECES))
+def test_getprop_on_any_input_agrees_with_a_line_oracle(data):
+    """The pair of "never raises": on the same inputs, the names found are exactly the lines that
+    open an entry, and each value is the text after its opening bracket, up to a closing one."""
+    import re
+
+    text = decode(data)
+    opened = [m for m in re.finditer(r"^\[([^\]\n]+)\]: \[", text, re.M)]
+    props = getprop.parse(data)
+    assert set(props) == {m.group(1) for m in opened}
+    last = {m.group(1): m for m in opened}  # a repeated name: the last entry wins
+    for name, value in props.items():
+        rest = text[last[name].end() :]
+        assert rest.startswith(value)
+        after = rest[len(value) :]
+        assert after == "" or after.startswith("]") or after.startswith("\n") or value == rest.rstrip("\n")
+
+
+@FUZZ
+@given(ANY_OUTPUT)
+def test_df_on_any_input_round_trips_what_it_found(data):
+    """The pair of "never raises": what df found, printed again as `df -k`, parses to the same rows."""
+    rows = [r for r in df.parse(data) if max(r.size_kb, r.used_kb, r.avail_kb) < 10**23]
+    assert all(min(r.size_kb, r.used_kb, r.avail_kb) >= 0 and r.filesystem and r.mount for r in rows)
+    printed = "Filesystem 1K-blocks Used Available Use% Mounted on\n" + "".join(
+        f"{r.filesystem} {r.size_kb} {r.used_kb} {r.avail_kb} 0% {r.mount}\n" for r in rows
+    )
+    assert df.parse(printed.encode()) == rows
+
+
 @FUZZ
 @given(
     st.dictionaries(
