@@ -353,26 +353,29 @@ WEAK = _profile("weak", _rule("ro.c", "^C"), usb=("05e0",))
 PROPS = {"ro.a": "Acme", "ro.b": "Bravo", "ro.c": "Charlie"}
 
 
+def _seen(found: profiles.Match) -> tuple:
+    return found.profile.id, found.rule, found.score, found.ties
+
+
 @pytest.mark.parametrize("order", [(GENERIC, STRONG, WEAK), (WEAK, STRONG, GENERIC), (STRONG, WEAK, GENERIC)])
 def test_match_gives_the_winners_own_reasons_whatever_the_load_order(order):
     profile_set = profiles.ProfileSet({p.id: p for p in order})
-    assert profiles.match(profile_set, PROPS) == profiles.Match(STRONG, "ro.a ~ /^A/ and ro.b ~ /^B/", 2)
+    assert _seen(profiles.match(profile_set, PROPS)) == ("strong", "ro.a ~ /^A/ and ro.b ~ /^B/", 2, ())
     # the USB id lifts the weak one to a tie: named in id order, answered by the fallback
-    tie = profiles.match(profile_set, PROPS, usb_vendor_id="05E0")
-    assert tie == profiles.Match(GENERIC, "tie between strong, weak (2 rules each): a profile error", 0,
-                                 ("strong", "weak"))
-    tie = profiles.match(profile_set, {"ro.a": "Acme", "ro.c": "Charlie"})
-    assert tie.ties == ("strong", "weak") and tie.rule.endswith("(1 rules each): a profile error")
+    for props, usb in ((PROPS, "05E0"), ({"ro.a": "Acme", "ro.c": "Charlie"}, None)):
+        tie = profiles.match(profile_set, props, usb_vendor_id=usb)
+        assert (tie.profile.id, tie.score, tie.ties) == ("generic", 0, ("strong", "weak"))
+        assert tie.rule.startswith("tie between strong, weak (")
     only_weak = profiles.match(profile_set, {"ro.c": "Charlie"}, usb_vendor_id="05E0")
-    assert only_weak == profiles.Match(WEAK, "ro.c ~ /^C/ and usb vendor id 05e0", 2)
-    assert profiles.match(profile_set, {}, usb_vendor_id="05e0") == profiles.Match(WEAK, "usb vendor id 05e0", 1)
-    assert profiles.match(profile_set, {"ro.x": "y"}, "1234") == profiles.Match(GENERIC, "no vendor profile matched", 0)
+    assert _seen(only_weak) == ("weak", "ro.c ~ /^C/ and usb vendor id 05e0", 2, ())
+    assert _seen(profiles.match(profile_set, {}, usb_vendor_id="05e0")) == ("weak", "usb vendor id 05e0", 1, ())
+    assert _seen(profiles.match(profile_set, {"ro.x": "y"}, "1234")) == ("generic", "no vendor profile matched", 0, ())
 
 
 def test_the_fallback_never_scores_and_a_set_without_one_has_a_bare_generic():
     ruled_fallback = _profile("generic", _rule("ro.a", "^A"), fallback=True)
     profile_set = profiles.ProfileSet({"generic": ruled_fallback})
-    assert profiles.match(profile_set, PROPS) == profiles.Match(ruled_fallback, "no vendor profile matched", 0)
+    assert _seen(profiles.match(profile_set, PROPS)) == ("generic", "no vendor profile matched", 0, ())
     bare = profiles.ProfileSet({"strong": STRONG}).fallback
     assert (bare.id, bare.name, bare.fallback, str(bare.path)) == ("generic", "Android device", True, "<built-in>")
     assert profiles.ProfileSet({"strong": STRONG}).standard == ()
