@@ -12,6 +12,16 @@ A profile is one TOML file in ``app_profiles/`` (or a user drop-in folder, see
     # shared = ["/sdcard/Documents/X"]   # absolute folders; "{package}" is replaced
     # logs = ["*.log", "logs/*"]         # which files in those folders are logs
 
+    [[fact]]                             # a fact read from the terminal (project, version…)
+    name = "project"                     # snake_case; the desk field it may prefill
+    label = "Project"
+    file = "/sdcard/App/crash.log"       # a small device file ("{package}" is replaced) …
+    # version_name = true                # … or the app's versionName instead of a file
+    regex = '(?m)^project=(.+)$'         # group 1 is the value; first match wins
+
+    [pc]                                 # where the product keeps things on the PC (Windows),
+    server_ini = ["Program Files*/X/x.ini"]  # globs relative to the PC root ("C:\\" or --pc-root)
+
 The ``fallback = true`` profile (``generic``) has no ``packages`` and matches any app; the
 folder lists and log globs it declares are the auto-discovery every other profile inherits
 for the keys it leaves out. A log glob without ``/`` matches a file name at any depth; one
@@ -36,13 +46,34 @@ from tsdtool import profile_files
 from tsdtool.profile_files import Problem
 
 KIND = "app"
-_TOP_KEYS = {"id", "kind", "name", "fallback", "packages", "internal", "external", "shared", "logs"}
+_TOP_KEYS = {"id", "kind", "name", "fallback", "packages", "internal", "external", "shared", "logs", "fact", "pc"}
+_FACT_KEYS = {"name", "label", "file", "version_name", "regex"}
+MAX_FACT_BYTES = 64 * 1024  # a fact file is read up to this size (crash logs are a few KiB)
 _GLOB = re.compile(r"^[A-Za-z0-9_.*?\[\]!-]+$")
 _WILDCARDS = re.compile(r"\[[^\]]*\]|[*?]")
 _PLACEHOLDER = "{package}"
 # Used when no fallback profile loads at all (a broken or deleted generic.toml).
 _BARE = {"internal": ("databases", "files", "shared_prefs"), "external": (".",), "shared": (),
          "logs": ("*.log",)}
+
+
+@dataclass(frozen=True)
+class AppFact:
+    """One ``[[fact]]``: where a value is read on the terminal and the regex that finds it."""
+
+    name: str
+    label: str
+    regex: str
+    file: str = ""  # device path, "{package}" not yet replaced; "" when version_name
+    version_name: bool = False
+
+    def path(self, package: str) -> str:
+        return self.file.replace(_PLACEHOLDER, package)
+
+    def find(self, text: str) -> str:
+        """The first match's group 1, stripped ('' when none). ``re`` on a bounded text."""
+        m = re.search(self.regex, text[:MAX_FACT_BYTES])
+        return (m.group(1) or "").strip() if m else ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +87,8 @@ class AppProfile:
     shared: tuple[str, ...] = ()  # absolute, "{package}" not yet replaced
     logs: tuple[str, ...] = ()
     fallback: bool = False
+    facts: tuple[AppFact, ...] = ()
+    pc: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name → globs below the PC root
 
     def shared_dirs(self, package: str) -> tuple[str, ...]:
         return tuple(d.replace(_PLACEHOLDER, package) for d in self.shared)
@@ -136,7 +169,47 @@ def validate(data: dict[str, Any], path: Path) -> list[Problem]:
         problems += _check_list(file, key, data.get(key, []), _relative_problem)
     problems += _check_list(file, "shared", data.get("shared", []), _absolute_problem)
     problems += _check_list(file, "logs", data.get("logs", []), _glob_problem)
+    problems += _check_facts(file, data.get("fact", []))
+    problems += _check_pc(file, data.get("pc", {}))
     return problems
+
+
+def _check_facts(file: str, tables: Any) -> list[Problem]:
+    found, problems = profile_files.tables(file, "fact", tables, _FACT_KEYS)
+    for key, table in found:
+        # one name may have several sources, tried in order: no uniqueness check
+        problems += profile_files.name_and_label(file, key, table, set(), "fact")
+        path, by_version = table.get("file"), table.get("version_name", False)
+        if by_version is not True and by_version is not False:
+            problems.append(Problem(file, f"{key}.version_name", "must be true or false"))
+        elif by_version == (path is not None):
+            problems.append(Problem(file, key, "give exactly one of file = \"/device/path\" or version_name = true"))
+        elif path is not None:
+            why = _absolute_problem(path) if isinstance(path, str) else "must be a string"
+            if why:
+                problems.append(Problem(file, f"{key}.file", why))
+        regex = table.get("regex")
+        try:
+            if not isinstance(regex, str) or re.compile(regex).groups < 1:
+                problems.append(Problem(file, f"{key}.regex", "must be a regex with one group (the value)"))
+        except re.error as exc:
+            problems.append(Problem(file, f"{key}.regex", f"not a regex: {exc}"))
+    return problems
+
+
+def _check_pc(file: str, table: Any) -> list[Problem]:
+    if not isinstance(table, dict):
+        return [Problem(file, "pc", "must be a table of name = [globs]")]
+    problems: list[Problem] = []
+    for name, globs in table.items():
+        problems += _check_list(file, f"pc.{name}", globs, _pc_problem)
+    return problems
+
+
+def _pc_problem(text: str) -> str | None:
+    if text.startswith(("/", "\\")) or (len(text) > 1 and text[1] == ":"):
+        return f"{text!r} must be relative to the PC root (no drive letter)"
+    return _common_problem(text.replace("\\", "/"))
 
 
 def _check_list(file: str, key: str, value: Any, problem_of) -> list[Problem]:
@@ -183,9 +256,12 @@ def _glob_problem(text: str) -> str | None:
 def _build(data: dict[str, Any], path: Path, defaults: dict[str, tuple[str, ...]]) -> AppProfile:
     """A validated file as a profile; folder lists and globs it omits come from the fallback."""
     inherited = {key: tuple(data[key]) if key in data else defaults[key] for key in defaults}
+    facts = tuple(AppFact(t["name"], t["label"], t["regex"], t.get("file", ""), t.get("version_name", False))
+                  for t in data.get("fact", []))
+    pc = {name: tuple(globs) for name, globs in data.get("pc", {}).items()}
     return AppProfile(
         id=data["id"], name=data["name"], path=path, packages=tuple(data.get("packages", ())),
-        fallback=data.get("fallback", False), **inherited,
+        fallback=data.get("fallback", False), facts=facts, pc=pc, **inherited,
     )
 
 

@@ -309,6 +309,7 @@ class _Skip(Collector):
 
 
 def _app_collectors(packages: list[str], options: CollectOptions) -> list[Collector]:
+    from tsdtool.collectors.app_facts import AppFactsCollector
     from tsdtool.collectors.database import DatabaseCollector
     from tsdtool.collectors.logs import AppFilesCollector
 
@@ -322,6 +323,7 @@ def _app_collectors(packages: list[str], options: CollectOptions) -> list[Collec
         else:
             chosen.append(_Skip(f"databases/{package}", "database", "left out with --no-db"))
         chosen.append(AppFilesCollector(package))
+        chosen.append(AppFactsCollector(package))
     return chosen
 
 

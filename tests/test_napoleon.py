@@ -1,0 +1,105 @@
+"""The desks' own apps: the Napoleon and Cleverence profiles, and facts read from the terminal.
+
+The crash.log below follows the lines MainExceptionHandler.java writes (kkichaev/napoleon,
+com/grsoft/util); no real Napoleon terminal dump was available, so its values are made up.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.appdata_helpers import terminals
+from tsdtool.apps import facts as app_facts
+from tsdtool.apps import profiles
+from tsdtool.collectors.app_facts import AppFactsCollector
+from tsdtool.collectors.base import Context, run_all
+from tsdtool.outdir import OutputDir
+
+PKG = "com.grsoft.napoleon"
+CRASH = ("data: 05.03.24 10:17\nproject=Абрэнд-Юг\nversion=3.62.4\nbuild date=05.03.24 9:02\n"
+         "model=TC52\nandroid=10\nstack:\njava.lang.NullPointerException\n\tat com.grsoft.X.y(X.java:1)\n")
+
+
+@pytest.fixture
+def fake_terminal(tmp_path):
+    yield from terminals(tmp_path)
+
+
+def _loaded():
+    return profiles.load_app_profiles(include_user_dir=False)
+
+
+def test_napoleon_profile_matches_every_grsoft_package_and_declares_its_folders():
+    loaded = _loaded()
+    for package in (PKG, "com.grsoft.napoleon.manager", "com.grsoft.ads"):
+        assert profiles.match(loaded, package).profile.id == "napoleon"
+    napoleon = loaded.profiles["napoleon"]
+    assert napoleon.internal[0] == "files"  # files/napoleon.db (Path.getDataBasePath)
+    assert "/sdcard/Napoleon" in napoleon.shared and "/sdcard/grsoft_exchange" in napoleon.shared
+    assert napoleon.is_log("crash.log") and napoleon.is_log("log.txt")
+    assert profiles.match(loaded, "com.grsoftware.x").profile.id == "generic"
+    assert napoleon.pc["server_ini"]
+
+
+def test_cleverence_profile_keeps_auto_discovery_on_the_terminal_and_knows_the_pc():
+    loaded = _loaded()
+    clev = profiles.match(loaded, "com.cleverence.mobilesmarts.warehouse").profile
+    assert clev.id == "cleverence" and clev.internal == loaded.fallback.internal
+    assert clev.pc["bases_list"] == ("ProgramData/Cleverence/apps.xml",)
+
+
+@pytest.mark.parametrize("text, value", [
+    (CRASH, "Абрэнд-Юг"),
+    ("project=\nversion=1\n", ""),  # an empty line is no value
+    ("no such line", ""),
+])
+def test_project_from_crash_log(text, value):
+    fact = next(f for f in _loaded().profiles["napoleon"].facts if f.name == "project" and f.file)
+    assert fact.find(text) == value
+
+
+@pytest.mark.parametrize("version, value", [
+    ("3.1.1.8 Abrand", "Abrand"), ("3.62.4", ""), ("3.62 beta 2", "beta 2"), ("", "")])
+def test_project_from_version_name(version, value):
+    fact = next(f for f in _loaded().profiles["napoleon"].facts if f.version_name)
+    assert fact.find(version) == value
+
+
+@pytest.mark.parametrize("body, problem", [
+    ('[[fact]]\nname = "p"\nlabel = "P"\nregex = "(x)"\n', "exactly one of"),
+    ('[[fact]]\nname = "p"\nlabel = "P"\nversion_name = true\nfile = "/a"\nregex = "(x)"\n', "exactly one of"),
+    ('[[fact]]\nname = "p"\nlabel = "P"\nfile = "rel"\nregex = "(x)"\n', "absolute"),
+    ('[[fact]]\nname = "p"\nlabel = "P"\nfile = "/a"\nregex = "x"\n', "one group"),
+    ('[[fact]]\nname = "p"\nlabel = "P"\nfile = "/a"\nregex = "("\n', "not a regex"),
+    ('[pc]\nx = ["C:/Windows"]\n', "PC root"),
+    ('[pc]\nx = ["a/../b"]\n', "'..'"),
+])
+def test_bad_fact_and_pc_tables_are_reported(tmp_path, body, problem):
+    path = tmp_path / "x.toml"
+    path.write_text(f'kind = "app"\nname = "X"\npackages = ["com.x.*"]\n{body}', encoding="utf-8")
+    found = [str(p) for p in profiles.check([path])]
+    assert len(found) == 1 and problem in found[0], found
+
+
+def test_facts_collector_reads_crash_log_first_then_version_name(fake_terminal, tmp_path):
+    fake = fake_terminal(sdk=29, packages=[{"name": PKG, "version_name": "3.1.1.8 Abrand"}],
+                         files={"sdcard/Napoleon/crash.log": CRASH})
+    ctx = Context(fake.device(), OutputDir(tmp_path / "out"),
+                  facts={"apps": [{"package": PKG, "version_name": "3.1.1.8 Abrand"}]})
+    run_all([AppFactsCollector(PKG)], ctx)
+    found = ctx.facts["app_facts"][PKG]
+    assert found["project"] == {"name": "project", "value": "Абрэнд-Юг", "source": "/sdcard/Napoleon/crash.log"}
+    assert found["app_version"]["value"] == "3.62.4"
+    saved = json.loads((tmp_path / "out" / f"apps/{PKG}/facts.json").read_text("utf-8"))
+    assert saved["facts"]["project"]["value"] == "Абрэнд-Юг"
+    assert not fake.terminal.journal  # nothing written on the terminal
+
+
+def test_without_crash_log_the_project_comes_from_the_version_name(fake_terminal):
+    fake = fake_terminal(sdk=29, packages=[{"name": PKG, "version_name": "3.1.1.8 Abrand"}])
+    napoleon = _loaded().profiles["napoleon"]
+    found = app_facts.read_facts(fake.device(), PKG, napoleon, "3.1.1.8 Abrand")
+    assert found["project"].value == "Abrand" and found["project"].source == "versionName"
+    assert "app_version" not in found
