@@ -95,9 +95,10 @@ def test_non_debuggable_app_falls_back_to_external_storage(fake_terminal, tsd, t
     code, stdout, _ = tsd(*fake.args, "pull-db", REL, "-o", out)
     assert code == 0
     attempts = _summary(out)["attempts"]
-    assert [(a["way"], a["ok"]) for a in attempts] == [("run-as", False), ("external", True), ("su", False)]
+    assert [(a["way"], a["ok"]) for a in attempts] == [
+        ("run-as", False), ("external", True), ("su", False), ("backup", False)]
     assert attempts[0]["reason"] == "package not debuggable"
-    assert "--root" in attempts[2]["reason"]
+    assert "--root" in attempts[2]["reason"] and "--backup" in attempts[3]["reason"]
     assert rows_in(out / "external/files/db/stock.db", out / "external/files/db/stock.db-wal") == ROWS
     assert fake.spy.count("run-as") == 1  # one refusal settles the way: never retried per file
     assert "package not debuggable" in stdout
@@ -111,7 +112,9 @@ def test_app_with_no_readable_data_says_why_for_every_way(fake_terminal, tsd, tm
     assert code == 3
     reasons = {a["way"]: a["reason"] for a in _summary(out)["attempts"]}
     assert reasons == {"run-as": "package not debuggable", "external": "No such file or directory",
-                       "su": "not tried: pass --root to use su"}
+                       "su": "not tried: pass --root to use su",
+                       "backup": "not tried: pass --backup to try adb backup (it needs a tap on the terminal; "
+                                 "Android ≤ 11, or a debuggable app)"}
     assert "no way into the app's files" in stdout
 
 
@@ -139,8 +142,9 @@ def test_root_reads_the_private_folder_only_when_asked(fake_terminal, tsd, tmp_p
 def test_root_on_a_terminal_without_su(fake_terminal, tmp_path):
     fake = fake_terminal(packages=[{"name": REL}])
     pull = pull_databases(fake.device(), REL, OutputDir(tmp_path / "out"), root=True)
-    assert pull.attempts[-1].way == "su" and not pull.attempts[-1].ok
-    assert pull.attempts[-1].reason == "su not found"
+    su = next(a for a in pull.attempts if a.way == "su")
+    assert not su.ok and su.reason == "su not found"
+    assert pull.attempts[-1].way == "backup" and not pull.attempts[-1].ok  # the next rung, not asked for
 
 
 def test_old_android_without_tar_copies_file_by_file(fake_terminal, tmp_path, wal):

@@ -196,13 +196,19 @@ def pull_db_cmd(
     package: Annotated[str, typer.Argument(help="The app's package, e.g. com.example.app.", callback=_package)],
     output: OutFolder = None,
     root: Annotated[bool, typer.Option("--root", help="Also try su when run-as cannot reach the app's folder.")] = False,
+    backup: Annotated[bool, typer.Option(
+        "--backup", help="Then try adb backup of the app: confirm it on the terminal (Android ≤ 11, or a debuggable app).")
+    ] = False,
+    backup_wait: Annotated[float, typer.Option(
+        "--backup-wait", min=1, max=600, help="Seconds to wait for the tap on the terminal.")] = 60.0,
 ) -> int:
     """Pull every SQLite database of an app with its -wal/-shm/-journal; check the local copy."""
     from tsdtool import progress
     from tsdtool.collectors import database
 
     pull, out = database.pull_db(settings.device(), package, output, root=root, profile_dirs=settings.profile_dirs,
-                                 progress=progress.make(console.err().is_terminal))
+                                 progress=progress.make(console.err().is_terminal),
+                                 backup_wait=backup_wait if backup else None)
     return views.pull_db_result(pull, out)
 
 

@@ -351,6 +351,8 @@ def pull_db_result(pull: Any, out: Any) -> int:
     for a in pull.attempts:
         mark = "[green]✓[/]" if a.ok else "[red]✗[/]"
         con.print(f"  {mark} {a.way:<8} {shown(a.reason)}", soft_wrap=True)
+    if getattr(pull, "not_readable", ""):
+        con.print(f"  [yellow]{shown(pull.not_readable)}[/]", soft_wrap=True)
     for db in pull.databases:
         check = db.get("check") or {}
         if check.get("error"):

@@ -79,6 +79,8 @@ def accepts(service: str, sdk: int = 30) -> bool:
     """
     if service.startswith("exec:") and sdk < 21:
         return False
+    if service.startswith("backup:"):  # adb backup came with Android 4.0 (backup.py)
+        return sdk >= 14
     return service.startswith(("shell:", "shell,", "exec:", "sync:", "root:", "unroot:"))
 
 
@@ -111,6 +113,10 @@ def serve(terminal: Terminal, service: str, channel: Channel) -> None:
                 _shell_v2(terminal, command, channel, meter)
             else:
                 _raw(terminal, command, channel, meter, pty="raw" not in args)
+        elif service.startswith("backup:"):
+            from .backup import serve_backup
+
+            serve_backup(terminal, service[len("backup:"):], channel, meter)
         elif service.startswith("root:"):
             text = (
                 "adbd is already running as root\n"

@@ -157,7 +157,7 @@ def _hex_id(*parts: str) -> str:
 
 def _flags(pkg: Package) -> str:
     flags = (["SYSTEM"] if pkg.system else []) + (["DEBUGGABLE"] if pkg.debuggable else [])
-    flags += ["HAS_CODE", "ALLOW_CLEAR_USER_DATA", "ALLOW_BACKUP"]
+    flags += ["HAS_CODE", "ALLOW_CLEAR_USER_DATA"] + (["ALLOW_BACKUP"] if pkg.allow_backup else [])
     if pkg.system and pkg.updated:
         flags.insert(1, "UPDATED_SYSTEM_APP")
     return "[ " + " ".join(flags) + " ]"

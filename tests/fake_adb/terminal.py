@@ -105,6 +105,7 @@ class Package:
     updated: bool = False  # an updated system app: also listed under "Hidden system packages:"
     factory_version_name: str = "1.0"
     factory_version_code: int = 1
+    allow_backup: bool = True  # android:allowBackup: ALLOW_BACKUP flag, `adb backup` (backup.py)
 
 
 @dataclass(frozen=True)

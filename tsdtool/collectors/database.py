@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from tsdtool import errors
-from tsdtool.apps import access, dbcheck
+from tsdtool.apps import access, backup, dbcheck, tarstream
 from tsdtool.apps import profiles as app_profiles
 from tsdtool.apps.access import Attempt, Found, Way
 from tsdtool.apps.fetch import fetch
@@ -45,6 +45,8 @@ from tsdtool.progress import NullProgress, Progress
 from tsdtool.transport.adb import Device
 
 KIND = "database"
+BACKUP_WAIT = 60.0  # seconds for the person to confirm `adb backup` (Android's own limit is 60 s)
+PRIVATE_WAYS = ("run-as", "su", "backup")
 SIDECARS = ("-wal", "-shm", "-journal")
 # Android package names: dot-separated Java identifiers (PackageParser.validateName).
 _PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
@@ -80,24 +82,27 @@ class DatabasePull:
     def complete(self) -> bool:
         return all(d["complete"] for d in self.databases)
 
+    @property
+    def not_readable(self) -> str:
+        """'' when run-as, su or backup reached the private folder; else what is left to try."""
+        if any(a.ok and a.way in PRIVATE_WAYS for a in self.attempts):
+            return ""
+        return ("the app's private folder was not readable. Ways out: a debuggable build of the app from its "
+                "vendor; --root on a rooted terminal; --backup with a tap on the terminal (Android ≤ 11, or a "
+                "debuggable app); or the app's own export to shared storage")
+
     def to_dict(self) -> dict[str, Any]:
         return {"package": self.package, "profile": self.profile.to_dict(),
-                "attempts": [a.to_dict() for a in self.attempts], "databases": list(self.databases)}
+                "attempts": [a.to_dict() for a in self.attempts], "databases": list(self.databases),
+                "not_readable": self.not_readable}
 
 
 def find_databases(way: Way, files: Sequence[Found]) -> list[DatabaseSet]:
     """The files that start with the SQLite header, each with its listed sidecars."""
-    by_path = {f.path: f for f in files}
-    sets = []
-    for f in files:
-        if any(f.path.endswith(s) and f.path[: -len(s)] in by_path for s in SIDECARS):
-            continue  # the sidecar of a listed file: it travels with it
-        if f.size is not None and f.size < len(access.SQLITE_MAGIC):
-            continue  # known from the listing to be too short for the header
-        if way.head(f.path, len(access.SQLITE_MAGIC)) != access.SQLITE_MAGIC:
-            continue
-        sets.append(DatabaseSet(f, {s: by_path[f.path + s] for s in SIDECARS if f.path + s in by_path}))
-    return sets
+    return [s for s in _sets(files)
+            # a size known from the listing may already say it is too short for the header
+            if (s.db.size is None or s.db.size >= len(access.SQLITE_MAGIC))
+            and way.head(s.db.path, len(access.SQLITE_MAGIC)) == access.SQLITE_MAGIC]
 
 
 def local_name(prefix: str, way: Way, found: Found) -> str:
@@ -116,6 +121,7 @@ def ensure_installed(device: Device, package: str) -> None:
 def pull_databases(
     device: Device, package: str, out: OutputDir, *, root: bool = False, progress: Progress | None = None,
     profile_dirs: Sequence[Path] = (), prefix: str = "", known: Sequence[Attempt] = (),
+    backup_wait: float | None = None,
 ) -> DatabasePull:
     """Pull and check every database of ``package`` into ``out`` (see the module docstring).
 
@@ -127,6 +133,9 @@ def pull_databases(
         progress: bytes/rate/ETA display (silent by default).
         profile_dirs: extra app profile folders (``--profiles-dir``).
         known: attempts already made for this app by another collector.
+        backup_wait: try ``adb backup`` of the package when run-as and su did not reach the
+            private folder, waiting this long for the person's tap (None: not tried, and the
+            attempt says how to ask for it).
     """
     check_package(package)
     progress = progress or NullProgress()
@@ -142,6 +151,10 @@ def pull_databases(
                         progress=progress)
             for s in sets:
                 databases.append(_record(way, s, got.items, out, got.how, got.problem))
+        if not any(a.ok and a.way in PRIVATE_WAYS for a in reach.attempts):
+            attempt, found = _through_backup(device, package, out, prefix, match.profile, backup_wait, progress)
+            reach.attempts.append(attempt)
+            databases += found
     except (errors.DeviceUnavailable, errors.TransferError, errors.DeviceTimeout) as exc:
         if not databases:
             raise  # nothing copied yet: the one-line error says it all
@@ -173,6 +186,56 @@ def _record(
             "complete": complete, "copied": how, "problem": problem, "check": check}
 
 
+def _through_backup(
+    device: Device, package: str, out: OutputDir, prefix: str, profile: app_profiles.AppProfile,
+    wait: float | None, progress: Progress,
+) -> tuple[Attempt, list[dict[str, Any]]]:
+    """The ``backup`` rung: ``adb backup`` of the one package, unpacked as ``internal/…``."""
+    from tsdtool.parsers import dumpsys_package
+
+    if wait is None:
+        return Attempt("backup", False, "not tried: pass --backup to try adb backup (it needs a tap on the "
+                       "terminal; Android ≤ 11, or a debuggable app)"), []
+    info = dumpsys_package.parse(device.shell(["dumpsys", "package", package]).stdout, package)
+    sdk = int(device.getprop("ro.build.version.sdk") or 0)
+    why = backup.allowed(sdk, info.flags if info else None, info.target_sdk if info else None,
+                         bool(info and info.debuggable))
+    if why:
+        return Attempt("backup", False, f"not tried: {why}"), []
+    progress.start(f"adb backup {package}: unlock the terminal and tap «Back up my data» "
+                   f"(waiting up to {wait:g} s)")
+    try:
+        _, items = tarstream.pump(
+            lambda sink: device.stream_backup(package, sink, progress.advance, wait=wait),
+            lambda stream: backup.unpack(stream, package, out, prefix=prefix, folders=profile.internal, kind=KIND),
+        )
+    except backup.BackupError as exc:
+        return Attempt("backup", False, exc.reason), []
+    except errors.DeviceTimeout:
+        return Attempt("backup", False, f"no answer from the terminal within {wait:g} s"), []
+    way = _BackupWay()
+    files = [Found(path, path[len(access.DATA_ROOT.format(package=package)) + 1:]) for path in items]
+    sets = [s for s in _sets(files) if _local_head(out, items[s.db.path]) == access.SQLITE_MAGIC]
+    records = [_record(way, s, items, out, "adb backup", "") for s in sets]
+    return Attempt("backup", True, f"adb backup: {len(items)} files"), records
+
+
+class _BackupWay:
+    name = "backup"
+
+
+def _sets(files: list[Found]) -> list[DatabaseSet]:
+    by_path = {f.path: f for f in files}
+    return [DatabaseSet(f, {s: by_path[f.path + s] for s in SIDECARS if f.path + s in by_path})
+            for f in files
+            if not any(f.path.endswith(s) and f.path[: -len(s)] in by_path for s in SIDECARS)]
+
+
+def _local_head(out: OutputDir, item) -> bytes:
+    with open(out.root / item.path, "rb") as fh:
+        return fh.read(len(access.SQLITE_MAGIC))
+
+
 def _failure(out: OutputDir, source: str) -> str:
     return next((i.reason for i in reversed(out.items) if i.source == source and i.reason), "not copied")
 
@@ -183,11 +246,12 @@ def default_output(package: str) -> Path:
 
 def pull_db(
     device: Device, package: str, output: Path | None = None, *, root: bool = False,
-    progress: Progress | None = None, profile_dirs: Sequence[Path] = (),
+    progress: Progress | None = None, profile_dirs: Sequence[Path] = (), backup_wait: float | None = None,
 ) -> tuple[DatabasePull, OutputDir]:
     """`tsdtool pull-db`: :func:`pull_databases` into a fresh output folder."""
     out = OutputDir(output or default_output(check_package(package)))
-    return pull_databases(device, package, out, root=root, progress=progress, profile_dirs=profile_dirs), out
+    return pull_databases(device, package, out, root=root, progress=progress, profile_dirs=profile_dirs,
+                          backup_wait=backup_wait), out
 
 
 class DatabaseCollector(AppCollector):
@@ -198,6 +262,7 @@ class DatabaseCollector(AppCollector):
     def collect(self, ctx: Context) -> None:
         known = [Attempt(**a) for a in self.known(ctx)]
         pull = pull_databases(ctx.device, self.package, ctx.out, root=self.root(ctx), progress=ctx.progress,
-                              profile_dirs=ctx.options.get("profile_dirs", ()), prefix=self.prefix, known=known)
+                              profile_dirs=ctx.options.get("profile_dirs", ()), prefix=self.prefix, known=known,
+                              backup_wait=ctx.options.get("backup_wait"))
         ctx.facts.setdefault("databases", {})[self.package] = pull.to_dict()
         self.remember(ctx, [a.to_dict() for a in pull.attempts])
