@@ -103,3 +103,33 @@ def test_without_crash_log_the_project_comes_from_the_version_name(fake_terminal
     found = app_facts.read_facts(fake.device(), PKG, napoleon, "3.1.1.8 Abrand")
     assert found["project"].value == "Abrand" and found["project"].source == "versionName"
     assert "app_version" not in found
+
+
+def test_collect_of_a_napoleon_release_build_bundles_its_database_through_backup(fake_terminal, tsd, tmp_path):
+    """Done-when of issue 19: a non-debuggable Napoleon build yields napoleon.db via `adb backup`,
+    and the project read from crash.log is in the bundle."""
+    import zipfile
+
+    from tests.appdata_helpers import wal_database
+    from tests.bundle_util import collect, field_args, manifest_of
+
+    wal = wal_database()
+    data = f"/data/data/{PKG}/files"
+    fake = fake_terminal(sdk=29, packages=[{"name": PKG, "version_name": "3.62.4"}],
+                         files={f"{data}/napoleon.db": wal.db, f"{data}/napoleon.db-wal": wal.wal,
+                                "sdcard/Napoleon/crash.log": CRASH})
+    code, result, stderr = collect(tsd, fake.server.port, tmp_path / "out", "--package", PKG, "--backup",
+                                   "--desk", "grsoft", *field_args())
+    assert result is not None, stderr
+    bundle = tmp_path / "out" / result["bundle"] if not result["bundle"].startswith("/") else result["bundle"]
+    manifest = manifest_of(bundle)
+    with zipfile.ZipFile(bundle) as zf:
+        names = set(zf.namelist())
+        facts = json.loads(zf.read(f"apps/{PKG}/facts.json"))
+    assert f"apps/{PKG}/internal/files/napoleon.db" in names
+    assert f"apps/{PKG}/internal/files/napoleon.db-wal" in names
+    assert f"apps/{PKG}/shared/sdcard/Napoleon/crash.log" in names
+    assert facts["facts"]["project"]["value"] == "Абрэнд-Юг"
+    [db] = [d for d in manifest["databases"] if d["device_path"].endswith("napoleon.db")]
+    assert db["complete"], db
+    assert code == 0, result

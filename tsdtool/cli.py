@@ -262,6 +262,8 @@ def collect_cmd(
     json: Json = False,
     redact: Annotated[bool, Opt("--redact", help="Replace IMEI, serials, MAC, phones, e-mails with tokens.")] = False,
     no_db: Annotated[bool, Opt("--no-db", help="Leave the app database out.")] = False,
+    backup: Annotated[bool, Opt("--backup", help="When run-as cannot read the app's database, try adb "
+                                "backup: confirm it on the terminal within 60 s.")] = False,
     vendor_logs: Annotated[bool, Opt("--vendor-logs", help="Add the archive of the vendor's on-device "
                                      "logger (device profile); sends its export broadcast.")] = False,
     all_: AllDevices = False,
@@ -274,7 +276,7 @@ def collect_cmd(
     person = console.interactive() and not (no_input or json)
     options = CollectOptions(output, app_id, package, desk, field or [], form, attach or [], since,
                              redact=redact, include_db=not no_db, profile_dirs=settings.profile_dirs,
-                             vendor_logs=vendor_logs)
+                             vendor_logs=vendor_logs, backup_wait=60.0 if backup else None)
     if all_:
         results = collect_all(settings.adb(), options, jobs=jobs, live=console.interactive() and not json)
         console.print_json([r.to_dict() for r in results]) if json else views.fleet_table(results)

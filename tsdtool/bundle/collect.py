@@ -67,6 +67,7 @@ class CollectOptions:
     use_user_profiles: bool = True
     repro: dict[str, Any] | None = None  # set by `repro stop`: the window and the marker write
     vendor_logs: bool = False  # send the profile's logger export broadcast (a device-side action)
+    backup_wait: float | None = None  # try `adb backup` for a private folder nobody reached (needs a tap)
 
 
 @dataclass
@@ -157,7 +158,8 @@ def collect(
     out_dir = Path(options.out_dir)
     staging = OutputDir(out_dir / f".tsd-staging-{stamp_utc(started)}-{safe_component(device.serial)}")
     ctx = Context(
-        device, staging, progress or NullProgress(), options={"profile_dirs": list(options.profile_dirs)}
+        device, staging, progress or NullProgress(),
+        options={"profile_dirs": list(options.profile_dirs), "backup_wait": options.backup_wait},
     )
     try:
         kinds = _run(adb, ctx, options, packages, attach)
@@ -206,6 +208,7 @@ def collect(
             "redact": options.redact,
             "attach": [safe_component(Path(p).resolve().name) for p in attach],
             "vendor_logs": options.vendor_logs,
+            "backup": options.backup_wait is not None,
         }
         | ({"repro": options.repro} if options.repro else {})
         | ({"vendor_broadcasts": ctx.facts.get("vendor_logs", [])} if options.vendor_logs else {}),
