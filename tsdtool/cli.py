@@ -241,6 +241,27 @@ def logs_cmd(
     return views.logs_result(result)
 
 
+PcRootOpt = Annotated[Path | None, typer.Option(
+    "--pc-root", help="A copied or mounted Windows drive to read instead of this PC.", file_okay=False)]
+
+
+@app.command("pc")
+def pc_cmd(
+    pc_root: PcRootOpt = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only PC logs newer than this (PC's clock).", callback=_since)] = None,
+    output: OutFolder = None,
+    json: Json = False,
+) -> int:
+    """Windows version, 1C platforms, Mobile SMARTS bases and logs, GRServer's exchange folder."""
+    from tsdtool.pc import run
+
+    facts, out = run.collect_pc(run.root_for(pc_root), output, since=since, profile_dirs=settings.profile_dirs)
+    if json:
+        console.print_json(facts)
+        return 0
+    return report.pc_result(facts, out)
+
+
 # --- bundle commands: collect, report, verify, send ---
 Opt = typer.Option
 Fields = Annotated[list[str] | None, Opt("--field", help="Ticket field KEY=VALUE (repeatable).")]
@@ -264,6 +285,9 @@ def collect_cmd(
     no_db: Annotated[bool, Opt("--no-db", help="Leave the app database out.")] = False,
     backup: Annotated[bool, Opt("--backup", help="When run-as cannot read the app's database, try adb "
                                 "backup: confirm it on the terminal within 60 s.")] = False,
+    pc_root: Annotated[Path | None, Opt("--pc-root", help="Also the PC items (1C, Mobile SMARTS, GRServer) from "
+                                        "this copied Windows drive; on Windows this PC is read anyway.",
+                                        file_okay=False)] = None,
     vendor_logs: Annotated[bool, Opt("--vendor-logs", help="Add the archive of the vendor's on-device "
                                      "logger (device profile); sends its export broadcast.")] = False,
     all_: AllDevices = False,
@@ -276,7 +300,7 @@ def collect_cmd(
     person = console.interactive() and not (no_input or json)
     options = CollectOptions(output, app_id, package, desk, field or [], form, attach or [], since,
                              redact=redact, include_db=not no_db, profile_dirs=settings.profile_dirs,
-                             vendor_logs=vendor_logs, backup_wait=60.0 if backup else None)
+                             vendor_logs=vendor_logs, backup_wait=60.0 if backup else None, pc_root=pc_root)
     if all_:
         results = collect_all(settings.adb(), options, jobs=jobs, live=console.interactive() and not json)
         console.print_json([r.to_dict() for r in results]) if json else views.fleet_table(results)

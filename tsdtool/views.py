@@ -386,6 +386,26 @@ def pull_result(result: Any, out: Any) -> int:
     return ExitCode.PARTIAL if failed else ExitCode.OK
 
 
+def pc_result(facts: dict, out: Any) -> int:
+    """One line per PC fact family, then the folder; 3 when an item failed."""
+    con = console.out()
+    win, onec = facts.get("windows", {}), facts.get("onec", {})
+    ms, grs = facts.get("mobilesmarts", {}), facts.get("grserver", {})
+    con.print(f"Windows: {shown(win.get('version', '—'))}, {shown(win.get('bitness', '—'))}" if win.get("found")
+              else f"Windows: {shown(win.get('reason', 'not found'))}", soft_wrap=True)
+    versions = ", ".join(f"{v['version']} {v['bitness']}" for v in onec.get("versions", []))
+    con.print(f"1C:Enterprise: {shown(versions or 'not found')}", soft_wrap=True)
+    con.print(f"Mobile SMARTS: bases {shown(', '.join(ms.get('bases', [])) or '—')}, updater "
+              f"{shown(ms.get('updater_version') or '—')}" if ms.get("found") else "Mobile SMARTS: not found",
+              soft_wrap=True)
+    con.print(f"GRServer exchange folder: {shown(grs.get('exchange_folder') or '—')} "
+              f"({shown(grs.get('reason') or ('attached' if grs.get('attached') else '—'))})"
+              if grs.get("found") else "GRServer: not found", soft_wrap=True)
+    failed = _problems(out.items)
+    con.print(f"written to {shown(out.root)}", soft_wrap=True)
+    return ExitCode.PARTIAL if failed else ExitCode.OK
+
+
 def logs_result(result: Any) -> int:
     """Where the logcat dump went, what it holds, crash files and app logs; 3 when partial."""
     con = console.out()

@@ -68,6 +68,7 @@ class CollectOptions:
     repro: dict[str, Any] | None = None  # set by `repro stop`: the window and the marker write
     vendor_logs: bool = False  # send the profile's logger export broadcast (a device-side action)
     backup_wait: float | None = None  # try `adb backup` for a private folder nobody reached (needs a tap)
+    pc_root: Path | None = None  # a copied Windows drive for the PC items; None: this PC, only on Windows
 
 
 @dataclass
@@ -153,13 +154,15 @@ def collect(
     attach = _check_attachments(options.attach)
     _check_output(Path(options.out_dir))
     packages = _PackageChoice(options)  # checks --app before the terminal is touched
+    pc_root = _pc_root(options)  # checks --pc-root before the terminal is touched
     device = adb.select(serial)
     started = now or utc_now()
     out_dir = Path(options.out_dir)
     staging = OutputDir(out_dir / f".tsd-staging-{stamp_utc(started)}-{safe_component(device.serial)}")
     ctx = Context(
         device, staging, progress or NullProgress(),
-        options={"profile_dirs": list(options.profile_dirs), "backup_wait": options.backup_wait},
+        options={"profile_dirs": list(options.profile_dirs), "backup_wait": options.backup_wait,
+                 "pc_root": pc_root, "since": options.since},
     )
     try:
         kinds = _run(adb, ctx, options, packages, attach)
@@ -209,6 +212,7 @@ def collect(
             "attach": [safe_component(Path(p).resolve().name) for p in attach],
             "vendor_logs": options.vendor_logs,
             "backup": options.backup_wait is not None,
+            "pc_root": options.pc_root is not None,
         }
         | ({"repro": options.repro} if options.repro else {})
         | ({"vendor_broadcasts": ctx.facts.get("vendor_logs", [])} if options.vendor_logs else {}),
@@ -381,6 +385,10 @@ def _run(
             for index in range(before, len(ctx.out.items)):
                 if not ctx.out.items[index].kind:
                     kinds[index] = _kind(collector)
+    if ctx.options.get("pc_root") is not None and not (gone or ctx.interrupted):
+        from tsdtool.pc.run import collectors as pc_collectors
+
+        run_all(pc_collectors(), ctx)  # the PC side: no terminal needed, each item records itself
     if attach:
         collector = AttachCollector(attach, exclude=[ctx.out.root.parent])
         before = len(ctx.out.items)
@@ -392,6 +400,17 @@ def _run(
             run_all([collector], ctx)
         kinds.update({i: "attachment" for i in range(before, len(ctx.out.items))})
     return kinds
+
+
+def _pc_root(options: CollectOptions) -> Any:
+    """The PC root for the PC items: ``--pc-root``, else this PC when it is Windows, else none."""
+    import sys
+
+    if options.pc_root is None and sys.platform != "win32":
+        return None
+    from tsdtool.pc.run import root_for
+
+    return root_for(options.pc_root)
 
 
 def _kind(collector: Collector) -> str:

@@ -1,0 +1,220 @@
+"""The PC side over a fake Windows drive built here: Windows, 1C, Mobile SMARTS, GRServer.
+
+No Windows machine exists here: the tree is made in the test (odd letter case included, as a
+copied drive keeps it), executables are minimal PE images with the header fields the readers
+use, and the live-Windows branch is driven with patched platform facts and a fake winreg.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+import time
+import types
+from pathlib import Path
+
+import pytest
+
+from tsdtool.collectors.base import Context, run_all
+from tsdtool.outdir import OutputDir
+from tsdtool.pc import grserver, onec, pe, run, windows
+from tsdtool.pc.root import PcRoot
+
+AMD64, I386 = 0x8664, 0x014C
+
+
+def pe_image(machine: int, version: tuple[int, int, int, int] | None = None) -> bytes:
+    head = bytearray(0x40)
+    head[:2] = b"MZ"
+    struct.pack_into("<I", head, 0x3C, 0x40)
+    body = b"PE\0\0" + struct.pack("<H", machine) + b"\0" * 200
+    if version:
+        a, b, c, d = version
+        body += b"\xbd\x04\xef\xfe" + struct.pack("<III", 0x00010000, a << 16 | b, c << 16 | d)
+    return bytes(head) + body
+
+
+def _put(root: Path, rel: str, data: bytes | str = b"") -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+@pytest.fixture
+def drive(tmp_path) -> Path:
+    """A 64-bit Windows drive with 1C (two versions, both bitnesses), Mobile SMARTS and GRServer."""
+    c = tmp_path / "C"
+    (c / "Windows/System32").mkdir(parents=True)
+    (c / "Windows/SysWOW64").mkdir(parents=True)
+    _put(c, "Program Files/1cv8/8.3.24.1467/bin/1cv8s.exe", pe_image(AMD64))
+    _put(c, "PROGRAM FILES (X86)/1cv8/8.3.22.1709/bin/1cv8.exe", pe_image(I386))
+    _put(c, "Program Files/1cv8/common/1cestart.exe", pe_image(AMD64))
+    # a per-user install named only by 1CEStart.cfg (UTF-16LE with BOM, as 1C writes it)
+    _put(c, "Tools/1C/8.3.25.1257/bin/1cv8s.exe", pe_image(AMD64))
+    cfg = "DefaultVersion=8.3\r\nInstalledLocation=C:\\Tools\\1C\r\nInstalledLocation=D:\\Other\\1cv8\r\n"
+    _put(c, "ProgramData/1C/1CEStart/1CEStart.cfg", b"\xff\xfe" + cfg.encode("utf-16-le"))
+    _put(c, "ProgramData/Cleverence/apps.xml", '<?xml version="1.0"?><apps><app name="Склад 15"/></apps>')
+    _put(c, "ProgramData/Cleverence/Databases/Склад 15/Logs/2026-11-30.log", "new log line\n")
+    old = _put(c, "ProgramData/Cleverence/Databases/Склад 15/Logs/2026-01-01.log", "old log line\n")
+    os.utime(old, (time.time() - 30 * 86400,) * 2)
+    _put(c, "ProgramData/Cleverence/Logs/panel.log", "panel\n")
+    _put(c, "Program Files (x86)/Cleverence Soft/Cleverence/AppsManager/MobileSMARTSUpdater.exe",
+         pe_image(I386, (3, 4, 46, 31745)))
+    ini = "serverBase = base.gdb\r\nexchangeFolder = Exp\\\r\njsPassword = secret\r\nPort = 8888\r\n"
+    _put(c, "Program Files (x86)/GRServer/GRServer.ini", ini.encode("cp1251"))
+    _put(c, "Program Files (x86)/GRServer/Exp/ORDERS.DBF", b"\x03" + b"\0" * 40)
+    _put(c, "Program Files (x86)/GRServer/Exp/Обмен.txt", "выгрузка".encode("cp1251"))
+    return c
+
+
+def _ctx(out: Path, root: PcRoot, **options) -> Context:
+    return Context(None, OutputDir(out), options={"pc_root": root, **options})  # type: ignore[arg-type]
+
+
+def test_pe_header_gives_bitness_and_version(tmp_path):
+    assert pe.bitness(_put(tmp_path, "a.exe", pe_image(AMD64))) == "64-bit (x64)"
+    assert pe.bitness(_put(tmp_path, "b.exe", pe_image(I386))) == "32-bit (x86)"
+    assert pe.bitness(_put(tmp_path, "c.exe", b"#!/bin/sh\n")) == ""
+    assert pe.bitness(_put(tmp_path, "d.exe", b"MZ" + b"\xff" * 62)) == ""  # e_lfanew past the end
+    assert pe.file_version(_put(tmp_path, "e.exe", pe_image(I386, (3, 4, 46, 31745)))) == "3.4.46.31745"
+    assert pe.file_version(_put(tmp_path, "f.exe", pe_image(I386))) == ""
+
+
+def test_version_signature_split_across_read_blocks(tmp_path, monkeypatch):
+    data = b"x" * (1024 * 1024 - 2) + b"\xbd\x04\xef\xfe" + struct.pack("<III", 0x00010000, 8 << 16 | 3, 24 << 16 | 1)
+    assert pe.file_version(_put(tmp_path, "g.exe", data)) == "8.3.24.1"
+
+
+def test_onec_versions_and_bitness_from_folders_and_1cestart_cfg(drive):
+    facts = onec.read_onec(PcRoot.given(drive))
+    found = {v["version"]: v["bitness"] for v in facts["versions"]}
+    assert found == {"8.3.24.1467": "64-bit (x64)", "8.3.22.1709": "32-bit (x86)", "8.3.25.1257": "64-bit (x64)"}
+    assert any("drive D:" in n for n in facts["notes"])  # a location on another drive is named, not guessed
+
+
+def test_windows_offline_bitness_from_syswow64_and_version_unknown(drive, tmp_path):
+    facts = windows.read_windows(PcRoot.given(drive))
+    assert facts["bitness"] == "64-bit" and facts["version"] == "unknown" and "not parsed" in facts["version_reason"]
+    (tmp_path / "x86/Windows/System32").mkdir(parents=True)
+    assert windows.read_windows(PcRoot.given(tmp_path / "x86"))["bitness"] == "32-bit"
+    assert not windows.read_windows(PcRoot.given(tmp_path / "x86/Windows"))["found"]
+
+
+def test_windows_live_reads_the_registry_only_on_windows(monkeypatch):
+    values = {"ProductName": "Windows 10 Pro", "DisplayVersion": "23H2", "CurrentBuild": "22631", "UBR": 2861}
+
+    class Key:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+    def query(key, name):
+        if name not in values:
+            raise OSError(name)
+        return values[name], 1
+
+    fake = types.SimpleNamespace(HKEY_LOCAL_MACHINE=1, OpenKey=lambda *a: Key(), QueryValueEx=query)
+    monkeypatch.setitem(sys.modules, "winreg", fake)
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setenv("PROCESSOR_ARCHITECTURE", "x86")
+    monkeypatch.setenv("PROCESSOR_ARCHITEW6432", "AMD64")  # a 32-bit process on 64-bit Windows
+    facts = windows.read_windows(PcRoot(Path("C:\\"), live=True))
+    assert facts["version"] == "Windows 11 Pro 23H2 (build 22631.2861)" and facts["bitness"] == "64-bit"
+    monkeypatch.setattr(sys, "platform", "linux")  # a live root on Linux never touches winreg
+    assert windows.read_windows(PcRoot(Path("/"), live=True))["found"] is False
+
+
+def test_here_is_the_system_drive_on_windows_and_no_windows_elsewhere(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setenv("SystemDrive", "d:")
+    root = PcRoot.here()
+    assert root.live and root.drive == "D:" and str(root.path).startswith("d:")
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert PcRoot.here().live is False
+
+
+def test_grserver_ini_parsed_like_grserver_and_its_exchange_folder_attached(drive, tmp_path):
+    ctx = _ctx(tmp_path / "out", PcRoot.given(drive))
+    run_all([grserver.GRServerCollector()], ctx)
+    facts = ctx.facts["pc"]["grserver"]
+    assert facts["exchange_folder"] == "Exp\\" and facts["attached"] and facts["files"] == 2
+    assert (tmp_path / "out/pc/grserver/exchange/ORDERS.DBF").is_file()
+    assert "Обмен.txt" in {p.name for p in (tmp_path / "out/pc/grserver/exchange").iterdir()}
+    written = b"".join(p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert b"secret" not in written  # the ini's password never reaches the bundle
+
+
+def test_grserver_big_exchange_folder_is_linked_not_attached(drive, tmp_path, monkeypatch):
+    monkeypatch.setattr(grserver, "ATTACH_LIMIT", 10)
+    ctx = _ctx(tmp_path / "out", PcRoot.given(drive))
+    run_all([grserver.GRServerCollector()], ctx)
+    facts = ctx.facts["pc"]["grserver"]
+    assert facts["attached"] is False and "share a link" in facts["reason"]
+    assert not (tmp_path / "out/pc/grserver/exchange").exists()
+
+
+@pytest.mark.parametrize("value, expect", [
+    ("D:\\Exchange\\", "drive D:"), ("\\\\srv\\share\\exp", "network share"), ("..\\..\\..\\..\\..\\etc", "outside"),
+    ("", "no exchangeFolder"),
+])
+def test_grserver_exchange_folder_elsewhere_says_where(drive, tmp_path, value, expect):
+    _put(drive, "Program Files (x86)/GRServer/GRServer.ini", f"exchangeFolder = {value}\n")
+    ctx = _ctx(tmp_path / "out", PcRoot.given(drive))
+    run_all([grserver.GRServerCollector()], ctx)
+    assert expect in ctx.facts["pc"]["grserver"]["reason"]
+    assert [i for i in ctx.out.items if i.status == "failed"]
+
+
+def test_mobilesmarts_bases_updater_version_and_logs_within_since(drive, tmp_path):
+    ctx = _ctx(tmp_path / "out", PcRoot.given(drive), since="2d")
+    run_all(run.collectors(), ctx)
+    ms = ctx.facts["pc"]["mobilesmarts"]
+    assert ms["bases"] == ["Склад 15"] and ms["updater_version"] == "3.4.46.31745"
+    logs = {p.name for p in (tmp_path / "out/pc/mobilesmarts").rglob("*.log")}
+    assert logs == {"2026-11-30.log", "panel.log"}  # the month-old log is outside --since
+    assert (tmp_path / "out/pc/mobilesmarts/apps.xml").is_file()
+    assert json.loads((tmp_path / "out/pc/1c.json").read_text("utf-8"))["versions"]
+
+
+def test_pc_command_on_a_copied_drive(drive, tmp_path, tsd):
+    code, out, err = tsd("pc", "--pc-root", drive, "-o", tmp_path / "out")
+    assert code == 0, out + err
+    assert "8.3.24.1467 64-bit (x64)" in out and "Склад 15" in out and "Exp\\" in out
+    code, out, _ = tsd("pc", "--pc-root", drive, "-o", tmp_path / "out2", "--json")
+    assert code == 0 and json.loads(out)["windows"]["bitness"] == "64-bit"
+
+
+def test_an_empty_root_gives_skipped_items_not_errors(tmp_path, tsd):
+    (tmp_path / "empty").mkdir()
+    code, out, _ = tsd("pc", "--pc-root", tmp_path / "empty", "-o", tmp_path / "out")
+    assert code == 0 and "1C:Enterprise: not found" in out and "GRServer: not found" in out
+
+
+def test_collect_with_pc_root_puts_the_pc_items_in_the_verified_bundle(drive, tmp_path, tsd, fake_server):
+    import zipfile
+
+    from tests.bundle_util import collect, field_args
+
+    server = fake_server("zebra_tc52")
+    code, result, stderr = collect(tsd, server.port, tmp_path / "out", "--pc-root", str(drive), *field_args())
+    assert result is not None, stderr
+    with zipfile.ZipFile(result["bundle"]) as zf:
+        names = set(zf.namelist())
+        manifest = json.loads(zf.read("manifest.json"))
+    assert {"pc/1c.json", "pc/windows.json", "pc/grserver/summary.json", "pc/mobilesmarts/summary.json"} <= names
+    assert "pc/grserver/exchange/ORDERS.DBF" in names and manifest["options"]["pc_root"] is True
+    pc_items = [i for i in result["items"] if i["path"].startswith("pc/")]
+    assert pc_items and all(i["status"] == "ok" and i["kind"] == "pc" for i in pc_items), pc_items
+    assert code in (0, 3)  # 3 here only because this terminal has no app with a profile
+
+
+def test_collect_checks_pc_root_before_touching_the_terminal(tmp_path, tsd, fake_server):
+    server = fake_server("zebra_tc52")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--no-input",
+                       "--pc-root", tmp_path / "missing")
+    assert code == 2 and not any(r.startswith("host:transport") for r in server.requests)

@@ -1,0 +1,44 @@
+"""The PC collectors as one list, and ``tsdtool pc``: the PC facts into an output folder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from tsdtool.collectors.base import Collector, Context, run_all
+from tsdtool.outdir import OutputDir
+from tsdtool.pc.root import PcRoot
+from tsdtool.progress import NullProgress, Progress
+
+
+def collectors() -> list[Collector]:
+    from tsdtool.pc.grserver import GRServerCollector
+    from tsdtool.pc.mobilesmarts import MobileSmartsCollector
+    from tsdtool.pc.onec import OneCCollector
+    from tsdtool.pc.windows import WindowsCollector
+
+    return [WindowsCollector(), OneCCollector(), MobileSmartsCollector(), GRServerCollector()]
+
+
+def root_for(folder: Path | None) -> PcRoot:
+    """``--pc-root DIR`` (a copied or mounted drive), else this machine."""
+    if folder is None:
+        return PcRoot.here()
+    from tsdtool import errors
+
+    if not Path(folder).is_dir():
+        raise errors.UsageError(f"--pc-root {folder}: not a folder", fix="give the folder that holds the Windows drive")
+    return PcRoot.given(Path(folder))
+
+
+def collect_pc(
+    root: PcRoot, output: Path | None = None, *, since: str | None = None, profile_dirs: Sequence[Path] = (),
+    progress: Progress | None = None,
+) -> tuple[dict, OutputDir]:
+    """Run every PC collector into a fresh output folder; returns the facts and the folder."""
+    out = OutputDir(output or Path("tsd-output") / f"pc-{datetime.now():%Y%m%d-%H%M%S}")
+    ctx = Context(None, out, progress or NullProgress(),  # type: ignore[arg-type] - no terminal on the PC side
+                  options={"pc_root": root, "since": since, "profile_dirs": list(profile_dirs)})
+    run_all(collectors(), ctx)
+    return ctx.facts.get("pc", {}), out
