@@ -50,6 +50,20 @@ def reset() -> None:
     """Forget the consoles (tests swap sys.stdout/sys.stderr between runs)."""
     out.cache_clear()
     err.cache_clear()
+    tolerate_legacy_encodings()
+
+
+def tolerate_legacy_encodings() -> None:
+    """A Windows console or pipe in cp866/cp1251 cannot encode ✓ or a terminal's emoji (cp866 not even «»):
+    those characters become ``?`` instead of an UnicodeEncodeError half way through a table.
+    Cyrillic still comes out in the stream's own code page (a Russian console reads it)."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding and not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="replace")
+            except (ValueError, OSError):  # a closed or detached stream: nothing to print to anyway
+                pass
 
 
 def interactive() -> bool:
