@@ -95,9 +95,10 @@ def test_onec_versions_and_bitness_from_folders_and_1cestart_cfg(drive):
     assert any("drive D:" in n for n in facts["notes"])  # a location on another drive is named, not guessed
 
 
-def test_windows_offline_bitness_from_syswow64_and_version_unknown(drive, tmp_path):
+def test_windows_offline_bitness_from_syswow64_and_version_unknown_without_a_hive(drive, tmp_path):
     facts = windows.read_windows(PcRoot.given(drive))
-    assert facts["bitness"] == "64-bit" and facts["version"] == "unknown" and "not parsed" in facts["version_reason"]
+    assert facts["bitness"] == "64-bit" and facts["version"] == "unknown" and "no Windows/System32/config/SOFTWARE" \
+        in facts["version_reason"]
     (tmp_path / "x86/Windows/System32").mkdir(parents=True)
     assert windows.read_windows(PcRoot.given(tmp_path / "x86"))["bitness"] == "32-bit"
     assert not windows.read_windows(PcRoot.given(tmp_path / "x86/Windows"))["found"]
@@ -218,3 +219,76 @@ def test_collect_checks_pc_root_before_touching_the_terminal(tmp_path, tsd, fake
     code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--no-input",
                        "--pc-root", tmp_path / "missing")
     assert code == 2 and not any(r.startswith("host:transport") for r in server.requests)
+
+
+# -- the SOFTWARE hive, built here in the regf layout tsdtool.pc.hive documents -----------------
+
+
+class HiveBuilder:
+    def __init__(self):
+        self.cells = bytearray(32)  # the hbin header; cell offsets count from the bin's start
+
+    def add(self, record: bytes) -> int:
+        offset = len(self.cells)
+        size = (len(record) + 4 + 7) // 8 * 8
+        self.cells += struct.pack("<i", -size) + record + b"\0" * (size - 4 - len(record))
+        return offset
+
+    def value(self, name: str, kind: int, data: bytes) -> int:
+        if len(data) <= 4:
+            size, at = len(data) | 0x80000000, struct.unpack("<I", data.ljust(4, b"\0"))[0]
+        else:
+            size, at = len(data), self.add(data)
+        raw = name.encode("latin-1")
+        return self.add(b"vk" + struct.pack("<HIIIHH", len(raw), size, at, kind, 1, 0) + raw)
+
+    def key(self, name: str, subkeys: list[int] = (), values: list[int] = ()) -> int:
+        lst = self.add(b"lf" + struct.pack("<H", len(subkeys)) + b"".join(struct.pack("<II", s, 0) for s in subkeys)) \
+            if subkeys else 0xFFFFFFFF
+        vals = self.add(b"".join(struct.pack("<I", v) for v in values)) if values else 0xFFFFFFFF
+        raw = name.encode("latin-1")
+        head = bytearray(0x4C)
+        head[:2] = b"nk"
+        struct.pack_into("<H", head, 2, 0x20)
+        struct.pack_into("<II", head, 0x14, len(subkeys), 0)
+        struct.pack_into("<I", head, 0x1C, lst)
+        struct.pack_into("<II", head, 0x24, len(values), vals)
+        struct.pack_into("<H", head, 0x48, len(raw))
+        return self.add(bytes(head) + raw)
+
+    def file(self, root: int) -> bytes:
+        base = bytearray(4096)
+        base[:4] = b"regf"
+        struct.pack_into("<I", base, 0x24, root)
+        return bytes(base) + bytes(self.cells)
+
+
+def software_hive(values: dict[str, object]) -> bytes:
+    b = HiveBuilder()
+    vals = [b.value(n, 1, (v + "\0").encode("utf-16-le")) if isinstance(v, str) else b.value(n, 4, struct.pack("<I", v))
+            for n, v in values.items()]
+    current = b.key("CurrentVersion", values=vals)
+    nt = b.key("Windows NT", [b.key("Other"), current])
+    microsoft = b.key("Microsoft", [nt])
+    return b.file(b.key("ROOT", [b.key("Classes"), microsoft]))
+
+
+def test_offline_windows_version_from_the_software_hive(drive):
+    _put(drive, "Windows/System32/config/SOFTWARE", software_hive(
+        {"ProductName": "Windows 10 Pro", "DisplayVersion": "22H2", "CurrentBuild": "19045", "UBR": 3803}))
+    facts = windows.read_windows(PcRoot.given(drive))
+    assert facts["version"] == "Windows 10 Pro 22H2 (build 19045.3803)" and facts["bitness"] == "64-bit"
+    assert facts["version_source"].startswith("Windows/System32/config/SOFTWARE")
+
+
+@pytest.mark.parametrize("damage", [
+    lambda h: b"nope" + h[4:],                                   # not a hive
+    lambda h: h[:4096 + 40],                                     # cut short
+    lambda h: h[:0x24] + struct.pack("<I", 10**9) + h[0x28:],    # root offset past the end
+    lambda h: h[:4096 + 32] + struct.pack("<i", -(1 << 30)) + h[4096 + 36:],  # absurd cell size
+])
+def test_a_damaged_hive_leaves_the_version_unknown_with_a_reason(drive, damage):
+    good = software_hive({"ProductName": "Windows 10 Pro", "CurrentBuild": "19045"})
+    _put(drive, "Windows/System32/config/SOFTWARE", damage(good))
+    facts = windows.read_windows(PcRoot.given(drive))
+    assert facts["version"] == "unknown" and facts["version_reason"] and facts["bitness"] == "64-bit"

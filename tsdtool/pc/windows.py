@@ -7,9 +7,10 @@ or later is reported as Windows 11 (Microsoft's own rule: Windows 11 is build 22
 bitness is the OS's, not this Python's: PROCESSOR_ARCHITEW6432 is set for a 32-bit process
 on 64-bit Windows, PROCESSOR_ARCHITECTURE otherwise.
 
-Under ``--pc-root`` the registry is a hive file (Windows/System32/config/SOFTWARE) that this
-tool does not parse: the version is "unknown" and says so. The bitness is read from the
-tree: ``Windows/SysWOW64`` (the 32-bit system folder) exists only on 64-bit Windows.
+Under ``--pc-root`` the same key is read from the hive file Windows/System32/config/SOFTWARE
+(:mod:`tsdtool.pc.hive`); a hive that is missing or unreadable leaves the version "unknown"
+with the reason. The bitness is read from the tree: ``Windows/SysWOW64`` (the 32-bit system
+folder) exists only on 64-bit Windows.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from tsdtool.pc.root import PcRoot
 
 KIND = "pc"
 _KEY = r"SOFTWARE\Microsoft\Windows NT\CurrentVersion"
+HIVE = "Windows/System32/config/SOFTWARE"
 _ARCH = {"AMD64": "64-bit", "ARM64": "64-bit (ARM64)", "x86": "32-bit", "IA64": "64-bit (Itanium)"}
 
 
@@ -34,10 +36,23 @@ def read_windows(root: PcRoot) -> dict:
     if windows is None:
         return {"found": False, "reason": f"no Windows folder under {root.path}: not a Windows drive"}
     wow = root.first(["Windows/SysWOW64"])
-    return {"found": True, "version": "unknown",
-            "version_reason": "read offline: the registry hive (Windows/System32/config/SOFTWARE) is not parsed",
-            "bitness": "64-bit" if wow is not None else "32-bit",
-            "bitness_source": "Windows/SysWOW64 present" if wow is not None else "no Windows/SysWOW64"}
+    facts = {"found": True, "bitness": "64-bit" if wow is not None else "32-bit",
+             "bitness_source": "Windows/SysWOW64 present" if wow is not None else "no Windows/SysWOW64"}
+    facts.update(_offline_version(root))
+    return facts
+
+
+def _offline_version(root: PcRoot) -> dict:
+    from tsdtool.pc import hive
+
+    path = root.first([HIVE])
+    if path is None:
+        return {"version": "unknown", "version_reason": f"no {HIVE} under the PC root"}
+    try:
+        values = hive.read_values(path, _KEY.removeprefix("SOFTWARE\\"))
+    except (hive.HiveError, KeyError, OSError, UnicodeDecodeError, ValueError) as exc:
+        return {"version": "unknown", "version_reason": f"{HIVE}: {exc or type(exc).__name__}"}
+    return {"version": describe(values, "")["version"], "version_source": f"{HIVE} {_KEY}"}
 
 
 def _live() -> dict:
