@@ -259,7 +259,7 @@ def pc_cmd(
     if json:
         console.print_json(facts)
         return 0
-    return report.pc_result(facts, out)
+    return views.pc_result(facts, out)
 
 
 # --- bundle commands: collect, report, verify, send ---
