@@ -76,7 +76,8 @@ def test_a_refused_or_encrypted_backup_gives_the_exact_reason(fake_terminal, tmp
 def test_no_tap_within_our_wait_is_a_timeout_not_a_hang(fake_terminal, tmp_path, wal):
     fake = _napoleon(fake_terminal, wal, device={"backup": {"answer": "none", "timeout_ms": 5000}})
     pull = pull_databases(fake.device(), PKG, OutputDir(tmp_path / "out"), backup_wait=1)
-    assert _attempts(pull)["backup"] == (False, "no answer from the terminal within 1 s")
+    ok, why = _attempts(pull)["backup"]
+    assert not ok and why.startswith("no answer from the terminal within 1 s")
 
 
 @pytest.mark.parametrize("sdk, package, reason", [

@@ -45,7 +45,6 @@ from tsdtool.progress import NullProgress, Progress
 from tsdtool.transport.adb import Device
 
 KIND = "database"
-BACKUP_WAIT = 60.0  # seconds for the person to confirm `adb backup` (Android's own limit is 60 s)
 PRIVATE_WAYS = ("run-as", "su", "backup")
 SIDECARS = ("-wal", "-shm", "-journal")
 # Android package names: dot-separated Java identifiers (PackageParser.validateName).
@@ -212,7 +211,8 @@ def _through_backup(
     except backup.BackupError as exc:
         return Attempt("backup", False, exc.reason), []
     except errors.DeviceTimeout:
-        return Attempt("backup", False, f"no answer from the terminal within {wait:g} s"), []
+        return Attempt("backup", False, f"no answer from the terminal within {wait:g} s (not confirmed, "
+                       "or the backup stalled)"), []
     way = _BackupWay()
     files = [Found(path, path[len(access.DATA_ROOT.format(package=package)) + 1:]) for path in items]
     sets = [s for s in _sets(files) if _local_head(out, items[s.db.path]) == access.SQLITE_MAGIC]
