@@ -108,14 +108,27 @@ def _storage(info: dict[str, Any], volume: str) -> str:
 # info's keys a person reads under another label, or folded into another row
 _INFO_SHOWN = {"serial", "transport", "vendor", "manufacturer", "brand", "model", "device", "product",
                "android_release", "sdk", "security_patch", "build_id", "build_type", "battery_level", "charging",
-               "uptime_s", "vendor_facts", "managed", "profile", "profile_match"}
+               "uptime_s", "vendor_facts", "managed", "profile", "profile_match", "profile_confidence",
+               "profile_evidence", "profile_rejected"}
+
+
+def _confidence(info: dict[str, Any]) -> str:
+    confidence = info.get("profile_confidence")
+    return f", {confidence} evidence" if confidence else ""
+
+
+def _evidence(info: dict[str, Any]) -> str:
+    """What the vendor was recognised by, and any weak evidence set aside."""
+    found = [f"{e.get('source')} = {e.get('value')} ({e.get('strength')})" for e in info.get("profile_evidence") or []]
+    return "; ".join(found + [f"set aside: {r}" for r in info.get("profile_rejected") or []]) or "none"
 
 
 def info_rows(info: dict[str, Any]) -> list[list[str]]:
     """``info`` for a person: labels and units; every key the JSON has is shown somewhere."""
     g = info.get
     rows = [["serial", f"{g('serial')} ({g('transport')})"],
-            ["vendor", f"{_dash(g('vendor'))} (profile {_dash(g('profile'))})"],
+            ["vendor", f"{_dash(g('vendor'))} (profile {_dash(g('profile'))}{_confidence(info)})"],
+            ["evidence", _evidence(info)],
             ["manufacturer", f"{_dash(g('manufacturer'))}, brand {_dash(g('brand'))}"],
             ["model", f"{_dash(g('model'))} (device {_dash(g('device'))}, product {_dash(g('product'))})"],
             ["Android", f"{_dash(g('android_release'))} (SDK {_dash(g('sdk'))}), "

@@ -124,6 +124,15 @@ def _missing(manifest: Manifest, desk: Desk | None) -> str:
     return f'<section class="missing" id="missing"><h2>Missing ({len(entries)})</h2><ul>{lis}</ul></section>'
 
 
+def _identified_by(d: dict) -> str | None:
+    """``weak evidence: ro.product.model = DT50`` — how sure the vendor is, and why."""
+    evidence = [e for e in d.get("profile_evidence") or [] if isinstance(e, dict)]
+    if not d.get("profile_confidence"):
+        return None
+    clues = ", ".join(f"{e.get('source')} = {e.get('value')}" for e in evidence)
+    return f"{d['profile_confidence']} evidence: {clues}" if clues else f"{d['profile_confidence']} evidence"
+
+
 def _device(manifest: Manifest, read: Reader) -> str:
     d = manifest.device
     rows = [
@@ -137,6 +146,7 @@ def _device(manifest: Manifest, read: Reader) -> str:
         ("Battery", f"{d['battery_level']} %" if d.get("battery_level") is not None else None),
         ("Free /data", _kb(d.get("storage_data_free_kb"))),
         ("Profile", d.get("profile")),
+        ("Identified by", _identified_by(d)),
     ]
     rows += [(k.replace("_", " "), v) for k, v in (d.get("vendor_facts") or {}).items()]
     shot = next((i for i in manifest.items if i.kind == "screenshot" and i.stored), None)
