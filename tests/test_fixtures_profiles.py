@@ -66,6 +66,10 @@ EXPECTED: dict[str, tuple[str, str, str, str, int, dict[str, str | None]]] = {
     "kaicom_k901": ("kaicom", "Kaicom", "K901", "11", 2, {}),
     "cilico_f880": ("cilico", "CILICO", "F880", "11", 1, {}),
     "unitech_ea520_us": ("unitech", "Unitech", "EA520_US", "11", 1, {}),
+    # brand and model paired in public code (see NOTES.md): strong evidence
+    "urovo_dt50_5g_eea": ("urovo", "Urovo", "DT50_5G_EEA", "11", 2, {}),
+    "sunmi_l2s_pro": ("sunmi", "Sunmi", "L2s_PRO", "11", 2, {}),
+    "seuic_autoid_pad_air": ("seuic", "Seuic", "AUTOID Pad Air", "11", 2, {}),
     # consumer devices whose model names collide with terminal names: never a vendor profile
     "huawei_ec6108v8": ("generic", "Android device", "EC6108V8", "11", 0, {}),
     "cubot_p80": ("generic", "Android device", "P80", "11", 0, {}),
@@ -117,6 +121,9 @@ DEVICES = {
     "kaicom_k901": ("K901FX0001", "device", "usb"),
     "cilico_f880": ("F880FX0001", "device", "usb"),
     "unitech_ea520_us": ("EA520FX0001", "device", "usb"),
+    "urovo_dt50_5g_eea": ("DT505GFX0001", "device", "usb"),
+    "sunmi_l2s_pro": ("L2SPROFX0001", "device", "usb"),
+    "seuic_autoid_pad_air": ("PADAIRFX0001", "device", "usb"),
     "huawei_ec6108v8": ("EC6108V8FX0001", "device", "usb"),
     "cubot_p80": ("CUBOTP80FX0001", "device", "usb"),
     "brondi_glory2": ("GLORY2FX0001", "device", "usb"),

@@ -77,6 +77,33 @@ def test_urovo_reports_ubx_as_its_manufacturer():
         ("strong", "ro.product.manufacturer", "UBX"), ("weak", "ro.product.model", "DT50Q")]
 
 
+@pytest.mark.parametrize(("brand", "model", "vendor"), [
+    # brand/model pairs from public code, cited in the profiles and fixtures' NOTES.md
+    ("UROVO", "i6300A", "urovo"),  # the com.github.Blue1-0.scanner README
+    ("UROVO", "DT50_5G_EEA", "urovo"),
+    ("SUNMI", "L2s_PRO", "sunmi"),
+    ("NewLand", "NLS-MT95L", "newland"),  # pretix: Build.BRAND "NewLand" and "Newland"
+    ("M3", "M3PC", "m3mobile"),  # pretix: Build.BRAND "M3" (model prefix M3PC)
+    ("SEUIC", "AUTOID Pad Air", "seuic"),
+    ("Zebra", "CC600", "zebra"),
+])
+def test_brands_as_real_code_spells_them(brand, model, vendor):
+    assert (identify(brand=brand, model=model).profile.id, identify(brand=brand).confidence) == (vendor, "strong")
+
+
+@pytest.mark.parametrize(("model", "vendor"), [
+    ("i6200S", "urovo"), ("i6300A", "urovo"), ("DT50_5G_EEA", "urovo"), ("L2s_PRO", "sunmi"),
+    ("NLS-MT95L", "newland"), ("NLS-MT6210", "newland"), ("NLS-MT9210", "newland"),
+])
+def test_variants_found_in_public_code_are_recognised_on_names_alone(model, vendor):
+    assert (identify(model=model).profile.id, identify(model=model).confidence) == (vendor, "weak")
+
+
+def test_idata_reports_its_manufacturer_in_lower_case():
+    # "idata" among the Build.MANUFACTURER values of SunmiScanModule.java (code index file 1495225576)
+    assert identify(manufacturer="idata").profile.id == "idata"
+
+
 @pytest.mark.parametrize(("model", "device", "vendor"), [
     ("DT50Q", "", "urovo"),  # README above
     ("DT20_Pro", "SQ57S", "urovo"),  # Play list rows below
