@@ -370,6 +370,13 @@ def test_match_gives_the_winners_own_reasons_whatever_the_load_order(order):
     assert _seen(only_weak) == ("weak", "ro.c ~ /^C/ and usb vendor id 05e0", 2, ())
     assert _seen(profiles.match(profile_set, {}, usb_vendor_id="05e0")) == ("weak", "usb vendor id 05e0", 1, ())
     assert _seen(profiles.match(profile_set, {"ro.x": "y"}, "1234")) == ("generic", "no vendor profile matched", 0, ())
+    # and the evidence behind each answer (rules built in memory default to strong)
+    clues = (profiles.Evidence("strong", "ro.a", "Acme", "^A"), profiles.Evidence("strong", "ro.b", "Bravo", "^B"))
+    assert profiles.match(profile_set, PROPS).evidence == clues
+    usb = profiles.Evidence("strong", "usb vendor id", "05e0")
+    charlie = profiles.Evidence("strong", "ro.c", "Charlie", "^C")
+    assert (only_weak.confidence, only_weak.evidence) == ("strong", (charlie, usb))
+    assert profiles.match(profile_set, {"ro.x": "y"}, "1234").confidence is None
 
 
 def test_the_fallback_never_scores_and_a_set_without_one_has_a_bare_generic():

@@ -220,7 +220,7 @@ def test_weak_clues_of_two_vendors_are_a_tie_not_a_guess(tmp_path):
     loaded = profiles.load_device_profiles([tmp_path], include_user_dir=False)
     found = profiles.match(loaded, {"ro.product.model": "EF500"})
     assert found.profile.id == "generic" and found.ties == ("bluebird", "twin")
-    assert found.rule == "tie between bluebird, twin (1 weak clues each)"
+    assert found.rule == "tie between bluebird, twin (1 rules each): a profile error"
 
 
 # ------------------------------------------------------------- packages as evidence

@@ -438,8 +438,7 @@ def match(profile_set: ProfileSet, props: Mapping[str, str], usb_vendor_id: str 
     winners = sorted((s for s in scored if s[0] == best), key=lambda s: s[1].id)
     if len(winners) > 1:
         ids = tuple(s[1].id for s in winners)
-        kind = "strong" if best[0] else "weak"
-        return Match(fallback, f"tie between {', '.join(ids)} ({sum(best)} {kind} clues each)", 0, ids,
+        return Match(fallback, f"tie between {', '.join(ids)} ({sum(best)} rules each): a profile error", 0, ids,
                      rejected=tuple(rejected))
     (n_strong, n_weak), profile, found = winners[0]
     return Match(profile, " and ".join(why for _, why in found), n_strong + n_weak, (),
