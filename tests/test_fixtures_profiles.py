@@ -18,7 +18,7 @@ from tsdtool.transport.types import ShellResult
 FIXTURES = Path(__file__).parent / "fake_adb" / "fixtures"
 
 # fixture: (profile id, vendor name, model, android release, score, the profile's own facts)
-EXPECTED: dict[str, tuple[str, str, str, str, int, dict[str, str | None]]] = {
+EXPECTED: dict[str, tuple[str, str, str | None, str, int, dict[str, str | None]]] = {
     "zebra_tc52": (
         "zebra",
         "Zebra Technologies",
@@ -70,6 +70,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, int, dict[str, str | None]]] = {
     "urovo_dt50_5g_eea": ("urovo", "Urovo", "DT50_5G_EEA", "11", 2, {}),
     "sunmi_l2s_pro": ("sunmi", "Sunmi", "L2s_PRO", "11", 2, {}),
     "seuic_autoid_pad_air": ("seuic", "Seuic", "AUTOID Pad Air", "11", 2, {}),
+    "mindeo_manufacturer": ("mindeo", "Mindeo", None, "11", 1, {}),
     # consumer devices whose model names collide with terminal names: never a vendor profile
     "huawei_ec6108v8": ("generic", "Android device", "EC6108V8", "11", 0, {}),
     "cubot_p80": ("generic", "Android device", "P80", "11", 0, {}),
@@ -124,6 +125,7 @@ DEVICES = {
     "urovo_dt50_5g_eea": ("DT505GFX0001", "device", "usb"),
     "sunmi_l2s_pro": ("L2SPROFX0001", "device", "usb"),
     "seuic_autoid_pad_air": ("PADAIRFX0001", "device", "usb"),
+    "mindeo_manufacturer": ("MINDEOFX0001", "device", "usb"),
     "huawei_ec6108v8": ("EC6108V8FX0001", "device", "usb"),
     "cubot_p80": ("CUBOTP80FX0001", "device", "usb"),
     "brondi_glory2": ("GLORY2FX0001", "device", "usb"),

@@ -81,6 +81,7 @@ def test_shipped_profiles_are_clean():
         "casio",
         "kaicom",
         "cilico",
+        "mindeo",
         "generic",
         "emulator",
     }

@@ -18,6 +18,7 @@ from tsdtool.devices import profiles
 
 SHIPPED = profiles.load_device_profiles(include_user_dir=False)
 VENDORS = sorted(p.id for p in SHIPPED.profiles.values() if not p.fallback and p.id != "emulator")
+MODELLED = [v for v in VENDORS if any(r.props[0] == "ro.product.model" for r in SHIPPED.profiles[v].rules)]
 
 
 def identify(packages=None, **props: str) -> profiles.Match:
@@ -170,7 +171,7 @@ def _model_of(profile_id: str) -> st.SearchStrategy[str]:
 @st.composite
 def other_company_and_model(draw):
     """A model a vendor's weak rule accepts, and a manufacturer naming some other company."""
-    vendor = draw(st.sampled_from(VENDORS))
+    vendor = draw(st.sampled_from(MODELLED))
     model = draw(_model_of(vendor))
     consumer = sorted(SHIPPED.fallback.consumer_manufacturers)
     other = draw(st.sampled_from([v for v in VENDORS if v != vendor]))
@@ -188,7 +189,7 @@ def test_a_manufacturer_of_another_company_always_beats_a_model_rule(case):
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(VENDORS).flatmap(lambda v: st.tuples(st.just(v), _model_of(v))))
+@given(st.sampled_from(MODELLED).flatmap(lambda v: st.tuples(st.just(v), _model_of(v))))
 def test_a_model_rule_alone_is_weak_evidence_for_its_vendor(case):
     vendor, model = case
     found = identify(manufacturer="alps", model=model)  # an ODM placeholder names no company we know
@@ -233,6 +234,12 @@ def test_a_vendor_system_package_is_strong_evidence():
     assert found.evidence[0] == profiles.Evidence("strong", "package", "com.symbol.datawedge")
     assert identify(packages=None, manufacturer="alps", model="Q1").profile.id == "generic"  # not looked at
     assert identify(packages=set(), manufacturer="alps", model="Q1").profile.id == "generic"
+
+
+def test_sunmis_scanner_app_is_strong_evidence():
+    # com.sunmi.sunmiqrcodescanner: the package SunmiScanModule.java sends Sunmi's scan intent to
+    found = identify(packages={"com.sunmi.sunmiqrcodescanner"}, manufacturer="alps")
+    assert (found.profile.id, found.confidence) == ("sunmi", "strong")
 
 
 def test_info_reads_the_package_list_once_and_reports_the_evidence(fake_server, tsd, tmp_path):
