@@ -36,7 +36,7 @@ profile marked ``fallback = true`` (``generic``) has no rules and wins when noth
 left. Two profiles with the same evidence counts are a tie: :func:`match` then answers the
 fallback and names the tied profiles, and :func:`check` reports profiles whose rules are
 identical, the certain source of ties, and weak rules that match a common consumer model name
-(``device_profiles/consumer_models.txt``).
+(``device_profiles/consumer_models.txt``, each name cited there).
 
 ``emm_agents = [{ package = "…", name = "…" }]`` names device-management agents by package;
 the fallback's list is inherited by every profile (:mod:`tsdtool.devices.managed`).
@@ -247,7 +247,8 @@ def consumer_models() -> list[str]:
     """Common consumer model names (``device_profiles/consumer_models.txt``; its header cites them)."""
     path = profile_files.builtin_dir("device_profiles") / CONSUMER_MODELS
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    return [line for line in text.splitlines() if line and not line.startswith("#")]
+    names = (line.split("  #", 1)[0].strip() for line in text.splitlines() if not line.startswith("#"))
+    return [name for name in names if name]
 
 
 def consumer_collisions(profile: DeviceProfile, models: Sequence[str]) -> list[Problem]:
