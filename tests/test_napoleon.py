@@ -133,3 +133,28 @@ def test_collect_of_a_napoleon_release_build_bundles_its_database_through_backup
     [db] = [d for d in manifest["databases"] if d["device_path"].endswith("napoleon.db")]
     assert db["complete"], db
     assert code == 0, result
+
+
+def test_cleverence_probes_mobilesmarts_folders_on_shared_storage(fake_terminal, tmp_path):
+    from tests.appdata_helpers import plain_database
+    from tsdtool.collectors.database import pull_databases
+
+    pkg = "com.cleverence.mobilesmarts.warehouse"
+    fake = fake_terminal(sdk=29, packages=[{"name": pkg}],
+                         files={"sdcard/MobileSMARTSv3/Documents/Склад 15/base.db": plain_database(),
+                                "sdcard/MobileSMARTSv3/PrinterModels.xml": "<x/>",
+                                "sdcard/Other/x.db": plain_database()})
+    pull = pull_databases(fake.device(), pkg, OutputDir(tmp_path / "out"))
+    shared = [a for a in pull.attempts if a.way == "shared"]
+    assert [(a.ok, a.reason.split(":")[0]) for a in shared] == [(True, "/sdcard/MobileSMARTSv3")]
+    assert [d["device_path"] for d in pull.databases] == ["/sdcard/MobileSMARTSv3/Documents/Склад 15/base.db"]
+
+
+def test_a_probe_that_matches_nothing_is_recorded_as_missing(fake_terminal, tmp_path):
+    from tsdtool.collectors.database import pull_databases
+
+    pkg = "com.cleverence.mobilesmarts.warehouse"
+    fake = fake_terminal(sdk=29, packages=[{"name": pkg}], files={"sdcard/Download/a.txt": "x"})
+    pull = pull_databases(fake.device(), pkg, OutputDir(tmp_path / "out"))
+    shared = [(a.ok, a.reason) for a in pull.attempts if a.way == "shared"]
+    assert shared == [(False, "No such file or directory")]

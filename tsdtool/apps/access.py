@@ -372,9 +372,24 @@ def _head_by_cat(way: Way, path: str, n: int) -> bytes:
 def ways(device: Device, package: str, shared_dirs: Sequence[str] = ()) -> list[Way]:
     """The ways in the order they are tried: run-as, external, shared folders, su."""
     found: list[Way] = [RunAs(device, package), External(device, EXTERNAL_ROOT.format(package=package))]
-    found += [External(device, d, name="shared", area="shared") for d in shared_dirs]
+    for folder in shared_dirs:
+        found += [External(device, d, name="shared", area="shared") for d in expand(device, folder)]
     found.append(Root(device, package))
     return found
+
+
+def expand(device: Device, folder: str) -> list[str]:
+    """A shared folder whose last component is a glob (``/sdcard/MobileSMARTS*``: a probe where
+    the exact name is not documented) → the folders matching it, from one sync LIST of the
+    parent; a plain folder is itself. No match gives the pattern itself, which then records
+    "No such file or directory" like any missing folder."""
+    parent, _, pattern = folder.rstrip("/").rpartition("/")
+    if not any(c in pattern for c in "*?["):
+        return [folder]
+    import fnmatch
+
+    hits = sorted(e.path for e in device.listdir(parent + "/") if e.is_dir and fnmatch.fnmatchcase(e.name, pattern))
+    return hits or [folder]
 
 
 class Reach:
