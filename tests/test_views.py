@@ -101,7 +101,7 @@ def test_profiles_list(tsd, width):
 
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory):
-    """Two bundles of zebra_tc52: A as shipped, B with another build, app version and a crash."""
+    """Two bundles of zebra_tc52: A without its logged crash, B with another build and app version."""
     root = tmp_path_factory.mktemp("bundles")
     made = []
     with pytest.MonkeyPatch.context() as mp:
@@ -111,10 +111,14 @@ def bundles(tmp_path_factory):
         for name, change in (("a", None), ("b", True)):
             folder = root / name
             shutil.copytree(FIXTURES / "zebra_tc52", folder)
-            if change:
+            if not change:
+                log = folder / "logcat.txt"
+                log.write_text("".join(line for line in log.read_text("utf-8").splitlines(True) if " E " not in line))
+            else:
                 props = folder / "getprop.txt"
                 props.write_text(props.read_text("utf-8").replace(
-                    "[ro.build.id]: [14-32-12.00-UG-U00-STD-HEL-04]", "[ro.build.id]: [14-34-10.00-UG-U03-STD-HEL-04]"))
+                    "[ro.build.id]: [14-32-12.00-UG-U00-STD-HEL-04]", "[ro.build.id]: [14-34-10.00-UG-U03-STD-HEL-04]")
+                    .replace("[ro.device.patch.version]: [U00]", "[ro.device.patch.version]: [U03]"))
                 packages = folder / "packages.toml"
                 old, new = '"1.4.2-debug"\nversion_code = 10402', '"1.5.0"\nversion_code = 10500'
                 packages.write_text(packages.read_text("utf-8").replace(old, new))
@@ -143,7 +147,7 @@ def test_inspect(tsd, bundles, width):
 
 
 def test_diff(tsd, bundles, width):
-    code, out, err = tsd("diff", *bundles)
+    code, out, err = tsd("diff", "--props", *bundles)
     assert code == 0, err
     assert_whole(out, width, "ro.build.id", "14-34-10.00-UG-U03-STD-HEL-04", "com.example.scanner.demo")
 
@@ -222,3 +226,38 @@ def test_duration(seconds, text):
     from tsdtool.views import duration
 
     assert duration(seconds) == text
+
+
+def test_diff_leads_with_the_summary_and_fits_one_screen(tsd, bundles):
+    code, out, err = tsd("diff", *bundles)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) <= 24, out  # one screen, the crash included
+    labels = [line.split("  ")[0] for line in lines[:8]]
+    assert labels == ["A", "B", "terminal", "Android", "build", "firmware patch_version", "app", "databases"], out
+    assert lines[4].endswith("14-32-12.00-UG-U00-STD-HEL-04 → 14-34-10.00-UG-U03-STD-HEL-04")
+    assert lines[6].endswith("com.example.scanner.demo 1.4.2-debug (10402) → 1.5.0 (10500)")
+    assert "ro.build.id" not in out and "2 differ (--props lists them)" in out
+    crash = out[out.index("new in B, in log order:"):].splitlines()[1:]
+    assert crash[0] == "  + E/AndroidRuntime: FATAL EXCEPTION: main"  # the head first, its stack below in order
+    assert [line.strip().split("(")[0] for line in crash[3:]] == [
+        "E/AndroidRuntime:         at com.example.mobilesmarts.ui.ScanFragment.onBarcode",
+        "E/AndroidRuntime:         at com.example.mobilesmarts.scanner.ScanReceiver.onReceive",
+        "E/AndroidRuntime:         at android.app.LoadedApk$ReceiverDispatcher$Args.lambda$getRunnable$#",
+        "E/AndroidRuntime:         at android.os.Handler.handleCallback",
+        "E/AndroidRuntime:         at android.os.Looper.loop",
+        "E/AndroidRuntime:         at android.app.ActivityThread.main"]
+    code, with_props, _ = tsd("diff", "--props", *bundles)
+    assert with_props.startswith(out.rstrip("\n").replace(" (--props lists them)", ""))
+    assert "ro.build.id" in with_props and "ro.device.patch.version" in with_props
+
+
+def test_diff_json_lists_the_same_changes(tsd, bundles):
+    code, out, err = tsd("diff", "--json", *bundles)
+    data = json.loads(out)
+    assert set(data) == {"a", "b", "same", "changes"}
+    rows = [(c["section"], c["key"], c["a"], c["b"]) for c in data["changes"]]
+    assert ("app", "com.example.scanner.demo", "1.4.2-debug (10402)", "1.5.0 (10500)") in rows
+    assert ("property", "ro.build.id", "14-32-12.00-UG-U00-STD-HEL-04", "14-34-10.00-UG-U03-STD-HEL-04") in rows
+    log = [key for section, key, _, _ in rows if section == "log"]
+    assert log[0] == "E/AndroidRuntime: FATAL EXCEPTION: main" and len(log) == 9  # in log order now

@@ -395,11 +395,13 @@ def inspect_cmd(bundle: BundleArg, json: Json = False) -> int:
 
 
 @app.command("diff")
-def diff_cmd(a: BundleArg, b: BundleArg, json: Json = False) -> int:
-    """What differs between two bundles: facts, properties, apps, databases, new log errors."""
+def diff_cmd(a: BundleArg, b: BundleArg, json: Json = False,
+             props: Annotated[bool, typer.Option("--props", help="Also list every getprop key that differs.")] = False) -> int:
+    """What differs between two bundles: a summary first (device, Android, build, firmware, apps,
+    databases), then errors and crashes new in B in log order; raw properties with --props."""
     from tsdtool.bundle.diff import diff
 
-    return views.diff_result(diff(a, b), json)
+    return views.diff_result(diff(a, b), json, props)
 
 
 repro_app = typer.Typer(no_args_is_help=True, help="Show the bug on the terminal, then collect exactly that window.")

@@ -483,8 +483,28 @@ def inspect_result(result: Any, as_json: bool) -> int:
     return code
 
 
-def diff_result(result: Any, as_json: bool) -> int:
-    """Differences between two bundles, one table per section (JSON for tools)."""
+def _change(a: Any, b: Any) -> str:
+    return f"{_dash(a)} → {_dash(b)}" if a != b else _dash(a)
+
+
+def _db_change(a: Any, b: Any) -> str:
+    if a is None or b is None:
+        return "only in B" if a is None else "only in A"
+    if a.get("schema") != b.get("schema"):
+        rows = a.get("rows") != b.get("rows")
+        return "schema changed" + (f", rows {a.get('rows')} → {b.get('rows')}" if rows else "")
+    return f"rows {_change(a.get('rows'), b.get('rows'))}" if "rows" in a else _change(a, b)
+
+
+_HEAD_FACTS = {"vendor", "model", "serial", "android_release", "sdk", "build_id", "security_patch"}
+
+
+def diff_result(result: Any, as_json: bool, props: bool = False) -> int:
+    """What differs between two bundles, what matters first: one summary (device, Android,
+    build, firmware, apps, databases), then the errors and crashes new in B in log order,
+    grouped per crash; raw properties only with ``--props``. JSON for tools."""
+    from rich.text import Text
+
     if as_json:
         console.print_json(result.to_dict())
         return ExitCode.OK
@@ -492,15 +512,36 @@ def diff_result(result: Any, as_json: bool) -> int:
     if not result.changes:
         out.print("no differences")
         return ExitCode.OK
-    for section in dict.fromkeys(c.section for c in result.changes):
-        rows = [c for c in result.changes if c.section == section]
-        if section == "log":
-            out.print(f"[bold]new error/crash signatures in {escape(result.b.name)}[/] ({len(rows)})")
-            for c in rows:
-                out.print(f"  [red]+[/] {escape(c.key)}", soft_wrap=True)
-            continue
-        table(["key", result.a.name, result.b.name], [[c.key, _dash(c.a), _dash(c.b)] for c in rows],
-              title=section)
+    a, b = result.heads
+    by = {s: [c for c in result.changes if c.section == s] for s in ("device", "profile", "property", "app",
+                                                                        "database", "log")}
+    rows: list[list[Cell]] = [
+        ["A", f"{a.get('name')} ({_dash(a.get('created_at'))}, {_dash(a.get('status'))})"],
+        ["B", f"{b.get('name')} ({_dash(b.get('created_at'))}, {_dash(b.get('status'))})"],
+        ["terminal", _change(*(f"{_dash(h.get('vendor'))} {_dash(h.get('model'))} ({_dash(h.get('serial'))})"
+                             for h in (a, b)))],
+        ["Android", _change(*(f"{_dash(h.get('android_release'))} (SDK {_dash(h.get('sdk'))}), "
+                              f"security patch {_dash(h.get('security_patch'))}" for h in (a, b)))],
+        ["build", _change(a.get("build_id"), b.get("build_id"))]]
+    rows += [[c.key, _change(c.a, c.b)] for c in by["device"] if c.key not in _HEAD_FACTS]
+    rows += [[f"firmware {c.key}", _change(c.a, c.b)] for c in by["profile"]]
+    rows += [["app", f"{c.key} {_change(c.a, c.b)}"] for c in by["app"]] or [["apps", "same versions"]]
+    rows += [["database", f"{c.key} {_db_change(c.a, c.b)}"] for c in by["database"]] or [["databases", "same"]]
+    crashes = f"{len(result.crashes)} new in B ({len(by['log'])} log lines, below)" if by["log"] else "none new in B"
+    rows += [["errors", crashes]]
+    if by["property"]:
+        rows.append(["properties", f"{len(by['property'])} differ" + ("" if props else " (--props lists them)")])
+    table(None, rows)
+    if result.crashes:
+        out.print()
+        out.print(Text("errors and crashes new in B, in log order:", style="bold"))
+        for group in result.crashes:
+            out.print(Text("  + " + console.printable(group[0]), style="red"), soft_wrap=True)
+            for sig in group[1:]:
+                out.print(Text("      " + console.printable(sig)), soft_wrap=True)
+    if props and by["property"]:
+        out.print()
+        table(["property", "A", "B"], [[c.key, _dash(c.a), _dash(c.b)] for c in by["property"]])
     return ExitCode.OK
 
 

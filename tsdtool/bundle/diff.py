@@ -9,7 +9,12 @@ each as ``(section, key, a, b)`` rows:
 * ``app`` — each package's ``version_name (version_code)``, or absent;
 * ``database`` — per app database: each table's schema (``CREATE`` text) and row count;
 * ``log`` — error and crash *signatures* found in B's logcat and not in A's (numbers, hex
-  ids and pids folded, so the same crash on another pid is the same signature).
+  ids and pids folded, so the same crash on another pid is the same signature), in the order
+  B's log has them; :attr:`BundleDiff.crashes` groups them per crash (one pid and tag in a row),
+  so a stack trace reads top-down.
+
+:attr:`BundleDiff.heads` keeps what a person needs to read the differences (device, Android,
+build, firmware of each side); it is not part of ``--json``, which lists the changes only.
 
 Runtime readings that change by the minute (battery, free storage, uptime) are left out:
 they would bury the differences that matter. Nothing here talks to a terminal.
@@ -27,6 +32,7 @@ from tsdtool.bundle.verify import Bundle, open_bundle
 from tsdtool.parsers import getprop, logcat
 
 VOLATILE = re.compile(r"^(battery_level|charging|uptime_s|storage_\w+_free_kb)$")
+HEAD_KEYS = ("vendor", "model", "serial", "android_release", "sdk", "build_id", "security_patch")
 SECTIONS = ("device", "profile", "property", "app", "database", "log")
 _NUMBERS = re.compile(r"0x[0-9a-fA-F]+|\b[0-9a-f]{7,}\b|\d+")
 
@@ -44,6 +50,8 @@ class BundleDiff:
     a: Path
     b: Path
     changes: list[Change] = field(default_factory=list)
+    heads: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+    crashes: list[list[str]] = field(default_factory=list)  # new log signatures, grouped per crash
 
     def to_dict(self) -> dict[str, Any]:
         return {"a": str(self.a), "b": str(self.b), "same": not self.changes,
@@ -55,10 +63,16 @@ def diff(a: Path, b: Path) -> BundleDiff:
     result = BundleDiff(Path(a), Path(b))
     with open_bundle(a) as left, open_bundle(b) as right:
         views = [snapshot(left), snapshot(right)]
+    result.heads = (views[0]["head"], views[1]["head"])
     for section in SECTIONS:
         if section == "log":
-            new = sorted(views[1]["log"] - views[0]["log"])
-            result.changes += [Change("log", sig, None, "new") for sig in new]
+            seen = set().union(*views[0]["log"])
+            for group in views[1]["log"]:
+                new = [sig for sig in group if sig not in seen]
+                seen.update(new)
+                if new:
+                    result.crashes.append(new)
+                    result.changes += [Change("log", sig, None, "new") for sig in new]
             continue
         before, after = views[0][section], views[1][section]
         for key in sorted(set(before) | set(after)):
@@ -81,8 +95,11 @@ def snapshot(bundle: Bundle) -> dict[str, Any]:
     apps = {a.get("package"): f"{a.get('version_name')} ({a.get('version_code')})" if a.get("installed", True)
             else "not installed" for a in bundle.manifest.apps}
     props = getprop.parse(bundle.read("device/getprop.txt") or b"")
+    head = {"name": bundle.path.name, "created_at": bundle.manifest.created_at, "status": bundle.manifest.status,
+            **{k: device.get(k) for k in HEAD_KEYS},
+            "firmware": dict(device.get("vendor_facts") or {})}
     return {"device": facts, "profile": dict(device.get("vendor_facts") or {}), "property": props,
-            "app": apps, "database": _databases(bundle), "log": _signatures(bundle)}
+            "app": apps, "database": _databases(bundle), "log": _signatures(bundle), "head": head}
 
 
 def _plain(value: Any) -> Any:
@@ -97,12 +114,23 @@ def signature(line: logcat.LogLine) -> str:
     return f"{line.level}/{line.tag}: {_NUMBERS.sub('#', line.message)}"[:200]
 
 
-def _signatures(bundle: Bundle) -> set[str]:
-    found: set[str] = set()
+def _signatures(bundle: Bundle) -> list[list[str]]:
+    """Problem signatures in log order, one group per run of problem lines from one pid and tag
+    (a crash and its stack trace), each signature once."""
+    groups: list[list[str]] = []
+    seen: set[str] = set()
     for item in bundle.manifest.items:
         if item.stored and item.kind in ("logcat", "log") and item.path.endswith(".txt"):
-            found |= {signature(line) for line in logcat.problems(bundle.read(item.path) or b"")}
-    return found
+            last = None
+            for line in logcat.problems(bundle.read(item.path) or b""):
+                if (line.pid, line.tag) != last:
+                    groups.append([])
+                last = (line.pid, line.tag)
+                sig = signature(line)
+                if sig not in seen:
+                    seen.add(sig)
+                    groups[-1].append(sig)
+    return [g for g in groups if g]
 
 
 def _databases(bundle: Bundle) -> dict[str, Any]:
