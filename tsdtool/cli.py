@@ -18,8 +18,10 @@ from tsdtool.paths import safe_component, write_new
 
 lean_typer.install()  # no pydantic at start-up: see tsdtool/lean_typer.py
 
+# Plain help (rich_markup_mode=None): Rich read `file:key:` as an emoji and put a type column
+# (<bool>, <list[Path]>) beside every option; _plain_help() fixes the metavars and usage lines.
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Collect a complete support request from an Android terminal over ADB.",
 )
@@ -55,15 +57,22 @@ AllDevices = Annotated[bool, typer.Option("--all", help="Every attached terminal
 Jobs = Annotated[int, typer.Option("--jobs", min=1, max=32, help="Terminals worked on at once.")]
 
 
+def _version(ctx: typer.Context, _param: object, value: bool) -> None:
+    """``--version``: what support asks first (tool, Python, adbutils, the adb server's version)."""
+    if value and not ctx.resilient_parsing:
+        raise typer.Exit(views.versions(ctx.params.get("host"), ctx.params.get("port")))
+
+
 @app.callback()
 def _options(
-    serial: Annotated[str | None, typer.Option("-s", "--serial", help="Terminal serial (else $ANDROID_SERIAL, else the only one).")] = None,
-    host: Annotated[str | None, typer.Option("-H", "--adb-host", help="adb server host (never started remotely).")] = None,
-    port: Annotated[int | None, typer.Option("-P", "--adb-port", min=1, max=65535, help="adb server port.")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", min=0.1, max=86400, help="Seconds a terminal may stay silent.")] = 20.0,
+    serial: Annotated[str | None, typer.Option("-s", "--serial", metavar="SERIAL", help="Terminal serial (else $ANDROID_SERIAL, else the only one).")] = None,
+    host: Annotated[str | None, typer.Option("-H", "--adb-host", metavar="HOST", is_eager=True, help="adb server host (never started remotely).")] = None,
+    port: Annotated[int | None, typer.Option("-P", "--adb-port", metavar="PORT", is_eager=True, min=1, max=65535, help="adb server port (default 5037).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1, max=86400, help="Seconds a terminal may stay silent.")] = 20.0,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show tracebacks and details.")] = False,
     no_start_server: Annotated[bool, typer.Option("--no-start-server", help="Never start a local adb server.")] = False,
-    profiles_dir: Annotated[list[Path] | None, typer.Option("--profiles-dir", help="Extra profile folder (repeatable).")] = None,
+    profiles_dir: Annotated[list[Path] | None, typer.Option("--profiles-dir", metavar="DIR", help="Extra profile folder (repeatable).")] = None,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version, help="Print the versions of tsdtool, Python, adbutils and the adb server.")] = False,
 ) -> None:
     global settings
     settings = Settings(serial, host, port, timeout, verbose, not no_start_server, list(profiles_dir or []))
@@ -97,7 +106,7 @@ def info_cmd(json: Json = False, all_: AllDevices = False, jobs: Jobs = 4) -> in
 
 
 @app.command("apps")
-def apps_cmd(pattern: Annotated[str | None, typer.Argument(metavar="[GLOB]", help="Package glob, e.g. 'com.cleverence.*' (default: all third-party apps).")] = None,
+def apps_cmd(pattern: Annotated[str | None, typer.Argument(metavar="GLOB", help="Package glob, e.g. 'com.cleverence.*' (default: all third-party apps).")] = None,
              json: Json = False) -> int:
     """Version, install and update times of the apps on the terminal."""
     from tsdtool.devices.apps import read_apps
@@ -122,7 +131,7 @@ def screenshot_cmd(
 
 
 # --- profiles commands (device/app/desk profiles) ---
-profiles_app = typer.Typer(no_args_is_help=True, help="Device, app and desk profiles (data files).")
+profiles_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Device, app and desk profiles (data files).")
 app.add_typer(profiles_app, name="profiles")
 
 
@@ -153,8 +162,8 @@ def profiles_show_cmd(
 
 
 @profiles_app.command("check")
-def profiles_check_cmd(paths: Annotated[list[Path] | None, typer.Argument(metavar="[PATH]...")] = None) -> int:
-    """Validate profile files: every mistake as `file:key: problem`; exit 1 if any."""
+def profiles_check_cmd(paths: Annotated[list[Path] | None, typer.Argument(metavar="PATH", help="Profile files or folders (default: shipped, user and --profiles-dir).")] = None) -> int:
+    """Validate profile files: every mistake as FILE:KEY: PROBLEM; exit 1 if any."""
     from tsdtool import catalog
 
     problems = catalog.check(paths or [], settings.profile_dirs)
@@ -193,7 +202,7 @@ def _buffers(value: str | None) -> str | None:
 
 @app.command("pull-db")
 def pull_db_cmd(
-    package: Annotated[str, typer.Argument(help="The app's package, e.g. com.example.app.", callback=_package)],
+    package: Annotated[str, typer.Argument(metavar="PACKAGE", help="The app's package, e.g. com.example.app.", callback=_package)],
     output: OutFolder = None,
     root: Annotated[bool, typer.Option("--root", help="Also try su when run-as cannot reach the app's folder.")] = False,
     backup: Annotated[bool, typer.Option(
@@ -214,7 +223,7 @@ def pull_db_cmd(
 
 @app.command("pull")
 def pull_cmd(
-    paths: Annotated[list[str], typer.Argument(metavar="DEVICE_PATH...", help="Files or folders.", callback=_device_paths)],
+    paths: Annotated[list[str], typer.Argument(metavar="DEVICE_PATH", help="Files or folders on the terminal.", callback=_device_paths)],
     output: OutFolder = None,
 ) -> int:
     """Copy files or folders from the terminal like adb pull: contained, hashed, .part until complete."""
@@ -263,17 +272,27 @@ def pc_cmd(
 
 
 # --- bundle commands: collect, report, verify, send ---
+# Written out (not imported from bundle.fields) so that --help stays fast; a test keeps it in
+# step with fields.CATALOG and desks.DEFAULT.
+COLLECT_EPILOG = """\b
+Ticket fields (--field KEY=VALUE or a --form TOML file):
+  description, steps, impact, affected_users, product, project, onec_version,
+  contact_name, contact_email, contact_phone, company, exchange_link, bundle_link
+Filled from the bundle (a value given wins): device_model, device_os, app_version,
+  pc_os, pc_bitness, logs, screenshot, database, attachments
+Without --desk the ticket is for the generic desk (English); `tsdtool profiles list`
+shows the desks and what each requires."""
 Opt = typer.Option
-Fields = Annotated[list[str] | None, Opt("--field", help="Ticket field KEY=VALUE (repeatable).")]
-BundleArg = Annotated[Path, typer.Argument(help="A bundle zip made by `tsdtool collect`.")]
+Fields = Annotated[list[str] | None, Opt("--field", metavar="KEY=VALUE", help="Ticket field (repeatable); keys below.")]
+BundleArg = Annotated[Path, typer.Argument(metavar="BUNDLE", help="A bundle zip made by `tsdtool collect`.")]
 
 
-@app.command("collect")
+@app.command("collect", epilog=COLLECT_EPILOG)
 def collect_cmd(
     serial: Annotated[str | None, Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
     app_id: Annotated[str | None, Opt("--app", help="App profile id: collect the packages it names.")] = None,
     package: Annotated[str | None, Opt("--package", help="Collect this one package instead of --app.")] = None,
-    desk: Annotated[str | None, Opt("--desk", help="Desk profile id (cleverence, grsoft, generic).")] = None,
+    desk: Annotated[str | None, Opt("--desk", metavar="ID", help="Desk profile id: cleverence, grsoft or generic (the default).")] = None,
     field: Fields = None,
     form: Annotated[Path | None, Opt("--form", help="TOML file of ticket fields.")] = None,
     attach: Annotated[list[Path] | None, Opt("--attach", help="Folder or file to add (repeatable).")] = None,
@@ -404,7 +423,7 @@ def diff_cmd(a: BundleArg, b: BundleArg, json: Json = False,
     return views.diff_result(diff(a, b), json, props)
 
 
-repro_app = typer.Typer(no_args_is_help=True, help="Show the bug on the terminal, then collect exactly that window.")
+repro_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Show the bug on the terminal, then collect exactly that window.")
 app.add_typer(repro_app, name="repro")
 
 
@@ -500,6 +519,7 @@ def _exit_now(code: int) -> None:
 def _run(argv: list[str] | None) -> int:
     console.reset()
     command = typer.main.get_command(app)
+    _plain_help(command)
     try:
         code = command.main(args=argv, prog_name="tsdtool", standalone_mode=False)
     except errors.TsdError as exc:
@@ -510,6 +530,14 @@ def _run(argv: list[str] | None) -> int:
     except typer.TyperException as exc:  # bad options: the parser's own message, exit 2
         exc.show() if hasattr(exc, "show") else console.err().print(str(exc), markup=False)
         return exc.exit_code
+    except console.ReaderGone:  # `tsdtool apps | head`: the reader has what it wanted
+        _quiet_stdout()
+        return ExitCode.OK
+    except SystemExit as exc:  # click's answer to a broken pipe while printing help: exit 1
+        if not isinstance(exc.__context__, BrokenPipeError):
+            raise
+        _quiet_stdout()
+        return ExitCode.OK
     except (KeyboardInterrupt, typer.Abort):
         console.err().print("interrupted", style="red", markup=False)
         return 130
@@ -518,6 +546,38 @@ def _run(argv: list[str] | None) -> int:
         _report(exc, f"internal error: {type(exc).__name__}: {exc}{hint}")
         return ExitCode.PROBLEMS
     return int(code or 0)
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at devnull so the interpreter's final flush is silent."""
+    import os
+    import sys
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (tests capture stdout)
+        pass
+
+
+_METAVARS = {"output": "PATH", "form": "FILE", "attach": "PATH", "app_id": "ID", "since": "WHEN", "jobs": "N",
+             "display": "ID", "buffers": "LIST", "smtp": "HOST:PORT", "to": "ADDRESS", "user": "LOGIN", "link": "URL"}
+
+
+def _plain_help(command) -> None:
+    """Usage lines as people write them: ``NAME``, ``[NAME]``, ``NAME...`` (Typer prints
+    ``{name}``, ``[[GLOB]]``, ``{DEVICE_PATH...}...``), no type after an argument, and
+    option metavars from the option's name instead of ``<str>``/``<list[Path]>``."""
+    from typer.core import TyperArgument, TyperOption
+
+    for param in command.params:
+        if isinstance(param, TyperArgument):
+            name = (param.metavar or param.name).upper() + ("..." if param.nargs != 1 else "")
+            param._usage_display_name = lambda name=name, p=param: name if p.required else f"[{name}]"
+            param.display_type_rich = lambda ctx: None
+        elif isinstance(param, TyperOption) and not param.is_flag and param.metavar is None:
+            param.metavar = _METAVARS.get(param.name, param.name.upper())
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
 
 
 def _report(exc: BaseException, line: str) -> None:

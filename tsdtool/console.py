@@ -32,11 +32,29 @@ def escape(text: object) -> str:
     return _escape(printable(text))
 
 
+class ReaderGone(Exception):
+    """stdout's reader went away (``tsdtool … | head``): not an error, cli.main exits 0.
+    Not an OSError, which click turns into exit 1 (and Rich into SystemExit(1))."""
+
+
+def _write(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError as exc:
+        raise ReaderGone from exc
+
+
 @cache
 def out() -> Console:
     from rich.console import Console
 
-    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    class Stdout(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise ReaderGone
+
+    return Stdout(file=sys.stdout, highlight=False, soft_wrap=False)
 
 
 @cache
@@ -72,14 +90,12 @@ def interactive() -> bool:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-    sys.stdout.flush()
+    _write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def write(text: str) -> None:
     """Text exactly as given on stdout (a file's content: no markup, no wrapping, no width)."""
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    _write(text)
 
 
 def warn(message: str) -> None:

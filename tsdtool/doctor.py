@@ -131,6 +131,25 @@ def check_adb_binary(env: Mapping[str, str], system: str) -> tuple[Check, int | 
     return Check("adb binary", OK, f"{binary}: version 1.0.{version}" + (f" ({package})" if package else "")), version
 
 
+def versions(adb: Adb) -> list[tuple[str, str]]:
+    """``tsdtool --version``: tool, Python, adbutils and the adb server (never started for this)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import tsdtool
+
+    try:
+        adbutils = version("adbutils")
+    except PackageNotFoundError:
+        adbutils = "not installed"
+    try:
+        server = f"{adb.server_version()} at {adb.address}"
+    except errors.TsdError:
+        server = f"not reachable at {adb.address}"
+    return [("tsdtool", tsdtool.__version__), ("Python", f"{platform.python_version()} ({platform.platform()})"),
+            ("adbutils", adbutils), ("adb server", server)]
+
+
 SECOND_SERVER = (
     "another program probably runs its own adb server (an IDE, an emulator, a vendor device manager or "
     "phone suite): close it or point it at the same adb, then `adb kill-server` and run again; two adb "

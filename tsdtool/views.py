@@ -9,6 +9,7 @@ characters made visible and is never read as Rich markup.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,14 @@ def info_all_table(results: list) -> None:
                      f"{_dash(i.get('android_release'))} (SDK {_dash(i.get('sdk'))})", _dash(i.get("build_id")),
                      _battery(i), gigabytes(i.get("storage_data_free_kb"))])
     table(["serial", "model", "Android", "build", "battery", "data free"], rows)
+
+
+def versions(host: str | None, port: int | None) -> int:
+    from tsdtool import doctor
+    from tsdtool.transport.adb import Adb
+
+    table(None, [list(row) for row in doctor.versions(Adb(host, port, timeout=3, start_server=False))])
+    return ExitCode.OK
 
 
 def screenshot_result(shot: Any, path: Path) -> int:
@@ -394,6 +403,11 @@ def pull_db_result(pull: Any, out: Any) -> int:
 def pull_result(result: Any, out: Any) -> int:
     """Files and bytes copied, what failed or was skipped and why; 3 when something failed."""
     failed = _problems(out.items)
+    private = sorted({m[1] for i in out.items if i.status == "failed" and "denied" in i.reason.lower()
+                      and (m := re.match(r"/data/(?:data|user/\d+)/([^/]+)", i.source))})
+    for package in private:  # an app's own folder: only run-as (debuggable) or su reach it
+        console.warn(f"{package}'s files are private to the app: `tsdtool pull-db {package}` tries "
+                     "run-as, su and backup for its databases")
     console.out().print(f"{result.files} files, {_size(result.bytes)} written to {shown(out.root)}"
                         + (f", [red]{failed} failed[/]" if failed else ""), soft_wrap=True)
     return ExitCode.PARTIAL if failed else ExitCode.OK

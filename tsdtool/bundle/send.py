@@ -76,6 +76,9 @@ class SendResult:
 
 
 def parse_smtp(spec: str) -> tuple[str, int]:
+    if not spec:
+        raise errors.UsageError("send needs the mail server: --smtp HOST:PORT",
+                                fix="for example --smtp mail.example.com:587 --starttls, or --dry-run to only look")
     host, sep, port = spec.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise errors.UsageError(

@@ -265,10 +265,12 @@ class Adb:
             return
         if not self._reachable():
             if self.address.host_given or not self.start_server:
+                # `adb start-server` starts on 5037 (or $ANDROID_ADB_SERVER_PORT): name the port in play
+                start = "adb start-server" if self.address.port == 5037 else f"adb -P {self.address.port} start-server"
                 if self.address.host_given:
-                    why, fix = "a host was given", "start it there (adb start-server) or fix -H/-P"
+                    why, fix = "a host was given", f"start it there ({start}) or fix -H/-P"
                 else:
-                    why, fix = "--no-start-server", "start one (adb start-server) or drop --no-start-server"
+                    why, fix = "--no-start-server", f"start one ({start}) or drop --no-start-server"
                 raise errors.ServerUnreachable(
                     f"no adb server at {self.address} ({self.address.source}); not starting one because {why}",
                     fix=fix)
