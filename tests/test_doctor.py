@@ -322,7 +322,7 @@ def test_cli_server_unreachable(tsd, cli_env, tmp_path):
         port = s.getsockname()[1]
     code, out, err = tsd("-H", "127.0.0.1", "-P", port, "doctor", "-o", tmp_path)
     assert code == 1 and err == ""
-    assert f"no adb server at 127.0.0.1:{port}" in out and "fix: start it there (adb start-server)" in out
+    assert f"no adb server at 127.0.0.1:{port}" in out and f"fix: start it there (adb -P {port} start-server)" in out
 
 
 def test_cli_udev_rule_is_printed_unwrapped(tsd, fake_server, cli_env, tmp_path, monkeypatch):
