@@ -91,6 +91,8 @@ def test_the_report_holds_the_key_facts_and_nothing_external(report_bundle):
         and "20TC52FX0001" in text["device"]
         and "Zebra Technologies" in text["device"]
     )
+    # how sure the vendor is, and why: the terminal's own word, not a guess from the model name
+    assert "strong evidence: ro.product.vendor.manufacturer = Zebra Technologies" in text["device"]
     assert "com.example.scanner.demo" in text["apps"] and "1.4.2-debug" in text["apps"]
     assert "integrity ok" in text["database"] and "scans.db" in text["database"]
     assert "FATAL EXCEPTION" in text["logs"]
