@@ -100,6 +100,12 @@ def test_variants_found_in_public_code_are_recognised_on_names_alone(model, vend
     assert (identify(model=model).profile.id, identify(model=model).confidence) == (vendor, "weak")
 
 
+def test_intermec_is_honeywell():
+    # the Play list carries the CN51 rows under both Retail Brandings, Honeywell and Intermec
+    found = identify(manufacturer="Intermec", model="CN51 NC0")
+    assert (found.profile.id, found.confidence) == ("honeywell", "strong")
+
+
 def test_idata_reports_its_manufacturer_in_lower_case():
     # "idata" among the Build.MANUFACTURER values of SunmiScanModule.java (code index file 1495225576)
     assert identify(manufacturer="idata").profile.id == "idata"
