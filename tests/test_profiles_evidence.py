@@ -6,8 +6,11 @@ profiles into the expectations (the expected vendor is written out by hand).
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -348,3 +351,39 @@ def test_every_shipped_vendor_rule_declares_its_strength():
     for profile in SHIPPED.profiles.values():
         text = profile.path.read_text(encoding="utf-8")
         assert text.count("[[match]]") == len(re.findall(r'^strength = "(strong|weak)"$', text, re.M)), profile.id
+
+
+# ----------------------------------------- every rugged row of the Play list, names alone
+
+PLAY_RUGGED = Path(__file__).resolve().parents[2] / "shared" / "devices" / "gplay_supported_rugged.csv"
+# Retail Branding -> the profile its terminals must get (ATID and Janam have no profile)
+BRANDING = {"Bluebird": "bluebird", "CHAINWAY": "chainway", "CILICO": "cilico", "Casio": "casio",
+            "Cipherlab": "cipherlab", "Datalogic": "datalogic", "Denso Wave": "denso", "Honeywell": "honeywell",
+            "KEYENCE": "keyence", "Kaicom": "kaicom", "M3 Mobile": "m3mobile", "Newland": "newland",
+            "Point Mobile": "pointmobile", "Seuic": "seuic", "Sunmi": "sunmi", "Unitech": "unitech",
+            "Urovo": "urovo", "Zebra": "zebra", "iData": "idata", "ATID": "generic", "Janam": "generic"}
+# rows left to generic on purpose, each said in its profile: a consumer device shares the name
+# (CUBOT P80, Blu C6), a smartwatch, a name outside the vendor's scheme
+# (the CILICO C6 whose device is C6_R is still claimed: that device name is CILICO's alone)
+NOT_CLAIMED = {("CHAINWAY", "P80", "P80"), ("CILICO", "C6", "C6"), ("Honeywell", "HMS-PD-X1C-3", "HMS-PD-X1C-3"),
+               ("Casio", "GSW-H1000", "tai"), ("Casio", "CASIO WSD-F10", "koi"), ("Casio", "CASIO WSD-F20", "ayu"),
+               ("Casio", "CASIO WSD-F20S", "ayu"), ("Casio", "WSD-F21HR", "medaka"), ("Casio", "WSD-F30", "kingyo")}
+
+
+def test_every_rugged_row_of_the_play_list_is_claimed_by_its_vendor_on_names_alone():
+    """../shared/devices/gplay_supported_rugged.csv: real Model/Device pairs of 21 brandings."""
+    if not PLAY_RUGGED.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{PLAY_RUGGED} is missing: CI runs with ../shared beside the clone")
+        pytest.skip("../shared/devices is not beside this checkout")
+    with PLAY_RUGGED.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 388
+    wrong = []
+    for row in rows:
+        branding, model = row["Retail Branding"], row["Model"]
+        expected = "generic" if (branding, model, row["Device"]) in NOT_CLAIMED else BRANDING[branding]
+        found = identify(model=model, device=row["Device"])
+        if found.profile.id != expected or (expected != "generic" and found.confidence != "weak"):
+            wrong.append((branding, model, row["Device"], found.profile.id))
+    assert wrong == []
