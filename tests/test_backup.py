@@ -109,6 +109,7 @@ def test_without_backup_the_ladder_names_the_ways_out(fake_terminal, tsd, tmp_pa
     assert "Ways out" in stdout
     code, stdout, stderr = tsd(*fake.args, "pull-db", PKG, "--backup", "--backup-wait", "5", "-o", tmp_path / "b")
     assert code == 0, stdout + stderr
+    assert "tap «Back up my data» within 5 s" in " ".join(stderr.split())  # said even with no live display
     assert rows_in(tmp_path / "b/internal/files/napoleon.db", tmp_path / "b/internal/files/napoleon.db-wal") == ROWS
 
 

@@ -215,6 +215,8 @@ def pull_db_cmd(
     from tsdtool import progress
     from tsdtool.collectors import database
 
+    if backup:
+        views.backup_notice(backup_wait)
     pull, out = database.pull_db(settings.device(), package, output, root=root, profile_dirs=settings.profile_dirs,
                                  progress=progress.make(console.err().is_terminal),
                                  backup_wait=backup_wait if backup else None)
@@ -317,6 +319,8 @@ def collect_cmd(
     from tsdtool.bundle.collect import CollectOptions, collect, collect_all
 
     person = console.interactive() and not (no_input or json)
+    if backup:
+        views.backup_notice(60.0)
     options = CollectOptions(output, app_id, package, desk, field or [], form, attach or [], since,
                              redact=redact, include_db=not no_db, profile_dirs=settings.profile_dirs,
                              vendor_logs=vendor_logs, backup_wait=60.0 if backup else None, pc_root=pc_root)

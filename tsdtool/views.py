@@ -413,6 +413,12 @@ def pull_result(result: Any, out: Any) -> int:
     return ExitCode.PARTIAL if failed else ExitCode.OK
 
 
+def backup_notice(wait: float) -> None:
+    """Said before the work starts, also when nothing draws progress: the tap is the person's job."""
+    console.err().print(f"--backup: if the app's own folder cannot be read, Android will ask on the terminal: "
+                        f"unlock it and tap «Back up my data» within {wait:g} s.", markup=False, soft_wrap=True)
+
+
 def pc_result(facts: dict, out: Any) -> int:
     """One line per PC fact family, then the folder; 3 when an item failed."""
     con = console.out()
