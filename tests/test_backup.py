@@ -56,7 +56,7 @@ def test_release_build_database_arrives_through_backup_with_its_wal(fake_termina
     assert rows_in(folder / "napoleon.db", folder / "napoleon.db-wal") == ROWS  # WAL rows kept
     assert not (tmp_path / "out/internal/cache").exists()  # Android never backs up cache/
     assert pull.not_readable == ""
-    assert any(r.startswith("backup: -noapk com.grsoft.napoleon") for r in fake.server.requests)
+    assert f"backup: '-noapk' '{PKG}'" in fake.server.requests
     assert fake.terminal.journal == []
 
 
@@ -121,6 +121,7 @@ def test_debian_adb_client_reads_the_fakes_backup(fake_terminal, tmp_path, wal, 
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "confirm the backup operation" in run.stdout
+    assert f"backup: '-noapk' '{PKG}'" in fake.server.requests  # the same request tsdtool sends
     out = OutputDir(tmp_path / "out")
     with target.open("rb") as fh:
         items = backup.unpack(fh, PKG, out, prefix="", folders=("files",), kind="database")
