@@ -591,9 +591,10 @@ class Device:
         """``adb backup -noapk PACKAGE`` streamed into ``sink``; returns the byte count.
 
         The request is byte for byte what Debian's adb 29 client sends (``backup:`` then each
-        argument after a space, in single quotes — checked in tests/test_backup.py); adbd runs ``/system/bin/bu backup ARGS`` on a raw stream. Nothing
-        arrives until the person confirms on the terminal, so the first read may wait up to
-        ``wait`` seconds; a refused or unconfirmed backup is an empty stream.
+        argument after a space, in single quotes — checked in tests/test_backup.py); adbd
+        runs ``/system/bin/bu backup ARGS`` on a raw stream. Nothing arrives until the person
+        confirms on the terminal, so the first read may wait up to ``wait`` seconds; a
+        refused or unconfirmed backup is an empty stream.
         """
         total = 0
         # adb's escape_arg: every argument in single quotes, a quote inside as '\''
