@@ -27,12 +27,18 @@ class LazyItem:
     def opened(self) -> bool:
         return self._cm is not None
 
-    def write(self, data) -> int:
+    def _open(self) -> HashingWriter:
         if self._writer is None:
             self._cm = self.out.open(self.wanted, self.source, self.kind)
             self._writer = self._cm.__enter__()
             self.item = self.out.items[-1]
-        return self._writer.write(data)
+        return self._writer
+
+    def write(self, data) -> int:
+        return self._open().write(data)
+
+    def writev(self, pieces: list) -> int:
+        return self._open().writev(pieces)
 
     def __enter__(self) -> LazyItem:
         return self

@@ -66,6 +66,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5037
 DEFAULT_TIMEOUT = 20.0  # seconds of silence before a call is declared wedged
 SYNC_CHUNK = 64 * 1024  # the largest DATA payload adbd sends (file_sync_protocol.h)
+RECV_BUFFER = 1024 * 1024  # one socket read of a pull: up to sixteen DATA messages
 
 ProgressFn = Callable[[int], None]  # called with the number of bytes just received
 
@@ -653,35 +654,83 @@ class Device:
         return entries
 
     def pull(self, path: str, sink: BinaryIO, progress: ProgressFn | None = None) -> int:
-        """RECV one file into ``sink`` chunk by chunk (constant memory); returns its size."""
-        total = 0
+        """RECV one file into ``sink`` (constant memory); returns its size.
+
+        The socket is read in blocks of up to :data:`RECV_BUFFER` and the DATA headers are
+        parsed inside the block, so a block of sixteen 64 KiB messages costs one ``recv_into``
+        and one ``writev`` (``sink.writev`` when the sink has it) instead of 32 reads and 16
+        writes. Payload slices point into the block and are written before it is reused.
+        """
         with self._sync(b"RECV", path) as c:
-            sock = c.conn
-            header = bytearray(8)
-            buf = bytearray(SYNC_CHUNK)
-            view = memoryview(buf)
             try:
-                while True:
-                    _recv_into(sock, memoryview(header), 8, path)
-                    verb, length = bytes(header[:4]), struct.unpack("<I", header[4:])[0]
-                    if verb == b"DATA":
-                        if length > SYNC_CHUNK:
-                            raise errors.TransferError(f"garbled sync reply from {self.serial} pulling {path}")
-                        _recv_into(sock, view, length, path)
-                        sink.write(view[:length])
-                        total += length
-                        if progress:
-                            progress(length)
-                    elif verb == b"DONE":
-                        return total
-                    elif verb == b"FAIL":
-                        message = bytes(_read_exact(sock, min(length, 4096), None, self.serial))
-                        reason = message.decode("utf-8", "replace").replace("open failed: ", "")
-                        raise errors.RemoteFileError(f"{path}: {reason}")
-                    else:
-                        raise errors.TransferError(f"garbled sync reply from {self.serial} pulling {path}")
+                return _receive_file(c.conn, sink, progress, path, self.serial)
             except (OSError, EOFError) as exc:
                 raise _translate(exc, self.serial, f"pull {path}") from exc
+
+
+def _receive_file(sock: socket.socket, sink: BinaryIO, progress: ProgressFn | None, path: str,
+                  serial: str) -> int:
+    """The sync RECV reply loop of :meth:`Device.pull` (DATA…, then DONE or FAIL)."""
+    buf = bytearray(RECV_BUFFER)
+    view = memoryview(buf)
+    writev = getattr(sink, "writev", None)
+    start = end = 0  # unparsed bytes are buf[start:end]
+    left = 0  # payload bytes of the current DATA message still to come
+    total = 0
+    while True:
+        got = sock.recv_into(view[end:])
+        if got == 0:
+            raise EOFError(f"connection closed after {total} bytes of {path}")
+        end += got
+        pieces: list[memoryview] = []
+        while start < end:
+            if left:
+                n = min(left, end - start)
+                pieces.append(view[start:start + n])
+                start += n
+                left -= n
+                continue
+            if end - start < 8:
+                break  # a header cut by the block: completed by the next read
+            verb, length = bytes(buf[start:start + 4]), int.from_bytes(buf[start + 4:start + 8], "little")
+            start += 8
+            if verb == b"DATA":
+                if length > SYNC_CHUNK:
+                    raise errors.TransferError(f"garbled sync reply from {serial} pulling {path}")
+                left = length
+            elif verb == b"DONE":
+                _write_pieces(sink, writev, pieces)
+                total += sum(map(len, pieces))
+                if progress and pieces:
+                    progress(sum(map(len, pieces)))
+                return total
+            elif verb == b"FAIL":
+                message = bytes(buf[start:min(end, start + length)])
+                if len(message) < min(length, 4096):
+                    message += _read_exact(sock, min(length, 4096) - len(message), None, serial)
+                reason = message.decode("utf-8", "replace").replace("open failed: ", "")
+                raise errors.RemoteFileError(f"{path}: {reason}")
+            else:
+                raise errors.TransferError(f"garbled sync reply from {serial} pulling {path}")
+        if pieces:
+            _write_pieces(sink, writev, pieces)
+            n = sum(map(len, pieces))
+            total += n
+            if progress:
+                progress(n)
+        # keep a cut header at the front; the payload bytes were all written
+        rest = end - start
+        if rest:
+            buf[:rest] = buf[start:end]
+        start, end = 0, rest
+
+
+def _write_pieces(sink: BinaryIO, writev: Callable | None, pieces: list[memoryview]) -> None:
+    if writev is not None:
+        writev(pieces)
+    else:
+        for piece in pieces:
+            sink.write(piece)
 
 
 def _recv_into(sock: socket.socket, view: memoryview, n: int, what: str) -> None:
