@@ -33,3 +33,24 @@ def test_a_file_sparse_at_the_start_is_judged_by_its_middle(tmp_path):
         writer._zip.close()
     with zipfile.ZipFile(writer.part) as z:
         assert z.getinfo("db/scans.db").compress_type == zipfile.ZIP_STORED
+
+
+def test_the_level_follows_the_kind_and_the_bytes_come_back(tmp_path):
+    import random
+    import zlib
+
+    rnd = random.Random(5)
+    text = "".join(f"{rnd.randrange(10**12)} Склад Север {rnd.choice(['ok', 'fail'])}\n" for _ in range(40_000))
+    data = text.encode()
+    writer = BundleWriter(tmp_path / "d.zip", datetime(2026, 1, 2, tzinfo=UTC))
+    with writer:
+        writer.add_bytes(BundleItem("apps/x/scans.db", "database", "x", "ok", ""), data)
+        writer.add_bytes(BundleItem("logcat.txt", "logcat", "x", "ok", ""), data)
+        writer._zip.close()
+    with zipfile.ZipFile(writer.part) as z:
+        db, log = z.getinfo("apps/x/scans.db"), z.getinfo("logcat.txt")
+        assert z.read(db) == data and z.read(log) == data
+    # level 1 for the database, the default 6 for the log: the sizes deflate gives at those levels
+    assert abs(db.compress_size - len(zlib.compress(data, 1))) < 64
+    assert abs(log.compress_size - len(zlib.compress(data, 6))) < 64
+    assert db.compress_size > log.compress_size
