@@ -60,3 +60,15 @@ def test_a_full_collect_changes_nothing_on_the_terminal(fake_server, tsd, tmp_pa
     commands = [r for r in srv.requests if "shell" in r or "exec:" in r]
     writes = (" rm ", "am broadcast", "log -t", "pm clear", "settings put")
     assert commands and not any(word in r for r in commands for word in writes)
+
+
+def test_workers_come_from_a_fork_server_where_there_is_one(monkeypatch):
+    import multiprocessing
+
+    from tsdtool import fleet
+    from tsdtool.bundle.collect import _collect_job
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        assert fleet._worker_context(_collect_job).get_start_method() == "forkserver"
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])  # Windows
+    assert fleet._worker_context(_collect_job).get_start_method() == "spawn"
