@@ -1,6 +1,7 @@
 """``report.html``: the one page a support engineer opens first.
 
 Self-contained: inline CSS, no script, no network; the screenshot is a ``data:`` URI.
+Every word on it is the desk's language (:mod:`tsdtool.texts`; ``lang`` says which).
 Everything from a terminal or a person is escaped with :func:`html.escape`. Top to
 bottom: what is missing (red), the device card with the screen, app versions, database
 check, the log around the last crash or errors, the form, every item, the PC.
@@ -18,6 +19,7 @@ from tsdtool.bundle import fields, ticket
 from tsdtool.bundle.desks import Desk
 from tsdtool.bundle.manifest import OK, Manifest
 from tsdtool.parsers import logcat
+from tsdtool.texts import Texts, texts
 
 Reader = Callable[[str], "bytes | None"]  # path in the bundle → its bytes (None: not stored)
 
@@ -54,9 +56,10 @@ class Excerpt:
 
 
 def log_excerpt(
-    data: bytes, source: str, before: int = 6, after: int = 24, max_errors: int = 20
+    data: bytes, source: str, before: int = 6, after: int = 24, max_errors: int = 20, t: Texts | None = None
 ) -> Excerpt | None:
     """Around the last crash (FATAL EXCEPTION, ANR, Fatal signal), else the last error lines."""
+    t = t or texts(None)
     offset_lines = 0
     if len(data) > LOG_TAIL:
         cut = data[-LOG_TAIL:]
@@ -71,11 +74,11 @@ def log_excerpt(
         window = range(max(0, at - before), min(len(text), at + after))
         hits = {ln.line_no - 1 for ln in problems}
         rows = [(i + 1 + offset_lines, text[i], i in hits) for i in window]
-        return Excerpt(f"last crash ({len(crashes)} in the log)", source, rows)
+        return Excerpt(t("report.last_crash", n=len(crashes)), source, rows)
     if not problems:
         return None
     rows = [(ln.line_no + offset_lines, text[ln.line_no - 1], True) for ln in problems[-max_errors:]]
-    return Excerpt(f"last {len(rows)} of {len(problems)} error lines", source, rows)
+    return Excerpt(t("report.last_errors", shown=len(rows), total=len(problems)), source, rows)
 
 
 def _section(anchor: str, title: str, body: str) -> str:
@@ -89,115 +92,127 @@ def _table(rows: list[tuple[str, Any]]) -> str:
     return f"<table>{body}</table>"
 
 
+def _status(t: Texts, status: str) -> str:
+    return t.get("status", status, status)
+
+
 def _badge(text: str, css: str) -> str:
     return f'<span class="badge {css}">{escape(text)}</span>'
 
 
-def _kb(n: int | None) -> str:
+def _kb(n: int | None, t: Texts) -> str:
     if n is None:
         return "—"
-    return f"{n / 1024 / 1024:.1f} GB" if n >= 1024 * 1024 else f"{n / 1024:.0f} MB"
+    return t("units.gb", n=f"{n / 1024 / 1024:.1f}") if n >= 1024 * 1024 else t("units.mb", n=f"{n / 1024:.0f}")
 
 
-def _size(n: int) -> str:
-    return (
-        f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.1f} KB" if n >= 1024 else f"{n} B"
-    )
+def _size(n: int, t: Texts) -> str:
+    if n >= 1024 * 1024:
+        return t("units.mb", n=f"{n / 1024 / 1024:.1f}")
+    return t("units.kb", n=f"{n / 1024:.1f}") if n >= 1024 else t("units.b", n=n)
 
 
-def _missing(manifest: Manifest, desk: Desk | None) -> str:
+def _missing(manifest: Manifest, desk: Desk | None, t: Texts) -> str:
     entries = []
     if manifest.ticket and manifest.ticket.missing:
         for requirement in manifest.ticket.missing:
             label = desk.requirement_label(requirement) if desk else requirement
             entries.append(
-                f"ticket field: <b>{escape(label)}</b> <span class=muted>({escape(requirement)})</span>"
+                f"{escape(t('report.ticket_field'))}: <b>{escape(label)}</b> "
+                f"<span class=muted>({escape(requirement)})</span>"
             )
     for item in sorted((i for i in manifest.items if i.status != OK), key=lambda i: i.status != "failed"):
-        text = f"{escape(item.path)} — {escape(item.status)}: {escape(item.reason)}"
+        text = f"{escape(item.path)} — {escape(_status(t, item.status))}: {escape(t.reason(item.reason))}"
         entries.append(text if item.status == "failed" else f'<span class="muted">{text}</span>')
     if manifest.interrupted:
-        entries.insert(0, "collection was interrupted (Ctrl-C or the terminal went away)")
+        entries.insert(0, escape(t("report.interrupted")))
     if not entries:
         return ""
     lis = "".join(f"<li>{e}</li>" for e in entries)
-    return f'<section class="missing" id="missing"><h2>Missing ({len(entries)})</h2><ul>{lis}</ul></section>'
+    heading = escape(t("report.missing", n=len(entries)))
+    return f'<section class="missing" id="missing"><h2>{heading}</h2><ul>{lis}</ul></section>'
 
 
-def _identified_by(d: dict) -> str | None:
+def _identified_by(d: dict, t: Texts) -> str | None:
     """``weak evidence: ro.product.model = DT50`` — how sure the vendor is, and why."""
     evidence = [e for e in d.get("profile_evidence") or [] if isinstance(e, dict)]
     if not d.get("profile_confidence"):
         return None
+    confidence = t.get("confidence", str(d["profile_confidence"]), str(d["profile_confidence"]))
     clues = ", ".join(f"{e.get('source')} = {e.get('value')}" for e in evidence)
-    return f"{d['profile_confidence']} evidence: {clues}" if clues else f"{d['profile_confidence']} evidence"
+    return t("report.evidence_clues", confidence=confidence, clues=clues) if clues else \
+        t("report.evidence", confidence=confidence)
 
 
-def _device(manifest: Manifest, read: Reader) -> str:
+def _device(manifest: Manifest, read: Reader, t: Texts) -> str:
     d = manifest.device
     rows = [
-        ("Vendor", d.get("vendor") or d.get("manufacturer")),
-        ("Model", d.get("model")),
-        ("Serial", d.get("serial")),
-        ("Android", f"{d.get('android_release') or '—'} (API {d.get('sdk') or '—'})"),
-        ("Build", d.get("build_display") or d.get("build_id")),
-        ("Security patch", d.get("security_patch")),
-        ("Fingerprint", d.get("fingerprint")),
-        ("Battery", f"{d['battery_level']} %" if d.get("battery_level") is not None else None),
-        ("Free /data", _kb(d.get("storage_data_free_kb"))),
-        ("Profile", d.get("profile")),
-        ("Identified by", _identified_by(d)),
+        (t("report.vendor"), d.get("vendor") or d.get("manufacturer")),
+        (t("report.model"), d.get("model")),
+        (t("report.serial"), d.get("serial")),
+        (t("report.android"), t("report.android_value", release=d.get("android_release") or "—",
+                                 sdk=d.get("sdk") or "—")),
+        (t("report.build"), d.get("build_display") or d.get("build_id")),
+        (t("report.security_patch"), d.get("security_patch")),
+        (t("report.fingerprint"), d.get("fingerprint")),
+        (t("report.battery"), f"{d['battery_level']} %" if d.get("battery_level") is not None else None),
+        (t("report.free_data"), _kb(d.get("storage_data_free_kb"), t)),
+        (t("report.profile"), d.get("profile")),
+        (t("report.identified_by"), _identified_by(d, t)),
     ]
     rows += [(k.replace("_", " "), v) for k, v in (d.get("vendor_facts") or {}).items()]
     shot = next((i for i in manifest.items if i.kind == "screenshot" and i.stored), None)
-    image = '<p class="muted">no screenshot</p>'
+    image = f'<p class="muted">{escape(t("report.no_screenshot"))}</p>'
     if shot and shot.size <= SCREENSHOT_LIMIT:
         data = read(shot.path)
         if data:
             uri = "data:image/png;base64," + base64.b64encode(data).decode()
-            image = f'<img id="screenshot" alt="terminal screen" src="{uri}">'
+            image = f'<img id="screenshot" alt="{escape(t("report.screen_alt"))}" src="{uri}">'
     if not d:
-        rows = [("Device facts", "could not be read")]
+        rows = [(t("report.device_facts"), t("report.not_read"))]
     return (
-        f'<section id="device"><h2>Terminal</h2><div class="card"><div class="facts">{_table(rows)}</div>'
+        f'<section id="device"><h2>{escape(t("report.terminal"))}</h2>'
+        f'<div class="card"><div class="facts">{_table(rows)}</div>'
         f"<div>{image}</div></div></section>"
     )
 
 
-def _apps(manifest: Manifest) -> str:
+def _apps(manifest: Manifest, t: Texts) -> str:
     if not manifest.apps:
-        return _section("apps", "App versions", '<p class="muted">no app chosen (--app or --package)</p>')
-    head = "<tr><th>package</th><th>version</th><th>code</th><th>installed / updated</th></tr>"
+        return _section("apps", t("report.apps"), f'<p class="muted">{escape(t("report.no_app"))}</p>')
+    head = "<tr>" + "".join(f"<th>{escape(t('report.' + k))}</th>" for k in
+                            ("col_package", "col_version", "col_code", "col_installed")) + "</tr>"
     rows = "".join(
         f"<tr><td>{escape(a['package'])}</td><td>{escape(str(a.get('version_name') or '—'))}</td>"
         f"<td>{escape(str(a.get('version_code') if a.get('version_code') is not None else '—'))}</td>"
         f"<td>{escape(str(a.get('first_install_time') or '—'))} / "
         f"{escape(str(a.get('last_update_time') or '—'))}"
-        f"{'' if a.get('installed') else ' <b>not installed</b>'}</td></tr>"
+        f"{'' if a.get('installed') else ' <b>' + escape(t('report.not_installed')) + '</b>'}</td></tr>"
         for a in manifest.apps
     )
-    return f'<section id="apps"><h2>App versions</h2><table>{head}{rows}</table></section>'
+    return _section("apps", t("report.apps"), f"<table>{head}{rows}</table>")
 
 
-def _databases(manifest: Manifest) -> str:
+def _databases(manifest: Manifest, t: Texts) -> str:
+    whole = (t("report.db_complete"), "ok"), (t("report.db_incomplete"), "failed")
     rows = "".join(
         f"<tr><td>{escape(d['package'])}</td><td>{escape(d.get('path') or d.get('device_path') or '—')}</td>"
-        f"<td>{_badge(*(('complete', 'ok') if d.get('complete') else ('incomplete', 'failed')))}</td>"
+        f"<td>{_badge(*whole[0 if d.get('complete') else 1])}</td>"
         f"<td>{escape(d.get('check') or '')}</td></tr>"
         for d in manifest.databases
     )
     rows += "".join(
-        f"<tr><td colspan=2>{escape(i.path)}</td><td>{_badge(i.status, i.status)}</td>"
-        f"<td>{escape(i.reason)}</td></tr>"
+        f"<tr><td colspan=2>{escape(i.path)}</td><td>{_badge(_status(t, i.status), i.status)}</td>"
+        f"<td>{escape(t.reason(i.reason))}</td></tr>"
         for i in manifest.of_kind("database")
         if i.status != OK
     )
     if not rows:
-        return _section("database", "Database check", '<p class="muted">no app database collected</p>')
-    return _section("database", "Database check", f"<table>{rows}</table>")
+        return _section("database", t("report.database"), f'<p class="muted">{escape(t("report.no_database"))}</p>')
+    return _section("database", t("report.database"), f"<table>{rows}</table>")
 
 
-def _logs(manifest: Manifest, read: Reader) -> str:
+def _logs(manifest: Manifest, read: Reader, t: Texts) -> str:
     logs = sorted(
         (i for i in manifest.items if i.kind in ("logcat", "log", "app_log") and i.stored),
         key=lambda i: (i.kind != "logcat", i.path),
@@ -206,7 +221,7 @@ def _logs(manifest: Manifest, read: Reader) -> str:
     parts = []
     for item in logs:
         data = read(item.path)
-        found = log_excerpt(data, item.path) if data else None
+        found = log_excerpt(data, item.path, t=t) if data else None
         if found:
             rows = "".join(
                 f'<span class="{"hit" if hit else ""}">{n:>6}  {escape(text)}</span>\n'
@@ -215,14 +230,14 @@ def _logs(manifest: Manifest, read: Reader) -> str:
             parts.append(f"<h3>{escape(found.source)}: {escape(found.title)}</h3><pre>{rows}</pre>")
             break
     if crashes:
-        names = "".join(f"<li>{escape(i.path)} ({_size(i.size)})</li>" for i in crashes)
-        parts.append(f"<h3>Crash files</h3><ul>{names}</ul>")
+        names = "".join(f"<li>{escape(i.path)} ({_size(i.size, t)})</li>" for i in crashes)
+        parts.append(f"<h3>{escape(t('report.crash_files'))}</h3><ul>{names}</ul>")
     if not parts:
-        parts.append('<p class="muted">no errors or crashes found in the collected logs</p>')
-    return f'<section id="logs"><h2>Log excerpt</h2>{"".join(parts)}</section>'
+        parts.append(f'<p class="muted">{escape(t("report.no_errors"))}</p>')
+    return _section("logs", t("report.logs"), "".join(parts))
 
 
-def _form(manifest: Manifest, desk: Desk | None) -> str:
+def _form(manifest: Manifest, desk: Desk | None, t: Texts) -> str:
     filled = ticket.values(manifest)
     keys = desk.all_keys() if desk else []
     keys += [k for k in manifest.form if k not in keys]
@@ -231,82 +246,83 @@ def _form(manifest: Manifest, desk: Desk | None) -> str:
 
     def cell(key: str) -> str:
         if not filled.get(key):
-            return '<b class="gap">missing</b>' if key in gaps else '<span class="muted">—</span>'
-        auto = "" if key in manifest.form else ' <span class="muted">(auto)</span>'
+            gap = f'<b class="gap">{escape(t("report.field_missing"))}</b>'
+            return gap if key in gaps else '<span class="muted">—</span>'
+        auto = "" if key in manifest.form else f' <span class="muted">{escape(t("report.auto"))}</span>'
         return escape(filled[key]) + auto
 
     rows = "".join(f"<tr><th>{escape(label(k))}</th><td>{cell(k)}</td></tr>" for k in keys)
-    title = f"Ticket for {escape(desk.name)}" if desk else "Form"
+    title = escape(t("report.ticket_for", desk=desk.name) if desk else t("report.form"))
     return f'<section id="form"><h2>{title}</h2><table style="white-space:pre-wrap">{rows}</table></section>'
 
 
-def _items(manifest: Manifest) -> str:
+def _items(manifest: Manifest, t: Texts) -> str:
     rows = "".join(
-        f"<tr><td>{escape(i.path)}</td><td>{escape(i.kind)}</td><td>{_size(i.size) if i.stored else '—'}</td>"
-        f"<td>{_badge(i.status, i.status)}</td><td>{escape(i.reason or i.check)}</td></tr>"
+        f"<tr><td>{escape(i.path)}</td><td>{escape(t.get('kinds', i.kind, i.kind))}</td>"
+        f"<td>{_size(i.size, t) if i.stored else '—'}</td>"
+        f"<td>{_badge(_status(t, i.status), i.status)}</td><td>{escape(t.reason(i.reason) or i.check)}</td></tr>"
         for i in manifest.items
     )
-    return f'<section id="items"><h2>Items ({len(manifest.items)})</h2><table>{rows}</table></section>'
+    return _section("items", t("report.items", n=len(manifest.items)), f"<table>{rows}</table>")
 
 
-def _host(manifest: Manifest) -> str:
+def _host(manifest: Manifest, t: Texts) -> str:
     h = manifest.host
     rows = [
-        ("OS", f"{h.get('os_name', '')} {h.get('os_version', '')}"),
-        ("Bitness", f"{h.get('os_bitness', '—')}-bit"),
+        (t("report.pc_os"), f"{h.get('os_name', '')} {h.get('os_version', '')}"),
+        (t("report.bitness"), t("report.bits", n=h.get("os_bitness", "—"))),
         ("Python", h.get("python")),
         ("tsdtool", h.get("tool_version")),
         ("adb server", h.get("adb_server_version")),
     ]
-    return f'<section id="host"><h2>PC</h2>{_table(rows)}</section>'
+    return _section("host", t("report.pc"), _table(rows))
 
 
-def _redaction(manifest: Manifest) -> str:
+def _redaction(manifest: Manifest, t: Texts) -> str:
     r = manifest.redaction
     if not r.enabled:
         return ""
-    counts = ", ".join(f"{escape(k)}: {n}" for k, n in sorted(r.counts.items())) or "nothing found"
-    return (
-        f'<section id="redaction"><h2>Redacted</h2><p>Replaced by per-bundle tokens: {counts}. '
-        f"{escape(r.note)}</p></section>"
-    )
+    counts = ", ".join(f"{k}: {n}" for k, n in sorted(r.counts.items())) or t("report.nothing_found")
+    return _section("redaction", t("report.redacted"),
+                    f"<p>{escape(t('report.redacted_text', counts=counts))} {escape(r.note)}</p>")
 
 
 def render(manifest: Manifest, read: Reader, desk: Desk | None = None) -> str:
-    """The whole page as one string."""
+    """The whole page as one string, in the desk's language (English without a desk)."""
+    t = texts(desk.language if desk else None)
     d = manifest.device
     title = (
         " ".join(str(x) for x in (d.get("vendor") or d.get("manufacturer"), d.get("model")) if x)
-        or "unknown terminal"
+        or t("report.unknown_terminal")
     )
     ready = manifest.ticket.ready if manifest.ticket else False
-    badges = _badge(manifest.status, manifest.status) + _badge(
-        "ticket ready" if ready else "ticket not ready", "ready" if ready else "notready"
+    badges = _badge(_status(t, manifest.status), manifest.status) + _badge(
+        t("report.ticket_ready") if ready else t("report.ticket_not_ready"), "ready" if ready else "notready"
     )
-    meta = (f"serial {escape(str(d.get('serial', '—')))} · {escape(manifest.created_at)} · "
+    meta = (f"{escape(t('report.meta_serial', serial=d.get('serial', '—')))} · {escape(manifest.created_at)} · "
             f"tsdtool {escape(manifest.tool_version)}")
     if desk:
-        meta += f" · desk {escape(desk.name)}"
+        meta += f" · {escape(t('report.meta_desk', desk=desk.name))}"
     from tsdtool.bundle import report_repro
 
     body = "".join(
         [
-            _missing(manifest, desk),
-            report_repro.section(manifest, read),
-            _device(manifest, read),
-            _apps(manifest),
-            _databases(manifest),
-            _logs(manifest, read),
-            _form(manifest, desk),
-            _redaction(manifest),
-            _items(manifest),
-            _host(manifest),
+            _missing(manifest, desk, t),
+            report_repro.section(manifest, read, t),
+            _device(manifest, read, t),
+            _apps(manifest, t),
+            _databases(manifest, t),
+            _logs(manifest, read, t),
+            _form(manifest, desk, t),
+            _redaction(manifest, t),
+            _items(manifest, t),
+            _host(manifest, t),
         ]
     )
     return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{t.lang}"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
-        f"<title>{escape(title)} — support bundle</title><style>{_CSS}</style></head><body>"
+        f"<title>{escape(t('report.page_title', title=title))}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{escape(title)}{badges}</h1><div class=meta>{meta}</div></header>"
         f"<main>{body}</main></body></html>\n"
     )

@@ -9,26 +9,30 @@ from html import escape
 
 from tsdtool.bundle.manifest import Manifest
 from tsdtool.parsers import logcat
+from tsdtool.texts import Texts, texts
 
 SHOT_LIMIT = 8 * 1024 * 1024
 LINE_LIMIT = 400  # window lines shown after the problems; the full log is in the bundle
 
 
-def _shot(read: Callable[[str], bytes | None], path: str | None, label: str) -> str:
+def _shot(read: Callable[[str], bytes | None], path: str | None, label: str, t: Texts) -> str:
     data = read(path) if path else None
+    label = escape(t(f"repro.{label}"))
     if not data or len(data) > SHOT_LIMIT:
-        return f'<figure><p class="muted">no {label} screenshot</p><figcaption>{label}</figcaption></figure>'
+        return (f'<figure><p class="muted">{escape(t("repro.no_shot", label=label))}</p>'
+                f"<figcaption>{label}</figcaption></figure>")
     uri = "data:image/png;base64," + base64.b64encode(data).decode()
     img = f'<img class="repro-shot" alt="{label}" src="{uri}">'
     return f"<figure>{img}<figcaption>{label}</figcaption></figure>"
 
 
-def section(manifest: Manifest, read: Callable[[str], bytes | None]) -> str:
+def section(manifest: Manifest, read: Callable[[str], bytes | None], t: Texts | None = None) -> str:
     """HTML for a bundle made by ``repro stop``; empty for any other bundle."""
     repro = manifest.options.get("repro")
     if not repro:
         return ""
-    shots = _shot(read, repro.get("before"), "before") + _shot(read, repro.get("after"), "after")
+    t = t or texts(None)
+    shots = _shot(read, repro.get("before"), "before", t) + _shot(read, repro.get("after"), "after", t)
     data = read("logcat.txt") or b""
     parsed = logcat.parse(data)
     problems = [ln for ln in parsed if logcat.is_problem(ln)]
@@ -40,11 +44,12 @@ def section(manifest: Manifest, read: Callable[[str], bytes | None]) -> str:
         text = f"{ln.timestamp} {ln.level} {ln.tag}: {ln.message}"
         return f'<div class="{"hit" if hit else ""}">{escape(text)}</div>'
 
-    errors_html = "".join(row(ln, True) for ln in first) or "no errors or crashes in the window"
+    errors_html = "".join(row(ln, True) for ln in first) or escape(t("repro.no_errors"))
     lines_html = "".join(row(ln, logcat.is_problem(ln)) for ln in parsed[-LINE_LIMIT:])
-    when = f"from {escape(str(repro.get('since')))} ({escape(str(repro.get('window_from')))})"
-    return (f'<section id="repro"><h2>Reproduction {escape(str(repro.get("id", "")))}</h2>'
-            f'<p>Log window {when}: {len(parsed)} lines, {len(problems)} errors, {len(crashes)} crashes.</p>'
+    window = t("repro.window", since=repro.get("since"), start=repro.get("window_from"), lines=len(parsed),
+               errors=len(problems), crashes=len(crashes))
+    return (f'<section id="repro"><h2>{escape(t("repro.title", id=repro.get("id", "")))}</h2>'
+            f'<p>{escape(window)}</p>'
             f'<div class="repro-shots" style="display:flex;gap:1em">{shots}</div>'
-            f'<h3>Errors and crashes</h3><pre class="log">{errors_html}</pre>'
-            f'<h3>The window</h3><pre class="log">{lines_html}</pre></section>')
+            f'<h3>{escape(t("repro.errors"))}</h3><pre class="log">{errors_html}</pre>'
+            f'<h3>{escape(t("repro.the_window"))}</h3><pre class="log">{lines_html}</pre></section>')

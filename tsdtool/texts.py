@@ -1,0 +1,74 @@
+"""The words a support desk reads, one catalogue per language: ``tsdtool/locales/<lang>.toml``.
+
+The desk profile's ``language`` picks the catalogue (ru for GRSoft and Cleverence, en for the
+generic desk); a key the language lacks, or a language without a file, falls back to English.
+Keys are ``table.name`` (``report.terminal``); values are ``str.format`` templates.
+
+Reasons are recorded in ``manifest.json`` in English (the manifest is for tools);
+:meth:`Texts.reason` shows a recorded reason in the desk's language when it matches one of
+the ``[reasons]`` templates of ``en.toml``, its placeholders carried over, else as recorded.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+LOCALES = Path(__file__).parent / "locales"
+FALLBACK = "en"
+_REASON_LIMIT = 1000  # longer reasons are shown as recorded (no pattern matching on huge text)
+
+
+@cache
+def catalogue(lang: str) -> dict[str, dict[str, str]]:
+    """The raw tables of one language ({} when there is no such catalogue)."""
+    if not re.fullmatch(r"[a-z]{2,3}", lang or ""):
+        return {}
+    path = LOCALES / f"{lang}.toml"
+    return tomllib.loads(path.read_text("utf-8")) if path.is_file() else {}
+
+
+@cache
+def _reason_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """Each English reason template as an anchored pattern: literal text, ``{name}`` → a group."""
+    out = []
+    for key, template in catalogue(FALLBACK).get("reasons", {}).items():
+        parts = re.split(r"\{(\w+)\}", template)
+        regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+        out.append((key, re.compile(regex + r"\Z", re.S)))
+    return out
+
+
+class Texts:
+    """Lookups in one language: ``t("report.terminal")``, ``t("report.missing", n=3)``."""
+
+    def __init__(self, lang: str | None):
+        self.lang = lang if lang and catalogue(lang) else FALLBACK
+        self._own = catalogue(self.lang)
+        self._en = catalogue(FALLBACK)
+
+    def __call__(self, key: str, **values: Any) -> str:
+        table, _, name = key.partition(".")
+        text = self._own.get(table, {}).get(name) or self._en[table][name]
+        return text.format(**values) if values else text
+
+    def get(self, table: str, name: str, default: str) -> str:
+        """A word from a table when the catalogue has it (a status, an item kind), else ``default``."""
+        return self._own.get(table, {}).get(name) or self._en.get(table, {}).get(name) or default
+
+    def reason(self, text: str) -> str:
+        """A recorded (English) reason in this language; as recorded when no template fits."""
+        if self.lang == FALLBACK or len(text) > _REASON_LIMIT:
+            return text
+        for key, pattern in _reason_patterns():
+            match = pattern.match(text)
+            if match and key in self._own.get("reasons", {}):
+                return self._own["reasons"][key].format(**match.groupdict())
+        return text
+
+
+def texts(lang: str | None) -> Texts:
+    return Texts(lang)
