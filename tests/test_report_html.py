@@ -92,9 +92,10 @@ def test_the_report_holds_the_key_facts_and_nothing_external(report_bundle):
         and "Zebra Technologies" in text["device"]
     )
     # how sure the vendor is, and why: the terminal's own word, not a guess from the model name
-    assert "strong evidence: ro.product.vendor.manufacturer = Zebra Technologies" in text["device"]
+    # (in the desk's language: this report is for GRSoft, a Russian desk)
+    assert "признаки (надёжные): ro.product.vendor.manufacturer = Zebra Technologies" in text["device"]
     assert "com.example.scanner.demo" in text["apps"] and "1.4.2-debug" in text["apps"]
-    assert "integrity ok" in text["database"] and "scans.db" in text["database"]
+    assert "целостность в порядке" in text["database"] and "scans.db" in text["database"]
     assert "FATAL EXCEPTION" in text["logs"]
     assert (
         FULL_FIELDS["contact_name"] in text["form"] and FULL_FIELDS["steps"].splitlines()[1] in text["form"]

@@ -40,6 +40,8 @@ def test_a_recorded_reason_is_shown_in_the_desks_language_with_its_values():
     assert ru.reason("Permission denied") == "Permission denied"  # the terminal's own words: data
     assert texts.texts("en").reason("com.a.b is not installed on SER1") == "com.a.b is not installed on SER1"
     assert texts.texts("xx").lang == "en" and texts.texts("../en").lang == "en"
+    assert ru.check("integrity ok, 3 tables, wal journal (wal, shm applied)") == \
+        "целостность в порядке, таблиц: 3, журнал wal (применены wal, shm)"
 
 
 def _latin_words(text: str) -> set[str]:
@@ -57,6 +59,9 @@ def _data_words(bundle: Path, desk: str) -> set[str]:
         logs = b"".join(zf.read(n) for n in zf.namelist() if n.endswith(".txt"))
     for item in manifest["items"]:
         item.pop("reason", None)
+        item.pop("check", None)
+    for database in manifest["databases"]:
+        database.pop("check", None)
     words = _latin_words(json.dumps(manifest, ensure_ascii=False)) | _latin_words(logs.decode("utf-8", "replace"))
     profile = desks.get(desk)  # its name and its own field labels ("Версия продукта (Mobile SMARTS)")
     return words | NAMES | _latin_words(" ".join([profile.name, *profile.labels.values()]))

@@ -32,10 +32,10 @@ def catalogue(lang: str) -> dict[str, dict[str, str]]:
 
 
 @cache
-def _reason_patterns() -> list[tuple[str, re.Pattern[str]]]:
-    """Each English reason template as an anchored pattern: literal text, ``{name}`` → a group."""
+def _patterns(table: str) -> list[tuple[str, re.Pattern[str]]]:
+    """Each English template of a table as an anchored pattern: literal text, ``{name}`` → a group."""
     out = []
-    for key, template in catalogue(FALLBACK).get("reasons", {}).items():
+    for key, template in catalogue(FALLBACK).get(table, {}).items():
         parts = re.split(r"\{(\w+)\}", template)
         regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
         out.append((key, re.compile(regex + r"\Z", re.S)))
@@ -59,15 +59,20 @@ class Texts:
         """A word from a table when the catalogue has it (a status, an item kind), else ``default``."""
         return self._own.get(table, {}).get(name) or self._en.get(table, {}).get(name) or default
 
-    def reason(self, text: str) -> str:
+    def reason(self, text: str, table: str = "reasons") -> str:
         """A recorded (English) reason in this language; as recorded when no template fits."""
         if self.lang == FALLBACK or len(text) > _REASON_LIMIT:
             return text
-        for key, pattern in _reason_patterns():
+        for key, pattern in _patterns(table):
             match = pattern.match(text)
-            if match and key in self._own.get("reasons", {}):
-                return self._own["reasons"][key].format(**match.groupdict())
+            if match and key in self._own.get(table, {}):
+                return self._own[table][key].format(**match.groupdict())
         return text
+
+    def check(self, text: str) -> str:
+        """A recorded database check (``integrity ok, 3 tables, wal journal (wal applied)``), part
+        by part; commas inside parentheses belong to their part."""
+        return ", ".join(self.reason(part, "checks") for part in re.split(r", (?![^()]*\))", text))
 
 
 def texts(lang: str | None) -> Texts:

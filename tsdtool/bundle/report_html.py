@@ -198,7 +198,7 @@ def _databases(manifest: Manifest, t: Texts) -> str:
     rows = "".join(
         f"<tr><td>{escape(d['package'])}</td><td>{escape(d.get('path') or d.get('device_path') or '—')}</td>"
         f"<td>{_badge(*whole[0 if d.get('complete') else 1])}</td>"
-        f"<td>{escape(d.get('check') or '')}</td></tr>"
+        f"<td>{escape(t.check(d.get('check') or ''))}</td></tr>"
         for d in manifest.databases
     )
     rows += "".join(
@@ -260,7 +260,8 @@ def _items(manifest: Manifest, t: Texts) -> str:
     rows = "".join(
         f"<tr><td>{escape(i.path)}</td><td>{escape(t.get('kinds', i.kind, i.kind))}</td>"
         f"<td>{_size(i.size, t) if i.stored else '—'}</td>"
-        f"<td>{_badge(_status(t, i.status), i.status)}</td><td>{escape(t.reason(i.reason) or i.check)}</td></tr>"
+        f"<td>{_badge(_status(t, i.status), i.status)}</td>"
+        f"<td>{escape(t.reason(i.reason) or t.check(i.check))}</td></tr>"
         for i in manifest.items
     )
     return _section("items", t("report.items", n=len(manifest.items)), f"<table>{rows}</table>")
