@@ -27,6 +27,8 @@ FULL_FIELDS = {
     "project": "Warehouse North",
     "onec_version": "8.3.24.1467 / UT 11.5",
     "product": "Warehouse 15",
+    "pc_os": "Windows 10 Pro 22H2",
+    "pc_bitness": "64-bit",
     "exchange_link": "https://files.example.com/exchange.zip",
 }
 

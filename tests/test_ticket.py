@@ -163,7 +163,9 @@ def test_auto_values_come_from_the_bundle_and_a_person_may_correct_them():
     assert filled["device_model"] == "Zebra Technologies TC52"
     assert filled["device_os"].startswith("Android 11 (API 30), build 11-49-09.00-RG-U00; osx_version QCT.1")
     assert filled["app_version"] == "com.example.app 3.3.0 (28766)"
-    assert filled["pc_os"] == "Windows Server 2019" and filled["pc_bitness"] == "64-bit"
+    # The PC fields describe the PC the desk means: a person's answer, never this PC's facts
+    # taken silently (this PC's values are only a default the plan offers on Windows).
+    assert filled["pc_os"] == "Windows Server 2019" and "pc_bitness" not in filled
     assert filled["logs"] == "logs/logcat.txt" and filled["screenshot"] == "screenshot.png"
     assert filled["database"].endswith("main.db (integrity ok, 5 tables)")
 

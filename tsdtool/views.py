@@ -226,15 +226,28 @@ def watch_line(outcome: Any) -> None:
 # --- bundle: collect, report, verify, send ---------------------------------------------------------
 
 
-def ask_field(key: str, label: str, hint: str, multiline: bool) -> str:
-    """Prompt for one ticket field on stderr; a multi-line one ends with an empty line."""
+def ask_field(question: Any) -> str:
+    """Ask one question (a :class:`~tsdtool.bundle.plan.Question`) on stderr, each on its own
+    line; Enter keeps the default shown in brackets. A multi-line answer ends with an empty
+    line; a pick list is answered with a number."""
     from rich.prompt import Prompt
 
     err = console.err()
-    text = f"[bold]{escape(label)}[/] [dim]({escape(key)}{', ' + escape(hint) if hint else ''})[/]"
-    if not multiline:
-        return Prompt.ask(text, console=err, default="", show_default=False)
-    err.print(text + " [dim]— end with an empty line[/]")
+    if question.error:
+        err.print(f"[red]{escape(question.error)}[/]")
+    hint = f" [dim]({escape(question.hint)})[/]" if question.hint else ""
+    default = f" [cyan]\\[{escape(question.default)}][/]" if question.default else ""
+    if question.choices:
+        err.print(f"[bold]{escape(question.label)}[/]{hint}")
+        for n, choice in enumerate(question.choices, 1):
+            err.print(f"  {n:>2}. {escape(choice)}")
+        answer = Prompt.ask("  number", console=err, default="", show_default=False).strip()
+        pick = int(answer) if answer.isdigit() else 0
+        return question.choices[pick - 1] if 1 <= pick <= len(question.choices) else answer
+    if not question.multiline:
+        return Prompt.ask(f"[bold]{escape(question.label)}[/]{hint}{default}", console=err, default="",
+                          show_default=False)
+    err.print(f"[bold]{escape(question.label)}[/]{hint}{default} [dim]— end with an empty line[/]")
     lines = []
     while line := Prompt.ask("  ", console=err, default="", show_default=False):
         lines.append(line)
@@ -265,10 +278,20 @@ def collect_result(result: Any) -> None:
         out.print(f"[red]ticket not ready[/] for {escape(result.desk.name)} — missing:")
         for requirement in state.missing if state else []:
             out.print(f"  [red]•[/] {escape(result.desk.requirement_label(requirement))} "
-                      f"[dim](--field {escape(requirement.split('|')[0])}=…)[/]", soft_wrap=True)
+                      f"[dim]({escape(_fix_for(result.desk, requirement, state.invalid))})[/]", soft_wrap=True)
     out.print(f"ticket text: {escape(result.ticket_md)}", soft_wrap=True)
     for note in result.notes:
         console.warn(note)
+
+
+def _fix_for(desk: Any, requirement: str, invalid: dict[str, str]) -> str:
+    """The real way to fill a requirement: a terminal field names its option, a typed one --field."""
+    ways = []
+    for key in requirement.split("|"):
+        rule = desk.rule(key)
+        why = f"{key} {invalid[key]}: " if key in invalid else ""
+        ways.append(why + (rule.fix if rule.auto else f"--field {key}=…"))
+    return " or ".join(ways)
 
 
 def report_written(path: Path, open_it: bool) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from tsdtool import errors
-from tsdtool.bundle import desks, form, ticket
+from tsdtool.bundle import form, ticket
+from tsdtool.bundle import plan as plan_mod
 from tsdtool.bundle.desks import Desk
 from tsdtool.bundle.manifest import (
     COMPLETE,
@@ -38,6 +39,7 @@ from tsdtool.bundle.manifest import (
     stamp_utc,
     utc_now,
 )
+from tsdtool.bundle.plan import CollectOptions, Plan, Question
 from tsdtool.collectors.base import Collector, Context, run_all
 from tsdtool.errors import ExitCode
 from tsdtool.outdir import OutputDir
@@ -45,30 +47,6 @@ from tsdtool.paths import safe_component
 from tsdtool.progress import NullProgress, Progress
 
 REDACT_NOTE = "Text items and the manifest were rewritten; the database and the screenshot were not."
-
-
-@dataclass
-class CollectOptions:
-    """Everything ``tsdtool collect`` can be told. Paths are local; nothing here is device data."""
-
-    out_dir: Path = Path("tsd-output")
-    app: str | None = None  # an app profile id (its package globs pick the packages)
-    package: str | None = None  # one package, instead of --app
-    desk: str | None = None  # desk profile id; None → generic
-    fields: Sequence[str] = ()  # KEY=VALUE
-    form_file: Path | None = None
-    attach: Sequence[Path] = ()
-    since: str | None = None  # logcat window, e.g. "2h" (see collectors.logs.parse_since)
-    buffers: Sequence[str] = ()  # logcat -b names; () → logcat's default (main, system, crash)
-    redact: bool = False
-    include_db: bool = True
-    profile_dirs: Sequence[Path] = ()
-    config_dir: Path | None = None  # contact.toml / config.toml; None → the user's config dir
-    use_user_profiles: bool = True
-    repro: dict[str, Any] | None = None  # set by `repro stop`: the window and the marker write
-    vendor_logs: bool = False  # send the profile's logger export broadcast (a device-side action)
-    backup_wait: float | None = None  # try `adb backup` for a private folder nobody reached (needs a tap)
-    pc_root: Path | None = None  # a copied Windows drive for the PC items; None: this PC, only on Windows
 
 
 @dataclass
@@ -109,8 +87,8 @@ class CollectResult:
         }
 
 
-# ask(key, label, hint, multiline) → answer: prompts a person; None when nobody can answer.
-Ask = form.Ask
+# ask(question) → the answer typed ("" keeps the default); see :class:`~tsdtool.bundle.plan.Question`.
+Ask = Callable[[Question], str]
 
 
 def collect(
@@ -127,65 +105,50 @@ def collect(
     Args:
         adb: a :class:`~tsdtool.transport.adb.Adb` (the server).
         serial: the terminal (-s), else $ANDROID_SERIAL, else the only one.
-        options: see :class:`CollectOptions`.
-        progress: where progress goes (a silent one by default).
-        ask: prompts for a missing human field; None with --no-input or without a TTY.
+        options: see :class:`~tsdtool.bundle.plan.CollectOptions`.
+        progress: where progress goes (a silent one by default). With ``ask`` it is held
+            back while a question is on screen.
+        ask: asks a person one question; None with --no-input or without a TTY.
         now: the bundle's timestamp (tests pin it).
 
     Raises:
-        UsageError: bad desk, form, field or attachment (before the terminal is touched).
+        UsageError: bad desk, form, field, attachment or app choice (before anything is collected).
         DeviceUnavailable, ServerUnreachable: nothing could start.
         OutputError: the bundle itself could not be written.
     """
-    if options.app and options.package:
-        raise errors.UsageError("--app and --package exclude each other", fix="give one of them")
-    from tsdtool.collectors.database import check_package
-    from tsdtool.collectors.logs import check_since
+    return run(adb, serial, plan_mod.build(options), progress=progress, ask=ask, now=now)
 
-    if options.package is not None:
-        check_package(options.package)
-    check_since(options.since)
-    desk = desks.get(options.desk, options.profile_dirs, include_user_dir=options.use_user_profiles)
-    contact = form.saved_contact(options.config_dir)
-    human = form.gather(options.fields, options.form_file, contact)
-    notes = [
-        f"field {k!r} is not one tsdtool knows: kept and shown as given" for k in form.unknown_keys(human)
-    ]
-    attach = _check_attachments(options.attach)
-    _check_output(Path(options.out_dir))
-    packages = _PackageChoice(options)  # checks --app before the terminal is touched
-    pc_root = _pc_root(options)  # checks --pc-root before the terminal is touched
+
+def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None = None, ask: Ask | None = None,
+        now: datetime | None = None) -> CollectResult:
+    """:func:`collect` with the plan already built (``repro stop`` adds to it)."""
+    options = plan.options
+    notes = list(plan.notes)
     device = adb.select(serial)
+    listing = _choose_app(device, plan, ask, notes)
     started = now or utc_now()
     out_dir = Path(options.out_dir)
     staging = OutputDir(out_dir / f".tsd-staging-{stamp_utc(started)}-{safe_component(device.serial)}")
-    ctx = Context(
-        device, staging, progress or NullProgress(),
-        options={"profile_dirs": list(options.profile_dirs), "backup_wait": options.backup_wait,
-                 "pc_root": pc_root, "since": options.since},
-    )
+    shown = progress or NullProgress()
+    gate = Gate(shown) if ask is not None else None
+    ctx = Context(device, staging, NullProgress(),
+                  options={"profile_dirs": list(options.profile_dirs), "root": options.root,
+                           "backup_wait": options.backup_wait, "pc_root": plan.pc_root, "since": options.since})
+    kinds: dict[int, str] = {}
+    state = _RunState()
     try:
-        kinds = _run(adb, ctx, options, packages, attach)
+        # Quick facts first (the screen shows the error now; model and apps in well under a second).
+        _run_batch(adb, ctx, _quick(plan, listing), kinds, state)
+        ctx.progress = gate or shown
+        if gate is None:
+            _run_batch(adb, ctx, _slow(ctx, plan, state), kinds, state)
+        else:
+            _with_questions(adb, ctx, plan, ask, gate, kinds, state, notes)
     except KeyboardInterrupt:  # between two collectors: the guard did not see it
-        ctx.interrupted, kinds = True, {}
+        ctx.interrupted = True
+    finally:
+        (gate or shown).finish()  # no bar may stay drawn under the result
     host = _host(adb)
-    if ask is not None and not ctx.interrupted:
-        filled = ticket.values(
-            Manifest(
-                "",
-                "",
-                host=host,
-                device=ctx.facts.get("device", {}),
-                apps=ctx.facts.get("apps", []),
-                form=human,
-            )
-        )
-        try:
-            human = form.prompt_missing(
-                [k for k in desk.all_keys() if not filled.get(k)], human, ask, desk.label
-            )
-        except (KeyboardInterrupt, EOFError):
-            notes.append("questions skipped: the ticket lists what is still missing")
     databases, checks = database_summary(ctx.facts.get("databases", {}))
     checks.update(ctx.facts.get("checks", {}))
     manifest = Manifest(
@@ -193,11 +156,11 @@ def collect(
         created_at=iso_utc(started),
         host=host,
         device=ctx.facts.get("device") or _fallback_device(device),
-        form=human,
+        form=plan.form,
         profiles={
             "device": ctx.facts.get("device", {}).get("profile"),
-            "app": packages.profile_id,
-            "desk": desk.id,
+            "app": plan.apps.profile_id,
+            "desk": plan.desk.id,
         },
         apps=ctx.facts.get("apps", []),
         databases=databases,
@@ -209,17 +172,19 @@ def collect(
             "buffers": list(options.buffers),
             "no_db": not options.include_db,
             "redact": options.redact,
-            "attach": [safe_component(Path(p).resolve().name) for p in attach],
+            "attach": [safe_component(Path(p).resolve().name) for p in plan.attach],
             "vendor_logs": options.vendor_logs,
             "backup": options.backup_wait is not None,
             "pc_root": options.pc_root is not None,
+            "field_sources": plan.sources,
         }
+        | ({"root": True} if options.root else {})
         | ({"repro": options.repro} if options.repro else {})
         | ({"vendor_broadcasts": ctx.facts.get("vendor_logs", [])} if options.vendor_logs else {}),
     )
     try:
         with _finish_first(notes):
-            result = _pack(manifest, staging, checks, kinds, desk, options, started, out_dir)
+            result = _pack(manifest, staging, checks, kinds, plan.desk, options, started, out_dir)
     except errors.TsdError as exc:
         exc.fix = f"{exc.fix}; what was collected is kept in {staging.root}".lstrip("; ")
         raise
@@ -228,78 +193,47 @@ def collect(
     return result
 
 
-# -- inputs --------------------------------------------------------------------------------------
+# -- the app ---------------------------------------------------------------------------------------
 
 
-def _check_output(out_dir: Path) -> None:
-    """-o must be (or become) a writable folder; checked without creating anything yet."""
-    from tsdtool.paths import check_folder
+def _choose_app(device: Any, plan: Plan, ask: Ask | None, notes: list[str]) -> bytes | None:
+    """Settle which app is collected before anything else: a package or an --app that is not
+    on the terminal is a usage error naming the installed ones; with neither, a person picks
+    from the installed apps. Returns the package listing (None when pm could not be read)."""
+    from tsdtool.collectors.packages import list_packages
+    from tsdtool.parsers import pm_list
 
-    check_folder(out_dir, "-o")
-
-
-def _check_attachments(paths: Sequence[Path]) -> list[Path]:
-    found = []
-    for path in paths:
-        path = Path(path)
-        if not path.exists():
-            raise errors.UsageError(f"--attach {path}: no such file or folder")
-        found.append(path)
-    return found
-
-
-class _PackageChoice:
-    """Which packages to collect: ``--package``, the installed ones an ``--app`` profile's globs
-    match, or — with neither — the installed packages some app profile claims."""
-
-    def __init__(self, options: CollectOptions):
-        from tsdtool.apps import profiles as app_profiles
-
-        self.explicit = options.package
-        self.profile_set = app_profiles.load_app_profiles(
-            options.profile_dirs, include_user_dir=options.use_user_profiles
-        )
-        self.profile = None
-        self.profile_id: str | None = None
-        if options.app:
-            self.profile = self.profile_set.profiles.get(options.app)
-            if self.profile is None or self.profile.fallback:
-                known = ", ".join(sorted(p for p, v in self.profile_set.profiles.items() if not v.fallback))
-                raise errors.UsageError(
-                    f"no app profile {options.app!r} (known: {known or 'none'})",
-                    fix="use --package PKG for an app without a profile",
-                )
-            self.profile_id = self.profile.id
-        elif self.explicit:
-            found = app_profiles.match(self.profile_set, self.explicit).profile
-            self.profile_id = None if found.fallback else found.id
-
-    def choose(self, installed: list[str]) -> dict[str, str | None]:
-        """package → app profile name, from the installed package names."""
-        from tsdtool.apps import profiles as app_profiles
-
-        if self.explicit:
-            found = app_profiles.match(self.profile_set, self.explicit).profile
-            return {self.explicit: None if found.fallback else found.name}
-        if self.profile is not None:
-            candidates = [p for p in installed if any(_glob(p, g) for g in self.profile.packages)]
-            return {p: self.profile.name for p in candidates}
-        chosen = {}
-        for name in installed:
-            found = app_profiles.match(self.profile_set, name).profile
-            if not found.fallback:
-                chosen[name] = found.name
-        if len({n for n in chosen.values()}) == 1:
-            self.profile_id = next(
-                p.id for p in self.profile_set.profiles.values() if p.name in chosen.values()
-            )
-        return chosen
+    try:
+        listing = list_packages(device)
+    except errors.TransferError:
+        return None  # the app versions item records why
+    installed = sorted({p.name for p in pm_list.parse(listing)})
+    apps = plan.apps
+    if apps.given:
+        apps.check_installed(installed, device.serial)
+        return listing
+    third = _third_party(device) or installed
+    candidates = apps.candidates(third)
+    if ask is not None and candidates:
+        picked = ask(Question("package", "App to collect", "its number, or Enter for none", False,
+                              choices=tuple(candidates)))
+        if picked in candidates:
+            apps.pick(picked)
+            return listing
+    if not apps.choose(installed):
+        listed = ", ".join(candidates[:12]) + (f" (+{len(candidates) - 12})" if len(candidates) > 12 else "")
+        notes.append(f"no app chosen: give --package PKG; installed apps: {listed or 'none'}")
+    return listing
 
 
-def _glob(name: str, pattern: str) -> bool:
-    import fnmatch
+def _third_party(device: Any) -> list[str]:
+    from tsdtool.parsers import pm_list
 
-    return fnmatch.fnmatchcase(name, pattern)
+    try:
+        result = device.shell(["pm", "list", "packages", "-3"])
+    except errors.TsdError:
+        return []
+    return sorted({p.name for p in pm_list.parse(result.stdout)}) if result.ok else []
 
 
 # -- collection ----------------------------------------------------------------------------------
@@ -315,13 +249,25 @@ class _Skip(Collector):
         ctx.out.skip(self.name, self.name, self.reason, kind=self.kind, status=self.status)
 
 
+class _Extra(Collector):
+    """A local file the plan adds under its own name (repro's "before" screenshot)."""
+
+    local = True  # read from this PC: still collected when the terminal went away
+
+    def __init__(self, path: Path, name: str, kind: str):
+        self.path, self.name, self.kind = path, name, kind
+
+    def collect(self, ctx: Context) -> None:
+        ctx.out.write_bytes(self.name, self.path.read_bytes(), source=f"local:{self.path.name}", kind=self.kind)
+
+
 def _app_collectors(packages: list[str], options: CollectOptions) -> list[Collector]:
     from tsdtool.collectors.app_facts import AppFactsCollector
     from tsdtool.collectors.database import DatabaseCollector
     from tsdtool.collectors.logs import AppFilesCollector
 
     if not packages:
-        why = "no app chosen (--app or --package) and no installed app has a profile"
+        why = "no app chosen (give --package PKG or --app ID) and no installed app has a profile"
         return [_Skip("databases", "database", why), _Skip("app_files", "app_log", why)]
     chosen: list[Collector] = []
     for package in packages:
@@ -334,83 +280,151 @@ def _app_collectors(packages: list[str], options: CollectOptions) -> list[Collec
     return chosen
 
 
-def _run(
-    adb: Any, ctx: Context, options: CollectOptions, packages: _PackageChoice, attach: list[Path]
-) -> dict[int, str]:
-    """Run every collector; returns item index → kind for items the guard recorded without one."""
-    from tsdtool.collectors.attachments import AttachCollector
+def _quick(plan: Plan, listing: bytes | None) -> list[Collector]:
     from tsdtool.collectors.device_facts import DeviceFactsCollector
-    from tsdtool.collectors.logs import CrashCollector, LogcatCollector
     from tsdtool.collectors.packages import AppVersionsCollector
     from tsdtool.collectors.screenshot import ScreenshotCollector
 
-    kinds: dict[int, str] = {}
-    apps = AppVersionsCollector(choose=packages.choose)
-    # The screen first: it shows the error now. Logs early: they rotate.
-    first: list[Collector] = [
-        ScreenshotCollector(),
-        DeviceFactsCollector(),
-        apps,
-        LogcatCollector(options.since, list(options.buffers) or None),
-        CrashCollector(),
-    ]
+    return [ScreenshotCollector(), DeviceFactsCollector(), AppVersionsCollector(plan.apps.choose, listing)]
+
+
+def _slow(ctx: Context, plan: Plan, state: _RunState) -> Iterator[Collector]:
+    """Logs early (they rotate), then the app's data, then local files. A generator: the app
+    collectors are made once the package list has arrived."""
+    from tsdtool.collectors.logs import CrashCollector, LogcatCollector
+
+    options = plan.options
+    yield LogcatCollector(options.since, list(options.buffers) or None)
+    yield CrashCollector()
     if options.vendor_logs:  # a device-side action (a broadcast): only when asked
         from tsdtool.collectors.vendor_logs import VendorLogsCollector
 
-        first.append(VendorLogsCollector())
-    gone = False
-    for phase in (0, 1):
-        if phase == 0:
-            batch = first
-        else:
-            chosen = ctx.facts.get("packages")
-            if chosen is None:  # the package list never arrived
-                chosen = [options.package] if options.package else []
-            batch = _app_collectors(list(chosen), options)
-        for collector in batch:
-            before = len(ctx.out.items)
-            if gone or ctx.interrupted:
-                why = (
-                    "interrupted before this item"
-                    if ctx.interrupted
-                    else "the terminal went away before this item"
-                )
-                ctx.out.skip(collector.name, collector.name, why, kind=_kind(collector), status=FAILED)
-            else:
-                try:
-                    run_all([collector], ctx)
-                except KeyboardInterrupt:
-                    ctx.interrupted = True
-                gone = gone or (_failed_since(ctx, before) and not _present(adb, ctx.device.serial))
-            for index in range(before, len(ctx.out.items)):
-                if not ctx.out.items[index].kind:
-                    kinds[index] = _kind(collector)
-    if ctx.options.get("pc_root") is not None and not (gone or ctx.interrupted):
+        yield VendorLogsCollector()
+    chosen = ctx.facts.get("packages")
+    if chosen is None:  # the package list never arrived
+        chosen = [plan.apps.explicit] if plan.apps.explicit else []
+    yield from _app_collectors(list(chosen), options)
+    if plan.pc_root is not None and not (state.gone or ctx.interrupted):
         from tsdtool.pc.run import collectors as pc_collectors
 
-        run_all(pc_collectors(), ctx)  # the PC side: no terminal needed, each item records itself
-    if attach:
-        collector = AttachCollector(attach, exclude=[ctx.out.root.parent])
+        yield from pc_collectors()  # the PC side: no terminal needed, each item records itself
+    for path, name, kind in options.extra_files:
+        yield _Extra(Path(path), name, kind)
+    if plan.attach:
+        from tsdtool.collectors.attachments import AttachCollector
+
+        yield AttachCollector(plan.attach, exclude=[ctx.out.root.parent])
+
+
+@dataclass
+class _RunState:
+    gone: bool = False  # the terminal went away: later items fail without being tried
+
+
+def _run_batch(adb: Any, ctx: Context, batch: Iterable[Collector], kinds: dict[int, str], state: _RunState) -> None:
+    """Run collectors in the guard; record item index → kind for items recorded without one."""
+    for collector in batch:
         before = len(ctx.out.items)
-        if ctx.interrupted:
-            ctx.out.skip(
-                "attachments", "attach", "interrupted before this item", kind="attachment", status=FAILED
-            )
+        kind = _kind(collector)
+        local = getattr(collector, "local", False)
+        if ctx.interrupted or (state.gone and not local):
+            why = "interrupted before this item" if ctx.interrupted else "the terminal went away before this item"
+            ctx.out.skip(collector.name, collector.name, why, kind=kind, status=FAILED)
         else:
-            run_all([collector], ctx)
-        kinds.update({i: "attachment" for i in range(before, len(ctx.out.items))})
-    return kinds
+            try:
+                run_all([collector], ctx)
+            except KeyboardInterrupt:
+                ctx.interrupted = True
+            if not local:
+                state.gone = state.gone or (_failed_since(ctx, before) and not _present(adb, ctx.device.serial))
+        for index in range(before, len(ctx.out.items)):
+            if not ctx.out.items[index].kind:
+                kinds[index] = kind
 
 
-def _pc_root(options: CollectOptions) -> Any:
-    """The PC root for the PC items: ``--pc-root``, else this PC when it is Windows, else none."""
-    import sys
+def _with_questions(adb: Any, ctx: Context, plan: Plan, ask: Ask, gate: Gate, kinds: dict[int, str],
+                    state: _RunState, notes: list[str]) -> None:
+    """The slow work in a background thread while the person answers; its progress is held
+    back until the last question is answered, then shows what is left."""
+    failure: list[BaseException] = []
 
-    if options.pc_root is None and sys.platform != "win32":
-        return None
-    from tsdtool.pc.run import root_for
+    def work() -> None:
+        try:
+            _run_batch(adb, ctx, _slow(ctx, plan, state), kinds, state)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            failure.append(exc)
 
-    return root_for(options.pc_root)
+    worker = threading.Thread(target=work, name="tsd-collect", daemon=True)
+    worker.start()
+    try:
+        try:
+            plan.ask_all(ask, _terminal_defaults(ctx, plan))
+        except EOFError:
+            notes.append("questions skipped: the ticket lists what is still missing")
+        finally:
+            gate.open()
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        ctx.interrupted = True
+        gate.cancel()  # the worker stops at its next chunk: what arrived is kept, marked partial
+        worker.join()
+        notes.append("Ctrl-C: the questions left were skipped and the bundle packed with what arrived")
+    if failure:
+        raise failure[0]
+
+
+def _terminal_defaults(ctx: Context, plan: Plan) -> dict[str, str]:
+    """Values the terminal suggests for person fields (e.g. the product of an app's profile)."""
+    partial = Manifest("", "", device=ctx.facts.get("device", {}), apps=ctx.facts.get("apps", []))
+    return ticket.auto_values(partial)
+
+
+class Gate:
+    """A Progress held closed while questions are on screen: the worker's calls are remembered,
+    drawn once :meth:`open` is called; :meth:`cancel` makes the worker's next call raise
+    KeyboardInterrupt (Ctrl-C reaches only the main thread)."""
+
+    def __init__(self, inner: Progress):
+        self.inner, self.is_open, self.cancelled = inner, False, False
+        self.label: str | None = None
+        self.total: int | None = None
+        self.done = 0
+        self._lock = threading.Lock()
+
+    def _check(self) -> None:
+        if self.cancelled:
+            raise KeyboardInterrupt
+
+    def start(self, label: str, total: int | None = None) -> None:
+        self._check()
+        with self._lock:
+            self.label, self.total, self.done = label, total, 0
+            if self.is_open:
+                self.inner.start(label, total)
+
+    def advance(self, n: int) -> None:
+        self._check()
+        with self._lock:
+            self.done += n
+            if self.is_open and self.label is not None:
+                self.inner.advance(n)
+
+    def finish(self) -> None:
+        with self._lock:
+            self.label = None
+            if self.is_open:
+                self.inner.finish()
+
+    def open(self) -> None:
+        with self._lock:
+            self.is_open = True
+            if self.label is not None:
+                self.inner.start(self.label, self.total)
+                self.inner.advance(self.done)
+
+    def cancel(self) -> None:
+        self.cancelled = True
 
 
 def _kind(collector: Collector) -> str:

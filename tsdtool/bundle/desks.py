@@ -14,9 +14,12 @@ Keys a desk profile may hold::
     max_attachment_mb = 15              # larger bundles are linked, not attached
     required = ["description", "exchange_link|attachments", …]  # "a|b": either satisfies it
     recommended = [ … ]                 # asked for and shown, never blocking
+    portal = "https://…"                # portal channel: where requests are filed ("" when unknown)
+    phone = "…"                         # the desk's phone, as its rules give it
     instructions = "…"                  # one paragraph put at the top of the ticket
     too_big = "…"                       # what to do when the bundle cannot be attached
     [labels]                            # field key → label in the desk's language
+    [fields.KEY]                        # refine a field's rules for this desk (see bundle/fields.py)
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +56,21 @@ class Desk:
     too_big: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     path: str = ""
+    portal: str = ""
+    phone: str = ""
+    rules: dict[str, fields.Field] = field(default_factory=dict)  # this desk's refinements
 
     @property
     def max_attachment_bytes(self) -> int:
         return int(self.max_attachment_mb * 1024 * 1024)
 
+    def rule(self, key: str) -> fields.Field:
+        """The field's rules for this desk: the shared vocabulary, refined by the desk."""
+        found = self.rules.get(key) or fields.field(key)
+        return replace(found, label=self.labels.get(key) or found.label)
+
     def label(self, key: str) -> str:
-        return self.labels.get(key) or fields.field(key).label
+        return self.rule(key).label
 
     def requirement_label(self, requirement: str) -> str:
         return " / ".join(self.label(k) for k in fields.alternatives(requirement))
@@ -114,7 +125,16 @@ def validate(data: dict[str, Any], path: Path) -> list[profile_files.Problem]:
             for placeholder in names:
                 if not fields.KEY.match(placeholder or "-"):
                     problem("subject", f"placeholder {{{placeholder}}} must be a field key")
-    for key in ("instructions", "too_big", "language"):
+    rules = data.get("fields", {})
+    if not isinstance(rules, dict):
+        problem("fields", "must be a table of [fields.KEY] tables")
+    else:
+        vocabulary = path.resolve() == (profile_files.builtin_dir(FOLDER) / "generic.toml").resolve()
+        for key, table in rules.items():
+            base = None if vocabulary else fields.CATALOG.get(key)
+            for at, message in fields.rule_problems(key, table, base=base):
+                problem(at, message)
+    for key in ("instructions", "too_big", "language", "portal", "phone"):
         if key in data and not isinstance(data[key], str):
             problem(key, "must be a string")
     return problems
@@ -135,6 +155,9 @@ def _from_data(data: dict[str, Any], path: Path) -> Desk:
         too_big=data.get("too_big", "").strip(),
         labels=dict(data.get("labels", {})),
         path=str(path),
+        portal=data.get("portal", ""),
+        phone=data.get("phone", ""),
+        rules={k: fields.from_table(k, t, fields.CATALOG.get(k)) for k, t in data.get("fields", {}).items()},
     )
 
 

@@ -1,62 +1,96 @@
-"""The ticket's field vocabulary: one snake_case key per fact a desk may ask for.
+"""The ticket's field vocabulary: one snake_case key per fact a desk may ask for, with its rules.
 
-Keys are shared by every desk profile, so ``--field contact_name=…`` means the same thing
-whichever desk gets the ticket. ``auto`` fields are filled by tsdtool from the bundle
-(:func:`tsdtool.bundle.ticket.auto_values`); the rest only a person can give. A desk profile
-may relabel a field in its own language; a key outside this catalogue is still accepted and
-shown in the ticket under its key.
+The vocabulary is data: the ``[fields.KEY]`` tables of the shipped ``desk_profiles/generic.toml``
+(see the comment there). Keys are shared by every desk profile, so ``--field contact_name=…``
+means the same thing whichever desk gets the ticket; a desk may refine a field's label, hint
+or type in its own ``[fields.KEY]`` table. Each field has a *source*: ``person`` (typed),
+``pc`` (typed; about the PC the desk means), ``terminal`` (read from the terminal only) or
+``file`` (only from ``--attach``). A key outside the vocabulary is still accepted and shown
+in the ticket under its key.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, replace
+from typing import Any
 
 KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+SOURCES = ("person", "pc", "terminal", "file")
+TYPES = ("text", "email", "url", "count")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_URL = re.compile(r"^(https?|ftp)://[^\s/?#]+\.[^\s/?#]+(/\S*)?$|^(https?|ftp)://[^\s/?#]+/\S*$", re.I)
+_COUNT = re.compile(r"^[1-9][0-9]{0,6}$")
+_RULE_KEYS = {"label", "source", "type", "lines", "hint", "fix"}
 
 
 @dataclass(frozen=True)
 class Field:
     key: str
     label: str
-    auto: bool = False  # filled from the bundle, never prompted for
+    source: str = "person"
+    type: str = "text"
     multiline: bool = False  # prompted for and shown as a block
     hint: str = ""  # one line shown in prompts
+    fix: str = ""  # for terminal/file fields: how to get the value (shown when it is missing)
+
+    @property
+    def auto(self) -> bool:
+        """Only tsdtool fills it (from the terminal or an attached file): never typed."""
+        return self.source in ("terminal", "file")
+
+    def check(self, value: str) -> str:
+        """Why ``value`` is wrong for this field ("" when it is right)."""
+        if not self.multiline and any(c in value for c in "\r\n\x00"):
+            return "must be one line"
+        if self.type == "email" and not _EMAIL.match(value):
+            return "is not an e-mail address (name@example.com)"
+        if self.type == "url" and not _URL.match(value):
+            return "is not a link (https://…)"
+        if self.type == "count" and not _COUNT.match(value):
+            return "is not a whole number (e.g. 12)"
+        return ""
 
 
-CATALOG: dict[str, Field] = {
-    f.key: f
-    for f in (
-        # filled from the bundle
-        Field("device_model", "Terminal model", auto=True),
-        Field("device_os", "Terminal OS and firmware", auto=True),
-        Field("app_version", "App version", auto=True),
-        Field("pc_os", "PC operating system", auto=True),
-        Field("pc_bitness", "PC OS bitness", auto=True),
-        Field("logs", "Logs", auto=True),
-        Field("screenshot", "Screenshot", auto=True),
-        Field("database", "App database", auto=True),
-        Field("attachments", "Attached folders", auto=True),
-        # only a person knows these
-        Field("description", "What goes wrong", multiline=True, hint="the error text and when it appears"),
-        Field("steps", "Steps to reproduce", multiline=True, hint="what you do, one step per line"),
-        Field("impact", "Impact on work", hint="what people cannot do because of it"),
-        Field("affected_users", "People affected", hint="how many staff meet the problem"),
-        Field("product", "Product", hint="the product or solution name as bought"),
-        Field("project", "Project", hint="the project name (often part of the app version)"),
-        Field("onec_version", "1C version", hint="platform and configuration, e.g. 8.3.24 / УТ 11.5"),
-        Field("contact_name", "Contact name"),
-        Field("contact_email", "Contact e-mail"),
-        Field("contact_phone", "Contact phone"),
-        Field("company", "Company"),
-        Field(
-            "exchange_link",
-            "Link to the exchange folder archive",
-            hint="a download link to the zipped folder",
-        ),
-        Field("bundle_link", "Link to the support bundle", hint="where the bundle was uploaded"),
+def rule_problems(key: str, table: Any, *, base: Field | None = None) -> list[tuple[str, str]]:
+    """``(toml key, problem)`` for one ``[fields.KEY]`` table; a desk may not change a source."""
+    if not isinstance(table, dict):
+        return [(f"fields.{key}", "must be a table")]
+    found = [(f"fields.{key}.{k}", "unknown key") for k in table if k not in _RULE_KEYS]
+    for k, allowed in (("source", SOURCES), ("type", TYPES), ("lines", ("one", "many"))):
+        if k in table and table[k] not in allowed:
+            found.append((f"fields.{key}.{k}", f"must be one of {', '.join(allowed)}"))
+    for k in ("label", "hint", "fix"):
+        if k in table and not isinstance(table[k], str):
+            found.append((f"fields.{key}.{k}", "must be a string"))
+    if base is not None and "source" in table and table["source"] != base.source:
+        found.append((f"fields.{key}.source", f"is {base.source!r} for every desk"))
+    return found
+
+
+def from_table(key: str, table: dict[str, Any], base: Field | None = None) -> Field:
+    """A field from its ``[fields.KEY]`` table, over ``base`` (the shared rule) when given."""
+    f = base or Field(key, key.replace("_", " ").capitalize())
+    return replace(
+        f,
+        label=table.get("label", f.label),
+        source=table.get("source", f.source),
+        type=table.get("type", f.type),
+        multiline=table["lines"] == "many" if "lines" in table else f.multiline,
+        hint=table.get("hint", f.hint),
+        fix=table.get("fix", f.fix),
     )
-}
+
+
+def _load() -> dict[str, Field]:
+    from tsdtool.profile_files import builtin_dir
+
+    data = tomllib.loads((builtin_dir("desk_profiles") / "generic.toml").read_text("utf-8"))
+    return {key: from_table(key, table) for key, table in data.get("fields", {}).items()}
+
+
+CATALOG: dict[str, Field] = _load()
 
 # Human fields a saved contact (user config contact.toml) may pre-fill.
 CONTACT_KEYS = ("contact_name", "contact_email", "contact_phone", "company")

@@ -50,7 +50,8 @@ class TicketState:
     desk: str
     ready: bool = False
     required: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # required entries without a valid value
+    invalid: dict[str, str] = field(default_factory=dict)  # field key → why its value is wrong
 
 
 @dataclass

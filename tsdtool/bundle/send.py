@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tsdtool import errors
-from tsdtool.bundle import desks, form, ticket
+from tsdtool.bundle import desks, form, plan, ticket
 from tsdtool.bundle.desks import Desk
 from tsdtool.bundle.manifest import Manifest
 
@@ -94,8 +94,10 @@ def prepare(bundle: Path, options: SendOptions) -> SendPlan:
     extra = form.parse_field_args(options.fields)
     with open_bundle(bundle) as opened:
         manifest = opened.manifest
-    manifest.form = {**manifest.form, **{k: v for k, v in extra.items() if v}}
     desk = desks.get(manifest.profiles.get("desk"), options.profile_dirs)
+    for key, value in extra.items():
+        plan.check_field(desk, key, value, "--field")
+    manifest.form = {**manifest.form, **{k: v for k, v in extra.items() if v}}
     to = options.to or form.desk_address(desk.id, options.config_dir) or desk.to
     if not to:
         where = (
@@ -109,9 +111,11 @@ def prepare(bundle: Path, options: SendOptions) -> SendPlan:
         )
     if any(c in to for c in "\r\n\x00") or "@" not in to:
         raise errors.UsageError(f"--to {to!r} is not one e-mail address", fix="for example --to support@example.com")
-    gaps = ticket.missing(desk, ticket.values(manifest))
+    filled = ticket.values(manifest)
+    gaps, wrong = ticket.missing(desk, filled), ticket.invalid(desk, filled)
     if gaps:
-        labels = ", ".join(f"{desk.requirement_label(g)} ({g})" for g in gaps)
+        labels = ", ".join(f"{desk.requirement_label(g)} ({g}{': ' + wrong[g] if g in wrong else ''})"
+                           for g in gaps)
         raise errors.UsageError(
             f"the ticket is not ready: missing {labels}", fix="add them with --field KEY=VALUE"
         )

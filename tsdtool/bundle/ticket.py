@@ -71,7 +71,7 @@ def _listing(items: list[Any], limit: int = 4) -> str:
 def auto_values(manifest: Manifest) -> dict[str, str]:
     """Fields tsdtool fills itself; a field is absent when the bundle lacks what it needs."""
     out: dict[str, str] = {}
-    d, h = manifest.device, manifest.host
+    d = manifest.device
     model = " ".join(str(x) for x in (d.get("vendor") or d.get("manufacturer"), d.get("model")) if x)
     if model:
         out["device_model"] = model
@@ -93,10 +93,6 @@ def auto_values(manifest: Manifest) -> dict[str, str]:
     products = [a["product"] for a in manifest.apps if a.get("installed") and a.get("product")]
     if products:
         out["product"] = products[0]
-    if h.get("os_name"):
-        out["pc_os"] = f"{h['os_name']} {h.get('os_version') or ''}".strip()
-    if h.get("os_bitness"):
-        out["pc_bitness"] = f"{h['os_bitness']}-bit"
     for key, kinds in (
         ("logs", ("logcat", "log", "crash", "app_log")),
         ("screenshot", ("screenshot",)),
@@ -113,18 +109,38 @@ def auto_values(manifest: Manifest) -> dict[str, str]:
 
 
 def values(manifest: Manifest) -> dict[str, str]:
-    """Every field with a value: auto ones, overridden by what a person gave."""
-    return auto_values(manifest) | {k: v for k, v in manifest.form.items() if v}
+    """Every field with a value: auto ones, overridden by what a person gave for the fields a
+    person can give (a terminal-only field in a hand-edited manifest does not count)."""
+    typed = {k: v for k, v in manifest.form.items() if v and not fields.field(k).auto}
+    return auto_values(manifest) | typed
+
+
+def invalid(desk: Desk, filled: dict[str, str]) -> dict[str, str]:
+    """Typed values that break the desk's field rules (an e-mail that is not one…): key → why."""
+    found = {}
+    for key, value in filled.items():
+        rule = desk.rule(key)
+        problem = "" if rule.auto else rule.check(value)
+        if problem:
+            found[key] = problem
+    return found
 
 
 def missing(desk: Desk, filled: dict[str, str]) -> list[str]:
-    """Required entries with no value; ``a|b`` is satisfied by either."""
-    return [r for r in desk.required if not any(filled.get(k) for k in fields.alternatives(r))]
+    """Required entries with no valid value; ``a|b`` is satisfied by either. An e-mail desk
+    also needs the sender's address (``send`` refuses a ticket without it)."""
+    wrong = invalid(desk, filled)
+    ok = {k: v for k, v in filled.items() if k not in wrong}
+    gaps = [r for r in desk.required if not any(ok.get(k) for k in fields.alternatives(r))]
+    if desk.channel == "email" and not ok.get("contact_email") and "contact_email" not in gaps:
+        gaps.append("contact_email")
+    return gaps
 
 
 def state(manifest: Manifest, desk: Desk) -> TicketState:
-    gaps = missing(desk, values(manifest))
-    return TicketState(desk.id, not gaps, list(desk.required), gaps)
+    filled = values(manifest)
+    gaps = missing(desk, filled)
+    return TicketState(desk.id, not gaps, list(desk.required), gaps, invalid(desk, filled))
 
 
 def summary(filled: dict[str, str], limit: int = 70) -> str:

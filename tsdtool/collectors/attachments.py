@@ -21,6 +21,7 @@ CHUNK = 1024 * 1024
 class AttachCollector(Collector):
     name = "attachments"
     kind = "attachment"
+    local = True  # read from this PC: still collected when the terminal went away
 
     def __init__(self, paths: Sequence[Path], exclude: Sequence[Path] = ()):
         """``exclude``: folders never walked into (the output folder, when it lies inside an

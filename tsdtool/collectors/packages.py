@@ -13,13 +13,15 @@ from dataclasses import asdict
 from tsdtool import errors
 from tsdtool.collectors.base import Collector, Context
 from tsdtool.parsers import dumpsys_package, pm_list
+from tsdtool.transport.adb import Device
 
 
-def list_packages(ctx: Context) -> bytes:
+def list_packages(ctx: Context | Device) -> bytes:
     """``pm list packages`` output, with version codes when this ``pm`` knows the option."""
-    result = ctx.device.shell(["pm", "list", "packages", "-i", "--show-versioncode"])
+    device = ctx.device if isinstance(ctx, Context) else ctx
+    result = device.shell(["pm", "list", "packages", "-i", "--show-versioncode"])
     if not result.ok or b"Unknown option" in result.stderr + result.stdout[:200]:
-        result = ctx.device.shell(["pm", "list", "packages", "-i"])
+        result = device.shell(["pm", "list", "packages", "-i"])
     if not result.ok:
         raise errors.TransferError(f"pm list packages failed: {result.error_text()}")
     return result.stdout
@@ -37,12 +39,13 @@ class AppVersionsCollector(Collector):
     name = "apps/packages.txt"
     kind = "apps"
 
-    def __init__(self, choose: Callable[[list[str]], dict[str, str | None]]):
+    def __init__(self, choose: Callable[[list[str]], dict[str, str | None]], listing: bytes | None = None):
         self.choose = choose
+        self.listing = listing  # `pm list packages` already read (collect checks the choice first)
 
     def collect(self, ctx: Context) -> None:
         ctx.progress.start("app versions")
-        listing = list_packages(ctx)
+        listing = self.listing if self.listing is not None else list_packages(ctx)
         ctx.out.write_bytes(
             "apps/packages.txt", listing, "pm list packages -i --show-versioncode", kind=self.kind
         )
