@@ -204,3 +204,24 @@ def test_ready_means_send_accepts_it(fake_server, tsd, tmp_path):
     assert code == 2 and "cannot be typed" in err
     manifest = manifest_of(Path(result["bundle"]))
     assert manifest["options"]["field_sources"]["project"] == "--field"
+
+
+def test_a_release_apps_database_is_a_failed_item_with_the_reason(fake_server, tsd, tmp_path):
+    """run-as refused (not debuggable): collect used to say "complete bundle" and report.html
+    "no database in the app's folders" — the folder was never read."""
+    from tests.bundle_util import read_item
+
+    server = fake_server("honeywell_ct60")
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--desk", "cleverence",
+                              "--package", "com.example.mobilesmarts", *field_args())
+    assert code == 3 and result["status"] == "partial"
+    [failed] = [i for i in result["items"] if i["status"] == "failed"]
+    assert failed["path"] == "apps/com.example.mobilesmarts/databases" and failed["reason"].startswith("not readable")
+    bundle = Path(result["bundle"])
+    for text in (read_item(bundle, "report.html").decode(), Path(result["ticket"]["markdown"]).read_text("utf-8")):
+        assert "not readable: run-as: " in text and "no database in the app" not in text
+    [row] = manifest_of(bundle)["databases"]
+    assert row["check"].startswith("not readable: run-as:") and "--root" in row["check"]
+    code, out, _ = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "again", "--no-input",
+                       "--desk", "cleverence", "--package", "com.example.mobilesmarts", *field_args())
+    assert code == 3 and "partial" in out and "not readable" in out

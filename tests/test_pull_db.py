@@ -115,7 +115,8 @@ def test_app_with_no_readable_data_says_why_for_every_way(fake_terminal, tsd, tm
                        "su": "not tried: pass --root to use su",
                        "backup": "not tried: pass --backup to try adb backup (it needs a tap on the terminal; "
                                  "Android ≤ 11, or a debuggable app)"}
-    assert "no way into the app's files" in stdout
+    # Said as a failure with its reason and the ways out (it used to say "no way into the app's files").
+    assert "not readable: run-as: package not debuggable" in stdout and "--root" in stdout
 
 
 def test_scoped_storage_refusal_is_recorded_as_permission_denied(fake_terminal, tmp_path):
@@ -284,3 +285,19 @@ def test_pump_stops_the_producer_when_the_reader_fails():
     with pytest.raises(ValueError, match="disk full"):
         tarstream.pump(produce, consume)
     assert len(written) < 10_000
+
+
+def test_a_release_app_without_external_data_is_not_readable_exit_3(fake_terminal, tsd, tmp_path):
+    """A non-debuggable app (the production case) with its database in the private folder:
+    pull-db used to print "no database found" and exit 0 — also with --root and no su."""
+    fake = fake_terminal(packages=[{"name": REL}],
+                         files={f"/data/data/{REL}/databases/stock.db": plain_database(),
+                                f"{EXT}/files/readme.txt": "hello"})
+    for extra in ([], ["--root"]):
+        out = tmp_path / ("out" + "".join(extra))
+        code, stdout, _ = tsd(*fake.args, "pull-db", REL, "-o", out, *extra)
+        assert code == 3, stdout
+        assert "no database" not in stdout
+        assert "not readable: run-as: package not debuggable" in stdout
+        assert "export the database in the app and --attach it" in stdout
+    assert "su: su not found" in stdout or "su: su refused" in stdout, stdout

@@ -396,7 +396,7 @@ def pull_db_result(pull: Any, out: Any) -> int:
     for a in pull.attempts:
         mark = "[green]✓[/]" if a.ok else "[red]✗[/]"
         con.print(f"  {mark} {a.way:<8} {shown(a.reason)}", soft_wrap=True)
-    if getattr(pull, "not_readable", ""):
+    if pull.not_readable and pull.databases:  # found elsewhere (shared storage); the private folder stays unread
         con.print(f"  [yellow]{shown(pull.not_readable)}[/]", soft_wrap=True)
     for db in pull.databases:
         check = db.get("check") or {}
@@ -415,8 +415,8 @@ def pull_db_result(pull: Any, out: Any) -> int:
         for role, why in db["missing"].items():
             con.print(f"    [red]{role} missing:[/] {shown(why)}", soft_wrap=True)
     if not pull.databases:
-        reached = any(a.ok for a in pull.attempts)
-        con.print("  no database found" if reached else "  [red]no way into the app's files[/]")
+        con.print(f"  [red]{shown(pull.not_readable)}[/]" if pull.not_readable else "  no database in the app's folders",
+                  soft_wrap=True)
     failed = _problems(out.items)
     con.print(f"written to {shown(out.root)}", soft_wrap=True)
     partial = failed or not pull.complete or not any(a.ok for a in pull.attempts)

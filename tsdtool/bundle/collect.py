@@ -490,13 +490,9 @@ def database_summary(pulls: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[
     for package, pull in pulls.items():
         found = pull.get("databases", [])
         if not found:
-            refused = [f"{a['way']}: {a['reason']}" for a in pull.get("attempts", []) if not a.get("ok")]
-            reached = any(a.get("ok") for a in pull.get("attempts", []))
-            why = (
-                "no database in the app's folders"
-                if reached
-                else "not reached — " + ("; ".join(refused) or "no way in")
-            )
+            from tsdtool.collectors.database import unreadable
+
+            why = unreadable(pull.get("attempts", [])) or "no database in the app's folders"
             rows.append(
                 {
                     "package": package,

@@ -83,17 +83,28 @@ class DatabasePull:
 
     @property
     def not_readable(self) -> str:
-        """'' when run-as, su or backup reached the private folder; else what is left to try."""
-        if any(a.ok and a.way in PRIVATE_WAYS for a in self.attempts):
-            return ""
-        return ("the app's private folder was not readable. Ways out: a debuggable build of the app from its "
-                "vendor; --root on a rooted terminal; --backup with a tap on the terminal (Android ≤ 11, or a "
-                "debuggable app); or the app's own export to shared storage")
+        """'' when run-as, su or backup reached the private folder; else ``not readable: …`` with
+        the ways out."""
+        return unreadable([a.to_dict() for a in self.attempts])
 
     def to_dict(self) -> dict[str, Any]:
         return {"package": self.package, "profile": self.profile.to_dict(),
                 "attempts": [a.to_dict() for a in self.attempts], "databases": list(self.databases),
                 "not_readable": self.not_readable}
+
+
+WAYS_OUT = ("Ways out: a debuggable build of the app from its vendor; --root on a rooted terminal; --backup "
+            "with a tap on the terminal (Android ≤ 11, or a debuggable app); or the app's own export of the "
+            "database (--attach it)")
+
+
+def unreadable(attempts: Sequence[dict[str, Any]]) -> str:
+    """``not readable: run-as: package not debuggable; su: …. Ways out: …`` when no way into the
+    private folder worked ("" when one did). ``attempts`` as in ``databases.json``."""
+    if any(a.get("ok") and a.get("way") in PRIVATE_WAYS for a in attempts):
+        return ""
+    refused = [f"{a['way']}: {a['reason']}" for a in attempts if not a.get("ok") and a.get("way") in PRIVATE_WAYS]
+    return f"not readable: {'; '.join(refused) or 'no way into the app folder'}. {WAYS_OUT}"
 
 
 def find_databases(way: Way, files: Sequence[Found]) -> list[DatabaseSet]:
@@ -163,6 +174,10 @@ def pull_databases(
     finally:
         progress.finish()
     pull = DatabasePull(package, match, tuple(reach.attempts), tuple(databases))
+    if not databases and pull.not_readable:
+        # The private folder, where apps keep their databases, was never read: that is a
+        # failure with its reason, not "no database".
+        out.skip(f"{prefix}databases", f"pull-db {package}", pull.not_readable, kind=KIND, status=FAILED)
     # Device names may hold bytes that are not UTF-8 (kept as surrogates): escape them.
     summary = json.dumps(pull.to_dict(), indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace")
     out.write_bytes(f"{prefix}databases.json", summary, source=f"pull-db {package}", kind=KIND)
