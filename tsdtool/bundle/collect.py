@@ -205,7 +205,7 @@ def _choose_app(device: Any, plan: Plan, ask: Ask | None, notes: list[str]) -> b
 
     try:
         listing = list_packages(device)
-    except errors.TransferError:
+    except (errors.TransferError, errors.DeviceTimeout):
         return None  # the app versions item records why
     installed = sorted({p.name for p in pm_list.parse(listing)})
     apps = plan.apps

@@ -1,0 +1,195 @@
+"""The technician's interactive `collect`, driven in a pseudo-terminal and read off the screen.
+
+pexpect runs the installed ``tsdtool`` in a pty of 120×40 against the fake terminals; every
+byte it writes is fed to pyte, a terminal emulator, so the assertions are about the screen a
+person sees: each question on its own clean line, answers in their fields, no progress bar
+drawn while a question waits, and a clean final screen.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pexpect  # noqa: E402 - in the test extra: a missing one fails, never skips
+import pyte  # noqa: E402
+import pytest
+
+from tests.bundle_util import every_bundle_verifies, manifest_of  # noqa: F401 - autouse
+
+COLS, ROWS = 120, 40
+BAR = "━"  # what a Rich progress bar draws
+CURSOR_UP = "\x1b[1A"  # how a live display redraws itself
+
+
+class Screen:
+    """pyte fed with everything the child writes; ``raw`` keeps the text for ordering checks."""
+
+    def __init__(self) -> None:
+        self.screen = pyte.Screen(COLS, ROWS)
+        self.stream = pyte.Stream(self.screen)
+        self.raw = ""
+
+    def write(self, data: str) -> None:
+        self.stream.feed(data)
+        self.raw += data
+
+    def flush(self) -> None:
+        pass
+
+    def lines(self) -> list[str]:
+        return [line.rstrip() for line in self.screen.display]
+
+    def cursor_line(self) -> str:
+        return self.screen.display[self.screen.cursor.y].rstrip()
+
+
+def _tsdtool() -> str:
+    found = Path(sys.executable).parent / "tsdtool"
+    return str(found) if found.exists() else shutil.which("tsdtool") or pytest.fail("tsdtool not installed")
+
+
+def _spawn(port: int, tmp_path: Path, *args: str):
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR", "TERM")}
+    env.update(COLUMNS=str(COLS), LINES=str(ROWS), TERM="xterm-256color")
+    screen = Screen()
+    child = pexpect.spawn(_tsdtool(), ["-H", "127.0.0.1", "-P", str(port), "--timeout", "10", "collect",
+                                       "-o", str(tmp_path / "out"), *args],
+                          env=env, dimensions=(ROWS, COLS), timeout=60, cwd=str(tmp_path),
+                          encoding="utf-8", codec_errors="replace")
+    child.logfile_read = screen
+    return child, screen
+
+
+def _answer(child, screen: Screen, prompt: str, text: str, *, multiline: bool = False) -> None:
+    """Wait for ``prompt`` and its ``: ``, check it stands on its own clean line (a multi-line
+    question: its label on the line above the input), then type ``text``."""
+    child.expect_exact(prompt)
+    child.expect_exact(": ")
+    line = screen.cursor_line()
+    label = screen.lines()[screen.screen.cursor.y - 1] if multiline else line
+    assert label.startswith(prompt), (prompt, label, screen.lines())
+    assert line.endswith(":") and BAR not in line, (line, screen.lines())
+    child.sendline(text)
+
+
+def _enter_rest(child, screen: Screen) -> int:
+    """Press Enter at every question left until the program ends; returns where the last
+    answer was given (an index into ``screen.raw``)."""
+    last = len(screen.raw)
+    while child.expect([": ", pexpect.EOF], timeout=120) == 0:
+        if screen.cursor_line().endswith(":"):
+            last = len(screen.raw)
+            child.sendline("")
+    return last
+
+
+def _questions_clean(screen: Screen, first: str, last_answer_at: int) -> None:
+    """Between the first question and the last answer no live display was drawn."""
+    start = screen.raw.index(first)
+    asked = screen.raw[start:last_answer_at]
+    assert BAR not in asked and CURSOR_UP not in asked, asked[-2000:]
+
+
+def _finish(child, screen: Screen) -> int:
+    child.expect(pexpect.EOF, timeout=120)
+    child.close()
+    assert not any(BAR in line for line in screen.lines()), screen.lines()
+    return child.exitstatus
+
+
+def test_grsoft_interactive_collect_in_a_real_terminal(fake_server, tmp_path):
+    server = fake_server("zebra_tc52")
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "tsdtool"
+    config.mkdir(parents=True)
+    (config / "contact.toml").write_text('contact_name = "Иван Петров"\n', "utf-8")
+    child, screen = _spawn(server.port, tmp_path, "--desk", "grsoft", "--package", "com.example.scanner.demo",
+                           "--field", "steps=1. открыть Приёмку\n2. сканировать SSCC")
+    _answer(child, screen, "Название проекта", "Склад Север")
+    _answer(child, screen, "Автор обращения", "")  # Enter keeps the saved contact
+    assert "[Иван Петров]" in screen.raw
+    _answer(child, screen, "E-mail", "notanemail")
+    child.expect_exact("is not an e-mail address")
+    _answer(child, screen, "E-mail", "ivan.petrov@example.com")
+    _answer(child, screen, "Описание проблемы", "Приёмка зависает", multiline=True)
+    _answer(child, screen, "", "")  # the multi-line answer ends with an empty line
+    _answer(child, screen, "На что влияет", "Ворота 3 стоят")
+    _answer(child, screen, "Сколько сотрудников затронуто", "двенадцать")
+    child.expect_exact("is not a whole number")
+    _answer(child, screen, "Сколько сотрудников затронуто", "12")
+    _answer(child, screen, "Ссылка на архив каталога обмена", "https://disk.example.com/exchange.zip")
+    _answer(child, screen, "Телефон", "")
+    last = len(screen.raw)
+    code = _finish(child, screen)
+    _questions_clean(screen, "Название проекта", last)
+    assert code == 0, screen.raw[-3000:]
+    assert any(line.startswith("ticket ready for GRSoft") for line in screen.lines()), screen.lines()
+    form = manifest_of(next((tmp_path / "out").glob("*.zip")))["form"]
+    assert form["project"] == "Склад Север" and form["contact_name"] == "Иван Петров"
+    assert form["contact_email"] == "ivan.petrov@example.com" and form["affected_users"] == "12"
+    assert form["description"] == "Приёмка зависает" and form["impact"] == "Ворота 3 стоят"
+    assert form["exchange_link"] == "https://disk.example.com/exchange.zip" and "contact_phone" not in form
+
+
+def test_cleverence_interactive_collect_asks_the_pc_fields(fake_server, tmp_path):
+    server = fake_server("zebra_tc52")
+    child, screen = _spawn(server.port, tmp_path, "--desk", "cleverence", "--package", "com.example.scanner.demo")
+    _answer(child, screen, "Продукт", "Склад 15")
+    _answer(child, screen, "ОС компьютера", "Windows 10 Pro 22H2")
+    _answer(child, screen, "Разрядность ОС", "64-bit")
+    _answer(child, screen, "Версия 1С", "8.3.24.1467 / УТ 11.5")
+    _answer(child, screen, "Описание ошибки", "Ошибка при обмене", multiline=True)
+    _answer(child, screen, "", "")
+    _answer(child, screen, "Как получить ошибку", "", multiline=True)
+    _answer(child, screen, "Контактное лицо", "Мария")
+    _answer(child, screen, "E-mail", "")
+    _answer(child, screen, "Телефон", "")
+    last = len(screen.raw)
+    code = _finish(child, screen)
+    _questions_clean(screen, "Продукт", last)
+    assert code == 0, screen.raw[-3000:]
+    form = manifest_of(next((tmp_path / "out").glob("*.zip")))["form"]
+    assert form["pc_os"] == "Windows 10 Pro 22H2" and form["pc_bitness"] == "64-bit"
+    assert form["onec_version"] == "8.3.24.1467 / УТ 11.5" and form["product"] == "Склад 15"
+    assert form["contact_name"] == "Мария" and "contact_email" not in form
+
+
+def test_a_pick_list_when_no_app_is_given(fake_server, tmp_path):
+    server = fake_server("zebra_tc52")
+    child, screen = _spawn(server.port, tmp_path, "--desk", "generic", "--field", "description=x",
+                           "--field", "contact_name=A", "--field", "contact_email=a@example.com")
+    child.expect_exact("App to collect")
+    child.expect_exact("number")
+    listing = "\n".join(screen.lines())
+    assert "1. com.example.mobilesmarts" in listing and "2. com.example.scanner.demo" in listing
+    child.sendline("2")
+    _enter_rest(child, screen)
+    child.close()
+    manifest = manifest_of(next((tmp_path / "out").glob("*.zip")))
+    assert [a["package"] for a in manifest["apps"]] == ["com.example.scanner.demo"]
+
+
+def test_a_slow_terminal_draws_no_progress_while_a_question_waits(fake_server, tmp_path):
+    from tests.fake_adb import make_fixture
+
+    log = "".join(f"11-30 09:12:{i % 60:02d}.131  4711  4711 I Scan: label {i} {'x' * 80}\n" for i in range(12000))
+    fixture = make_fixture(tmp_path / "fx", "SLOW0001", logcat=log, faults={"delay_ms_per_chunk": 250},
+                           packages=[{"name": "com.example.app", "debuggable": True}])
+    server = fake_server(fixture)
+    child, screen = _spawn(server.port, tmp_path, "--desk", "generic", "--package", "com.example.app",
+                           "--field", "contact_name=A", "--field", "contact_email=a@example.com")
+    child.expect_exact("What goes wrong")
+    child.expect_exact(": ")
+    time.sleep(2)  # the transfer runs meanwhile; nothing may be drawn over the question
+    assert screen.cursor_line() == "  :" and screen.lines()[screen.screen.cursor.y - 1].startswith("What goes wrong")
+    child.sendline("It freezes")
+    _answer(child, screen, "", "")
+    last = _enter_rest(child, screen)
+    child.close()
+    _questions_clean(screen, "What goes wrong", last)
+    assert BAR in screen.raw[last:]  # what was left was shown with progress once the questions were done
+    assert not any(BAR in line for line in screen.lines())
+    assert child.exitstatus in (0, 3)
