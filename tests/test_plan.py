@@ -225,3 +225,42 @@ def test_a_release_apps_database_is_a_failed_item_with_the_reason(fake_server, t
     code, out, _ = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "again", "--no-input",
                        "--desk", "cleverence", "--package", "com.example.mobilesmarts", *field_args())
     assert code == 3 and "partial" in out and "not readable" in out
+
+
+def test_over_the_limit_grsoft_still_gets_its_database_in_the_mail(fake_server, tsd, tmp_path):
+    """Over the desk's size limit the mail carried neither the database nor a link while the
+    console said "ticket ready"."""
+    import email
+    from email import policy
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    shipped = Path(desks.get("grsoft", include_user_dir=False).path).read_text("utf-8")
+    (profiles / "grsoft.toml").write_text(shipped.replace("max_attachment_mb = 15", "max_attachment_mb = 0.01"),
+                                          "utf-8")
+    server = fake_server("zebra_tc52")
+    code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "--profiles-dir", profiles, "collect", "-o",
+                       tmp_path / "out", "--no-input", "--desk", "grsoft", "--package", "com.example.scanner.demo",
+                       *field_args())
+    assert code == 3 and "ticket not ready" in out and "Ссылка на архив с данными" in out
+    flat = " ".join((out + err).split())
+    assert "attached on their own: apps/com.example.scanner.demo/internal/databases/" in flat
+    assert "the rest goes by link" in flat and "--link URL" in flat
+    eml = next((tmp_path / "out").glob("*.ticket.eml"))
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    names = [a.get_filename() for a in msg.iter_attachments()]
+    assert names and not any(n.endswith(".zip") for n in names)
+    assert "приложено к письму отдельно" in msg.get_body().get_content()
+
+
+def test_a_portal_desk_says_paste_and_attach_with_its_phone(fake_server, tsd, tmp_path):
+    server = fake_server("zebra_tc52")
+    code, out, _ = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--no-input",
+                       "--desk", "cleverence", "--package", "com.example.scanner.demo", *field_args())
+    assert code == 0, out
+    flat = " ".join(out.split())
+    assert "ticket ready for Cleverence: paste" in flat and "ticket.md into the desk's support portal" in flat
+    assert "+7 (495) 662-98-03 доб. 2" in flat and ".ticket.eml" not in flat
+    md = next((tmp_path / "out").glob("*.ticket.md")).read_text("utf-8")
+    assert "вставьте этот текст в форму обращения на портале и приложите архив" in md
+    assert "Телефон: +7 (495) 662-98-03 доб. 2" in md and "приложен к письму" not in md

@@ -272,8 +272,14 @@ def collect_result(result: Any) -> None:
                       soft_wrap=True)
     state = m.ticket
     if state and state.ready:
-        out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: {escape(result.ticket_eml)}",
-                  soft_wrap=True)
+        if result.desk.channel == "portal" and not result.to:
+            where = result.desk.portal or "the desk's support portal"
+            phone = f" (phone {escape(result.desk.phone)})" if result.desk.phone else ""
+            out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: paste {escape(result.ticket_md)} "
+                      f"into {escape(where)} and attach {escape(result.bundle)}{phone}", soft_wrap=True)
+        else:
+            out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: {escape(result.ticket_eml)}",
+                      soft_wrap=True)
     else:
         out.print(f"[red]ticket not ready[/] for {escape(result.desk.name)} — missing:")
         for requirement in state.missing if state else []:

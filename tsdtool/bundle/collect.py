@@ -58,6 +58,7 @@ class CollectResult:
     ticket_eml: Path
     attachment: ticket.Attachment
     notes: list[str] = field(default_factory=list)  # one line each, for the person
+    to: str = ""  # the address the ticket goes to ("" for a portal desk without one)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -629,11 +630,19 @@ def _pack(
     eml_path = write_new(out_dir / f"{stem}.ticket.eml", bytes(eml))
     notes = []
     if not attachment.attached:
+        parts = ticket.required_parts(manifest, desk)
+        own = ("; attached on their own: " + ", ".join(i.path for i in parts)) if parts else ""
+        missed = [k for k in desk.attach_required if manifest.of_kind(k) and not any(i.kind == k for i in parts)]
         notes.append(
-            f"the bundle is {attachment.size / 1048576:.1f} MB, over {desk.name}'s "
-            f"{desk.max_attachment_mb:g} MB limit: upload it and send the ticket with --link URL"
+            f"the bundle is {attachment.size / 1048576:.1f} MB, over {desk.name}'s {desk.max_attachment_mb:g} MB "
+            f"limit{own}; the rest goes by link: upload {bundle.name} and send the ticket with --link URL"
+            + (f" ({', '.join(missed)} too big for the mail as well)" if missed else "")
         )
-    return CollectResult(bundle, manifest, desk, md_path, eml_path, attachment, notes)
+        if manifest.ticket is not None and not manifest.form.get("bundle_link"):
+            # Not ready until the link exists: send refuses an oversize bundle without one.
+            manifest.ticket.missing.append("bundle_link")
+            manifest.ticket.ready = False
+    return CollectResult(bundle, manifest, desk, md_path, eml_path, attachment, notes, to)
 
 
 def _generated(path: str, kind: str, source: str) -> BundleItem:

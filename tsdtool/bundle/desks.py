@@ -14,6 +14,7 @@ Keys a desk profile may hold::
     max_attachment_mb = 15              # larger bundles are linked, not attached
     required = ["description", "exchange_link|attachments", …]  # "a|b": either satisfies it
     recommended = [ … ]                 # asked for and shown, never blocking
+    attach_required = ["database"]      # item kinds mailed on their own when the bundle is too big
     portal = "https://…"                # portal channel: where requests are filed ("" when unknown)
     phone = "…"                         # the desk's phone, as its rules give it
     instructions = "…"                  # one paragraph put at the top of the ticket
@@ -59,6 +60,7 @@ class Desk:
     portal: str = ""
     phone: str = ""
     rules: dict[str, fields.Field] = field(default_factory=dict)  # this desk's refinements
+    attach_required: tuple[str, ...] = ()  # item kinds that travel in the mail even when the bundle cannot
 
     @property
     def max_attachment_bytes(self) -> int:
@@ -125,6 +127,9 @@ def validate(data: dict[str, Any], path: Path) -> list[profile_files.Problem]:
             for placeholder in names:
                 if not fields.KEY.match(placeholder or "-"):
                     problem("subject", f"placeholder {{{placeholder}}} must be a field key")
+    kinds = data.get("attach_required", [])
+    if not isinstance(kinds, list) or not all(isinstance(k, str) and fields.KEY.match(k) for k in kinds):
+        problem("attach_required", "must be a list of item kinds (database, log, …)")
     rules = data.get("fields", {})
     if not isinstance(rules, dict):
         problem("fields", "must be a table of [fields.KEY] tables")
@@ -156,6 +161,7 @@ def _from_data(data: dict[str, Any], path: Path) -> Desk:
         labels=dict(data.get("labels", {})),
         path=str(path),
         portal=data.get("portal", ""),
+        attach_required=tuple(data.get("attach_required", ())),
         phone=data.get("phone", ""),
         rules={k: fields.from_table(k, t, fields.CATALOG.get(k)) for k, t in data.get("fields", {}).items()},
     )

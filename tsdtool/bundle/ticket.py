@@ -27,11 +27,15 @@ _HEAD = {
         "not_ready": "NOT READY — missing",
         "to": "To",
         "portal": "File this on the desk's support portal",
+        "paste": "paste this text into the portal's request form and attach the archive",
+        "phone": "Phone",
+        "portal_address": "address not given in the desk's rules",
         "desk": "Desk",
         "required": "Required",
         "other": "Other details",
         "bundle": "Bundle",
         "attached": "attached to this message",
+        "own": "attached to this message on its own",
         "problems": "Not collected",
         "no_address": "(no address: set one with --to)",
         "missing_value": "(missing)",
@@ -41,11 +45,15 @@ _HEAD = {
         "not_ready": "НЕ ГОТОВО — не хватает",
         "to": "Кому",
         "portal": "Подайте заявку на портале техподдержки",
+        "paste": "вставьте этот текст в форму обращения на портале и приложите архив",
+        "phone": "Телефон",
+        "portal_address": "адрес в правилах поддержки не указан",
         "desk": "Поддержка",
         "required": "Обязательные сведения",
         "other": "Дополнительно",
         "bundle": "Архив с данными",
         "attached": "приложен к письму",
+        "own": "приложено к письму отдельно",
         "problems": "Не удалось собрать",
         "no_address": "(адрес не задан: укажите --to)",
         "missing_value": "(не заполнено)",
@@ -175,6 +183,13 @@ class Attachment:
     link: str = ""  # where it was uploaded, when too big
 
 
+def required_parts(manifest: Manifest, desk: Desk) -> list[Any]:
+    """Items the desk wants in the mail itself (GRSoft: the database), when they fit its limit
+    together: what travels on its own when the whole bundle cannot."""
+    items = _stored(manifest, *desk.attach_required)
+    return items if items and sum(i.size for i in items) <= desk.max_attachment_bytes else []
+
+
 def attachment_for(bundle: Path, desk: Desk, link: str = "") -> Attachment:
     import hashlib
 
@@ -207,7 +222,10 @@ def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = Non
     if gaps:
         lines += [f"> **{head['not_ready']}:** " + ", ".join(desk.requirement_label(r) for r in gaps), ""]
     if desk.channel == "portal" and not to:
-        lines.append(f"{head['desk']}: {desk.name} — {head['portal']}")
+        lines.append(f"{head['desk']}: {desk.name} — {head['portal']} ({desk.portal or head['portal_address']}): "
+                     f"{head['paste']}")
+        if desk.phone:
+            lines.append(f"{head['phone']}: {desk.phone}")
     else:
         lines.append(f"{head['to']}: {to or desk.to or head['no_address']} ({desk.name})")
     lines.append("")
@@ -234,10 +252,18 @@ def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = Non
             f"## {head['bundle']}",
             f"- {attachment.name}, {_mb(attachment.size)}, SHA-256 {attachment.sha256}",
         ]
-        if attachment.attached:
+        if attachment.attached and desk.channel == "portal" and not to:
+            lines.append(f"- {head['paste']}")
+        elif attachment.attached:
             lines.append(f"- {head['attached']}")
-        elif attachment.link:
-            lines.append(f"- {attachment.link}")
+        else:
+            parts = required_parts(manifest, desk)
+            if parts:
+                lines.append(f"- {head['own']}: " + ", ".join(f"{i.path} ({_mb(i.size)})" for i in parts))
+        if attachment.attached:
+            pass  # nothing more to say
+        elif attachment.link or manifest.form.get("bundle_link"):
+            lines.append(f"- {attachment.link or manifest.form['bundle_link']}")
         else:
             lines.append(
                 f"- {' '.join(desk.too_big.split()) or 'Too large to attach: upload it and send the link.'}"
@@ -274,4 +300,11 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
     msg.set_content(markdown(manifest, desk, attachment, to))
     if attachment.attached:
         msg.add_attachment(bundle.read_bytes(), maintype="application", subtype="zip", filename=bundle.name)
+    else:
+        import zipfile
+
+        with zipfile.ZipFile(bundle) as zf:
+            for item in required_parts(manifest, desk):
+                msg.add_attachment(zf.read(item.path), maintype="application", subtype="octet-stream",
+                                   filename=item.path.rsplit("/", 1)[-1])
     return msg
