@@ -72,3 +72,13 @@ def test_workers_come_from_a_fork_server_where_there_is_one(monkeypatch):
         assert fleet._worker_context(_collect_job).get_start_method() == "forkserver"
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])  # Windows
     assert fleet._worker_context(_collect_job).get_start_method() == "spawn"
+
+
+def test_collect_all_says_per_terminal_whether_the_ticket_is_ready(fake_server, tsd, tmp_path):
+    """collect --all printed "complete" per terminal with exit 3 and never said the tickets were not ready."""
+    server = fake_server("zebra_tc52", "honeywell_ct60")
+    code, out, _ = tsd("-H", "127.0.0.1", "-P", server.port, "--timeout", "10", "collect", "--all", "--no-input",
+                       "--desk", "grsoft", "-o", tmp_path / "out", "--field", "description=x")
+    assert code == 3
+    lines = [ln for ln in out.splitlines() if ln.startswith(("20TC52FX0001", "18326D8A2F"))]
+    assert len(lines) == 2 and all("not ready: missing" in ln and "project" in ln for ln in lines), out

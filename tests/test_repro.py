@@ -40,7 +40,10 @@ def test_repro_bundle_holds_only_the_window(fake_server, tsd, tmp_path):
         log = zf.read("logcat.txt").decode()
         manifest = json.loads(zf.read("manifest.json"))
         report = zf.read("report.html").decode()
-        assert zf.read("attachments/repro-before.png").startswith(b"\x89PNG")
+        # A screenshot, not an attachment: it used to be attachments/repro-before.png and GRSoft
+        # counted it as the exchange folder ("Каталог обмена (в архиве)").
+        assert zf.read("repro-before.png").startswith(b"\x89PNG")
+        assert not [n for n in zf.namelist() if n.startswith("attachments/")]
     assert "repro-start" in log and "decoder timeout after 3000 ms" in log
     assert "FATAL EXCEPTION" not in log  # the recorded crash is two days old: outside the window
     repro = manifest["options"]["repro"]
@@ -61,3 +64,23 @@ def test_collect_since_works_without_start(fake_server, tsd, tmp_path):
     with zipfile.ZipFile(json.loads(out)["bundle"]) as zf:
         log = zf.read("logcat.txt").decode()
     assert "fresh line" in log and "FATAL EXCEPTION" not in log
+
+
+def test_repro_stop_takes_the_collect_options_and_its_screenshot_is_no_exchange_folder(fake_server, tsd, tmp_path):
+    from tests.bundle_util import FULL_FIELDS, field_args
+
+    srv = fake_server(_terminal(tmp_path))
+    code, _, err = tsd("-P", srv.port, "repro", "start")
+    assert code == 0, err
+    fields = {k: v for k, v in FULL_FIELDS.items() if k not in ("exchange_link", "impact")}
+    form = tmp_path / "form.toml"
+    form.write_text('impact = "Gate 3 stops"\n', "utf-8")
+    code, out, err = tsd("-P", srv.port, "--timeout", "5", "repro", "stop", "--desk", "grsoft", "--package", PACKAGE,
+                         "-o", tmp_path / "out", "--no-input", "--json", "--redact", "--form", form,
+                         *field_args(fields))
+    result = json.loads(out)
+    assert "exchange_link|attachments" in result["ticket"]["missing"], result["ticket"]
+    manifest = json.loads(zipfile.ZipFile(result["bundle"]).read("manifest.json"))
+    assert manifest["options"]["redact"] is True and manifest["form"]["impact"] == "Gate 3 stops"
+    md = Path(result["ticket"]["markdown"]).read_text("utf-8")
+    assert "repro-before.png" not in md.split("## Дополнительно")[0]

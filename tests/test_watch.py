@@ -365,3 +365,33 @@ def test_a_terminal_removed_mid_collect_leaves_a_partial_bundle_and_watch_goes_o
     assert any(i["status"] == "ok" for i in partial["items"])  # what arrived before the pull is kept
     assert "item(s) failed" in outcomes[0].message
     assert bundle_manifest(outcomes[1].path)["status"] == "complete"
+
+
+def test_watch_takes_collect_options_and_the_terminals_already_attached(fake_server, tmp_path):
+    """watch had no --desk/--package/--form/--field and ignored terminals attached before it started."""
+    from tests.bundle_util import FULL_FIELDS
+    from tsdtool.bundle.plan import CollectOptions
+
+    srv = fake_server("zebra_tc52")
+    adb = fake_adb(srv)
+    already = watch.attached_events(adb)
+    assert [e.serial for e in already] == [TC52]
+    options = CollectOptions(desk="grsoft", package="com.example.scanner.demo",
+                             fields=[f"{k}={v}" for k, v in FULL_FIELDS.items()])
+    [outcome] = run_loop(adb, iter(already), watch.collect_action(options=options), tmp_path / "out")
+    manifest = bundle_manifest(outcome.path)
+    assert manifest["profiles"]["desk"] == "grsoft" and manifest["form"]["project"] == FULL_FIELDS["project"]
+    assert [a["package"] for a in manifest["apps"]] == ["com.example.scanner.demo"]
+    assert outcome.status == "ok" and outcome.message.endswith("; ticket ready"), outcome.message
+
+
+def test_cli_watch_and_repro_stop_share_collects_options(tsd):
+    names = {}
+    for command in (["collect"], ["repro", "stop"], ["watch"]):
+        code, out, _ = tsd(*command, "--help")
+        assert code == 0
+        names[" ".join(command)] = {w for w in out.replace("│", " ").split() if w.startswith("--")}
+    shared = {"--app", "--package", "--desk", "--field", "--form", "--attach", "--redact", "--no-db", "--root",
+              "--vendor-logs", "--output"}
+    for command, found in names.items():
+        assert shared <= found, (command, shared - found)

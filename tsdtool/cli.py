@@ -279,9 +279,10 @@ def pc_cmd(
 COLLECT_EPILOG = """\b
 Ticket fields (--field KEY=VALUE or a --form TOML file):
   description, steps, impact, affected_users, product, project, onec_version,
-  contact_name, contact_email, contact_phone, company, exchange_link, bundle_link
-Filled from the bundle (a value given wins): device_model, device_os, app_version,
-  pc_os, pc_bitness, logs, screenshot, database, attachments
+  pc_os, pc_bitness, contact_name, contact_email, contact_phone, company,
+  exchange_link, bundle_link
+Only from the terminal or --attach (never typed): device_model, device_os,
+  app_version, logs, screenshot, database, attachments
 Without --desk the ticket is for the generic desk (English); `tsdtool profiles list`
 shows the desks and what each requires."""
 Opt = typer.Option
@@ -289,9 +290,7 @@ Fields = Annotated[list[str] | None, Opt("--field", metavar="KEY=VALUE", help="T
 BundleArg = Annotated[Path, typer.Argument(metavar="BUNDLE", help="A bundle zip made by `tsdtool collect`.")]
 
 
-@app.command("collect", epilog=COLLECT_EPILOG)
-def collect_cmd(
-    serial: Annotated[str | None, Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
+def _collect_options(
     app_id: Annotated[str | None, Opt("--app", help="App profile id: collect the packages it names.")] = None,
     package: Annotated[str | None, Opt("--package", help="Collect this one package instead of --app.")] = None,
     desk: Annotated[str | None, Opt("--desk", metavar="ID", help="Desk profile id: cleverence, grsoft or generic (the default).")] = None,
@@ -300,10 +299,9 @@ def collect_cmd(
     attach: Annotated[list[Path] | None, Opt("--attach", help="Folder or file to add (repeatable).")] = None,
     since: Annotated[str | None, Opt("--since", help="Logcat window, e.g. 30m, 2h, 1d.")] = None,
     output: Annotated[Path, Opt("-o", "--output", help="Folder for the bundle and ticket.")] = Path("tsd-output"),
-    no_input: Annotated[bool, Opt("--no-input", help="Never prompt; list what is missing.")] = False,
-    json: Json = False,
     redact: Annotated[bool, Opt("--redact", help="Replace IMEI, serials, MAC, phones, e-mails with tokens.")] = False,
     no_db: Annotated[bool, Opt("--no-db", help="Leave the app database out.")] = False,
+    root: Annotated[bool, Opt("--root", help="Also try su for the app's private folder (rooted terminals).")] = False,
     backup: Annotated[bool, Opt("--backup", help="When run-as cannot read the app's database, try adb "
                                 "backup: confirm it on the terminal within 60 s.")] = False,
     pc_root: Annotated[Path | None, Opt("--pc-root", help="Also the PC items (1C, Mobile SMARTS, GRServer) from "
@@ -311,19 +309,52 @@ def collect_cmd(
                                         file_okay=False)] = None,
     vendor_logs: Annotated[bool, Opt("--vendor-logs", help="Add the archive of the vendor's on-device "
                                      "logger (device profile); sends its export broadcast.")] = False,
+):
+    """The ticket options `collect`, `collect --all`, `repro stop` and `watch` share (one set)."""
+    from tsdtool.bundle.plan import CollectOptions
+
+    return CollectOptions(output, app_id, package, desk, field or [], form, attach or [], since, redact=redact,
+                          include_db=not no_db, profile_dirs=settings.profile_dirs, vendor_logs=vendor_logs,
+                          root=root, backup_wait=60.0 if backup else None, pc_root=pc_root)
+
+
+def with_collect_options(command):
+    """Give a command the shared options of :func:`_collect_options`; it receives them built, as
+    ``options`` (a CollectOptions)."""
+    import functools
+    import inspect
+
+    shared = inspect.signature(_collect_options, eval_str=True).parameters
+    own = [p for name, p in inspect.signature(command, eval_str=True).parameters.items() if name != "options"]
+
+    @functools.wraps(command)
+    def run(**kwargs):
+        options = _collect_options(**{k: kwargs.pop(k) for k in shared})
+        return command(options=options, **kwargs)
+
+    params = [*own, *shared.values()]
+    run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in params} | {"return": int}
+    return run
+
+
+@app.command("collect", epilog=COLLECT_EPILOG)
+@with_collect_options
+def collect_cmd(
+    options,
+    serial: Annotated[str | None, Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
+    no_input: Annotated[bool, Opt("--no-input", help="Never prompt; list what is missing.")] = False,
+    json: Json = False,
     all_: AllDevices = False,
     jobs: Jobs = 4,
 ) -> int:
     """Collect everything a support desk asks for into one bundle, with a ticket for that desk."""
     from tsdtool import fleet, progress
-    from tsdtool.bundle.collect import CollectOptions, collect, collect_all
+    from tsdtool.bundle.collect import collect, collect_all
 
     person = console.interactive() and not (no_input or json)
-    if backup:
-        views.backup_notice(60.0)
-    options = CollectOptions(output, app_id, package, desk, field or [], form, attach or [], since,
-                             redact=redact, include_db=not no_db, profile_dirs=settings.profile_dirs,
-                             vendor_logs=vendor_logs, backup_wait=60.0 if backup else None, pc_root=pc_root)
+    if options.backup_wait is not None:
+        views.backup_notice(options.backup_wait)
     if all_:
         results = collect_all(settings.adb(), options, jobs=jobs, live=console.interactive() and not json)
         console.print_json([r.to_dict() for r in results]) if json else views.fleet_table(results)
@@ -393,18 +424,19 @@ def doctor_cmd(
 
 
 @app.command("watch")
+@with_collect_options
 def watch_cmd(
+    options,
     collect: Annotated[bool, typer.Option("--collect", help="A full bundle per terminal (the default).")] = False,
     info: Annotated[bool, typer.Option("--info", help="Only `info` per terminal, written as JSON.")] = False,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for bundles and info files.")] = Path("tsd-output"),
 ) -> int:
-    """Wait for terminals to be plugged in and handle each one; Ctrl-C stops."""
+    """Wait for terminals to be plugged in (and take those already attached); handle each one; Ctrl-C stops."""
     from tsdtool import watch
 
     if collect and info:
         raise errors.UsageError("choose one of --collect and --info")
-    watch.run(settings.adb(), mode="info" if info else "collect", output=output, profile_dirs=settings.profile_dirs,
-              notify=console.note, report=views.watch_line)
+    watch.run(settings.adb(), mode="info" if info else "collect", output=options.out_dir,
+              profile_dirs=settings.profile_dirs, notify=console.note, report=views.watch_line, options=options)
     return ExitCode.OK
 
 
@@ -442,21 +474,19 @@ def repro_start_cmd(
 
 
 @repro_app.command("stop")
+@with_collect_options
 def repro_stop_cmd(
+    options,
     serial: Annotated[str | None, Opt("-s", "--serial", help="Terminal serial (same as the global -s).")] = None,
-    app_id: Annotated[str | None, Opt("--app", help="App profile id: collect the packages it names.")] = None,
-    package: Annotated[str | None, Opt("--package", help="Collect this one package instead of --app.")] = None,
-    desk: Annotated[str | None, Opt("--desk", help="Desk profile id (cleverence, grsoft, generic).")] = None,
-    field: Fields = None,
-    output: Annotated[Path, Opt("-o", "--output", help="Folder for the bundle and ticket.")] = Path("tsd-output"),
+    no_input: Annotated[bool, Opt("--no-input", help="Never prompt; list what is missing.")] = False,
     json: Json = False,
 ) -> int:
     """Take the "after" screenshot and collect with logs limited to the window since `repro start`."""
-    from tsdtool import repro
-    from tsdtool.bundle.collect import CollectOptions
+    from tsdtool import progress, repro
 
-    options = CollectOptions(output, app_id, package, desk, field or [], profile_dirs=settings.profile_dirs)
-    result = repro.stop(settings.adb(), serial or settings.serial, options)
+    person = console.interactive() and not (no_input or json)
+    result = repro.stop(settings.adb(), serial or settings.serial, options, progress=progress.make(person),
+                        ask=views.ask_field if person else None)
     console.print_json(result.to_dict()) if json else views.collect_result(result)
     return result.exit_code
 

@@ -133,7 +133,7 @@ def run_each_process(adb: Adb, job: Callable[..., tuple[int, Any]], args: tuple,
                 code, value, error = futures[entry.serial].result()
                 results[entry.serial] = FleetResult(entry.serial, entry.state, code, value, error)
                 if view is not None:
-                    view.done(entry.serial, error or f"{(value or {}).get('status', 'done')}")
+                    view.done(entry.serial, error or _done_text(value or {}))
     finally:
         queue.put(None)
         relay_thread.join(5)
@@ -156,6 +156,16 @@ def _worker_context(job: Callable[..., Any]) -> Any:
     # imports tsdtool.cli) before the job; preloaded, the fork already has it.
     context.set_forkserver_preload(["__main__", job.__module__])
     return context
+
+
+def _done_text(value: dict[str, Any]) -> str:
+    """A finished row of the live view: the bundle's status and, for collect, the ticket's."""
+    ticket = value.get("ticket") if isinstance(value.get("ticket"), dict) else None
+    text = str(value.get("status", "done"))
+    if ticket is not None:
+        text += ", ticket ready" if ticket.get("ready") else ", ticket not ready: missing " + ", ".join(
+            ticket.get("missing") or ["?"])
+    return text
 
 
 def _guarded(job, host, port, timeout, serial, args) -> tuple[int, Any, str]:

@@ -116,6 +116,9 @@ def stop(adb: Any, serial: str | None, options: Any, folder: Path | None = None,
     """
     from tsdtool.bundle.collect import collect
 
+    if options.since:
+        raise errors.UsageError("repro stop sets the log window itself (since `repro start`)",
+                                fix="leave out --since")
     folder = folder or state_dir()
     state = load(serial or adb.env.get("ANDROID_SERIAL"), folder)
     device = adb.select(state.serial)
@@ -123,16 +126,18 @@ def stop(adb: Any, serial: str | None, options: Any, folder: Path | None = None,
     since = found or state.started_local
     repro = {"id": state.id, "started_at": state.started_local, "since": since,
              "window_from": "marker" if found else "clock at start", "device_actions": state.device_actions,
-             "before": f"attachments/{BEFORE_NAME}" if state.before else None, "after": "screenshot.png"}
+             "before": BEFORE_NAME if state.before else None, "after": "screenshot.png"}
     with tempfile.TemporaryDirectory() as tmp:
-        attach = list(options.attach)
+        extra = list(options.extra_files)
         if state.before and Path(state.before).is_file():
+            # A screenshot of the terminal, not one of the person's attachments (GRSoft counts
+            # attachments as its exchange folder).
             copy = Path(tmp) / BEFORE_NAME
             copy.write_bytes(Path(state.before).read_bytes())
-            attach.append(copy)
+            extra.append((copy, BEFORE_NAME, "screenshot"))
         else:
             repro["before"] = None
-        result = collect(adb, state.serial, replace(options, since=since, attach=attach, repro=repro),
+        result = collect(adb, state.serial, replace(options, since=since, extra_files=extra, repro=repro),
                          **kwargs)
     _state_file(folder, state.serial).unlink(missing_ok=True)
     if state.before:

@@ -187,12 +187,21 @@ def screenshot_result(shot: Any, path: Path) -> int:
 
 def fleet_table(results: list) -> None:
     rows = []
+    tickets = any(isinstance(r.value, dict) and "ticket" in r.value for r in results)
     for r in results:
         value = r.value if isinstance(r.value, dict) else {}
         text = r.error or " ".join(str(value[k]) for k in ("status", "vendor", "model", "bundle") if value.get(k))
         style = {0: "green", 3: "yellow"}.get(int(r.exit_code), "red")
-        rows.append([r.serial, r.state, (text or "ok", style)])
-    table(["serial", "state", "result"], rows)
+        rows.append([r.serial, r.state, (text or "ok", style)] + ([ticket_state(value)] if tickets else []))
+    table(["serial", "state", "result"] + (["ticket"] if tickets else []), rows)
+
+
+def ticket_state(value: dict) -> str:
+    """One cell: "ready" or "not ready: missing a, b" (collect results; "" for others)."""
+    ticket = value.get("ticket") if isinstance(value.get("ticket"), dict) else None
+    if ticket is None:
+        return ""
+    return "ready" if ticket.get("ready") else "not ready: missing " + ", ".join(ticket.get("missing") or ["?"])
 
 
 # --- field helpers: doctor, watch ---
@@ -421,8 +430,8 @@ def pull_db_result(pull: Any, out: Any) -> int:
         for role, why in db["missing"].items():
             con.print(f"    [red]{role} missing:[/] {shown(why)}", soft_wrap=True)
     if not pull.databases:
-        con.print(f"  [red]{shown(pull.not_readable)}[/]" if pull.not_readable else "  no database in the app's folders",
-                  soft_wrap=True)
+        none = "  no database in the app's folders"
+        con.print(f"  [red]{shown(pull.not_readable)}[/]" if pull.not_readable else none, soft_wrap=True)
     failed = _problems(out.items)
     con.print(f"written to {shown(out.root)}", soft_wrap=True)
     partial = failed or not pull.complete or not any(a.ok for a in pull.attempts)

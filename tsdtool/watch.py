@@ -15,6 +15,7 @@ Event sources:
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -199,9 +200,13 @@ def _library_collect() -> CollectFn:
         raise errors.TsdError(f"collect is not available in this build ({exc})",
                               fix="use `tsdtool watch --info`") from exc
 
-    def run(device: Device, output: Path, *, profile_dirs: Sequence[Path] = ()) -> Any:
-        # ask=None: nobody answers prompts at a bench; the saved contact and form defaults fill the ticket.
-        return collect(device.adb, device.serial, CollectOptions(out_dir=output, profile_dirs=profile_dirs),
+    def run(device: Device, output: Path, *, profile_dirs: Sequence[Path] = (), options: Any = None) -> Any:
+        # ask=None: nobody answers prompts at a bench; the options given to `watch` (the same set
+        # as collect's), the saved contact and form fill the ticket.
+        from dataclasses import replace
+
+        base = options or CollectOptions()
+        return collect(device.adb, device.serial, replace(base, out_dir=output, profile_dirs=profile_dirs),
                        ask=None)
 
     return run
@@ -220,6 +225,8 @@ def _as_result(result: Any) -> Result:
     missing = list(getattr(manifest.ticket, "missing", None) or [])
     if missing:
         message += f"; ticket still needs {', '.join(missing)}"
+    elif getattr(manifest.ticket, "ready", False):
+        message += "; ticket ready"
     return Result(status, message, Path(result.bundle))
 
 
@@ -295,6 +302,13 @@ def adb_events(lists: Iterable[list[DeviceEntry]]) -> Iterator[Event]:
             close()
 
 
+def attached_events(adb: Adb) -> list[Event]:
+    """The terminals already attached and usable when watch starts: handled first (neither
+    udev nor the adb list reports them as arrivals)."""
+    return [Event(ADD, e.serial, e.tags.get("usb", ""), e.model.replace("_", " "))
+            for e in adb.devices() if e.state == "device"]
+
+
 def default_events(adb: Adb, vendor_ids: Mapping[str, str], notify: Callable[[str], None],
                    system: str | None = None) -> Iterator[Event]:
     """udev on Linux when it can be read, else the adb device list."""
@@ -316,20 +330,24 @@ def run(
     notify: Callable[[str], None] = lambda message: None,
     report: Callable[[Outcome], None] = lambda outcome: None,
     events: Iterable[Event] | None = None,
+    options: Any = None,
 ) -> list[Outcome]:
     """What `tsdtool watch` does: pick the action and the event source, then loop until Ctrl-C.
 
     Args:
         mode: ``"collect"`` (a full bundle per terminal) or ``"info"``.
-        events: injected events (tests); None picks udev or the adb device list.
+        events: injected events (tests); None picks udev or the adb device list, after the
+            terminals already attached (a bench started with terminals plugged in).
+        options: collect's options (CollectOptions: desk, package, fields…) for each terminal.
     """
     if mode not in ("collect", "info"):
         raise errors.UsageError(f"unknown watch mode {mode!r}")
     check_folder(output, "-o")  # now, not when the first terminal is plugged in
-    action = info_action(profile_dirs) if mode == "info" else collect_action(profile_dirs=profile_dirs)
+    extra = {"options": options} if options is not None else {}
+    action = info_action(profile_dirs) if mode == "info" else collect_action(profile_dirs=profile_dirs, **extra)
     if events is None:
         vendor_ids = usb.known_vendor_ids(profile_dirs)
-        events = default_events(adb, vendor_ids, notify)
+        events = itertools.chain(attached_events(adb), default_events(adb, vendor_ids, notify))
     notify(f"{mode} for each terminal into {output}")
     outcomes = watch(adb, events, action, output=output, report=report)
     notify(f"watch stopped after {len(outcomes)} terminal(s)")
