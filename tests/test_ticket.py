@@ -218,7 +218,8 @@ def test_message_attaches_the_bundle_under_the_limit_and_links_it_above(tmp_path
     assert msg["To"] == "info@grsoft.ru" and "Ivan Petrov" in msg["From"]
     [att] = list(msg.iter_attachments())
     assert att.get_filename() == "tsd-x.zip" and att.get_content() == bundle.read_bytes()
-    small = desks.Desk(**{**desk.__dict__, "max_attachment_mb": 0.0005})
+    # A desk that wants no item in the mail on its own (GRSoft wants its database: see test_plan).
+    small = desks.Desk(**{**desk.__dict__, "max_attachment_mb": 0.0005, "attach_required": ()})
     msg = email.message_from_bytes(
         bytes(ticket.message(m, small, bundle, link="https://x.example/b")), policy=policy.default
     )
@@ -366,7 +367,10 @@ def test_portal_desks_instructions_and_redaction_lines():
     m.redaction.enabled, m.redaction.counts = True, {"serial": 2, "imei": 1}
     portal = _desk(channel="portal", to="", instructions="  Use the\n portal. ")
     lines = ticket.markdown(m, portal).splitlines()
-    assert f"Desk: Test Desk — {_heading('portal')}" in lines
+    # The portal line now also says what to do there (paste, attach) and where (the address or
+    # that the desk's rules give none).
+    [line] = [ln for ln in lines if ln.startswith(f"Desk: Test Desk — {_heading('portal')}")]
+    assert line.endswith(_heading("paste"))
     assert "Use the portal." in lines
     assert f"{_heading('redacted')}: imei 1, serial 2" in lines
     assert "To: ivan@x.org (Test Desk)" in ticket.markdown(m, portal, to="ivan@x.org").splitlines()

@@ -300,11 +300,11 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
     msg.set_content(markdown(manifest, desk, attachment, to))
     if attachment.attached:
         msg.add_attachment(bundle.read_bytes(), maintype="application", subtype="zip", filename=bundle.name)
-    else:
+    elif parts := required_parts(manifest, desk):
         import zipfile
 
         with zipfile.ZipFile(bundle) as zf:
-            for item in required_parts(manifest, desk):
+            for item in parts:
                 msg.add_attachment(zf.read(item.path), maintype="application", subtype="octet-stream",
                                    filename=item.path.rsplit("/", 1)[-1])
     return msg
