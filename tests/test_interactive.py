@@ -58,7 +58,7 @@ def _spawn(port: int, tmp_path: Path, *args: str):
     screen = Screen()
     child = pexpect.spawn(_tsdtool(), ["-H", "127.0.0.1", "-P", str(port), "--timeout", "10", "collect",
                                        "-o", str(tmp_path / "out"), *args],
-                          env=env, dimensions=(ROWS, COLS), timeout=60, cwd=str(tmp_path),
+                          env=env, dimensions=(ROWS, COLS), timeout=180, cwd=str(tmp_path),
                           encoding="utf-8", codec_errors="replace")
     child.logfile_read = screen
     return child, screen
@@ -162,7 +162,7 @@ def test_a_pick_list_when_no_app_is_given(fake_server, tmp_path):
     child, screen = _spawn(server.port, tmp_path, "--desk", "generic", "--field", "description=x",
                            "--field", "contact_name=A", "--field", "contact_email=a@example.com")
     child.expect_exact("App to collect")
-    child.expect_exact("number")
+    child.expect_exact("number: ")
     listing = "\n".join(screen.lines())
     assert "1. com.example.mobilesmarts" in listing and "2. com.example.scanner.demo" in listing
     child.sendline("2")
