@@ -82,3 +82,11 @@ def test_collect_all_says_per_terminal_whether_the_ticket_is_ready(fake_server, 
     assert code == 3
     lines = [ln for ln in out.splitlines() if ln.startswith(("20TC52FX0001", "18326D8A2F"))]
     assert len(lines) == 2 and all("not ready: missing" in ln and "project" in ln for ln in lines), out
+
+
+def test_collect_all_checks_the_options_once_before_any_terminal(fake_server, tsd, tmp_path):
+    server = fake_server("zebra_tc52", "honeywell_ct60")
+    code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "--all", "--no-input",
+                         "-o", tmp_path / "out", "--field", "contact_email=notanemail")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "is not an e-mail address" in err, err
+    assert all(t._services == 0 for t in server.terminals), "checked before any terminal was touched"

@@ -666,6 +666,7 @@ def collect_all(adb: Any, options: CollectOptions, *, jobs: int, live: bool = Fa
     from tsdtool import fleet
     from tsdtool.progress import FleetView
 
+    plan_mod.build(options)  # a usage mistake is one error before any terminal, not one per row
     with FleetView(live) as view:
         return fleet.run_each_process(adb, _collect_job, (options,), jobs, view)
 
