@@ -299,5 +299,5 @@ def test_a_release_app_without_external_data_is_not_readable_exit_3(fake_termina
         assert code == 3, stdout
         assert "no database" not in stdout
         assert "not readable: run-as: package not debuggable" in stdout
-        assert "export the database in the app and --attach it" in stdout
+        assert "Ways out" in stdout and "export of the database (--attach it)" in stdout
     assert "su: su not found" in stdout or "su: su refused" in stdout, stdout
