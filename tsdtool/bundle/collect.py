@@ -268,7 +268,7 @@ def _app_collectors(packages: list[str], options: CollectOptions) -> list[Collec
     from tsdtool.collectors.logs import AppFilesCollector
 
     if not packages:
-        why = "no app chosen (give --package PKG or --app ID) and no installed app has a profile"
+        why = "no app chosen (--app or --package) and no installed app has a profile"
         return [_Skip("databases", "database", why), _Skip("app_files", "app_log", why)]
     chosen: list[Collector] = []
     for package in packages:
@@ -491,7 +491,7 @@ def database_summary(pulls: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[
     for package, pull in pulls.items():
         found = pull.get("databases", [])
         if not found:
-            from tsdtool.collectors.database import unreadable
+            from tsdtool.collectors.database import refused_ways, unreadable
 
             why = unreadable(pull.get("attempts", [])) or "no database in the app's folders"
             rows.append(
@@ -505,6 +505,8 @@ def database_summary(pulls: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[
                     "tables": None,
                     "integrity_ok": None,
                 }
+                # What the terminal said for each way (data, shown inside the desk's wording).
+                | ({"refused": refused_ways(pull.get("attempts", []))} if why.startswith("not readable") else {})
             )
         for db in found:
             check = db.get("check") or {}

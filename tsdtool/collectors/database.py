@@ -93,18 +93,20 @@ class DatabasePull:
                 "not_readable": self.not_readable}
 
 
-WAYS_OUT = ("Ways out: a debuggable build of the app from its vendor; --root on a rooted terminal; --backup "
-            "with a tap on the terminal (Android ≤ 11, or a debuggable app); or the app's own export of the "
-            "database (--attach it)")
-
-
 def unreadable(attempts: Sequence[dict[str, Any]]) -> str:
     """``not readable: run-as: package not debuggable; su: …. Ways out: …`` when no way into the
     private folder worked ("" when one did). ``attempts`` as in ``databases.json``."""
     if any(a.get("ok") and a.get("way") in PRIVATE_WAYS for a in attempts):
         return ""
-    refused = [f"{a['way']}: {a['reason']}" for a in attempts if not a.get("ok") and a.get("way") in PRIVATE_WAYS]
-    return f"not readable: {'; '.join(refused) or 'no way into the app folder'}. {WAYS_OUT}"
+    from tsdtool.texts import texts
+
+    # The wording (and the ways out) is the catalogue's, so the report can show it in the desk's language.
+    return texts("en")("checks.not_readable", why="; ".join(refused_ways(attempts)) or "no way into the app folder")
+
+
+def refused_ways(attempts: Sequence[dict[str, Any]]) -> list[str]:
+    """``way: reason`` for each refused way into the private folder (what the terminal said)."""
+    return [f"{a['way']}: {a['reason']}" for a in attempts if not a.get("ok") and a.get("way") in PRIVATE_WAYS]
 
 
 def find_databases(way: Way, files: Sequence[Found]) -> list[DatabaseSet]:
