@@ -116,10 +116,11 @@ def test_login_uses_the_environment_password_and_never_shows_or_stores_it(
 ):
     bundle = bundle_for("grsoft")
     monkeypatch.setenv("TSDTOOL_SMTP_PASSWORD", PASSWORD)
-    code, out, err = _send(tsd, bundle, "--smtp", smtp.address, "--user", "ivan")
+    code, out, err = _send(tsd, bundle, "--smtp", smtp.address, "--user", "ivan", "--insecure-plaintext")
     assert code == 0, err
     assert smtp.logins == [("ivan", PASSWORD)] and len(smtp.messages) == 1
     assert PASSWORD not in out + err
+    assert "warning: --insecure-plaintext: the password of ivan goes to the server unencrypted" in err
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert PASSWORD.encode() not in path.read_bytes(), path
@@ -128,14 +129,14 @@ def test_login_uses_the_environment_password_and_never_shows_or_stores_it(
 def test_a_wrong_password_is_one_line_exit_1(bundle_for, tsd, smtp, monkeypatch):
     bundle = bundle_for("grsoft")
     monkeypatch.setenv("TSDTOOL_SMTP_PASSWORD", "wrong")
-    code, _, err = _send(tsd, bundle, "--smtp", smtp.address, "--user", "ivan")
+    code, _, err = _send(tsd, bundle, "--smtp", smtp.address, "--user", "ivan", "--insecure-plaintext")
     assert code == 1 and "refused the login for ivan" in err and "wrong" not in err
     assert smtp.messages == []
 
 
 def test_no_password_and_nobody_to_ask_is_a_usage_error(bundle_for, tsd, smtp):
     bundle = bundle_for("grsoft")
-    code, _, err = _send(tsd, bundle, "--smtp", smtp.address, "--user", "ivan")
+    code, _, err = _send(tsd, bundle, "--smtp", smtp.address, "--user", "ivan", "--insecure-plaintext")
     assert code == 2 and "TSDTOOL_SMTP_PASSWORD" in err
     assert smtp.logins == [] and smtp.messages == []
 
@@ -205,15 +206,16 @@ def test_manifest_round_trip_keeps_what_send_needs(bundle_for):
     assert manifest.form["contact_email"] == FULL_FIELDS["contact_email"]
 
 
-def test_starttls_upgrades_and_verifies_the_server(bundle_for, tsd, tmp_path, monkeypatch):
-    """A real TLS upgrade: a throw-away CA-less certificate for localhost, trusted via SSL_CERT_FILE."""
+def self_signed(tmp_path: Path):
+    """A throw-away CA-less certificate for localhost (openssl: installed by .ci/run, required in CI)."""
+    import os
     import shutil
     import ssl
     import subprocess
 
-    from aiosmtpd.controller import Controller
-
     if not shutil.which("openssl"):
+        if os.environ.get("CI"):
+            pytest.fail("openssl is required in CI")
         pytest.skip("openssl is not installed")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
@@ -221,6 +223,50 @@ def test_starttls_upgrades_and_verifies_the_server(bundle_for, tsd, tmp_path, mo
                    check=True, capture_output=True)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
+    return cert, context
+
+
+def test_a_login_without_tls_is_refused_before_connecting(bundle_for, tsd, smtp, monkeypatch):
+    bundle = bundle_for("grsoft")
+    monkeypatch.setenv("TSDTOOL_SMTP_PASSWORD", PASSWORD)
+    code, out, err = _send(tsd, bundle, "--smtp", smtp.address, "--user", "ivan")
+    assert code == 2 and "unencrypted" in err and "--starttls" in err and "--ssl" in err
+    assert len(err.strip().splitlines()) <= 2 and PASSWORD not in out + err
+    assert smtp.logins == [] and smtp.messages == []
+    code, _, err = _send(tsd, bundle, "--smtp", smtp.address, "--user", "ivan", "--ssl", "--starttls")
+    assert code == 2 and "exclude" in err
+
+
+def test_ssl_speaks_tls_from_the_first_byte_and_verifies_the_certificate(bundle_for, tsd, tmp_path, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    cert, context = self_signed(tmp_path)
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=context,
+                            authenticator=inbox.authenticate, auth_require_tls=False)
+    controller.start()
+    try:
+        bundle = bundle_for("grsoft")
+        monkeypatch.setenv("TSDTOOL_SMTP_PASSWORD", PASSWORD)
+        code, _, err = _send(tsd, bundle, "--smtp", f"localhost:{port}", "--ssl", "--user", "ivan")
+        assert "CERTIFICATE_VERIFY_FAILED" in err and code == 1, err  # self-signed, not trusted: refused
+        assert inbox.logins == [] and inbox.messages == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now the system trusts it
+        code, _, err = _send(tsd, bundle, "--smtp", f"localhost:{port}", "--ssl", "--user", "ivan")
+        assert code == 0, err
+        assert inbox.logins == [("ivan", PASSWORD)] and len(inbox.messages) == 1
+        code, _, err = _send(tsd, bundle, "--smtp", f"127.0.0.1:{port}", "--ssl", "--user", "ivan")
+        assert code == 1 and "127.0.0.1" in err and len(inbox.messages) == 1  # the name must match too
+    finally:
+        controller.stop()
+
+
+def test_starttls_upgrades_and_verifies_the_server(bundle_for, tsd, tmp_path, monkeypatch):
+    """A real TLS upgrade: a throw-away CA-less certificate for localhost, trusted via SSL_CERT_FILE."""
+    from aiosmtpd.controller import Controller
+
+    cert, context = self_signed(tmp_path)
     inbox = Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context,

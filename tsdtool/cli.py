@@ -392,7 +392,10 @@ def send_cmd(
     bundle: BundleArg,
     smtp: Annotated[str, Opt("--smtp", help="SMTP server HOST:PORT.")] = "",
     to: Annotated[str, Opt("--to", help="Recipient (default: the desk's address).")] = "",
-    starttls: Annotated[bool, Opt("--starttls", help="Upgrade the connection with STARTTLS.")] = False,
+    starttls: Annotated[bool, Opt("--starttls", help="Upgrade the connection with STARTTLS (port 587).")] = False,
+    ssl: Annotated[bool, Opt("--ssl", help="TLS from the first byte (SMTPS, port 465).")] = False,
+    insecure_plaintext: Annotated[bool, Opt("--insecure-plaintext",
+                                            help="Allow --user without TLS (the password goes in clear).")] = False,
     user: Annotated[str, Opt("--user", help="SMTP login; password from TSDTOOL_SMTP_PASSWORD or a prompt.")] = "",
     dry_run: Annotated[bool, Opt("--dry-run", help="Show what would be sent; connect to nothing.")] = False,
     link: Annotated[str, Opt("--link", help="Where an oversize bundle was uploaded.")] = "",
@@ -402,9 +405,10 @@ def send_cmd(
     from tsdtool.bundle import send
 
     person = console.interactive()
-    options = send.SendOptions(smtp, to, starttls, user, dry_run, link, field or [], settings.profile_dirs)
+    options = send.SendOptions(smtp, to, starttls, user, dry_run, link, field or [], settings.profile_dirs,
+                               ssl=ssl, insecure_plaintext=insecure_plaintext)
     result = send.send(bundle, options, show=views.send_preview, confirm=views.confirm_send if person else None,
-                       ask_password=views.ask_password if person else None)
+                       ask_password=views.ask_password if person else None, warn=console.warn)
     return views.send_result(result)
 
 

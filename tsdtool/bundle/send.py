@@ -29,7 +29,7 @@ PASSWORD_ENV = "TSDTOOL_SMTP_PASSWORD"
 class SendError(errors.TsdError):
     """The SMTP server refused the connection, the login or the message."""
 
-    fix = "check --smtp HOST:PORT, --starttls, --user and the password in TSDTOOL_SMTP_PASSWORD"
+    fix = "check --smtp HOST:PORT, --starttls or --ssl, --user and the password in TSDTOOL_SMTP_PASSWORD"
 
 
 @dataclass
@@ -44,6 +44,12 @@ class SendOptions:
     profile_dirs: Sequence[Path] = ()
     config_dir: Path | None = None
     timeout: float = 30.0
+    ssl: bool = False  # implicit TLS from the first byte (SMTPS, port 465)
+    insecure_plaintext: bool = False  # allow --user over a connection with no TLS
+
+    @property
+    def tls(self) -> bool:
+        return self.starttls or self.ssl
 
 
 @dataclass
@@ -127,8 +133,8 @@ def prepare(bundle: Path, options: SendOptions) -> SendPlan:
             fix="upload it and pass the link with --link URL",
         )
     message = ticket.message(manifest, desk, Path(bundle), to=to, link=options.link)
-    sender = manifest.form.get("contact_email") or options.user
-    if not sender or "@" not in sender or any(c in sender for c in "\r\n\x00"):
+    sender = ticket.mailbox(manifest.form.get("contact_email") or options.user)
+    if not sender:
         raise errors.UsageError(
             "no sender address: the ticket has no contact_email",
             fix="add it with --field contact_email=you@example.com",
@@ -143,9 +149,15 @@ def deliver(plan: SendPlan, options: SendOptions, password: str | None) -> SendR
 
     host, port = parse_smtp(options.smtp)
     try:
-        with smtplib.SMTP(host, port, timeout=options.timeout) as smtp:
+        # The system's trust store and host name checks, always (create_default_context).
+        context = ssl.create_default_context()
+        if options.ssl:
+            smtp = smtplib.SMTP_SSL(host, port, timeout=options.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=options.timeout)
+        with smtp:
             if options.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
             if options.user:
                 smtp.login(options.user, password or "")
             refused = smtp.send_message(plan.message, from_addr=plan.sender, to_addrs=[plan.to])
@@ -158,6 +170,18 @@ def deliver(plan: SendPlan, options: SendOptions, password: str | None) -> SendR
     except OSError as exc:
         raise SendError(f"cannot reach {host}:{port} ({exc.strerror or exc})") from None
     return SendResult(plan, True, {k: _reply(v) for k, v in refused.items()})
+
+
+def check_tls(options: SendOptions) -> None:
+    """A login only over TLS: without it the password crosses the network in clear."""
+    if options.starttls and options.ssl:
+        raise errors.UsageError("--starttls and --ssl exclude each other",
+                                fix="--ssl for port 465 (TLS from the start), --starttls for 587")
+    if options.user and not options.tls and not options.insecure_plaintext:
+        raise errors.UsageError(
+            f"--user {options.user} without --starttls or --ssl would send the password unencrypted",
+            fix="add --starttls (port 587) or --ssl (port 465); --insecure-plaintext only on a trusted network",
+        )
 
 
 def _reply(answer: object) -> str:
@@ -175,6 +199,7 @@ def send(
     confirm: Callable[[SendPlan], bool] | None = None,
     ask_password: Callable[[str], str] | None = None,
     env: Mapping[str, str] | None = None,
+    warn: Callable[[str], None] = lambda message: None,
 ) -> SendResult:
     """Prepare, show, confirm (when someone can answer), then deliver — unless ``dry_run``.
 
@@ -183,10 +208,14 @@ def send(
         confirm: asks "send it?"; None when nobody can answer (no TTY): then it just sends.
         ask_password: prompts for the SMTP password when ``--user`` is set and the
             environment has none; None when nobody can answer.
+        warn: prints a warning (the password going out unencrypted with --insecure-plaintext).
     """
     env = os.environ if env is None else env
     if not options.dry_run:
         parse_smtp(options.smtp)
+    check_tls(options)
+    if options.user and not options.tls:
+        warn(f"--insecure-plaintext: the password of {options.user} goes to the server unencrypted")
     plan = prepare(bundle, options)
     show(plan)
     if options.dry_run:

@@ -274,37 +274,60 @@ def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = Non
 
 
 def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link: str = "") -> EmailMessage:
-    """``ticket.eml``: the ticket as an e-mail, the bundle attached when it fits the limit."""
-    from email import policy
+    """``ticket.eml``: the ticket as an e-mail, the bundle attached when it fits the limit.
+
+    Every header value passes :func:`tsdtool.escapes.header` (device and bundle text may
+    carry CR/LF or an encoded word hiding them); the library then folds and encodes it.
+    """
     from email.headerregistry import Address
     from email.message import EmailMessage
     from email.utils import formatdate, make_msgid
 
+    from tsdtool.escapes import header
+
     attachment = attachment_for(bundle, desk, link)
-    to = to or desk.to
-    # CRLF as on the wire (mail clients open .eml files written so); no folding before 998
-    # characters: the default 78 folds "Subject: [Project] …" before its first word.
-    msg = EmailMessage(policy=policy.default.clone(linesep="\r\n", max_line_length=998))
-    msg["Subject"] = subject(desk, manifest)
+    to = header(to or desk.to)
+    msg = EmailMessage(policy=mail_policy())
+    msg["Subject"] = header(subject(desk, manifest))
     if to:
         msg["To"] = to
-    sender = manifest.form.get("contact_email", "")
-    if sender and "@" in sender and not any(c in sender for c in "\r\n\x00"):
+    sender = mailbox(manifest.form.get("contact_email", ""))
+    if sender:
         user, _, domain = sender.partition("@")
-        # One line: a header cannot hold a line break (a hand-edited manifest may).
-        msg["From"] = Address(" ".join(manifest.form.get("contact_name", "").split()), user, domain)
+        msg["From"] = Address(header(manifest.form.get("contact_name", "")), user, domain)
     msg["Date"] = formatdate(usegmt=True)
     # The sender's domain, not getfqdn(): that may wait on DNS and names the PC.
     msg["Message-ID"] = make_msgid("tsdtool", domain=sender.partition("@")[2] or "tsdtool.invalid")
-    msg["X-Tsdtool-Bundle-SHA256"] = attachment.sha256
+    msg["X-Tsdtool-Bundle-SHA256"] = header(attachment.sha256)
     msg.set_content(markdown(manifest, desk, attachment, to))
     if attachment.attached:
-        msg.add_attachment(bundle.read_bytes(), maintype="application", subtype="zip", filename=bundle.name)
+        msg.add_attachment(bundle.read_bytes(), maintype="application", subtype="zip",
+                           filename=header(bundle.name))
     elif parts := required_parts(manifest, desk):
         import zipfile
 
         with zipfile.ZipFile(bundle) as zf:
             for item in parts:
                 msg.add_attachment(zf.read(item.path), maintype="application", subtype="octet-stream",
-                                   filename=item.path.rsplit("/", 1)[-1])
+                                   filename=header(item.path.rsplit("/", 1)[-1]))
     return msg
+
+
+def mail_policy() -> Any:
+    """CRLF as on the wire (mail clients open .eml files written so); no folding before 998
+    characters (the default 78 folds "Subject: [Project] …" before its first word); and the
+    library's own check of every generated header where the runtime has it (3.11.10+)."""
+    from email import policy
+
+    verify = {"verify_generated_headers": True} if hasattr(policy.default, "verify_generated_headers") else {}
+    return policy.default.clone(linesep="\r\n", max_line_length=998, **verify)
+
+
+# A plain ``local@domain`` address: the only form a header is built from (a hand-edited or
+# hostile manifest may hold anything in contact_email).
+_MAILBOX = re.compile(r"[A-Za-z0-9.!#$%&'*+/^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+def mailbox(value: str) -> str:
+    """``value`` when it is one plain e-mail address, else ''."""
+    return value if _MAILBOX.fullmatch(value or "") and "=?" not in value else ""

@@ -1,0 +1,75 @@
+"""One escaping function per sink, for every value that came from a terminal or a bundle.
+
+A terminal (compromised, or just odd) and a bundle from anyone are untrusted: a model name
+may hold an ANSI escape, an RFC 2047 encoded word hiding CR/LF, HTML, backticks or ``$()``.
+Each sink has exactly one function here; the modules that write to a sink call it:
+
+==============  ==========================================  ===============================
+sink            function                                    used by
+==============  ==========================================  ===============================
+mail header     :func:`header`                              bundle/ticket.py (message)
+Markdown        :func:`markdown`                            bundle/ticket.py (markdown)
+console         :func:`tsdtool.console.escape`              report.py, console.py
+JSON            :func:`json_text`                           console.print_json
+HTML            :func:`html.escape` (``quote=True``)        bundle/report_html.py
+file name       :func:`tsdtool.paths.safe_component`        outdir, collect (bundle name)
+printed path    :func:`shell_path`                          report.py (paths a person pastes)
+==============  ==========================================  ===============================
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from typing import Any
+
+_ENCODED_WORD = "=?"  # RFC 2047's opener: a parser may decode CR/LF out of what follows
+
+
+def header(value: object) -> str:
+    """One mail-header value: one line of printable text with no RFC 2047 encoded word.
+
+    Every character that is not printable (C0/C1 controls, CR/LF, line/paragraph
+    separators, bidi and other format characters, lone surrogates) becomes a space, runs of
+    white space become one, and ``=?`` becomes ``= ?``. Python before 3.11.10/3.12.5
+    (CVE-2024-6923) decodes an encoded word while parsing a header value and then writes the
+    CR/LF inside it raw, so the decoded text could add headers (``Bcc:``); with no ``=?``
+    left there is nothing to decode, whatever the runtime. The email library still folds and
+    encodes the (now harmless) non-ASCII text per RFC 2047.
+    """
+    text = "".join(ch if ch.isprintable() else " " for ch in str(value))
+    return " ".join(text.split()).replace(_ENCODED_WORD, "= ?")
+
+
+# Characters Markdown (CommonMark, GitHub) gives a meaning to inside a line, and '<'/'&'
+# which start raw HTML and entities: portals render a ticket's Markdown.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def markdown(value: object) -> str:
+    """Text for inline Markdown: HTML neutralised, markup characters backslash-escaped,
+    controls shown as ``\\xNN`` (what the console shows too)."""
+    from tsdtool.console import printable
+
+    text = printable(value).replace("&", "&amp;").replace("<", "&lt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+_C1 = re.compile(r"[\x7f-\x9f\u2028\u2029]")
+
+
+def json_text(data: Any, **dumps: Any) -> str:
+    """``json.dumps`` that keeps Cyrillic readable (``ensure_ascii=False``) but writes DEL, C1
+    controls and the line/paragraph separators as ``\\uXXXX``: a terminal acts on C1 (CSI is
+    ``\\x9b``) exactly as on ESC, and json escapes only C0 by itself."""
+    text = json.dumps(data, ensure_ascii=False, **dumps)
+    return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def shell_path(path: object) -> str:
+    """A path as a person may paste it into a shell: quoted when it needs it (a model name
+    with backticks or ``$()`` ran as a command when the printed path was pasted)."""
+    from tsdtool.console import printable
+
+    return shlex.quote(printable(path))
