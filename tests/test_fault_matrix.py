@@ -32,6 +32,7 @@ import pytest
 from tests.bundle_util import every_bundle_verifies, field_args, manifest_of  # noqa: F401 - autouse
 from tests.conftest import sigint_raises
 from tests.fake_adb import make_fixture
+from tests.hostile_util import ENCODED_WORD, TiB, gnu_sparse_member, regular_member, tar_of
 
 PKG = "com.example.app"
 DB = f"/data/data/{PKG}/databases/app.db"
@@ -89,6 +90,7 @@ class Fault:
     pull_db: tuple[int, str] | None = (PARTIAL, "")  # None: does not apply
     tweak: str = ""  # a named extra set-up (see build)
     pull_db_faults: dict | None = None  # other [faults] for pull-db (it asks fewer services)
+    env: dict = field(default_factory=dict)  # budgets (tsdtool.budgets) for this cell
 
 
 def _faults() -> dict[str, Fault]:
@@ -121,6 +123,17 @@ def _faults() -> dict[str, Fault]:
         "hostile_names": Fault(tweak="hostile", collect=(OK, ""), pull_db=(OK, "")),
         "non_utf8_10mb": Fault(tweak="non_utf8", collect=(OK, ""), pull_db=None),
         "disk_full": Fault(tweak="disk_full", collect=(PARTIAL, "disk full"), pull_db=(PARTIAL, "disk full")),
+        # issue 14: a hostile terminal. The run-as tar stream answers a 2 KB sparse member that
+        # expands to 1 TiB, or a member declaring 1 TiB; getprop answers more than the budget;
+        # the model is an RFC 2047 encoded word hiding CR/LF; a device file x.part sits next to x.
+        "sparse_tar_1tib": Fault(tweak="sparse_tar", collect=(PARTIAL, "sparse member"),
+                                 pull_db=(PARTIAL, "sparse member")),
+        "tar_member_declares_1tib": Fault(tweak="huge_tar", collect=(PARTIAL, "per-item budget"),
+                                          pull_db=(PARTIAL, "per-item budget")),
+        "shell_output_over_budget": Fault(tweak="huge_getprop", env={"TSDTOOL_MAX_SHELL_OUTPUT": "1M"},
+                                          collect=(PARTIAL, "over its budget"), pull_db=None),
+        "encoded_word_model": Fault(tweak="encoded_word", collect=(OK, ""), pull_db=(OK, "")),
+        "part_file_next_to_its_name": Fault(tweak="part_sibling", collect=(OK, ""), pull_db=(OK, "")),
         "ctrl_c": Fault(
             {"delay_ms_per_chunk": 60}, tweak="sigint", collect=(PARTIAL, "interrupted"), pull_db=(130, "")
         ),
@@ -150,6 +163,20 @@ def build(tmp_path: Path, name: str, fault: Fault, command: str = "collect") -> 
         for n, hostile in enumerate(HOSTILE):
             files[f"/data/anr/{hostile}"] = f"anr {n}\n"
             files[f"/data/data/{PKG}/databases/{hostile}"] = f"not a db {n}\n"
+    tar_cmd = f"run-as {PKG} tar -c -f - -C /data/data/{PKG} ./databases/app.db"
+    if fault.tweak == "sparse_tar":
+        device["shell"] = {tar_cmd: {"file": "hostile.tar"}}
+        hostile_tar = tar_of(gnu_sparse_member("./databases/app.db", TiB))
+    if fault.tweak == "huge_tar":
+        device["shell"] = {tar_cmd: {"file": "hostile.tar"}}
+        hostile_tar = tar_of(regular_member("./databases/app.db", db[:4096], declared=TiB))
+    if fault.tweak == "huge_getprop":
+        device["shell"] = {"getprop": {"file": "hostile.tar"}}
+        hostile_tar = b"[ro.x]: [" + b"y" * 1_500_000 + b"]\n"
+    if fault.tweak == "part_sibling":
+        files["/data/anr/traces.txt"] = "the real traces\n"
+        files["/data/anr/traces.txt.part"] = "a device file that only looks unfinished\n"
+        files[f"/data/data/{PKG}/databases/app.db.part"] = "not a db either\n"
     if fault.tweak == "non_utf8":
         # 10 MB of logcat with invalid UTF-8 in tags and messages, and a getprop with some too
         line = b"11-25 09:12:00.131  4711  4711 E Sc\xffan: bad \xc3\x28 byte \xe2\x82 \xf0\x9f\n"
@@ -164,7 +191,11 @@ def build(tmp_path: Path, name: str, fault: Fault, command: str = "collect") -> 
         packages=[{"name": PKG, "debuggable": True, "version_name": "1.0"}],
         files=files,
         device=device or None,
+        **({"model": ENCODED_WORD, "props": {"ro.product.manufacturer": ENCODED_WORD}}
+           if fault.tweak == "encoded_word" else {}),
     )
+    if fault.tweak in ("sparse_tar", "huge_tar", "huge_getprop"):
+        (fx / "hostile.tar").write_bytes(hostile_tar)
     if fault.tweak == "hostile":
         anr = fx / "fs/data/anr"
         os.symlink("/etc/passwd", anr / "passwd")  # a device-absolute link: the fake keeps it inside
@@ -271,6 +302,9 @@ def test_fault_cell(name, command, fake_server, tsd, tmp_path, request):
     fx, db = build(tmp_path, name, fault, command)
     if fault.tweak == "disk_full":
         request.getfixturevalue("disk_full")
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    for var, value in fault.env.items():
+        monkeypatch.setenv(var, value)
     server = fake_server(fx)
     out = tmp_path / "out"
     serial = (fx / "device.toml").read_text().split('serial = "', 1)[1].split('"', 1)[0]

@@ -10,18 +10,20 @@ bytes, also for the exact ``run-as … tar`` command).
 from __future__ import annotations
 
 import email
+import io
+import tarfile
+import time
 from email import policy
 from pathlib import Path
 
 import pytest
 
 from tests.bundle_util import FULL_FIELDS, collect, every_bundle_verifies, field_args  # noqa: F401 - autouse
+from tests.hostile_util import ENCODED_WORD, TiB, gnu_sparse_member, regular_member, tar_of
 from tsdtool import escapes
 from tsdtool.bundle import desks, ticket
 from tsdtool.bundle.manifest import BundleItem, Manifest
 
-# The review's payload: decoded, it is "TC52\r\nReply-To: x@evil.example\r\nBcc: x@evil.example".
-ENCODED_WORD = "=?utf-8?q?TC52=0D=0AReply-To:_x@evil.example=0D=0ABcc:_x@evil.example?="
 RAW = "TC52\r\nBcc: raw@evil.example\r\n"
 C1 = "\x9b31m\x1b]0;pwned\x07"
 EXPECTED_HEADERS = {"Subject", "To", "From", "Date", "Message-ID", "X-Tsdtool-Bundle-SHA256", "MIME-Version",
@@ -90,3 +92,137 @@ def test_a_model_name_with_an_encoded_word_adds_no_header_to_the_eml(fake_server
     names = {k for k, _ in _headers_of(raw)}
     assert names <= EXPECTED_HEADERS, names
     assert "Reply-To" not in names and "Bcc" not in names
+
+
+# -- sizes: sparse and oversized tar members, budgets -------------------------------------------------
+
+def test_the_sparse_member_builder_makes_what_gnu_tar_would(tmp_path):
+    """The crafted member is what tarfile reads as sparse, expanding to the declared size
+    (so the test below would write 1 TiB without the refusal)."""
+    with tarfile.open(fileobj=io.BytesIO(tar_of(gnu_sparse_member("./a.db", 1 << 20))), mode="r|") as tf:
+        [member] = list(tf)
+    assert member.issparse() and member.size == 1 << 20
+
+
+def _extract(data: bytes, tmp_path: Path, *names: str):
+    from tsdtool.apps import tarstream
+    from tsdtool.outdir import OutputDir
+
+    out = OutputDir(tmp_path / "out")
+    wanted = {n: tarstream.Target(f"db/{n}", f"/data/data/p/{n}") for n in names}
+    done: dict = {}
+    error = None
+    try:
+        tarstream.pump(lambda sink: sink.write(data), lambda s: tarstream.extract(s, wanted, out, kind="database",
+                                                                                   done=done))
+    except Exception as exc:  # noqa: BLE001 - the test looks at it
+        error = exc
+    return out, done, error
+
+
+def test_a_1_tib_sparse_member_is_refused_and_nothing_big_is_written(tmp_path):
+    data = tar_of(gnu_sparse_member("./app.db", TiB), regular_member("./app.db-wal", b"wal" * 100))
+    started = time.monotonic()
+    out, done, error = _extract(data, tmp_path, "app.db", "app.db-wal")
+    elapsed = time.monotonic() - started
+    assert error is None
+    [db] = [i for i in out.items if i.source.endswith("app.db")]
+    assert db.status == "failed" and "sparse member declaring 1 TiB" in db.reason
+    [wal] = [i for i in out.items if i.source.endswith("-wal")]
+    assert wal.status == "ok" and wal.size == 300  # the stream went on after the refused member
+    written = sum(p.stat().st_size for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written == 300
+    assert elapsed < 10, elapsed  # a hang guard: writing the expansion took minutes
+
+
+def test_a_member_declaring_more_than_the_item_budget_stops_the_stream(tmp_path, monkeypatch):
+    from tsdtool.apps import tarstream
+
+    monkeypatch.setenv("TSDTOOL_MAX_ITEM", "1M")
+    # declares 1 TiB but the stream ends long before: nothing of it may be read or written
+    data = regular_member("./app.db", b"SQLite format 3\0" * 64, declared=TiB)
+    out, done, error = _extract(data, tmp_path, "app.db")
+    assert isinstance(error, tarstream.MemberRefused) and "over the per-item budget of 1 MiB" in str(error)
+    [db] = out.items
+    assert db.status == "failed" and "declares 1 TiB" in db.reason
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+
+
+def test_the_item_budget_caps_every_stream_into_the_output_folder(tmp_path, monkeypatch):
+    from tsdtool import budgets
+    from tsdtool.outdir import OutputDir
+
+    monkeypatch.setenv("TSDTOOL_MAX_ITEM", "64K")
+    monkeypatch.setenv("TSDTOOL_MAX_BUNDLE", "100K")
+    out = OutputDir(tmp_path / "out")
+    with pytest.raises(budgets.OverBudget, match="item is over its budget of 64 KiB"):
+        with out.open("big.log", "cat big.log") as sink:
+            for _ in range(100):
+                sink.write(b"x" * 1024)
+    assert out.items[0].status == "failed" and out.items[0].size == 64 * 1024
+    out.write_bytes("a", b"y" * 30_000, "a")
+    with pytest.raises(budgets.OverBudget, match="collection is over its budget of 100 KiB"):
+        out.write_bytes("b", b"z" * 30_000, "b")
+
+
+def test_budgets_are_declared_once_and_overridable():
+    from tsdtool import budgets, errors
+
+    default = budgets.current({})
+    assert default.item >= 4 * 10**9 and default.bundle >= default.item + 100 * 10**6  # a 4 GB db + 100 MB logs
+    assert budgets.current({"TSDTOOL_MAX_ITEM": "6G"}).item == 6 << 30
+    assert budgets.parse_size("512 MiB") == 512 << 20 and budgets.parse_size("65536") == 65536
+    with pytest.raises(errors.UsageError):
+        budgets.parse_size("lots")
+
+
+def test_a_device_file_named_like_a_partial_copy_is_kept_beside_its_namesake(fake_server, tsd, tmp_path):
+    """``x.log.part`` next to ``x.log``: the local ``.part`` of one item is not the other item."""
+    import zipfile
+
+    from tests.fake_adb import make_fixture
+
+    fx = make_fixture(tmp_path / "fx", "PART0001", files={
+        "/data/anr/traces.txt": "the real traces\n",
+        "/data/anr/traces.txt.part": "a device file that only looks unfinished\n",
+        "/data/anr/a.part": "a\n",
+        "/data/anr/a": "b\n",
+    })
+    server = fake_server(fx)
+    code, result, err = collect(tsd, server.port, tmp_path / "out", *field_args())
+    assert result is not None, err
+    crash = {i["path"]: i for i in result["items"] if i["kind"] == "crash"}
+    assert all(i["status"] == "ok" for i in crash.values()), crash
+    with zipfile.ZipFile(result["bundle"]) as zf:
+        contents = {zf.read(p) for p in crash}
+    assert contents == {b"the real traces\n", b"a device file that only looks unfinished\n", b"a\n", b"b\n"}
+    assert not [p for p in crash if p.endswith(".part")]  # '.part' in a bundle means unfinished, only
+
+
+# -- linear time on hostile input -------------------------------------------------------------------
+
+def test_unique_naming_stays_linear_on_1e5_hostile_names():
+    """10^5 claims of one name (and its case and ``~N`` variants): each claim used to count up
+    from 2 over every earlier one — 16,000 same-named tar members took 27 s. A hang guard:
+    the quadratic version needs ~10^10 steps here."""
+    from tsdtool.paths import UniqueNames
+
+    names = UniqueNames()
+    hostile = [f"crash/anr/a~{n}.txt" for n in range(2, 30_000)]  # taken before the collisions start
+    hostile += ["crash/anr/a.txt", "crash/anr/A.TXT"] * 35_000
+    started = time.monotonic()
+    got = [names.claim(n) for n in hostile]
+    assert time.monotonic() - started < 30  # seconds; the quadratic version ran for many minutes
+    assert len({g.casefold() for g in got}) == len(hostile) == 100_000 - 2
+
+
+def test_a_stream_of_same_named_members_is_skipped_each_with_its_reason(tmp_path):
+    from tsdtool.apps import tarstream
+    from tsdtool.outdir import OutputDir
+
+    data = tar_of(regular_member("./app.db", b"SQLite format 3\0"), *[regular_member("./app.db", b"x")] * 3_000)
+    out = OutputDir(tmp_path / "out")
+    wanted = {"app.db": tarstream.Target("db/app.db", "/data/data/p/app.db")}
+    tarstream.pump(lambda sink: sink.write(data), lambda s: tarstream.extract(s, wanted, out, kind="database"))
+    assert out.items[0].status == "ok" and len(out.items) == 3_001
+    assert all("repeated in the stream" in i.reason for i in out.items[1:])

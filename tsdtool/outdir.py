@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tsdtool import errors
+from tsdtool import budgets, errors
 from tsdtool.paths import UniqueNames, check_folder, contained, safe_relpath
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
@@ -44,14 +44,17 @@ def output_error(exc: OSError, written: int) -> errors.OutputError:
 
 
 class HashingWriter:
-    """A write-only file that hashes and counts what goes through it."""
+    """A write-only file that hashes and counts what goes through it, within the budgets."""
 
-    def __init__(self, fh):
+    def __init__(self, fh, meter: budgets.Meter | None = None):
         self._fh = fh
+        self._meter = meter
         self.sha = hashlib.sha256()
         self.size = 0
 
     def write(self, data) -> int:
+        if self._meter is not None:
+            self._meter.charge(self.size, len(data))
         try:
             self._fh.write(data)
         except OSError as exc:
@@ -105,6 +108,7 @@ class OutputDir:
             raise errors.OutputError(f"cannot create {self.root}: {exc.strerror or exc}") from exc
         self.items: list[Item] = []
         self._names = UniqueNames()
+        self.meter = budgets.Meter()
 
     def local_name(self, wanted: str) -> str:
         """A fresh, safe relative path for ``wanted`` (a device path or a plain name)."""
@@ -126,7 +130,7 @@ class OutputDir:
             except OSError as exc:
                 raise output_error(exc, 0) from exc
             with fh:
-                writer = HashingWriter(fh)
+                writer = HashingWriter(fh, self.meter)
                 yield writer
                 try:  # buffered bytes reach the disk here: a full disk shows now for a small file
                     fh.close()

@@ -50,20 +50,34 @@ def contained(root: Path, relpath: str) -> Path:
     return target
 
 
+PART = ".part"  # a file being written; never the end of a claimed name
+
+
 class UniqueNames:
-    """Hands out local names that never collide, also on case-insensitive file systems."""
+    """Hands out local names that never collide, also on case-insensitive file systems.
+
+    A name ending in ``.part`` (a device file ``x.log.part`` next to ``x.log``) becomes
+    ``x.log.part_``: ``.part`` is how every writer marks an unfinished copy of ``x.log``.
+    Linear in the number of names: each stem remembers the last number it handed out, so
+    10^5 identical names do not each count up from 2.
+    """
 
     def __init__(self) -> None:
         self._taken: set[str] = set()
+        self._next: dict[tuple[str, str], int] = {}
 
     def claim(self, relpath: str) -> str:
+        if relpath.casefold().endswith(PART):
+            relpath += "_"
         stem, dot, ext = relpath.rpartition(".")
         if not dot or "/" in ext:
             stem, ext = relpath, ""
-        candidate, n = relpath, 1
+        candidate, key = relpath, (stem.casefold(), ext.casefold())
+        n = self._next.get(key, 1)
         while candidate.casefold() in self._taken:
             n += 1
             candidate = f"{stem}~{n}.{ext}" if ext else f"{stem}~{n}"
+        self._next[key] = n
         self._taken.add(candidate.casefold())
         return candidate
 

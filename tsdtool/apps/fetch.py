@@ -61,6 +61,8 @@ def fetch(
                 problem = f"tar: {result.error_text()}"
         except TarUnavailable:
             pass
+        except tarstream.MemberRefused as exc:  # recorded; what follows it comes file by file
+            how, problem = "tar", f"tar stream stopped: {exc}"
         except tarfile.TarError as exc:
             if way.has_tar is not False:  # a stream that is not tar (error text, old adbd)
                 how, problem = "tar", f"tar stream unreadable ({exc})"

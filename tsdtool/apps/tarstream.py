@@ -4,7 +4,9 @@ The stream is read with stdlib :mod:`tarfile` in streaming mode (``r|``: no seek
 member at a time, constant memory) and :meth:`tarfile.TarFile.extract` is never called.
 A member is written only when its name is one we asked for; the local name then comes
 from our own request (through :class:`~tsdtool.outdir.OutputDir`), never from the archive.
-Absolute names, ``..``, links, devices and FIFOs are skipped and recorded.
+Absolute names, ``..``, links, devices and FIFOs are skipped and recorded. A sparse member
+(a few KB that expand to any size) is refused; so is a member that declares more than the
+per-item budget (:mod:`tsdtool.budgets`), before a byte of it is read, and the stream stops.
 
 :func:`pump` connects a producer that *writes* (the seam streaming a device command into a
 sink) to tarfile, which *reads*, through an OS pipe: the kernel's pipe buffer is the only
@@ -21,11 +23,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from tsdtool import budgets
 from tsdtool.outdir import FAILED, Item, OutputDir
 
 CHUNK = 64 * 1024
 _KINDS = {tarfile.SYMTYPE: "symbolic link", tarfile.LNKTYPE: "hard link", tarfile.CHRTYPE: "character device",
           tarfile.BLKTYPE: "block device", tarfile.FIFOTYPE: "FIFO"}
+
+
+class MemberRefused(budgets.OverBudget):
+    """A member over the per-item budget: its bytes would have to be read to skip it, so the
+    stream stops here (the member is recorded failed with this reason)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,13 @@ def extract(
                 out.skip(f"skipped/{name}", name, f"tar member skipped: {why}", kind=kind)
                 continue
             target = wanted[key]
+            refused = _refused(member, out.meter.budgets.item)
+            if refused:
+                done[key] = out.skip(target.wanted, target.source, f"tar member refused: {refused}",
+                                     kind=kind, status=FAILED)
+                if not member.issparse():
+                    raise MemberRefused(refused)
+                continue  # a sparse member's stored bytes are few: the stream goes on
             reader = archive.extractfile(member)
             assert reader is not None  # a regular member always has data
             with out.open(target.wanted, target.source, kind) as sink:
@@ -95,6 +110,15 @@ def extract(
                         progress(len(chunk))
             done[key] = out.items[-1]
     return done
+
+
+def _refused(member: tarfile.TarInfo, limit: int) -> str:
+    """Why a member's declared size is not accepted ('' when it is)."""
+    if member.issparse():
+        return f"sparse member declaring {budgets.human(member.size)}"
+    if member.size > limit:
+        return f"declares {budgets.human(member.size)}, over the per-item budget of {budgets.human(limit)}"
+    return ""
 
 
 class _PipeReader(io.RawIOBase):

@@ -58,7 +58,7 @@ _import_on_first_use("requests")
 import adbutils  # noqa: E402 - after the deferral above
 from adbutils import errors as adb_errors  # noqa: E402
 
-from tsdtool import errors  # noqa: E402
+from tsdtool import budgets, errors  # noqa: E402
 from tsdtool.parsers.adb_devices import parse_devices_l  # noqa: E402
 from tsdtool.transport.types import DeviceEntry, RemoteFile, ShellResult  # noqa: E402
 
@@ -476,12 +476,14 @@ class Device:
     def _shell_v2(self, script: str, timeout: float, deadline: float) -> ShellResult:
         out, err = bytearray(), bytearray()
         code = None
+        limit = budgets.current().shell
         with self._open(f"shell,v2,raw:{script}", timeout) as c:
             try:
                 # Packets: id u8, length u32 LE, payload (shell_protocol.h). Exit is id 3.
                 while code is None:
                     header = _read_exact(c.conn, 5, deadline, self.serial)
                     kind, length = header[0], struct.unpack("<I", header[1:])[0]
+                    budgets.check(len(out) + len(err) + length, limit, "the command's output")
                     payload = _read_exact(c.conn, length, deadline, self.serial)
                     if kind == 1:
                         out += payload
@@ -758,6 +760,7 @@ def _read_exact(sock: socket.socket, n: int, deadline: float | None, serial: str
 
 def _read_all(sock: socket.socket, deadline: float | None, serial: str) -> bytes:
     buf = bytearray()
+    limit = budgets.current().shell
     try:
         while True:
             _check_deadline(deadline, serial)
@@ -765,6 +768,7 @@ def _read_all(sock: socket.socket, deadline: float | None, serial: str) -> bytes
             if not chunk:
                 return bytes(buf)
             buf += chunk
+            budgets.check(len(buf), limit, "the command's output")
     except (OSError, EOFError) as exc:
         raise _translate(exc, serial) from exc
 
