@@ -17,6 +17,8 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.bundle_util import FULL_FIELDS, collect, every_bundle_verifies, field_args  # noqa: F401 - autouse
 from tests.hostile_util import ENCODED_WORD, TiB, gnu_sparse_member, regular_member, tar_of
@@ -226,3 +228,125 @@ def test_a_stream_of_same_named_members_is_skipped_each_with_its_reason(tmp_path
     tarstream.pump(lambda sink: sink.write(data), lambda s: tarstream.extract(s, wanted, out, kind="database"))
     assert out.items[0].status == "ok" and len(out.items) == 3_001
     assert all("repeated in the stream" in i.reason for i in out.items[1:])
+
+
+# -- redaction as a whole-bundle pass ---------------------------------------------------------------
+
+IMEI = "490154203237518"
+IDENTIFIERS = {
+    "hardware serial": "R58M12345AB",
+    "imei": IMEI,
+    "dashed imei": "35-209900-176148-1",
+    "imeisv": "3520990017614823",
+    "dashed imeisv": "35-209900-176148-23",
+    "mac": "a4:5e:60:e8:12:3f",
+    "bare mac": "0c1c2e3f4a5b",
+    "dotted mac": "0c1c.2e3f.4a5c",
+    "phone 8 spaced": "8 900 123-45-67",
+    "phone 8 bare": "89001234568",
+    "phone 7 bare": "79001234569",
+    "phone tel": "+79001234560",
+    "serial sn=": "ZXC45678",
+    "serial S/N": "ABC12345X",
+    "serial Serial No.": "QWE98765",
+    "email": "warehouse.boss@example.com",
+}
+PKG = "com.example.app"
+
+
+def _identifier_text(tag: str) -> str:
+    i = IDENTIFIERS
+    return (f"{tag}: imei={i['imei']} {i['dashed imei']} IMEISV: {i['imeisv']} sv {i['dashed imeisv']}\n"
+            f"wlan {i['mac']} mac={i['bare mac']} cisco {i['dotted mac']}\n"
+            f"call {i['phone 8 spaced']} or {i['phone 8 bare']}, {i['phone 7 bare']}, tel:{i['phone tel']}\n"
+            f"sn={i['serial sn=']} S/N: {i['serial S/N']} Serial No.: {i['serial Serial No.']} "
+            f"mail {i['email']} hw {i['hardware serial']}\n")
+
+
+def test_redact_leaves_no_listed_identifier_anywhere_in_bundle_ticket_or_mail(fake_server, tsd, tmp_path):
+    import json
+    import zipfile
+
+    from tests.fake_adb import make_fixture
+
+    text = _identifier_text
+    fx = make_fixture(
+        tmp_path / "fx", "192.168.1.50:5555", transport="tcp",
+        props={"ro.serialno": IDENTIFIERS["hardware serial"], "ro.boot.serialno": IDENTIFIERS["hardware serial"]},
+        packages=[{"name": PKG, "debuggable": True, "version_name": "1.0"}],
+        files={
+            f"/data/anr/traces_{IMEI}.txt": text("anr"),  # an identifier in a name, text without a suffix below
+            "/data/tombstones/tombstone_00": text("tombstone"),
+            f"/data/data/{PKG}/files/logs/app.log.1": text("rotated log"),
+            f"/data/data/{PKG}/files/logs/{IDENTIFIERS['email']}.log": text("named log"),
+            f"/data/data/{PKG}/databases/{IDENTIFIERS['hardware serial']}.db": b"SQLite format 3\0" + b"\0" * 1008,
+        },
+        logcat=text("logcat"),
+    )
+    server = fake_server(fx)
+    fields = {**FULL_FIELDS, "description": text("typed description"), "steps": f"scan, then call {IMEI}"}
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--redact", "--package", PKG,
+                                *field_args(fields))
+    assert result is not None, err
+    bundle = Path(result["bundle"])
+    seen: dict[str, str] = {}
+    with zipfile.ZipFile(bundle) as zf:
+        for name in zf.namelist():
+            seen[f"name {name}"] = name
+            data = zf.read(name)
+            if name.endswith(".db"):
+                continue  # binary, left as collected, and listed as such
+            seen[name] = data.decode("utf-8", "replace")
+        manifest = json.loads(zf.read("manifest.json"))
+    seen["bundle name"] = bundle.name
+    for key in ("markdown", "eml"):
+        path = Path(result["ticket"][key])
+        seen[path.name] = path.name
+        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        seen[f"{key} text"] = str(msg) if key == "markdown" else (
+            "\n".join(f"{k}: {v}" for k, v in msg.items()) + msg.get_body(("plain",)).get_content())
+    leaks = [(label, where) for label, value in IDENTIFIERS.items() for where, content in seen.items()
+             if value.lower() in content.lower()]
+    assert not leaks, leaks
+    kept = manifest["redaction"]["not_rewritten"]
+    assert kept and all(p.endswith((".db", ".png")) for p in kept), kept
+    rewritten = {i["path"]: i["redacted"] for i in manifest["items"] if i["kind"] in ("crash", "app_log", "logcat")}
+    assert rewritten and all(rewritten.values()), rewritten  # every text item, whatever its suffix
+    report = seen["report.html"]
+    assert "Not rewritten" in report and all(p in report for p in kept)
+
+
+@pytest.mark.parametrize("label", sorted(IDENTIFIERS))
+def test_each_listed_identifier_form_is_replaced(label):
+    from tsdtool.bundle.redact import Redactor
+
+    r = Redactor([IDENTIFIERS["hardware serial"]])
+    out = r.text(_identifier_text("x"))
+    assert IDENTIFIERS[label].lower() not in out.lower(), out
+
+
+# Characters the patterns give a meaning to: runs of them are where a backtracking pattern blows up.
+_ADVERSARIAL = "%.@-_:+/ 0123456789abcdefABCDEF()[]=#\nsnSNrialoIMEIsv<>tel"
+
+
+@pytest.mark.parametrize("unit", ["%", "a%", "1", "1-", "a.", "a@", "@a.", "8 ", "0a:", "sn=", "Serial No.: "])
+def test_redaction_is_linear_on_runs_that_were_quadratic(unit):
+    """A hang guard, not a speed test: 200 KB of '%' took the e-mail pattern 30 s."""
+    from tsdtool.bundle.redact import Redactor
+
+    text = unit * (200_000 // len(unit))
+    started = time.monotonic()
+    Redactor(["ABCD1234"]).text(text)
+    assert time.monotonic() - started < 10
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=_ADVERSARIAL, min_size=1, max_size=30))
+def test_redaction_is_linear_on_adversarial_strings(unit):
+    from tsdtool.bundle.redact import Redactor
+
+    text = unit * (100_000 // len(unit) + 1)
+    started = time.monotonic()
+    once = Redactor(["ABCD1234"]).text(text)
+    assert time.monotonic() - started < 10, repr(unit)  # a hang guard: quadratic here is minutes
+    assert isinstance(once, str)

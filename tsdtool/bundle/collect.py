@@ -43,10 +43,11 @@ from tsdtool.bundle.plan import CollectOptions, Plan, Question
 from tsdtool.collectors.base import Collector, Context, run_all
 from tsdtool.errors import ExitCode
 from tsdtool.outdir import OutputDir
-from tsdtool.paths import safe_component
+from tsdtool.paths import UniqueNames, safe_component
 from tsdtool.progress import NullProgress, Progress
 
-REDACT_NOTE = "Text items and the manifest were rewritten; the database and the screenshot were not."
+REDACT_NOTE = ("Every text item, every file name and the manifest were rewritten (the contact fields "
+               "of the person filing the ticket were kept: the desk replies to them); binary items were not.")
 
 
 @dataclass
@@ -586,32 +587,35 @@ def _pack(
 
     redactor = None
     serial = str(manifest.device.get("serial") or "")
-    if options.redact:
+    if options.redact:  # one pass over the whole bundle: values, names, every text item
         redactor = redact_mod.Redactor(_serials(manifest.device))
-        manifest.device = redactor.value(manifest.device)
-        manifest.apps = redactor.value(manifest.apps)
+        redact_mod.redact_manifest(redactor, manifest)
         serial = redactor.text(serial)
+    names = UniqueNames()
+    kept: list[str] = []
     dest = _unique(out_dir / bundle_name(manifest.device, started, serial))
     with BundleWriter(dest, started) as writer:
         for index, staged in enumerate(staging.items):
             staged.kind = staged.kind or kinds.get(index, "other")
+            name = _redacted_name(names, redactor, staged.path) if redactor else staged.path
             if writer.interrupted:
-                item = BundleItem(
-                    staged.path, staged.kind, staged.source, FAILED, "interrupted (Ctrl-C) while packing"
-                )
-            elif redactor and redact_mod.is_text(staged.path):
+                item = BundleItem(name, staged.kind, staged.source, FAILED, "interrupted (Ctrl-C) while packing")
+            elif redactor and redact_mod.is_text(staged.path, _head(staging.root, staged.path)):
                 before = sum(redactor.counts.values())
-                item = writer.add_staged(staging.root, staged, redactor.stream)
+                item = writer.add_staged(staging.root, staged, redactor.stream, name=name)
                 item.redacted = sum(redactor.counts.values()) - before
             else:
-                item = writer.add_staged(staging.root, staged)
+                item = writer.add_staged(staging.root, staged, name=name)
+                if redactor and item.stored:
+                    kept.append(item.path)
             item.check = checks.get(staged.path, "")
             if redactor:
                 item.source, item.reason = redactor.text(item.source), redactor.text(item.reason)
+                item.check = redactor.text(item.check)
             manifest.items.append(item)
         manifest.interrupted = manifest.interrupted or writer.interrupted
         if redactor:
-            manifest.redaction = Redaction(True, dict(redactor.counts), REDACT_NOTE)
+            manifest.redaction = Redaction(True, dict(redactor.counts), REDACT_NOTE, kept)
         manifest.ticket = ticket.state(manifest, desk)
         md = ticket.markdown(manifest, desk)
         manifest.items.append(
@@ -647,12 +651,33 @@ def _pack(
     return CollectResult(bundle, manifest, desk, md_path, eml_path, attachment, notes, to)
 
 
+def _redacted_name(names: UniqueNames, redactor: Any, path: str) -> str:
+    """An item's path in a redacted bundle: identifiers replaced, still unique (two spellings
+    of one e-mail give one token), a failed item's ``.part`` kept."""
+    name = redactor.name(path)
+    part = ".part" if name.endswith(".part") else ""
+    return names.claim(name.removesuffix(part)) + part
+
+
+def _head(root: Path, path: str) -> bytes:
+    """The first bytes of a staged item: enough to tell text from binary."""
+    from tsdtool.bundle.redact import HEAD
+    from tsdtool.paths import contained
+
+    try:
+        with open(contained(root, path), "rb") as fh:
+            return fh.read(HEAD)
+    except OSError:
+        return b""
+
+
 def _generated(path: str, kind: str, source: str) -> BundleItem:
     return BundleItem(path, kind, source)
 
 
 def _serials(device: dict[str, Any]) -> list[str]:
-    found = [str(device.get("serial") or "")]
+    # the adb serial and the hardware one differ over TCP and on emulators
+    found = [str(device.get("serial") or ""), str(device.get("hardware_serial") or "")]
     found += [str(v) for k, v in (device.get("vendor_facts") or {}).items() if "serial" in k and v]
     return [s for s in found if s]
 

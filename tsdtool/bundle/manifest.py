@@ -59,6 +59,7 @@ class Redaction:
     enabled: bool = False
     counts: dict[str, int] = field(default_factory=dict)  # kind (imei, serial, mac, phone, email) → n
     note: str = ""
+    not_rewritten: list[str] = field(default_factory=list)  # stored items left as they are (binary)
 
 
 @dataclass

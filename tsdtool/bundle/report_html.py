@@ -284,8 +284,10 @@ def _redaction(manifest: Manifest, t: Texts) -> str:
     if not r.enabled:
         return ""
     counts = ", ".join(f"{k}: {n}" for k, n in sorted(r.counts.items())) or t("report.nothing_found")
+    kept = "".join(f"<li>{escape(path)}</li>" for path in r.not_rewritten)
+    kept = f"<p>{escape(t('report.not_rewritten'))}</p><ul>{kept}</ul>" if kept else ""
     return _section("redaction", t("report.redacted"),
-                    f"<p>{escape(t('report.redacted_text', counts=counts))} {escape(r.note)}</p>")
+                    f"<p>{escape(t('report.redacted_text', counts=counts))} {escape(r.note)}</p>{kept}")
 
 
 def render(manifest: Manifest, read: Reader, desk: Desk | None = None) -> str:

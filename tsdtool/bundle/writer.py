@@ -117,10 +117,12 @@ class BundleWriter:
         item.size, item.sha256 = self._stream(item.path, [data], kind=item.kind)
         return item
 
-    def add_staged(self, root: Path, staged: Item, transform: Transform | None = None) -> BundleItem:
-        """One collected item. Its staged bytes (also those of a failed, partial one) go in;
-        an item with no bytes (skipped, or failed before writing) is only recorded."""
-        item = BundleItem(staged.path, staged.kind or "other", staged.source, staged.status, staged.reason)
+    def add_staged(self, root: Path, staged: Item, transform: Transform | None = None,
+                   name: str | None = None) -> BundleItem:
+        """One collected item. Its staged bytes (also those of a failed, partial one) go in,
+        under ``name`` (default: its staged path); an item with no bytes (skipped, or failed
+        before writing) is only recorded."""
+        item = BundleItem(name or staged.path, staged.kind or "other", staged.source, staged.status, staged.reason)
         source = contained(root, staged.path)
         if not source.is_file():
             return item
@@ -131,7 +133,7 @@ class BundleWriter:
                 sample = fh.read(SAMPLE)
                 fh.seek(0)
                 chunks = transform(_lines(fh)) if transform else _chunks(fh)
-                item.size, item.sha256 = self._stream(staged.path, chunks, sample, item.kind)
+                item.size, item.sha256 = self._stream(item.path, chunks, sample, item.kind)
         except OSError as exc:
             item.status, item.reason = FAILED, f"cannot read the staged copy: {reason_of(exc)}"
             return item
