@@ -20,7 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.bundle_util import FULL_FIELDS, collect, every_bundle_verifies, field_args  # noqa: F401 - autouse
+from tests.bundle_util import (  # noqa: F401 - every_bundle_verifies is autouse
+    FULL_FIELDS,
+    collect,
+    every_bundle_verifies,
+    field_args,
+    manifest_of,
+)
 from tests.hostile_util import ENCODED_WORD, TiB, gnu_sparse_member, regular_member, tar_of
 from tsdtool import escapes
 from tsdtool.bundle import desks, ticket
@@ -350,3 +356,138 @@ def test_redaction_is_linear_on_adversarial_strings(unit):
     once = Redactor(["ABCD1234"]).text(text)
     assert time.monotonic() - started < 10, repr(unit)  # a hang guard: quadratic here is minutes
     assert isinstance(once, str)
+
+
+# -- bundles from anyone: readers ---------------------------------------------------------------------
+
+def _good_bundle(tsd, fake_server, tmp_path) -> Path:
+    server = fake_server("zebra_tc52")
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--desk", "generic", *field_args())
+    assert result is not None, err
+    return Path(result["bundle"])
+
+
+def _crafted(bundle: Path, target: Path, *, manifest=None, raw_manifest: bytes | None = None,
+             extra=(), replace: dict | None = None) -> Path:
+    """A copy of ``bundle`` with its manifest edited (``manifest(data)``) or replaced, members
+    replaced (``replace``: name → bytes) and ``extra`` (name, bytes) members added."""
+    import json
+    import warnings
+    import zipfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+        data = json.loads(src.read("manifest.json"))
+        if manifest:
+            manifest(data)
+        for name in src.namelist():
+            if name != "manifest.json":
+                dst.writestr(name, (replace or {}).get(name, src.read(name)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Duplicate name": what the test is about
+            for name, content in extra:
+                dst.writestr(name, content)
+        dst.writestr("manifest.json", raw_manifest if raw_manifest is not None else json.dumps(data))
+    return target
+
+
+def _readers(bundle: Path, tmp_path: Path):
+    return (["inspect", bundle], ["report", "--no-open", "-o", tmp_path / "r.html", bundle],
+            ["diff", bundle, bundle], ["send", "--dry-run", "--to", "desk@example.com", bundle])
+
+
+def _one_line(err: str) -> str:
+    assert "Traceback" not in err and "internal error" not in err, err
+    return [line for line in err.splitlines() if line.strip()][-1]
+
+
+REFRESH = '"><meta http-equiv="refresh" content="0;url=https://evil.example/login">'
+
+
+def test_report_escapes_every_bundle_value_also_in_attributes_and_verify_flags_the_status(
+        tsd, fake_server, tmp_path):
+    good = _good_bundle(tsd, fake_server, tmp_path)
+
+    def poison(data):
+        for item in data["items"]:
+            item["status"] = "failed" + REFRESH
+            item["kind"] = item["reason"] = REFRESH
+        data["device"]["model"] = "<script>alert(1)</script>" + REFRESH
+        data["form"]["description"] = REFRESH
+
+    bad = _crafted(good, tmp_path / "tampered" / "status.zip", manifest=poison)
+    code, _, err = tsd("report", "--no-open", "-o", tmp_path / "r.html", bad)
+    assert code == 0, err
+    html = (tmp_path / "r.html").read_text("utf-8")
+    assert "<meta http-equiv=\"refresh\"" not in html and "<script>" not in html
+    assert html.count("<meta ") == 2  # charset and the CSP, nothing injected
+    code, out, err = tsd("verify", bad)
+    assert code == 1 and "status" in out + err
+
+
+def test_a_member_bigger_than_the_manifest_says_is_never_unpacked(tsd, fake_server, tmp_path, monkeypatch):
+    """A bundle bomb: 64 MiB of zeros deflate to 64 KB. The report trusted the manifest's
+    screenshot size (6.7 GB of memory for a 1 MB bundle); now the zip's size must agree with
+    the manifest's and fit the item budget before a byte is unpacked."""
+    import json
+    import zipfile
+
+    good = _good_bundle(tsd, fake_server, tmp_path)
+    with zipfile.ZipFile(good) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    shot = next(i["path"] for i in manifest["items"] if i["kind"] == "screenshot")
+    logcat = next(i["path"] for i in manifest["items"] if i["kind"] == "logcat")
+    bomb = b"\0" * (64 << 20)
+    bad = _crafted(good, tmp_path / "tampered" / "bomb.zip", replace={shot: bomb, logcat: bomb})
+    assert bad.stat().st_size < 2 << 20
+    code, _, err = tsd("report", "--no-open", "-o", tmp_path / "r.html", bad)
+    assert code == 0, err
+    assert (tmp_path / "r.html").stat().st_size < 1 << 20 and "data:image/png" not in (tmp_path / "r.html").read_text()
+    code, out, _ = tsd("verify", bad)
+    assert code == 1 and f"{shot}: the zip says {64 << 20} bytes" in out
+
+    def agree(data):  # sizes that agree, but over the item budget
+        for item in data["items"]:
+            if item["path"] in (shot, logcat):
+                item["size"] = len(bomb)
+
+    agreeing = _crafted(good, tmp_path / "tampered" / "bomb2.zip", replace={shot: bomb, logcat: bomb}, manifest=agree)
+    monkeypatch.setenv("TSDTOOL_MAX_ITEM", "16M")
+    from tsdtool.bundle.verify import open_bundle
+
+    with open_bundle(agreeing) as opened:
+        assert opened.read(shot) is None and opened.read(logcat, tail=100) == b"\0" * 100
+
+
+def test_one_member_listed_many_times_is_hashed_once(tsd, fake_server, tmp_path):
+    good = _good_bundle(tsd, fake_server, tmp_path)
+    bad = _crafted(good, tmp_path / "tampered" / "listed.zip",
+                   manifest=lambda data: data["items"].extend([dict(data["items"][0]) for _ in range(500)]))
+    from tsdtool.bundle.verify import verify
+
+    result = verify(bad)
+    assert result.checked == len({i["path"] for i in manifest_of(good)["items"] if i["sha256"]})
+    assert sum("listed more than once" in p for p in result.problems) == 500
+
+
+def test_duplicate_zip_entries_are_refused_by_readers_and_listed_by_verify(tsd, fake_server, tmp_path):
+    good = _good_bundle(tsd, fake_server, tmp_path)
+    bad = _crafted(good, tmp_path / "tampered" / "dup.zip", extra=[("ticket.md", b"# a different ticket\n")])
+    for args in _readers(bad, tmp_path):
+        code, _, err = tsd(*args)
+        assert code == 2 and "in the zip twice" in _one_line(err), (args, err)
+    code, out, err = tsd("verify", bad)
+    assert code == 1 and "ticket.md: in the zip more than once" in out + err
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"schema_version": 1, "device": {"model": "\\udc80"}}',  # a lone surrogate: valid JSON, unwritable text
+    b'{"schema_version": 1, "device": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # nesting: RecursionError
+    b'{"schema_version": 1, "device": {"model": "\\u0000\\u009b"}, ',  # cut short
+])
+def test_a_malformed_manifest_is_one_line_for_every_reader(tsd, fake_server, tmp_path, raw):
+    good = _good_bundle(tsd, fake_server, tmp_path)
+    bad = _crafted(good, tmp_path / "tampered" / "malformed.zip", raw_manifest=raw)
+    for args in (*_readers(bad, tmp_path), ["verify", bad]):
+        code, _, err = tsd(*args)
+        assert code == 2 and "manifest.json is not a tsdtool manifest" in _one_line(err), (args, err)

@@ -21,7 +21,9 @@ from tsdtool.bundle.manifest import OK, Manifest
 from tsdtool.parsers import logcat
 from tsdtool.texts import Texts, texts
 
-Reader = Callable[[str], "bytes | None"]  # path in the bundle → its bytes (None: not stored)
+# path in the bundle → its bytes (None: not stored, or its sizes do not check out); with the
+# keyword ``tail=N`` only the last N bytes
+Reader = Callable[..., "bytes | None"]
 
 # No script, no fetch: only the inline style and the embedded screenshot may load.
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -96,8 +98,13 @@ def _status(t: Texts, status: str) -> str:
     return t.get("status", status, status)
 
 
+_BADGES = {"complete", "partial", "ok", "failed", "skipped", "ready", "notready"}
+
+
 def _badge(text: str, css: str) -> str:
-    return f'<span class="badge {css}">{escape(text)}</span>'
+    """A coloured label; the class is one of ours whatever a bundle says (a crafted status
+    once closed the attribute and added a meta refresh)."""
+    return f'<span class="badge {css if css in _BADGES else "unknown"}">{escape(text)}</span>'
 
 
 def _kb(n: int | None, t: Texts) -> str:
@@ -220,7 +227,7 @@ def _logs(manifest: Manifest, read: Reader, t: Texts) -> str:
     crashes = [i for i in manifest.items if i.kind == "crash" and i.stored]
     parts = []
     for item in logs:
-        data = read(item.path)
+        data = read(item.path, tail=LOG_TAIL)  # the end is what is searched; never the whole log in memory
         found = log_excerpt(data, item.path, t=t) if data else None
         if found:
             rows = "".join(

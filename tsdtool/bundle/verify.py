@@ -10,13 +10,14 @@ import hashlib
 import json
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tsdtool import errors
+from tsdtool import budgets, errors
 from tsdtool.bundle.manifest import MANIFEST_NAME, SCHEMA_VERSION, Manifest
 
 SCHEMA_NAME = "bundle.schema.json"
@@ -58,29 +59,40 @@ class Bundle:
 
     def __init__(self, path: Path, *, strict: bool = True):
         """``strict``: refuse a manifest whose values have the wrong types (a tampered or
-        foreign file) instead of failing somewhere inside a reader; ``verify`` lists them."""
+        foreign file) and a zip with duplicate entry names instead of failing somewhere inside
+        a reader; ``verify`` lists them."""
         self.path = Path(path)
         try:
             self.zip = zipfile.ZipFile(self.path)
-            raw = self.zip.read(MANIFEST_NAME)
         except FileNotFoundError as exc:
             raise errors.UsageError(f"{path}: no such file") from exc
-        except (OSError, zipfile.BadZipFile, zlib.error) as exc:
+        except (OSError, zipfile.BadZipFile, ValueError, zlib.error) as exc:
             raise errors.UsageError(f"{path}: not a readable zip ({exc})") from exc
-        except KeyError as exc:
-            raise errors.UsageError(
-                f"{path}: no {MANIFEST_NAME} in it — not a tsdtool bundle, or unfinished"
-            ) from exc
+        self.duplicates = sorted(n for n, count in Counter(self.zip.namelist()).items() if count > 1)
+        if strict and self.duplicates:
+            self.zip.close()
+            raise errors.UsageError(f"{path}: {len(self.duplicates)} names are in the zip twice, e.g. "
+                                    f"{self.duplicates[0]!r} (unzip would extract unchecked copies)",
+                                    fix="ask for the bundle again; `tsdtool verify` lists every problem")
+        raw = self._member(MANIFEST_NAME, MANIFEST_LIMIT)
+        if raw is None:
+            self.zip.close()
+            raise errors.UsageError(f"{path}: no {MANIFEST_NAME} in it (or one over {MANIFEST_LIMIT >> 20} MiB)"
+                                    " — not a tsdtool bundle, or unfinished")
         try:
             self.data: dict[str, Any] = json.loads(raw)
+            # A lone surrogate ("\udc80" in the JSON) is valid JSON, but no text can be written with it.
+            json.dumps(self.data, ensure_ascii=False).encode("utf-8")
             wrong = schema_problems(self.data, types_only=True) if strict else []
             if wrong:
                 raise ValueError(wrong[0] + (f", and {len(wrong) - 1} more" if len(wrong) > 1 else ""))
             self.manifest = Manifest.from_dict(self.data)
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, RecursionError, zipfile.BadZipFile, OSError) as exc:
             self.zip.close()
-            raise errors.UsageError(f"{path}: {MANIFEST_NAME} is not a tsdtool manifest ({exc})",
+            what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).splitlines()[0][:300]
+            raise errors.UsageError(f"{path}: {MANIFEST_NAME} is not a tsdtool manifest ({what})",
                                     fix="`tsdtool verify` lists every problem") from exc
+        self.sizes = {i.path: i.size for i in self.manifest.items if i.stored}
 
     def __enter__(self) -> Bundle:
         return self
@@ -88,13 +100,51 @@ class Bundle:
     def __exit__(self, *exc: object) -> None:
         self.zip.close()
 
-    def read(self, path: str, limit: int | None = None) -> bytes | None:
-        """An item's bytes (the first ``limit`` of them), or None when not stored."""
+    def _member(self, name: str, limit: int) -> bytes | None:
+        """A member of at most ``limit`` bytes (by the central directory), else None."""
         try:
-            with self.zip.open(path) as fh:
-                return fh.read(limit) if limit else fh.read()
-        except (KeyError, zipfile.BadZipFile, OSError, zlib.error):
+            if self.zip.getinfo(name).file_size > limit:
+                return None
+            return read_member(self.zip, name)
+        except (KeyError, zipfile.BadZipFile, OSError, EOFError, zlib.error):
             return None
+
+    def read(self, path: str, limit: int | None = None, *, tail: int | None = None) -> bytes | None:
+        """An item's bytes (the first ``limit`` or the last ``tail`` of them), or None when not
+        stored, or when the zip's size for it is not the manifest's or over the item budget:
+        a reader never trusts either number alone, and never unpacks more than it checked."""
+        try:
+            return read_member(self.zip, path, limit=limit, tail=tail, declared=self.sizes.get(path))
+        except (KeyError, zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error):
+            return None
+
+
+MANIFEST_LIMIT = 64 << 20  # a manifest of 10^5 items is ~30 MB
+
+
+def read_member(zf: zipfile.ZipFile, name: str, *, limit: int | None = None, tail: int | None = None,
+                declared: int | None = None) -> bytes | None:
+    """One zip member, streamed: None when the central directory's size differs from
+    ``declared`` or is over the per-item budget (checked before a byte is unpacked); with
+    ``limit`` only the first bytes, with ``tail`` only the last (constant memory)."""
+    from collections import deque
+
+    info = zf.getinfo(name)
+    if declared is not None and info.file_size != declared:
+        return None
+    if info.file_size > budgets.current().item and tail is None and limit is None:
+        return None
+    with zf.open(info) as fh:
+        if tail is None:
+            return fh.read(limit) if limit else fh.read()
+        kept: deque[bytes] = deque()
+        size = 0
+        while chunk := fh.read(1 << 20):
+            kept.append(chunk)
+            size += len(chunk)
+            while size - len(kept[0]) >= tail:
+                size -= len(kept.popleft())
+        return b"".join(kept)[-tail:] if tail else b""
 
 
 def open_bundle(path: Path, *, strict: bool = True) -> Bundle:
@@ -123,9 +173,13 @@ def verify(path: Path) -> Verification:
                 f"schema_version {bundle.data.get('schema_version')!r} is not {SCHEMA_VERSION}"
             )
         result.problems += [f"schema: {p}" for p in schema_problems(bundle.data)]
+        result.problems += [f"{name}: in the zip more than once" for name in bundle.duplicates]
         listed = set()
         for item in bundle.manifest.items:
             if item.sha256 is None:
+                continue
+            if item.path in listed:  # each member is read once, however often it is listed
+                result.problems.append(f"{item.path}: listed more than once in the manifest")
                 continue
             listed.add(item.path)
             result.checked += 1
@@ -143,7 +197,10 @@ def verify(path: Path) -> Verification:
 def _check_item(zf: zipfile.ZipFile, name: str, size: int, sha256: str) -> list[str]:
     digest, total = hashlib.sha256(), 0
     try:
-        with zf.open(name) as fh:
+        info = zf.getinfo(name)
+        if info.file_size != size:  # the central directory and the manifest disagree: nothing to unpack
+            return [f"{name}: the zip says {info.file_size} bytes, the manifest says {size}"]
+        with zf.open(info) as fh:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
                 total += len(chunk)

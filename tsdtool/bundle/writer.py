@@ -144,10 +144,13 @@ class BundleWriter:
             item.status, item.reason = FAILED, "changed on disk between collection and packing"
         return item
 
-    def read(self, name: str) -> bytes | None:
-        """An entry already written (the report embeds the screenshot and quotes the logs as packed)."""
+    def read(self, name: str, *, tail: int | None = None) -> bytes | None:
+        """An entry already written (the report embeds the screenshot and quotes the logs as
+        packed); with ``tail`` only its last bytes, streamed."""
+        from tsdtool.bundle.verify import read_member
+
         try:
-            return self._zip.read(name)
+            return read_member(self._zip, name, tail=tail)
         except KeyError:
             return None
 
