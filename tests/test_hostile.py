@@ -491,3 +491,49 @@ def test_a_malformed_manifest_is_one_line_for_every_reader(tsd, fake_server, tmp
     for args in (*_readers(bad, tmp_path), ["verify", bad]):
         code, _, err = tsd(*args)
         assert code == 2 and "manifest.json is not a tsdtool manifest" in _one_line(err), (args, err)
+
+
+# -- every sink escaped in one place ----------------------------------------------------------------
+
+HOSTILE_MODEL = "TC52<img src=x onerror=alert(1)>[x](https://evil.example)`$(touch pwned)`\x1b[2J\x9b31m"
+
+
+def test_device_text_is_escaped_for_markdown_json_file_names_and_printed_paths(fake_server, tsd, tmp_path):
+    import json
+    import shlex
+
+    from tests.fake_adb import make_fixture
+
+    fx = make_fixture(tmp_path / "fx", "SINK0001", model=HOSTILE_MODEL,
+                      props={"ro.product.manufacturer": "Zebra`id`$(id)"})
+    server = fake_server(fx)
+    out = tmp_path / "out dir"
+    head = ["-H", "127.0.0.1", "-P", server.port, "--timeout", "5"]
+    code, stdout, err = tsd(*head, "collect", "-o", out, "--no-input", "--desk", "generic", *field_args())
+    assert code in (0, 3), err
+    [bundle] = out.glob("*.zip")
+    assert not set("`$()<>[]\x1b") & set(bundle.name), bundle.name  # the file-name sink
+    printed = next(line for line in stdout.splitlines() if " bundle: " in line).split(" bundle: ", 1)[1]
+    assert shlex.split(printed.rsplit(" (", 1)[0]) == [str(bundle)]  # the printed-path sink: quoted for a shell
+    assert "\x1b" not in stdout + err and "\x9b" not in stdout + err  # the console sink
+    md = next(out.glob("*.ticket.md")).read_text("utf-8")
+    assert "\\<img" in md and "\\[x\\]" in md and "\x1b" not in md and "\x9b" not in md
+    assert md.count("<img") == md.count("\\<img")  # every tag start escaped
+    eml = next(out.glob("*.ticket.eml")).read_bytes()
+    assert b"\x1b" not in eml and "\x9b".encode() not in eml
+    code, stdout, _ = tsd(*head, "info", "--json")  # the JSON sink: C1 controls escaped, like C0
+    assert "\x9b" not in stdout and "\x1b" not in stdout and "\\u009b" in stdout
+    assert json.loads(stdout)["model"] == HOSTILE_MODEL
+
+
+def test_a_traceback_shown_with_v_has_device_controls_made_visible(tsd, monkeypatch, tmp_path):
+    from tsdtool.bundle import verify
+
+    def boom(path):
+        raise ValueError("model \x1b]0;pwned\x07\x1b[2J\x9b31m")
+
+    monkeypatch.setattr(verify, "verify", boom)
+    code, out, err = tsd("-v", "verify", tmp_path / "x.zip")
+    assert code == 1 and "Traceback" in err and "ValueError" in err
+    assert not {"\x1b", "\x07", "\x9b"} & set(out + err), repr(err[-300:])
+    assert "\\x1b]0;pwned" in err

@@ -619,7 +619,10 @@ def _plain_help(command) -> None:
 
 
 def _report(exc: BaseException, line: str) -> None:
-    if settings.verbose:
-        console.err().print_exception()
+    if settings.verbose:  # as plain text with controls made visible: device text is in the messages
+        import traceback
+
+        trace = "".join(traceback.format_exception(exc))
+        console.err().print(console.printable(trace), markup=False, highlight=False, soft_wrap=True)
     console.err().print(f"error: {console.printable(line)}", style="red", markup=False, highlight=False)
 

@@ -6,7 +6,6 @@ Device text is untrusted: it goes through :func:`escape` before any markup is ap
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -90,12 +89,22 @@ def interactive() -> bool:
 
 
 def print_json(data: Any) -> None:
-    _write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    from tsdtool.escapes import json_text
+
+    _write(json_text(data, indent=2, default=str) + "\n")
 
 
 def write(text: str) -> None:
     """Text exactly as given on stdout (a file's content: no markup, no wrapping, no width)."""
     _write(text)
+
+
+def path(value: object) -> str:
+    """A file path for a person to read or paste into a shell: quoted when it needs it
+    (a model name with backticks or ``$()`` ends up in bundle names), markup-escaped."""
+    from tsdtool.escapes import shell_path
+
+    return escape(shell_path(value))
 
 
 def warn(message: str) -> None:

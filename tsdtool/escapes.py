@@ -42,18 +42,18 @@ def header(value: object) -> str:
     return " ".join(text.split()).replace(_ENCODED_WORD, "= ?")
 
 
-# Characters Markdown (CommonMark, GitHub) gives a meaning to inside a line, and '<'/'&'
-# which start raw HTML and entities: portals render a ticket's Markdown.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# What can make Markdown (CommonMark, GitHub, portals) do more than show text: raw HTML
+# starts with '<', links and images need '[' ']', code spans '`', emphasis '*'; a backslash
+# escapes them all. ('&' needs nothing: an entity only ever shows a character.)
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<])")
 
 
 def markdown(value: object) -> str:
-    """Text for inline Markdown: HTML neutralised, markup characters backslash-escaped,
-    controls shown as ``\\xNN`` (what the console shows too)."""
+    """Text for Markdown (ticket.md, the .eml body): HTML and link/code markup
+    backslash-escaped, control characters shown as ``\\xNN`` as on the console."""
     from tsdtool.console import printable
 
-    text = printable(value).replace("&", "&amp;").replace("<", "&lt;")
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_SPECIAL.sub(r"\\\1", printable(value))
 
 
 _C1 = re.compile(r"[\x7f-\x9f\u2028\u2029]")

@@ -178,7 +178,7 @@ def versions(host: str | None, port: int | None) -> int:
 def screenshot_result(shot: Any, path: Path) -> int:
     if shot.warning:
         console.warn(f"screencap said: {shot.warning}")
-    console.out().print(f"screenshot {shot.width}x{shot.height} written to {escape(path)}", soft_wrap=True)
+    console.out().print(f"screenshot {shot.width}x{shot.height} written to {console.path(path)}", soft_wrap=True)
     if shot.black:
         console.warn("the frame is all black: a secure window (FLAG_SECURE) or the screen is off")
         return ExitCode.PARTIAL
@@ -273,7 +273,7 @@ def collect_result(result: Any) -> None:
     m = result.manifest
     style = "green" if m.status == "complete" else "yellow"
     size = _size(result.bundle.stat().st_size)
-    out.print(f"[{style}]{m.status}[/] bundle: {escape(result.bundle)} ({size})", soft_wrap=True)
+    out.print(f"[{style}]{m.status}[/] bundle: {console.path(result.bundle)} ({size})", soft_wrap=True)
     for item in m.items:
         if item.status != "ok":
             style = "red" if item.status == "failed" else "dim"
@@ -284,17 +284,17 @@ def collect_result(result: Any) -> None:
         if result.desk.channel == "portal" and not result.to:
             where = result.desk.portal or "the desk's support portal"
             phone = f" (phone {escape(result.desk.phone)})" if result.desk.phone else ""
-            out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: paste {escape(result.ticket_md)} "
-                      f"into {escape(where)} and attach {escape(result.bundle)}{phone}", soft_wrap=True)
+            out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: paste {console.path(result.ticket_md)} "
+                      f"into {escape(where)} and attach {console.path(result.bundle)}{phone}", soft_wrap=True)
         else:
-            out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: {escape(result.ticket_eml)}",
+            out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: {console.path(result.ticket_eml)}",
                       soft_wrap=True)
     else:
         out.print(f"[red]ticket not ready[/] for {escape(result.desk.name)} — missing:")
         for requirement in state.missing if state else []:
             out.print(f"  [red]•[/] {escape(result.desk.requirement_label(requirement))} "
                       f"[dim]({escape(_fix_for(result.desk, requirement, state.invalid))})[/]", soft_wrap=True)
-    out.print(f"ticket text: {escape(result.ticket_md)}", soft_wrap=True)
+    out.print(f"ticket text: {console.path(result.ticket_md)}", soft_wrap=True)
     for note in result.notes:
         console.warn(note)
 
@@ -310,7 +310,7 @@ def _fix_for(desk: Any, requirement: str, invalid: dict[str, str]) -> str:
 
 
 def report_written(path: Path, open_it: bool) -> int:
-    console.out().print(f"report: {escape(path)}", soft_wrap=True)
+    console.out().print(f"report: {console.path(path)}", soft_wrap=True)
     if open_it:
         import webbrowser
 
@@ -328,7 +328,7 @@ def verify_result(result: Any, as_json: bool) -> int:
         console.out().print(f"[red]✗[/] {escape(problem)}", soft_wrap=True)
     verdict = "[green]verified[/]" if result.ok else f"[red]{len(result.problems)} problem(s)[/]"
     console.out().print(f"{verdict}: {result.checked} files hashed, manifest schema checked "
-                        f"({escape(result.bundle)}, {escape(result.status)})", soft_wrap=True)
+                        f"({console.path(result.bundle)}, {escape(result.status)})", soft_wrap=True)
     return code
 
 
@@ -433,7 +433,7 @@ def pull_db_result(pull: Any, out: Any) -> int:
         none = "  no database in the app's folders"
         con.print(f"  [red]{shown(pull.not_readable)}[/]" if pull.not_readable else none, soft_wrap=True)
     failed = _problems(out.items)
-    con.print(f"written to {shown(out.root)}", soft_wrap=True)
+    con.print(f"written to {console.path(out.root)}", soft_wrap=True)
     partial = failed or not pull.complete or not any(a.ok for a in pull.attempts)
     return ExitCode.PARTIAL if partial else ExitCode.OK
 
@@ -446,7 +446,7 @@ def pull_result(result: Any, out: Any) -> int:
     for package in private:  # an app's own folder: only run-as (debuggable) or su reach it
         console.warn(f"{package}'s files are private to the app: `tsdtool pull-db {package}` tries "
                      "run-as, su and backup for its databases")
-    console.out().print(f"{result.files} files, {_size(result.bytes)} written to {shown(out.root)}"
+    console.out().print(f"{result.files} files, {_size(result.bytes)} written to {console.path(out.root)}"
                         + (f", [red]{failed} failed[/]" if failed else ""), soft_wrap=True)
     return ExitCode.PARTIAL if failed else ExitCode.OK
 

@@ -14,6 +14,7 @@ packed and the manifest says ``partial``.
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import threading
@@ -555,7 +556,9 @@ def bundle_name(device: dict[str, Any], started: datetime, serial: str) -> str:
 
     def part(value: Any, default: str) -> str:
         text = "_".join(str(value or "").strip("<>").split()) or default
-        return safe_component(text).replace("-", "_")[:40]
+        # letters (Cyrillic too), digits, '.', '_' only: a model with backticks or $() made a
+        # name that ran a command when its printed path was pasted into a shell
+        return re.sub(r"[^\w.]", "_", safe_component(text))[:40]
 
     vendor = part(device.get("manufacturer") or device.get("vendor"), "unknown")
     model = part(device.get("model"), "unknown")

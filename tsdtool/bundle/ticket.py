@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from tsdtool.bundle import fields
 from tsdtool.bundle.desks import Desk
 from tsdtool.bundle.manifest import OK, Manifest, TicketState
+from tsdtool.escapes import markdown as md
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -207,9 +208,9 @@ def _field_lines(desk: Desk, keys: Iterable[str], filled: dict[str, str], head: 
         value = filled.get(key, "")
         label = desk.label(key)
         if "\n" in value:
-            out += [f"- **{label}**:", *[f"    {ln}" for ln in value.splitlines()]]
+            out += [f"- **{label}**:", *[f"    {md(ln)}" for ln in value.splitlines()]]
         else:
-            out.append(f"- **{label}**: {value or head['missing_value']}")
+            out.append(f"- **{label}**: {md(value) if value else head['missing_value']}")
     return out
 
 
@@ -218,7 +219,7 @@ def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = Non
     head = _HEAD.get(desk.language, _HEAD["en"])
     filled = values(manifest)
     gaps = missing(desk, filled)
-    lines = [f"# {subject(desk, manifest)}", ""]
+    lines = [f"# {md(subject(desk, manifest))}", ""]
     if gaps:
         lines += [f"> **{head['not_ready']}:** " + ", ".join(desk.requirement_label(r) for r in gaps), ""]
     if desk.channel == "portal" and not to:
@@ -227,7 +228,7 @@ def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = Non
         if desk.phone:
             lines.append(f"{head['phone']}: {desk.phone}")
     else:
-        lines.append(f"{head['to']}: {to or desk.to or head['no_address']} ({desk.name})")
+        lines.append(f"{head['to']}: {md(to or desk.to) or head['no_address']} ({desk.name})")
     lines.append("")
     if desk.instructions:
         lines += [" ".join(desk.instructions.split()), ""]
@@ -243,14 +244,15 @@ def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = Non
         lines += [f"## {head['other']}", *_field_lines(desk, extra, filled, head), ""]
     problems = [i for i in manifest.items if i.status != OK]
     if problems:
-        lines += [f"## {head['problems']}", *[f"- {i.path}: {i.status} — {i.reason}" for i in problems], ""]
+        lines += [f"## {head['problems']}", *[f"- {md(i.path)}: {md(i.status)} — {md(i.reason)}" for i in problems],
+                  ""]
     if manifest.redaction.enabled:
-        counts = ", ".join(f"{k} {n}" for k, n in sorted(manifest.redaction.counts.items())) or "0"
+        counts = ", ".join(f"{md(k)} {n}" for k, n in sorted(manifest.redaction.counts.items())) or "0"
         lines += [f"{head['redacted']}: {counts}", ""]
     if attachment:
         lines += [
             f"## {head['bundle']}",
-            f"- {attachment.name}, {_mb(attachment.size)}, SHA-256 {attachment.sha256}",
+            f"- {md(attachment.name)}, {_mb(attachment.size)}, SHA-256 {attachment.sha256}",
         ]
         if attachment.attached and desk.channel == "portal" and not to:
             lines.append(f"- {head['paste']}")
@@ -259,17 +261,17 @@ def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = Non
         else:
             parts = required_parts(manifest, desk)
             if parts:
-                lines.append(f"- {head['own']}: " + ", ".join(f"{i.path} ({_mb(i.size)})" for i in parts))
+                lines.append(f"- {head['own']}: " + ", ".join(f"{md(i.path)} ({_mb(i.size)})" for i in parts))
         if attachment.attached:
             pass  # nothing more to say
         elif attachment.link or manifest.form.get("bundle_link"):
-            lines.append(f"- {attachment.link or manifest.form['bundle_link']}")
+            lines.append(f"- {md(attachment.link or manifest.form['bundle_link'])}")
         else:
             lines.append(
                 f"- {' '.join(desk.too_big.split()) or 'Too large to attach: upload it and send the link.'}"
             )
         lines.append("")
-    lines.append(f"-- tsdtool {manifest.tool_version}, {manifest.created_at}")
+    lines.append(f"-- tsdtool {md(manifest.tool_version)}, {md(manifest.created_at)}")
     return "\n".join(lines) + "\n"
 
 
