@@ -6,6 +6,8 @@ import tarfile
 
 # The review's payload: decoded, it is "TC52\r\nReply-To: x@evil.example\r\nBcc: x@evil.example".
 ENCODED_WORD = "=?utf-8?q?TC52=0D=0AReply-To:_x@evil.example=0D=0ABcc:_x@evil.example?="
+# Markup, a link, shell syntax and terminal controls (ESC and the C1 CSI) in one model name.
+HOSTILE_MODEL = "TC52<img src=x onerror=alert(1)>[x](https://evil.example)`$(touch pwned)`\x1b[2J\x9b31m"
 
 TiB = 1 << 40
 

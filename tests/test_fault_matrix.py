@@ -32,7 +32,7 @@ import pytest
 from tests.bundle_util import every_bundle_verifies, field_args, manifest_of  # noqa: F401 - autouse
 from tests.conftest import sigint_raises
 from tests.fake_adb import make_fixture
-from tests.hostile_util import ENCODED_WORD, TiB, gnu_sparse_member, regular_member, tar_of
+from tests.hostile_util import ENCODED_WORD, HOSTILE_MODEL, TiB, gnu_sparse_member, regular_member, tar_of
 
 PKG = "com.example.app"
 DB = f"/data/data/{PKG}/databases/app.db"
@@ -133,6 +133,7 @@ def _faults() -> dict[str, Fault]:
         "shell_output_over_budget": Fault(tweak="huge_getprop", env={"TSDTOOL_MAX_SHELL_OUTPUT": "1M"},
                                           collect=(PARTIAL, "over its budget"), pull_db=None),
         "encoded_word_model": Fault(tweak="encoded_word", collect=(OK, ""), pull_db=(OK, "")),
+        "markup_and_escapes_in_model": Fault(tweak="hostile_text", collect=(OK, ""), pull_db=(OK, "")),
         "part_file_next_to_its_name": Fault(tweak="part_sibling", collect=(OK, ""), pull_db=(OK, "")),
         "ctrl_c": Fault(
             {"delay_ms_per_chunk": 60}, tweak="sigint", collect=(PARTIAL, "interrupted"), pull_db=(130, "")
@@ -193,6 +194,8 @@ def build(tmp_path: Path, name: str, fault: Fault, command: str = "collect") -> 
         device=device or None,
         **({"model": ENCODED_WORD, "props": {"ro.product.manufacturer": ENCODED_WORD}}
            if fault.tweak == "encoded_word" else {}),
+        **({"model": HOSTILE_MODEL, "props": {"ro.product.manufacturer": "Zebra`id`$(id)"}}
+           if fault.tweak == "hostile_text" else {}),
     )
     if fault.tweak in ("sparse_tar", "huge_tar", "huge_getprop"):
         (fx / "hostile.tar").write_bytes(hostile_tar)

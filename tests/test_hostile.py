@@ -27,7 +27,7 @@ from tests.bundle_util import (  # noqa: F401 - every_bundle_verifies is autouse
     field_args,
     manifest_of,
 )
-from tests.hostile_util import ENCODED_WORD, TiB, gnu_sparse_member, regular_member, tar_of
+from tests.hostile_util import ENCODED_WORD, HOSTILE_MODEL, TiB, gnu_sparse_member, regular_member, tar_of
 from tsdtool import escapes
 from tsdtool.bundle import desks, ticket
 from tsdtool.bundle.manifest import BundleItem, Manifest
@@ -495,7 +495,6 @@ def test_a_malformed_manifest_is_one_line_for_every_reader(tsd, fake_server, tmp
 
 # -- every sink escaped in one place ----------------------------------------------------------------
 
-HOSTILE_MODEL = "TC52<img src=x onerror=alert(1)>[x](https://evil.example)`$(touch pwned)`\x1b[2J\x9b31m"
 
 
 def test_device_text_is_escaped_for_markdown_json_file_names_and_printed_paths(fake_server, tsd, tmp_path):

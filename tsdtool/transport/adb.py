@@ -571,8 +571,8 @@ class Device:
                 while True:
                     _recv_into(c.conn, memoryview(header), 5, "shell")
                     kind, left = header[0], struct.unpack("<I", header[1:])[0]
-                    if kind == 3:
-                        code = _read_exact(c.conn, left, None, self.serial)[:1]
+                    if kind == 3:  # one byte; a hostile length is not read (nor held) whole
+                        code = _read_exact(c.conn, min(left, 1), None, self.serial)
                         return ShellResult(script, code[0] if code else 255, b"", bytes(err))
                     while left:
                         n = min(left, SYNC_CHUNK)
@@ -650,6 +650,8 @@ class Device:
                 if head[:4] != b"DENT":
                     raise errors.TransferError(f"garbled sync reply from {self.serial} listing {path}")
                 mode, size, mtime, namelen = struct.unpack("<IIII", head[4:])
+                if namelen > 1024:  # adb sync's own path limit: anything longer is not a name
+                    raise errors.TransferError(f"garbled sync reply from {self.serial} listing {path}")
                 name = _read_exact(c.conn, namelen, deadline, self.serial).decode("utf-8", "surrogateescape")
                 if name not in (".", ".."):
                     entries.append(RemoteFile(path.rstrip("/") + "/" + name, mode, size, mtime))
