@@ -111,30 +111,37 @@ class Bundle:
 
     def read(self, path: str, limit: int | None = None, *, tail: int | None = None) -> bytes | None:
         """An item's bytes (the first ``limit`` or the last ``tail`` of them), or None when not
-        stored, or when the zip's size for it is not the manifest's or over the item budget:
-        a reader never trusts either number alone, and never unpacks more than it checked."""
+        stored. A member whose size in the zip's central directory is not the manifest's, or
+        is over the item budget without a ``limit``/``tail``, is refused (UsageError, one
+        line): a reader never trusts either number alone and never unpacks more than it checked."""
         try:
-            return read_member(self.zip, path, limit=limit, tail=tail, declared=self.sizes.get(path))
-        except (KeyError, zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error):
+            info = self.zip.getinfo(path)
+        except KeyError:
+            return None
+        declared = self.sizes.get(path)
+        if declared is not None and info.file_size != declared:
+            raise errors.UsageError(f"{self.path}: {path} holds {info.file_size} bytes but the manifest says "
+                                    f"{declared}: refusing to unpack it", fix="`tsdtool verify` lists every problem")
+        limit_item = budgets.current().item
+        if limit is None and tail is None and info.file_size > limit_item:
+            raise errors.UsageError(f"{self.path}: {path} is {budgets.human(info.file_size)}, over its budget of "
+                                    f"{budgets.human(limit_item)}: refusing to unpack it",
+                                    fix=f"if it is genuine, raise {budgets.ENV['item']}")
+        try:
+            return read_member(self.zip, path, limit=limit, tail=tail)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error):
             return None
 
 
 MANIFEST_LIMIT = 64 << 20  # a manifest of 10^5 items is ~30 MB
 
 
-def read_member(zf: zipfile.ZipFile, name: str, *, limit: int | None = None, tail: int | None = None,
-                declared: int | None = None) -> bytes | None:
-    """One zip member, streamed: None when the central directory's size differs from
-    ``declared`` or is over the per-item budget (checked before a byte is unpacked); with
-    ``limit`` only the first bytes, with ``tail`` only the last (constant memory)."""
+def read_member(zf: zipfile.ZipFile, name: str, *, limit: int | None = None, tail: int | None = None) -> bytes:
+    """One zip member, streamed: with ``limit`` only its first bytes, with ``tail`` only its
+    last ones (constant memory). Check its size before calling (:meth:`Bundle.read`)."""
     from collections import deque
 
-    info = zf.getinfo(name)
-    if declared is not None and info.file_size != declared:
-        return None
-    if info.file_size > budgets.current().item and tail is None and limit is None:
-        return None
-    with zf.open(info) as fh:
+    with zf.open(name) as fh:
         if tail is None:
             return fh.read(limit) if limit else fh.read()
         kept: deque[bytes] = deque()
