@@ -9,6 +9,9 @@ the fixture), and no file written outside the output folder.
 Faults come from the fake's ``[faults]`` table (``drop_after_bytes``, ``offline_after_requests``,
 ``delay_ms_per_chunk``, ``garble_sync``), its device state, its file tree and canned shell
 output; a full disk is a writer that raises ENOSPC; Ctrl-C is a real SIGINT to a subprocess.
+Issue 14's hostile terminal is here too (canned raw answers, tests/hostile_util.py): a sparse
+or oversized tar member from ``run-as … tar``, getprop over the shell-output budget, an encoded
+word or markup in the model, a device file ``x.part`` next to ``x``.
 """
 
 from __future__ import annotations
