@@ -13,7 +13,7 @@ import tarfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tsdtool import errors
+from tsdtool import budgets, errors
 from tsdtool.apps import tarstream
 from tsdtool.apps.access import Found, TarUnavailable, Way
 from tsdtool.collectors.sinks import LazyItem
@@ -61,7 +61,7 @@ def fetch(
                 problem = f"tar: {result.error_text()}"
         except TarUnavailable:
             pass
-        except tarstream.MemberRefused as exc:  # recorded; what follows it comes file by file
+        except budgets.OverBudget as exc:  # a refused member or a full budget: recorded, the rest file by file
             how, problem = "tar", f"tar stream stopped: {exc}"
         except tarfile.TarError as exc:
             if way.has_tar is not False:  # a stream that is not tar (error text, old adbd)
