@@ -445,7 +445,7 @@ def test_a_member_bigger_than_the_manifest_says_is_never_unpacked(tsd, fake_serv
         assert code == 2 and f"holds {64 << 20} bytes but the manifest says" in _one_line(err), (args, err)
     assert not (tmp_path / "r.html").exists()
     code, out, _ = tsd("verify", bad)
-    assert code == 1 and f"{shot}: the zip says {64 << 20} bytes" in out
+    assert code == 1 and f"{shot}: {64 << 20} bytes, the manifest says" in out
 
     def agree(data):  # sizes that agree, but over the item budget
         for item in data["items"]:
@@ -457,8 +457,10 @@ def test_a_member_bigger_than_the_manifest_says_is_never_unpacked(tsd, fake_serv
     code, _, err = tsd("report", "--no-open", "-o", tmp_path / "r.html", agreeing)
     assert code == 0, err  # the screenshot is over the report's embed limit; the log's end is read, streamed
     assert (tmp_path / "r.html").stat().st_size < 1 << 20
-    from tsdtool.bundle.verify import open_bundle
+    from tsdtool.bundle.verify import open_bundle, verify
 
+    assert f"{shot}: not hashed: 64 MiB is over the item budget of 16 MiB (TSDTOOL_MAX_ITEM)" in verify(
+        agreeing).problems
     with open_bundle(agreeing) as opened:
         assert opened.read(logcat, tail=100) == b"\0" * 100
         with pytest.raises(errors.UsageError, match="over its budget of 16 MiB"):

@@ -205,8 +205,12 @@ def _check_item(zf: zipfile.ZipFile, name: str, size: int, sha256: str) -> list[
     digest, total = hashlib.sha256(), 0
     try:
         info = zf.getinfo(name)
-        if info.file_size != size:  # the central directory and the manifest disagree: nothing to unpack
-            return [f"{name}: the zip says {info.file_size} bytes, the manifest says {size}"]
+        limit = budgets.current().item
+        if info.file_size > limit:  # a bomb (or a genuine giant): not unpacked, hours of hashing
+            skipped = [f"{name}: not hashed: {budgets.human(info.file_size)} is over the item budget of "
+                       f"{budgets.human(limit)} ({budgets.ENV['item']})"]
+            wrong = [f"{name}: {info.file_size} bytes, the manifest says {size}"] if info.file_size != size else []
+            return wrong + skipped
         with zf.open(info) as fh:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
