@@ -155,13 +155,20 @@ _BINARY_MAGIC = (b"SQLite format 3\0", b"\x89PNG", b"PK\x03\x04", b"\x1f\x8b", b
 HEAD = 8192  # how much of an item is looked at to tell text from binary
 
 
-def is_text(path: str, head: bytes = b"") -> bool:
-    """Whether an item is text to rewrite, judged by its first bytes (``head``) whatever its
-    name: ANR traces, tombstones, ``app.log.1`` and logs without a suffix are text; NUL bytes
-    or a known binary signature (SQLite, PNG, zip, gzip …) make an item binary."""
+# Text by its name alone (when the bytes are not at hand).
+TEXT_SUFFIXES = (".txt", ".log", ".json", ".xml", ".csv", ".ini", ".cfg", ".conf", ".properties", ".md", ".trace")
+
+
+def is_text(path: str, head: bytes | None = None) -> bool:
+    """Whether an item is text to rewrite. Given its first bytes (``head``, what ``collect``
+    passes) it is judged by them whatever its name: ANR traces, tombstones, ``app.log.1`` and
+    logs without a suffix are text; NUL bytes or a binary signature (SQLite, PNG, zip, gzip …)
+    make it binary. Without them, only a known text suffix says text."""
     name = path.lower().removesuffix(".part")
-    if name.endswith(_BINARY_SUFFIXES) or head.startswith(_BINARY_MAGIC):
+    if name.endswith(_BINARY_SUFFIXES) or (head or b"").startswith(_BINARY_MAGIC):
         return False
+    if head is None:
+        return name.endswith(TEXT_SUFFIXES)
     return b"\0" not in head[:HEAD]
 
 
