@@ -161,15 +161,21 @@ def _sparse_member(name: str, size: int, chunks: list[tuple[int, bytes]]) -> byt
     return bytes(header) + body + b"\0" * (-len(body) % 512)
 
 
-def test_a_sparse_member_asked_for_is_written_with_its_holes_as_zeros(tmp_path):
+def test_a_sparse_member_asked_for_is_refused_and_the_stream_goes_on(tmp_path):
+    """Issue 14: toybox tar sends no sparse member unless asked (-S), and a few stored bytes
+    may expand to any size (a 2 KB member became a written 1 GiB file): refused, whatever size
+    it declares, with the reason; nothing is written for it and the next member still is."""
     raw = _sparse_member("db/ok.db", 10_000, [(0, b"SQLite format 3\x00"), (8192, b"page")])
-    stream = io.BytesIO(raw + b"\0" * 1024)
+    after = _tar([(_member("db/b.db"), b"bee")])
+    stream = io.BytesIO(raw + after.getvalue())
+    wanted = dict(WANTED, **{"db/b.db": Target("b.db", "/d/b.db")})
     out = OutputDir(tmp_path / "out")
     seen = []
-    done = tarstream.extract(stream, WANTED, out, kind="database", progress=seen.append)
-    expected = b"SQLite format 3\x00" + b"\0" * (8192 - 16) + b"page" + b"\0" * (10_000 - 8196)
-    assert (tmp_path / "out/internal/db/ok.db").read_bytes() == expected
-    assert done["db/ok.db"].size == 10_000 and sum(seen) == 10_000
+    done = tarstream.extract(stream, wanted, out, kind="database", progress=seen.append)
+    assert _fates(out)[0] == ("internal/db/ok.db", "/data/data/p/db/ok.db", FAILED,
+                              "tar member refused: sparse member declaring 9.8 KiB")
+    assert not (tmp_path / "out/internal/db/ok.db").exists() and done["db/ok.db"].status == FAILED
+    assert (tmp_path / "out/b.db").read_bytes() == b"bee" and sum(seen) == 3
 
 
 def test_progress_is_told_every_chunk_and_a_given_done_map_is_filled(tmp_path):
