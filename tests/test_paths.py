@@ -34,6 +34,7 @@ from tsdtool.paths import MAX_COMPONENT, UniqueNames, contained, safe_component,
         ("a\x00b\x1fc\x7fd\ne", "a_b_c_d_e"),
         ("e\u0301t\u00e9", "\u00e9t\u00e9"),  # NFC: one spelling of the same name
         ("отчёт.txt", "отчёт.txt"),
+        ("XrayX", "XrayX"),  # only blanks and dots are stripped
     ],
 )
 def test_safe_component_replaces_separators_and_never_leaves_dots(name, expected):
@@ -230,13 +231,14 @@ def test_check_file_refuses_a_folder(tmp_path):
     assert str(exc.value) == f"{tmp_path} is a folder, not a file"
     blocker = tmp_path / "blocker"
     blocker.write_text("")
-    with pytest.raises(errors.UsageError, match="is not a folder"):
-        paths.check_file(blocker / "out.txt")
+    with pytest.raises(errors.UsageError) as exc:
+        paths.check_file(blocker / "out.txt", "--json-out")
+    assert str(exc.value) == f"--json-out {blocker}: {blocker} is not a folder"  # the label goes along
     paths.check_file(tmp_path / "a" / "b.txt")
 
 
 def test_write_new_writes_through_a_part_file_and_makes_the_folder(tmp_path, monkeypatch):
-    target = tmp_path / "a" / "b.txt"
+    target = tmp_path / "a" / "b" / "c.txt"  # two folders to make
     replaced = []
     real = os.replace
 
@@ -247,8 +249,8 @@ def test_write_new_writes_through_a_part_file_and_makes_the_folder(tmp_path, mon
     monkeypatch.setattr(paths.os, "replace", replace)
     assert paths.write_new(target, b"data") == target
     assert target.read_bytes() == b"data"
-    assert replaced == [(tmp_path / "a" / "b.txt.part", target, b"data")]
-    assert sorted(p.name for p in target.parent.iterdir()) == ["b.txt"]
+    assert replaced == [(tmp_path / "a" / "b" / "c.txt.part", target, b"data")]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["c.txt"]
 
 
 def test_write_new_turns_an_os_error_into_an_output_error(tmp_path, monkeypatch):
