@@ -409,3 +409,65 @@ def test_summary_and_listing_are_cut_where_they_say():
     items = [BundleItem(f"logs/{n}.txt", "log", "x") for n in range(6)]
     assert ticket._listing(items) == "logs/0.txt, logs/1.txt, logs/2.txt, logs/3.txt (+2)"
     assert ticket._listing(items[:4]) == "logs/0.txt, logs/1.txt, logs/2.txt, logs/3.txt"
+
+
+def test_auto_values_exactly():
+    from tsdtool.bundle.manifest import FAILED
+
+    m = sample_manifest()
+    m.device = {"serial": "S1", "manufacturer": "Zebra", "model": "TC21", "android_release": "10",
+                "build_id": "QKQ1", "vendor_facts": {"osx": "QCT.10", "empty": "", "none": None, "bsp": "2"}}
+    m.host = {"os_name": "Windows 10", "os_bitness": 32}
+    m.apps = [
+        {"package": "a.b", "label": "Склад 15", "installed": True, "version_name": "1.2", "version_code": 0,
+         "product": "Mobile SMARTS"},
+        {"package": "c.d", "installed": True, "version_name": None, "version_code": None, "product": "Other"},
+        {"package": "e.f", "installed": False, "version_name": "9", "product": "Gone"},
+    ]
+    h = "0" * 64
+    m.items = [
+        BundleItem("logs/logcat.txt", "logcat", "logcat", sha256=h),
+        BundleItem("logs/app.log", "app_log", "x", sha256=h),
+        BundleItem("crash/tombstone_00", "crash", "cat", sha256=h), BundleItem("logs/x.log", "log", "cat", sha256=h),
+        BundleItem("logs/y.log", "log", "cat", sha256=h), BundleItem("logs/unstored.log", "log", "cat"),
+        BundleItem("logs/cut.log.part", "log", "cat", status=FAILED, reason="lost", sha256=h),
+        BundleItem("shot.png", "screenshot", "screencap", sha256=h),
+        BundleItem("apps/a.b/db/main.db", "database", "run-as", sha256=h),
+        BundleItem("apps/a.b/db/two.db", "database", "x", sha256=h),
+    ]
+    m.databases = [{"path": "apps/a.b/db/main.db", "check": "integrity ok"}, {"path": "apps/a.b/db/two.db"},
+                   {"path": "apps/a.b/db/not-stored.db", "check": "x"}]
+    assert ticket.auto_values(m) == {
+        "device_model": "Zebra TC21",
+        "device_os": "Android 10 (API ?), build QKQ1; osx QCT.10, bsp 2",
+        "app_version": "Склад 15 1.2 (0); c.d ?",
+        "product": "Mobile SMARTS",
+        "pc_os": "Windows 10",
+        "pc_bitness": "32-bit",
+        "logs": "logs/logcat.txt, logs/app.log, crash/tombstone_00, logs/x.log (+1)",
+        "screenshot": "shot.png",
+        "database": "apps/a.b/db/main.db (integrity ok); apps/a.b/db/two.db (copied)",
+    }
+    assert ticket.auto_values(Manifest("0.1.0", "2024-05-14T09:30:00Z")) == {}
+    m.device = {"vendor": "Zebra Technologies", "manufacturer": "Zebra", "android_release": "11", "sdk": 30,
+                "build_display": "11-49", "build_id": "RKQ1"}
+    assert ticket.auto_values(m)["device_model"] == "Zebra Technologies"
+    assert ticket.auto_values(m)["device_os"] == "Android 11 (API 30), build 11-49"
+
+
+def test_a_person_overrides_auto_values_but_an_empty_answer_does_not():
+    m = sample_manifest(device_model="Zebra TC52 (rental)", pc_os="")
+    filled = ticket.values(m)
+    assert filled["device_model"] == "Zebra TC52 (rental)" and filled["pc_os"] == "Windows 10 Pro 10.0.19045"
+
+
+def test_state_and_subject_with_gaps():
+    desk = _desk(subject="[{project}]  {summary}\n{serial} · {desk}")
+    m = sample_manifest(description="  Receiving freezes  ")
+    assert ticket.subject(desk, m) == "[—] Receiving freezes TSD0001 · Test Desk"
+    assert ticket.subject(desk, sample_manifest()) == "[—] support request TSD0001 · Test Desk"
+    state = ticket.state(m, desk)
+    assert (state.desk, state.ready, state.required, state.missing) == (
+        "t", False, list(desk.required), ["contact_email", "exchange_link|attachments"])
+    done = sample_manifest(description="x", contact_email="a@b.org", exchange_link="https://x")
+    assert ticket.state(done, desk).ready and ticket.state(done, desk).missing == []
