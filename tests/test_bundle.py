@@ -369,3 +369,56 @@ def test_copying_a_bundle_keeps_it_verifiable(tmp_path):
     path, _ = pack(tmp_path, staged(tmp_path))
     copy = shutil.copy(path, tmp_path / "copy.zip")
     assert verify(copy).ok and verify(copy).checked == 2
+
+
+def test_the_schema_is_read_from_docs_in_a_source_tree_and_from_the_package_in_a_wheel(monkeypatch):
+    from pathlib import Path
+
+    import tsdtool.bundle
+    from tsdtool.bundle import verify as verify_module
+
+    repo = Path(__file__).resolve().parents[1]
+    assert verify_module.schema_path() == repo / "docs" / "bundle.schema.json"
+    monkeypatch.setattr(verify_module, "__file__", "/nowhere/site-packages/tsdtool/bundle/verify.py")
+    assert verify_module.schema_path() == Path(tsdtool.bundle.__file__).parent / "bundle.schema.json"
+    monkeypatch.undo()
+    verify_module.schema.cache_clear()
+    assert verify_module.schema()["properties"]["schema_version"] == {"const": 1}
+
+
+def test_strict_reading_refuses_only_wrong_types_and_counts_the_rest(tmp_path):
+    from tsdtool.bundle.verify import Bundle
+
+    path, _ = pack(tmp_path, staged(tmp_path))
+    odd = _edit_manifest(path, tmp_path / "tampered" / "odd.zip",
+                         lambda d: d["items"][0].update(status="maybe"))  # a wrong value, not a wrong type
+    with open_bundle(odd) as bundle:
+        assert bundle.manifest.items[0].status == "maybe"
+    one = _edit_manifest(path, tmp_path / "tampered" / "one.zip", lambda d: d.update(device=[]))
+    for reader in (Bundle, open_bundle):  # strict unless told otherwise
+        with pytest.raises(errors.UsageError) as exc:
+            reader(one)
+        assert str(exc.value).endswith("(device: [] is not of type 'object')")
+    with Bundle(one, strict=False) as bundle:
+        assert bundle.data["device"] == []
+
+
+def test_a_skipped_item_first_does_not_stop_the_others_being_checked(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+
+    def skipped_first(doc):
+        doc["items"].sort(key=lambda i: i["status"] != "skipped")
+
+    moved = _edit_manifest(path, tmp_path / "tampered" / "moved.zip", skipped_first)
+    changed = _rewrite(moved, tmp_path / "tampered" / "moved2.zip",
+                       lambda n, d: d.upper() if n == "logs/logcat.txt" else d)
+    result = verify(changed)
+    assert result.checked == 2 and result.problems == ["logs/logcat.txt: SHA-256 does not match the manifest"]
+
+
+def test_bundle_read_with_no_limit_reads_everything(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    with open_bundle(path) as bundle:
+        whole = bundle.read("logs/logcat.txt")
+        assert bundle.read("logs/logcat.txt", 0) == bundle.read("logs/logcat.txt", None) == whole
+        assert len(whole) == 43 and bundle.read("logs/logcat.txt", 1000) == whole
