@@ -139,6 +139,8 @@ def test_tokens_differ_per_value_per_kind_and_per_key():
     assert r.token("mac", "A4-5E-60-E8-12-3F") == r.token("mac", "a4:5e:60:e8:12:3f")
     assert r.token("phone", "+7 916 123-45-67") == r.token("phone", "89161234567") == _token("phone", "79161234567")
     assert r.token("phone", "+44 20 7946 0958") == _token("phone", "442079460958")
+    assert r.token("phone", "+86 10 1234 5678") == _token("phone", "861012345678")  # only 8 + 10 digits is Russian
+    assert r.token("phone", "8 (916) 123-45-6") == _token("phone", "8916123456")
     assert Redactor(key=b"x" * 32).token("imei", IMEI) != r.token("imei", IMEI)
     assert Redactor().token("imei", IMEI) != Redactor().token("imei", IMEI)  # a random key per bundle
 
@@ -157,7 +159,7 @@ def test_placeholder_macs_and_tokens_are_left_alone():
 @pytest.mark.parametrize(
     ("digits", "ok"),
     [(IMEI, True), ("490154203237519", False), ("79927398713", True), ("79927398710", False), ("18", True),
-     ("0", True), ("59", True), ("91", True), ("19", False)],
+     ("0", True), ("59", True), ("91", True), ("19", False), ("42", True), ("24", False)],
 )
 def test_luhn(digits, ok):
     assert luhn_ok(digits) is ok
