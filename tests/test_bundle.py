@@ -422,3 +422,11 @@ def test_bundle_read_with_no_limit_reads_everything(tmp_path):
         whole = bundle.read("logs/logcat.txt")
         assert bundle.read("logs/logcat.txt", 0) == bundle.read("logs/logcat.txt", None) == whole
         assert len(whole) == 43 and bundle.read("logs/logcat.txt", 1000) == whole
+
+
+def test_verify_counts_every_chunk_of_a_large_item(tmp_path):
+    out = OutputDir(tmp_path / "staging")
+    out.write_bytes("logs/logcat.txt", b"0123456789abcdef" * 100_000, "logcat -d", kind="log")  # 1.6 MB
+    path, _ = pack(tmp_path, out)
+    result = verify(path)
+    assert (result.problems, result.checked) == ([], 1)
