@@ -596,6 +596,9 @@ def test_deviceish_bytes_never_raise(data):
         (b"[a]: []\n", {"a": ""}),
         (b"[a]: [b]: [c]\n", {"a": "b]: [c"}),
         (b"[a]: [open\n\n", {"a": "open"}),  # truncated: what arrived, without the line ends
+        (b"[a]: [open X \t\n", {"a": "open X \t"}),  # truncated: only line ends are dropped
+        (b"[a]: [1]X\n", {"a": "1]X"}),  # no closing bracket at a line's end: kept as it came
+        (b"[a]: [1]\xc2\xa0\n", {"a": "1]\u00a0"}),  # only blanks and tabs may follow the bracket
         (b" [a]: [1]\n", {}),  # an entry starts at the beginning of a line
         (b"[a] : [1]\n[]: [2]\n", {}),
         (b"[a]: [1]\n[a]: [2]\n", {"a": "2"}),
@@ -672,3 +675,9 @@ def test_df_skips_rows_that_only_look_like_rows():
 def test_df_a_wrapped_name_needs_the_percent_column():
     data = b"Filesystem 1K-blocks Used Available Use% Mounted on\n/dev/long\n 10 5 5 50% /x\n/dev/x\n1 2 3 4\n"
     assert df.parse(data) == [df.DfEntry("/dev/long", 10, 5, 5, "/x")]
+
+
+def test_df_toolbox_layout_with_bare_numbers_counts_kib():
+    data = b"Filesystem Size Used Free Blksize\n/data 100 50 50 4096\n/cache 1.5M 0.0K 1.5M 4096\n"
+    assert df.parse(data) == [df.DfEntry("/data", 100, 50, 50, "/data"),
+                              df.DfEntry("/cache", 1536, 0, 1536, "/cache")]
