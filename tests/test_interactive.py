@@ -54,7 +54,7 @@ def _tsdtool() -> str:
 
 def _spawn(port: int, tmp_path: Path, *args: str):
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR", "TERM")}
-    env.update(COLUMNS=str(COLS), LINES=str(ROWS), TERM="xterm-256color")
+    env.update(COLUMNS=str(COLS), LINES=str(ROWS), TERM="xterm-256color", PYTHONFAULTHANDLER="1")
     screen = Screen()
     child = pexpect.spawn(_tsdtool(), ["-H", "127.0.0.1", "-P", str(port), "--timeout", "10", "collect",
                                        "-o", str(tmp_path / "out"), *args],
@@ -193,3 +193,24 @@ def test_a_slow_terminal_draws_no_progress_while_a_question_waits(fake_server, t
     assert BAR in screen.raw[last:]  # what was left was shown with progress once the questions were done
     assert not any(BAR in line for line in screen.lines())
     assert child.exitstatus in (0, 3)
+
+
+def test_ctrl_c_at_a_question_packs_what_arrived(fake_server, tmp_path):
+    server = fake_server("zebra_tc52")
+    child, screen = _spawn(server.port, tmp_path, "--desk", "grsoft", "--package", "com.example.scanner.demo")
+    child.expect_exact("Название проекта")
+    child.expect_exact(": ")
+    child.sendintr()
+    try:
+        child.expect(pexpect.EOF, timeout=60)
+    except pexpect.TIMEOUT:
+        import signal
+        os.kill(child.pid, signal.SIGABRT)
+        child.expect(pexpect.EOF, timeout=10)
+        raise AssertionError(child.before[-6000:]) from None
+    child.close()
+    assert child.exitstatus == 3, screen.raw[-2000:]
+    [bundle] = (tmp_path / "out").glob("*.zip")
+    manifest = manifest_of(bundle)
+    assert manifest["status"] == "partial" and manifest["interrupted"] is True
+    assert "Ctrl-C" in " ".join(screen.raw.split()) and not any(BAR in line for line in screen.lines())
