@@ -544,3 +544,31 @@ def test_a_traceback_shown_with_v_has_device_controls_made_visible(tsd, monkeypa
     assert code == 1 and "Traceback" in err and "ValueError" in err
     assert not {"\x1b", "\x07", "\x9b"} & set(out + err), repr(err[-300:])
     assert "\\x1b]0;pwned" in err
+
+
+def test_a_database_mailed_on_its_own_is_read_only_when_its_sizes_check_out(fake_server, tsd, tmp_path):
+    """Over GRSoft's limit the database travels in the mail by itself: a crafted bundle whose
+    database member is far bigger than its manifest says is refused with one line by send."""
+    import json
+    import zipfile
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    shipped = Path(desks.get("grsoft", include_user_dir=False).path).read_text("utf-8")
+    (profiles / "grsoft.toml").write_text(shipped.replace("max_attachment_mb = 15", "max_attachment_mb = 0.01"),
+                                          "utf-8")
+    server = fake_server("zebra_tc52")
+    out = tmp_path / "out"
+    code, result, err = collect(tsd, server.port, out, "--desk", "grsoft", "--package", "com.example.scanner.demo",
+                                *field_args())
+    assert result is not None, err
+    good = Path(result["bundle"])
+    with zipfile.ZipFile(good) as zf:
+        db = next(i["path"] for i in json.loads(zf.read("manifest.json"))["items"]
+                  if i["kind"] == "database" and i["sha256"])
+    bad = _crafted(good, tmp_path / "tampered" / "dbbomb.zip", replace={db: b"\0" * (32 << 20)})
+    args = ["--profiles-dir", profiles, "send", "--dry-run", "--to", "desk@example.com", "--link", "https://x.example/b"]
+    code, _, err = tsd(*args, good)
+    assert code == 0, err
+    code, _, err = tsd(*args, bad)
+    assert code == 2 and f"{db} holds {32 << 20} bytes but the manifest says" in _one_line(err), err

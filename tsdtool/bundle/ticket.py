@@ -306,12 +306,14 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
         msg.add_attachment(bundle.read_bytes(), maintype="application", subtype="zip",
                            filename=header(bundle.name))
     elif parts := required_parts(manifest, desk):
-        import zipfile
+        from tsdtool.bundle.verify import open_bundle
 
-        with zipfile.ZipFile(bundle) as zf:
+        with open_bundle(bundle) as opened:  # sizes checked against the zip before a byte is unpacked
             for item in parts:
-                msg.add_attachment(zf.read(item.path), maintype="application", subtype="octet-stream",
-                                   filename=header(item.path.rsplit("/", 1)[-1]))
+                data = opened.read(item.path)
+                if data is not None:
+                    msg.add_attachment(data, maintype="application", subtype="octet-stream",
+                                       filename=header(item.path.rsplit("/", 1)[-1]))
     return msg
 
 
