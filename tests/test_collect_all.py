@@ -90,3 +90,16 @@ def test_collect_all_checks_the_options_once_before_any_terminal(fake_server, ts
                          "-o", tmp_path / "out", "--field", "contact_email=notanemail")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "is not an e-mail address" in err, err
     assert all(t._services == 0 for t in server.terminals), "checked before any terminal was touched"
+
+
+def test_no_worker_process_outlives_collect_all(fake_server, tsd, tmp_path):
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    server = fake_server("zebra_tc52", "honeywell_ct60")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "--all", "--no-input", "--desk", "generic",
+                       "-o", tmp_path / "out")
+    assert code in (0, 3), err
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        assert forkserver._forkserver._forkserver_pid is None  # stopped and reaped
+    assert multiprocessing.active_children() == []

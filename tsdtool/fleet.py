@@ -139,7 +139,20 @@ def run_each_process(adb: Adb, job: Callable[..., tuple[int, Any]], args: tuple,
         relay_thread.join(5)
         queue.close()
         queue.join_thread()
+        _stop_fork_server(context)
     return [results[e.serial] for e in entries]
+
+
+def _stop_fork_server(context: Any) -> None:
+    """End the fork server and wait for it, so no process outlives tsdtool (it would otherwise
+    linger until it notices its parent gone) and the workers' CPU time is accounted to tsdtool."""
+    if context.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if stop is not None:
+        stop()
 
 
 def _worker_context(job: Callable[..., Any]) -> Any:
