@@ -158,3 +158,10 @@ def test_a_probe_that_matches_nothing_is_recorded_as_missing(fake_terminal, tmp_
     pull = pull_databases(fake.device(), pkg, OutputDir(tmp_path / "out"))
     shared = [(a.ok, a.reason) for a in pull.attempts if a.way == "shared"]
     assert shared == [(False, "No such file or directory")]
+
+
+def test_facts_offered_as_desk_field_defaults_only_for_known_fields():
+    found = {"project": {"name": "project", "value": "Абрэнд-Юг", "source": "/sdcard/Napoleon/crash.log"},
+             "build_date": {"name": "build_date", "value": "05.03.24", "source": "x"},
+             "app_version": {"name": "app_version", "value": "", "source": "x"}}
+    assert app_facts.field_defaults(found) == {"project": "Абрэнд-Юг"}

@@ -292,3 +292,12 @@ def test_a_damaged_hive_leaves_the_version_unknown_with_a_reason(drive, damage):
     _put(drive, "Windows/System32/config/SOFTWARE", damage(good))
     facts = windows.read_windows(PcRoot.given(drive))
     assert facts["version"] == "unknown" and facts["version_reason"] and facts["bitness"] == "64-bit"
+
+
+def test_pc_facts_as_desk_field_defaults(drive):
+    pc = {"windows": windows.read_windows(PcRoot.given(drive)), "onec": onec.read_onec(PcRoot.given(drive))}
+    found = run.field_defaults(pc)
+    assert found == {"pc_bitness": "64-bit",  # the version is unknown without a hive: not offered
+                     "onec_version": "8.3.25.1257 (64-bit (x64)), 8.3.24.1467 (64-bit (x64)), "
+                                     "8.3.22.1709 (32-bit (x86))"}
+    assert run.field_defaults({}) == {}

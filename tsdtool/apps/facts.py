@@ -49,3 +49,11 @@ def _head(device: Device, path: str) -> str:
     result = device.shell(["head", "-c", str(MAX_FACT_BYTES), path])
     # A missing file or refused folder simply yields no fact; the log collectors say why.
     return result.stdout[:MAX_FACT_BYTES].decode("utf-8", "replace") if result.ok else ""
+
+
+def field_defaults(values: dict[str, dict]) -> dict[str, str]:
+    """Desk field defaults from ``ctx.facts["app_facts"][PACKAGE]``: facts whose name is a desk
+    field (``project``), to offer for the person to confirm — the collect plan decides."""
+    from tsdtool.bundle.fields import CATALOG
+
+    return {name: v["value"] for name, v in values.items() if v.get("value") and name in CATALOG}

@@ -42,3 +42,20 @@ def collect_pc(
                   options={"pc_root": root, "since": since, "profile_dirs": list(profile_dirs)})
     run_all(collectors(), ctx)
     return ctx.facts.get("pc", {}), out
+
+
+def field_defaults(pc: dict) -> dict[str, str]:
+    """Desk field defaults from ``ctx.facts["pc"]`` — values to offer for the person to confirm,
+    never to fill silently (the collect plan decides; see issue 12): ``pc_os``, ``pc_bitness``,
+    ``onec_version`` (every platform found, newest first, with its bitness). Unknown values are left out."""
+    found: dict[str, str] = {}
+    win = pc.get("windows", {})
+    if win.get("found") and win.get("version") not in (None, "", "unknown"):
+        found["pc_os"] = str(win["version"])
+    if win.get("found") and win.get("bitness") not in (None, "", "unknown"):
+        found["pc_bitness"] = str(win["bitness"])
+    versions = sorted(pc.get("onec", {}).get("versions", []),
+                      key=lambda v: tuple(int(p) for p in v["version"].split(".")), reverse=True)
+    if versions:
+        found["onec_version"] = ", ".join(f"{v['version']} ({v['bitness']})" for v in versions)
+    return found
