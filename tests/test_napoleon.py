@@ -165,3 +165,43 @@ def test_facts_offered_as_desk_field_defaults_only_for_known_fields():
              "build_date": {"name": "build_date", "value": "05.03.24", "source": "x"},
              "app_version": {"name": "app_version", "value": "", "source": "x"}}
     assert app_facts.field_defaults(found) == {"project": "Абрэнд-Юг"}
+
+
+def test_interactive_collect_offers_the_project_from_crash_log_as_a_default(fake_terminal, tmp_path):
+    """issue 19: `collect --desk grsoft` prefills `project` from the terminal, for the person to confirm."""
+    from tsdtool.bundle.collect import CollectOptions, collect
+    from tsdtool.transport.adb import Adb
+
+    fake = fake_terminal(sdk=29, packages=[{"name": PKG, "version_name": "3.62.4"}],
+                         files={"sdcard/Napoleon/crash.log": CRASH})
+    asked = {}
+
+    def ask(question):
+        asked[question.key] = question.default
+        return ""  # Enter: keep the default
+
+    options = CollectOptions(tmp_path / "out", package=PKG, desk="grsoft", use_user_profiles=False,
+                             config_dir=tmp_path / "config")
+    result = collect(Adb("127.0.0.1", fake.server.port, start_server=False), None, options, ask=ask)
+    assert asked["project"] == "Абрэнд-Юг"
+    assert result.manifest.form["project"] == "Абрэнд-Юг"
+    assert not fake.terminal.journal
+
+
+def test_interactive_collect_offers_the_pc_root_1c_versions(fake_terminal, tmp_path):
+    from tests.test_pc import I386, _put, pe_image
+    from tsdtool.bundle.collect import CollectOptions, collect
+    from tsdtool.transport.adb import Adb
+
+    _put(tmp_path / "C", "Program Files (x86)/1cv8/8.3.22.1709/bin/1cv8.exe", pe_image(I386))
+    fake = fake_terminal(sdk=29, packages=[{"name": PKG}])
+    asked = {}
+
+    def ask(question):
+        asked[question.key] = question.default
+        return ""
+
+    options = CollectOptions(tmp_path / "out", package=PKG, desk="cleverence", use_user_profiles=False,
+                             config_dir=tmp_path / "config", pc_root=tmp_path / "C")
+    collect(Adb("127.0.0.1", fake.server.port, start_server=False), None, options, ask=ask)
+    assert asked.get("onec_version") == "8.3.22.1709 (32-bit (x86))"

@@ -378,9 +378,42 @@ def _with_questions(adb: Any, ctx: Context, plan: Plan, ask: Ask, gate: Gate, ki
 
 
 def _terminal_defaults(ctx: Context, plan: Plan) -> dict[str, str]:
-    """Values the terminal suggests for person fields (e.g. the product of an app's profile)."""
+    """Values the terminal and the PC suggest for person fields, offered as defaults to confirm:
+    the product of an app's profile, the project an app profile's facts find on the terminal
+    (Napoleon's crash.log), the PC's Windows and 1C versions read under the PC root."""
     partial = Manifest("", "", device=ctx.facts.get("device", {}), apps=ctx.facts.get("apps", []))
-    return ticket.auto_values(partial)
+    found = ticket.auto_values(partial)
+    for key, value in {**_pc_defaults(plan), **_app_defaults(ctx)}.items():
+        found.setdefault(key, value)
+    return found
+
+
+def _app_defaults(ctx: Context) -> dict[str, str]:
+    """One small read per fact file (``head -c``) for each chosen app with ``[[fact]]`` tables."""
+    from tsdtool.apps import facts as app_facts
+    from tsdtool.apps import profiles as app_profiles
+
+    found: dict[str, str] = {}
+    for entry in ctx.facts.get("apps", []):
+        if not entry.get("installed"):
+            continue
+        try:
+            profile = app_profiles.for_package(entry["package"], ctx.options.get("profile_dirs", ())).profile
+            values = app_facts.read_facts(ctx.device, entry["package"], profile, entry.get("version_name") or "")
+        except (errors.TsdError, OSError):
+            continue  # a default is a convenience: the app collectors record the real failure
+        for key, value in app_facts.field_defaults({k: v.to_dict() for k, v in values.items()}).items():
+            found.setdefault(key, value)
+    return found
+
+
+def _pc_defaults(plan: Plan) -> dict[str, str]:
+    if plan.pc_root is None:
+        return {}
+    from tsdtool.pc import onec, windows
+    from tsdtool.pc.run import field_defaults
+
+    return field_defaults({"windows": windows.read_windows(plan.pc_root), "onec": onec.read_onec(plan.pc_root)})
 
 
 class Gate:
