@@ -59,6 +59,14 @@ class Texts:
         """A word from a table when the catalogue has it (a status, an item kind), else ``default``."""
         return self._own.get(table, {}).get(name) or self._en.get(table, {}).get(name) or default
 
+    def label(self, desk: Any, key: str) -> str:
+        """A field's label: the desk's own, else this language's, else the shared vocabulary's."""
+        return desk.labels.get(key) or self.get("fields", key, desk.label(key))
+
+    def requirement(self, desk: Any, requirement: str) -> str:
+        """``exchange_link|attachments`` → ``label / label``."""
+        return " / ".join(self.label(desk, k.strip()) for k in requirement.split("|") if k.strip())
+
     def reason(self, text: str, table: str = "reasons") -> str:
         """A recorded (English) reason in this language; as recorded when no template fits."""
         if self.lang == FALLBACK or len(text) > _REASON_LIMIT:

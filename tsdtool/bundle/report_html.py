@@ -123,7 +123,7 @@ def _missing(manifest: Manifest, desk: Desk | None, t: Texts) -> str:
     entries = []
     if manifest.ticket and manifest.ticket.missing:
         for requirement in manifest.ticket.missing:
-            label = desk.requirement_label(requirement) if desk else requirement
+            label = t.requirement(desk, requirement) if desk else requirement
             entries.append(
                 f"{escape(t('report.ticket_field'))}: <b>{escape(label)}</b> "
                 f"<span class=muted>({escape(requirement)})</span>"
@@ -248,7 +248,6 @@ def _form(manifest: Manifest, desk: Desk | None, t: Texts) -> str:
     filled = ticket.values(manifest)
     keys = desk.all_keys() if desk else []
     keys += [k for k in manifest.form if k not in keys]
-    label = desk.label if desk else (lambda k: k)
     gaps = {k for r in (manifest.ticket.missing if manifest.ticket else []) for k in fields.alternatives(r)}
 
     def cell(key: str) -> str:
@@ -258,7 +257,7 @@ def _form(manifest: Manifest, desk: Desk | None, t: Texts) -> str:
         auto = "" if key in manifest.form else f' <span class="muted">{escape(t("report.auto"))}</span>'
         return escape(filled[key]) + auto
 
-    rows = "".join(f"<tr><th>{escape(label(k))}</th><td>{cell(k)}</td></tr>" for k in keys)
+    rows = "".join(f"<tr><th>{escape(t.label(desk, k) if desk else k)}</th><td>{cell(k)}</td></tr>" for k in keys)
     title = escape(t("report.ticket_for", desk=desk.name) if desk else t("report.form"))
     return f'<section id="form"><h2>{title}</h2><table style="white-space:pre-wrap">{rows}</table></section>'
 
