@@ -102,7 +102,9 @@ def test_the_message_that_arrives_is_the_ticket_with_the_bundle(bundle_for, tsd,
         == f"[{FULL_FIELDS['project']}] {FULL_FIELDS['description']}"
     )
     body = msg.get_body(("plain",)).get_content()
-    filled = ticket.values(manifest)
+    from tsdtool.texts import texts
+
+    filled = ticket.values(manifest, texts(desk.language))  # as the desk reads them
     for requirement in desk.required:
         key = next(k for k in requirement.split("|") if filled.get(k))
         assert desk.label(key) in body and filled[key].splitlines()[0] in body, requirement

@@ -15,7 +15,11 @@ from tests.bundle_util import collect, every_bundle_verifies  # noqa: F401 - aut
 from tsdtool import texts
 
 # Names and units that read the same in a Russian text (product names, abbreviations).
-NAMES = {"tsdtool", "Android", "API", "Python", "Ctrl", "logcat", "adb", "E-mail"}
+NAMES = {"tsdtool", "Android", "API", "Python", "Ctrl", "logcat", "adb", "E-mail", "root", "su", "run-as", "backup"}
+# What the fake terminal itself answers to run-as for a release build (tests/fake_adb/shell_system.py).
+TERMINAL_SAYS = "run-as: package not debuggable"
+# Command-line placeholders in reasons (--package PKG): names of what to type, not prose.
+PLACEHOLDERS = {"PKG", "ID"}
 
 
 def _placeholders(template: str) -> set[str]:
@@ -51,6 +55,7 @@ def test_a_recorded_reason_is_shown_in_the_desks_language_with_its_values():
 
 def _latin_words(text: str) -> set[str]:
     text = re.sub(r"--[a-z][a-z-]*", " ", text)  # command-line options are names, not prose
+    text = re.sub(r"\b[0-9a-f]{16,}\b", " ", text)  # hashes
     return set(re.findall(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]", text))
 
 
@@ -69,7 +74,8 @@ def _data_words(bundle: Path, desk: str) -> set[str]:
         database.pop("check", None)
     words = _latin_words(json.dumps(manifest, ensure_ascii=False)) | _latin_words(logs.decode("utf-8", "replace"))
     profile = desks.get(desk)  # its name and its own field labels ("Версия продукта (Mobile SMARTS)")
-    return words | NAMES | _latin_words(" ".join([profile.name, *profile.labels.values()]))
+    desk_words = " ".join([profile.name, profile.to, TERMINAL_SAYS, *profile.labels.values()])
+    return words | NAMES | PLACEHOLDERS | _latin_words(desk_words)
 
 
 def _visible_text(page: str) -> str:
@@ -96,3 +102,61 @@ def test_the_generic_desk_reads_english(fake_server, tsd, tmp_path):
     with zipfile.ZipFile(result["bundle"]) as zf:
         page = zf.read("report.html").decode()
     assert '<html lang="en">' in page and "<h2>Terminal</h2>" in page
+
+
+@pytest.mark.parametrize("desk, extra", [("grsoft", []), ("cleverence", ["--package", "com.example.mobilesmarts"])])
+def test_a_russian_desks_ticket_has_no_english_outside_the_data(fake_server, tsd, tmp_path, desk, extra):
+    """ticket.md, and the .eml's subject and text: the desk's words, the bundle's data."""
+    from email import message_from_bytes, policy
+
+    srv = fake_server("zebra_tc52")
+    code, result, err = collect(tsd, srv.port, tmp_path / "out", "--desk", desk, *extra)
+    assert result is not None, err
+    bundle = Path(result["bundle"])
+    markdown = Path(result["ticket"]["markdown"]).read_text("utf-8")
+    mail = message_from_bytes(Path(result["ticket"]["eml"]).read_bytes(), policy=policy.default)
+    allowed = _data_words(bundle, desk) | {"SHA"}  # SHA-256 names the hash
+    for name, text in (("ticket.md", markdown), ("subject", str(mail["Subject"])),
+                       ("mail text", mail.get_body(("plain",)).get_content())):
+        english = _latin_words(text.replace(bundle.name, " ")) - allowed
+        assert not english, f"English words in the {desk} {name}: {sorted(english)}"
+    assert "обращение в техподдержку" in markdown.splitlines()[0]  # the fallback summary, in Russian
+
+
+def test_shorten_cuts_at_a_word():
+    from tsdtool.bundle.ticket import shorten
+
+    assert shorten("Сканер закрывается при сканировании этикетки", 30) == "Сканер закрывается при…"
+    assert shorten("short", 30) == "short"
+    assert shorten("x" * 40, 10) == "x" * 9 + "…"  # one word longer than the limit: nothing else to keep
+
+
+def test_a_long_subject_is_cut_at_a_word_and_encoded_in_short_words(fake_server, tsd, tmp_path):
+    """Cleverence's subject is '{product} {app_version}: {summary}': 214 characters went out whole,
+    as one ~300-character encoded word (RFC 2047 allows 75)."""
+    from email import message_from_bytes, policy
+
+    from tsdtool.bundle import desks
+
+    srv = fake_server("zebra_tc52")
+    description = "Сканер закрывается при сканировании паллетной этикетки на экране Приёмка товара " * 3
+    code, result, err = collect(tsd, srv.port, tmp_path / "out", "--desk", "cleverence",
+                                "--package", "com.example.mobilesmarts", "--field", f"description={description}",
+                                "--field", "product=Склад 15 Расширенный с маркировкой и возвратами")
+    raw = Path(result["ticket"]["eml"]).read_bytes()
+    head = raw.split(b"\r\n\r\n")[0].decode("ascii")
+    subject_lines = re.search(r"^Subject:.*?(?=\r\n\S)", head, re.S | re.M).group()
+    words = re.findall(r"=\?[^?]+\?[bBqQ]\?[^?]*\?=", subject_lines)
+    assert words and all(len(w) <= 75 for w in words), words
+    subject = str(message_from_bytes(raw, policy=policy.default)["Subject"])
+    limit = desks.get("cleverence").subject_max
+    assert len(subject) <= limit and subject.endswith("…"), subject
+    assert subject.startswith("Склад 15 Расширенный с маркировкой")
+    from dataclasses import replace
+
+    from tsdtool.bundle import ticket
+    from tsdtool.bundle.verify import open_bundle
+
+    with open_bundle(Path(result["bundle"])) as opened:
+        whole = ticket.subject(replace(desks.get("cleverence"), subject_max=998), opened.manifest)
+    assert len(whole) > 150 and whole.startswith(subject[:-1]) and whole[len(subject) - 1] == " "  # at a word

@@ -270,7 +270,9 @@ def _sections(text: str) -> dict[str, list[str]]:
 
 
 def _heading(key: str) -> str:
-    return ticket._HEAD["en"][key]
+    from tsdtool.texts import texts
+
+    return texts("en")(f"ticket.{key}")
 
 
 def _bundle(path, size: int) -> bytes:
@@ -398,7 +400,9 @@ def test_the_mail_headers(tmp_path):
 @pytest.mark.parametrize(("size", "shown"), [(0, "1 KB"), (100, "1 KB"), (1536, "2 KB"), (1048575, "1024 KB"),
                                              (1048576, "1.0 MB"), (15 * 1048576 + 52429, "15.1 MB")])
 def test_sizes_for_people(size, shown):
-    assert ticket._mb(size) == shown
+    from tsdtool.texts import texts
+
+    assert ticket._mb(size, texts("en")) == shown
 
 
 def test_summary_and_listing_are_cut_where_they_say():

@@ -42,6 +42,11 @@ def _patterns(table: str) -> list[tuple[str, re.Pattern[str]]]:
     return out
 
 
+def _parts(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside parentheses."""
+    return re.split(re.escape(separator) + r"(?![^()]*\))", text)
+
+
 class Texts:
     """Lookups in one language: ``t("report.terminal")``, ``t("report.missing", n=3)``."""
 
@@ -54,6 +59,10 @@ class Texts:
         table, _, name = key.partition(".")
         text = self._own.get(table, {}).get(name) or self._en[table][name]
         return text.format(**values) if values else text
+
+    def table(self, name: str) -> dict[str, str]:
+        """A whole table, this language over English (``head["not_ready"]``)."""
+        return self._en.get(name, {}) | self._own.get(name, {})
 
     def get(self, table: str, name: str, default: str) -> str:
         """A word from a table when the catalogue has it (a status, an item kind), else ``default``."""
@@ -74,13 +83,19 @@ class Texts:
         for key, pattern in _patterns(table):
             match = pattern.match(text)
             if match and key in self._own.get(table, {}):
-                return self._own[table][key].format(**match.groupdict())
+                found = match.groupdict()
+                if "tried" in found:  # the ways into an app's folder, each in this language
+                    found["tried"] = "; ".join(self.reason(p, "attempts") for p in _parts(found["tried"], "; "))
+                return self._own[table][key].format(**found)
         return text
 
     def check(self, text: str) -> str:
         """A recorded database check (``integrity ok, 3 tables, wal journal (wal applied)``), part
         by part; commas inside parentheses belong to their part."""
-        return ", ".join(self.reason(part, "checks") for part in re.split(r", (?![^()]*\))", text))
+        whole = self.reason(text)  # a row no way reached carries its reason as its check
+        if whole != text:
+            return whole
+        return ", ".join(self.reason(part, "checks") for part in _parts(text, ", "))
 
 
 def texts(lang: str | None) -> Texts:

@@ -11,6 +11,7 @@ Keys a desk profile may hold::
     to = "desk@example.com"             # e-mail channel: the address ("" leaves it to the user)
     language = "en" | "ru"              # the ticket's headings
     subject = "{product} {app_version}: {summary}"   # placeholders: field keys, summary, serial
+    subject_max = 78                    # longer subjects are cut at a word (default 78)
     max_attachment_mb = 15              # larger bundles are linked, not attached
     required = ["description", "exchange_link|attachments", …]  # "a|b": either satisfies it
     recommended = [ … ]                 # asked for and shown, never blocking
@@ -50,6 +51,8 @@ class Desk:
     to: str = ""
     language: str = "en"
     subject: str = "{device_model}: {summary}"
+    # Longest subject, cut at a word: RFC 5322 2.1.1's 78 characters a line (no desk rule names one).
+    subject_max: int = 78
     max_attachment_mb: float = 15.0
     required: tuple[str, ...] = ()
     recommended: tuple[str, ...] = ()
@@ -139,6 +142,9 @@ def validate(data: dict[str, Any], path: Path) -> list[profile_files.Problem]:
             base = None if vocabulary else fields.CATALOG.get(key)
             for at, message in fields.rule_problems(key, table, base=base):
                 problem(at, message)
+    limit = data.get("subject_max", Desk.subject_max)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 20 <= limit <= 998:
+        problem("subject_max", "must be a whole number of characters from 20 to 998")
     for key in ("instructions", "too_big", "language", "portal", "phone"):
         if key in data and not isinstance(data[key], str):
             problem(key, "must be a string")
@@ -153,6 +159,7 @@ def _from_data(data: dict[str, Any], path: Path) -> Desk:
         to=data.get("to", ""),
         language=data.get("language", "en"),
         subject=data.get("subject", Desk.subject),
+        subject_max=data.get("subject_max", Desk.subject_max),
         max_attachment_mb=float(data.get("max_attachment_mb", 15)),
         required=tuple(data.get("required", ())),
         recommended=tuple(data.get("recommended", ())),

@@ -245,7 +245,7 @@ def _logs(manifest: Manifest, read: Reader, t: Texts) -> str:
 
 
 def _form(manifest: Manifest, desk: Desk | None, t: Texts) -> str:
-    filled = ticket.values(manifest)
+    filled = ticket.values(manifest, t)
     keys = desk.all_keys() if desk else []
     keys += [k for k in manifest.form if k not in keys]
     gaps = {k for r in (manifest.ticket.missing if manifest.ticket else []) for k in fields.alternatives(r)}

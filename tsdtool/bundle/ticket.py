@@ -4,7 +4,8 @@
 form; a person's answer wins, since e.g. the 1C server may not be this PC). :func:`state`
 says whether every required field has a value. :func:`markdown` and :func:`message` render
 ``ticket.md`` and ``ticket.eml``; the bundle is attached when it fits the desk's limit,
-otherwise the ticket says to upload it and send the link.
+otherwise the ticket says to upload it and send the link. Every word around the values is
+in the desk's language (:mod:`tsdtool.texts`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from email.policy import EmailPolicy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,52 +21,13 @@ from tsdtool.bundle import fields
 from tsdtool.bundle.desks import Desk
 from tsdtool.bundle.manifest import OK, Manifest, TicketState
 from tsdtool.escapes import markdown as md
+from tsdtool.texts import Texts, texts
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-_HEAD = {
-    "en": {
-        "not_ready": "NOT READY — missing",
-        "to": "To",
-        "portal": "File this on the desk's support portal",
-        "paste": "paste this text into the portal's request form and attach the archive",
-        "phone": "Phone",
-        "portal_address": "address not given in the desk's rules",
-        "desk": "Desk",
-        "required": "Required",
-        "other": "Other details",
-        "bundle": "Bundle",
-        "attached": "attached to this message",
-        "own": "attached to this message on its own",
-        "problems": "Not collected",
-        "no_address": "(no address: set one with --to)",
-        "missing_value": "(missing)",
-        "redacted": "Identifiers replaced by tokens (--redact)",
-    },
-    "ru": {
-        "not_ready": "НЕ ГОТОВО — не хватает",
-        "to": "Кому",
-        "portal": "Подайте заявку на портале техподдержки",
-        "paste": "вставьте этот текст в форму обращения на портале и приложите архив",
-        "phone": "Телефон",
-        "portal_address": "адрес в правилах поддержки не указан",
-        "desk": "Поддержка",
-        "required": "Обязательные сведения",
-        "other": "Дополнительно",
-        "bundle": "Архив с данными",
-        "attached": "приложен к письму",
-        "own": "приложено к письму отдельно",
-        "problems": "Не удалось собрать",
-        "no_address": "(адрес не задан: укажите --to)",
-        "missing_value": "(не заполнено)",
-        "redacted": "Идентификаторы заменены метками (--redact)",
-    },
-}
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1048576:.1f} MB" if size >= 1048576 else f"{max(1, round(size / 1024))} KB"
+def _mb(size: int, t: Texts) -> str:
+    return t("units.mb", n=f"{size / 1048576:.1f}") if size >= 1048576 else t("units.kb", n=max(1, round(size / 1024)))
 
 
 def _stored(manifest: Manifest, *kinds: str) -> list[Any]:
@@ -77,8 +40,10 @@ def _listing(items: list[Any], limit: int = 4) -> str:
     return ", ".join(names[:limit]) + more
 
 
-def auto_values(manifest: Manifest) -> dict[str, str]:
-    """Fields tsdtool fills itself; a field is absent when the bundle lacks what it needs."""
+def auto_values(manifest: Manifest, t: Texts | None = None) -> dict[str, str]:
+    """Fields tsdtool fills itself; a field is absent when the bundle lacks what it needs.
+    ``t``: the desk's language for the words around the values (English without it)."""
+    t = t or texts(None)
     out: dict[str, str] = {}
     d = manifest.device
     model = " ".join(str(x) for x in (d.get("vendor") or d.get("manufacturer"), d.get("model")) if x)
@@ -88,7 +53,7 @@ def auto_values(manifest: Manifest) -> dict[str, str]:
         build = d.get("build_display") or d.get("build_id") or ""
         extra = ", ".join(f"{k} {v}" for k, v in (d.get("vendor_facts") or {}).items() if v)
         out["device_os"] = (
-            f"Android {d['android_release']} (API {d.get('sdk') or '?'}), build {build}"
+            t("ticket.device_os", release=d["android_release"], sdk=d.get("sdk") or "?", build=build)
             + (f"; {extra}" if extra else "")
         ).strip()
     versions = [
@@ -113,15 +78,16 @@ def auto_values(manifest: Manifest) -> dict[str, str]:
     stored = {i.path for i in _stored(manifest, "database")}
     copied = [d for d in manifest.databases if d.get("path") in stored]
     if copied:
-        out["database"] = "; ".join(f"{d['path']} ({d.get('check') or 'copied'})" for d in copied)
+        out["database"] = "; ".join(f"{d['path']} ({t.check(d.get('check') or '') or t('ticket.copied')})"
+                                    for d in copied)
     return out
 
 
-def values(manifest: Manifest) -> dict[str, str]:
+def values(manifest: Manifest, t: Texts | None = None) -> dict[str, str]:
     """Every field with a value: auto ones, overridden by what a person gave for the fields a
     person can give (a terminal-only field in a hand-edited manifest does not count)."""
     typed = {k: v for k, v in manifest.form.items() if v and not fields.field(k).auto}
-    return auto_values(manifest) | typed
+    return auto_values(manifest, t) | typed
 
 
 def invalid(desk: Desk, filled: dict[str, str]) -> dict[str, str]:
@@ -154,13 +120,25 @@ def state(manifest: Manifest, desk: Desk) -> TicketState:
 
 def summary(filled: dict[str, str], limit: int = 70) -> str:
     line = next((ln.strip() for ln in filled.get("description", "").splitlines() if ln.strip()), "")
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    return shorten(line, limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at the last word boundary that fits ``limit`` with an ellipsis; a single
+    word longer than the limit is cut inside it (there is no boundary to keep)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = len(cut) if text[limit - 1] == " " else cut.rfind(" ")  # a cut right before a space is at a word
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:—-") + "…"
 
 
 def subject(desk: Desk, manifest: Manifest) -> str:
-    filled = values(manifest)
+    """The desk's subject template filled in, one line, cut at a word to the desk's limit."""
+    t = texts(desk.language)
+    filled = values(manifest, t)
     filled = {
-        "summary": summary(filled) or "support request",
+        "summary": summary(filled) or t("ticket.summary"),
         "serial": str(manifest.device.get("serial", "")),
         "desk": desk.name,
     } | filled
@@ -170,7 +148,7 @@ def subject(desk: Desk, manifest: Manifest) -> str:
             return "—"
 
     text = desk.subject.format_map(_Gaps(filled))
-    return re.sub(r"\s+", " ", text).strip()
+    return shorten(re.sub(r"\s+", " ", text).strip(), desk.subject_max)
 
 
 @dataclass(frozen=True)
@@ -202,11 +180,11 @@ def attachment_for(bundle: Path, desk: Desk, link: str = "") -> Attachment:
     return Attachment(bundle.name, size, sha.hexdigest(), size <= desk.max_attachment_bytes, link)
 
 
-def _field_lines(desk: Desk, keys: Iterable[str], filled: dict[str, str], head: dict[str, str]) -> list[str]:
-    out = []
+def _field_lines(desk: Desk, keys: Iterable[str], filled: dict[str, str], t: Texts) -> list[str]:
+    head, out = t.table("ticket"), []
     for key in keys:
         value = filled.get(key, "")
-        label = desk.label(key)
+        label = t.label(desk, key)
         if "\n" in value:
             out += [f"- **{label}**:", *[f"    {md(ln)}" for ln in value.splitlines()]]
         else:
@@ -216,12 +194,13 @@ def _field_lines(desk: Desk, keys: Iterable[str], filled: dict[str, str], head: 
 
 def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = None, to: str = "") -> str:
     """``ticket.md``: what a person pastes into a portal or reads before sending."""
-    head = _HEAD.get(desk.language, _HEAD["en"])
-    filled = values(manifest)
+    t = texts(desk.language)
+    head = t.table("ticket")
+    filled = values(manifest, t)
     gaps = missing(desk, filled)
     lines = [f"# {md(subject(desk, manifest))}", ""]
     if gaps:
-        lines += [f"> **{head['not_ready']}:** " + ", ".join(desk.requirement_label(r) for r in gaps), ""]
+        lines += [f"> **{head['not_ready']}:** " + ", ".join(t.requirement(desk, r) for r in gaps), ""]
     if desk.channel == "portal" and not to:
         lines.append(f"{head['desk']}: {desk.name} — {head['portal']} ({desk.portal or head['portal_address']}): "
                      f"{head['paste']}")
@@ -237,22 +216,23 @@ def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = Non
         keys = fields.alternatives(requirement)
         given = [k for k in keys if filled.get(k)]
         shown += given or keys[:1]
-    lines += [f"## {head['required']}", *_field_lines(desk, shown, filled, head), ""]
+    lines += [f"## {head['required']}", *_field_lines(desk, shown, filled, t), ""]
     extra = [k for k in desk.all_keys() if k not in shown and filled.get(k)]
     extra += [k for k in filled if k not in shown and k not in extra]
     if extra:
-        lines += [f"## {head['other']}", *_field_lines(desk, extra, filled, head), ""]
+        lines += [f"## {head['other']}", *_field_lines(desk, extra, filled, t), ""]
     problems = [i for i in manifest.items if i.status != OK]
     if problems:
-        lines += [f"## {head['problems']}", *[f"- {md(i.path)}: {md(i.status)} — {md(i.reason)}" for i in problems],
-                  ""]
+        lines += [f"## {head['problems']}", *[
+            "- " + t("ticket.problem", path=md(i.path), status=md(t.get("status", i.status, i.status)),
+                     reason=md(t.reason(i.reason))) for i in problems], ""]
     if manifest.redaction.enabled:
         counts = ", ".join(f"{md(k)} {n}" for k, n in sorted(manifest.redaction.counts.items())) or "0"
         lines += [f"{head['redacted']}: {counts}", ""]
     if attachment:
         lines += [
             f"## {head['bundle']}",
-            f"- {md(attachment.name)}, {_mb(attachment.size)}, SHA-256 {attachment.sha256}",
+            f"- {md(attachment.name)}, {_mb(attachment.size, t)}, SHA-256 {attachment.sha256}",
         ]
         if attachment.attached and desk.channel == "portal" and not to:
             lines.append(f"- {head['paste']}")
@@ -261,18 +241,41 @@ def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = Non
         else:
             parts = required_parts(manifest, desk)
             if parts:
-                lines.append(f"- {head['own']}: " + ", ".join(f"{md(i.path)} ({_mb(i.size)})" for i in parts))
+                lines.append(f"- {head['own']}: " + ", ".join(f"{md(i.path)} ({_mb(i.size, t)})" for i in parts))
         if attachment.attached:
             pass  # nothing more to say
         elif attachment.link or manifest.form.get("bundle_link"):
             lines.append(f"- {md(attachment.link or manifest.form['bundle_link'])}")
         else:
             lines.append(
-                f"- {' '.join(desk.too_big.split()) or 'Too large to attach: upload it and send the link.'}"
+                f"- {' '.join(desk.too_big.split()) or head['too_big']}"
             )
         lines.append("")
     lines.append(f"-- tsdtool {md(manifest.tool_version)}, {md(manifest.created_at)}")
     return "\n".join(lines) + "\n"
+
+
+SUBJECT_FOLD = 76  # RFC 2047 section 2: an encoded word is at most 75 characters
+
+
+class MailPolicy(EmailPolicy):
+    """Every header as the policy says, except a non-ASCII Subject: encoded words of at most 75
+    characters, one per folded line (RFC 2047 section 2). The library's own folding either makes
+    one ~300-character word (at 998 columns) or, at 76, drops the space between two words."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() == "subject" and not str(value).isascii():
+            from email.header import Header
+
+            encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep,
+                                                                           maxlinelen=SUBJECT_FOLD)
+            return f"{name}: {encoded}{self.linesep}"
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() == "subject" and not str(value).isascii():
+            return self.fold(name, value).encode("ascii")
+        return super().fold_binary(name, value)
 
 
 def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link: str = "") -> EmailMessage:
@@ -320,11 +323,12 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
 def mail_policy() -> Any:
     """CRLF as on the wire (mail clients open .eml files written so); no folding before 998
     characters (the default 78 folds "Subject: [Project] …" before its first word); and the
-    library's own check of every generated header where the runtime has it (3.11.10+)."""
+    library's own check of every generated header where the runtime has it (3.11.10+). A
+    non-ASCII Subject is folded into encoded words of at most 75 characters (:class:`MailPolicy`)."""
     from email import policy
 
     verify = {"verify_generated_headers": True} if hasattr(policy.default, "verify_generated_headers") else {}
-    return policy.default.clone(linesep="\r\n", max_line_length=998, **verify)
+    return MailPolicy(linesep="\r\n", max_line_length=998, **verify)
 
 
 # A plain ``local@domain`` address: the only form a header is built from (a hand-edited or
