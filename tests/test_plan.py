@@ -218,11 +218,11 @@ def test_a_release_apps_database_is_a_failed_item_with_the_reason(fake_server, t
     [failed] = [i for i in result["items"] if i["status"] == "failed"]
     assert failed["path"] == "apps/com.example.mobilesmarts/databases" and failed["reason"].startswith("not readable")
     bundle = Path(result["bundle"])
-    # report.html reads the desk's language (Russian for Cleverence); ticket.md keeps the reason as recorded.
+    # report.html and ticket.md read the desk's language (Russian for Cleverence); the manifest keeps English.
     report = read_item(bundle, "report.html").decode()
     assert "не читается: run-as: " in report and "Что можно сделать" in report and "нет базы" not in report
     md = Path(result["ticket"]["markdown"]).read_text("utf-8")
-    assert "not readable: run-as: " in md and "no database in the app" not in md
+    assert "не читается: run-as: " in md and "Что можно сделать" in md and "нет базы" not in md
     [row] = manifest_of(bundle)["databases"]
     assert row["check"].startswith("not readable: run-as:") and "--root" in row["check"]
     code, out, _ = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "again", "--no-input",

@@ -84,8 +84,8 @@ class Texts:
             match = pattern.match(text)
             if match and key in self._own.get(table, {}):
                 found = match.groupdict()
-                if "tried" in found:  # the ways into an app's folder, each in this language
-                    found["tried"] = "; ".join(self.reason(p, "attempts") for p in _parts(found["tried"], "; "))
+                if "why" in found and table != "attempts":  # e.g. the ways tried into an app's folder
+                    found["why"] = "; ".join(self.reason(p, "attempts") for p in _parts(found["why"], "; "))
                 return self._own[table][key].format(**found)
         return text
 
