@@ -139,7 +139,9 @@ def test_every_fixture_gives_a_verified_bundle_and_a_ready_ticket(fleet, name):
     manifest = Manifest.from_dict(manifest_of(bundle))
     assert manifest.profiles["desk"] == desk_id and manifest.host["adb_server_version"]
     desk = desks.get(desk_id)
-    filled = ticket.values(manifest)
+    from tsdtool.texts import texts
+
+    filled = ticket.values(manifest, texts(desk.language))  # the values as the desk reads them
     md = Path(result["ticket"]["markdown"]).read_text("utf-8")
     eml = email.message_from_bytes(Path(result["ticket"]["eml"]).read_bytes(), policy=policy.default)
     body = eml.get_body(("plain",)).get_content()
