@@ -401,6 +401,12 @@ def test_strict_reading_refuses_only_wrong_types_and_counts_the_rest(tmp_path):
         assert str(exc.value).endswith("(device: [] is not of type 'object')")
     with Bundle(one, strict=False) as bundle:
         assert bundle.data["device"] == []
+    # a type the schema asks for only in one case (a skipped item has no hash) is a value problem
+    hashed = _edit_manifest(path, tmp_path / "tampered" / "hashed.zip",
+                            lambda d: d["items"][2].update(sha256="0" * 64))
+    with open_bundle(hashed) as bundle:
+        assert bundle.manifest.items[2].status == SKIPPED
+    assert "schema: items.2.sha256: '" + "0" * 64 + "' is not of type 'null'" in verify(hashed).problems
 
 
 def test_a_skipped_item_first_does_not_stop_the_others_being_checked(tmp_path):
