@@ -681,3 +681,11 @@ def test_df_toolbox_layout_with_bare_numbers_counts_kib():
     data = b"Filesystem Size Used Free Blksize\n/data 100 50 50 4096\n/cache 1.5M 0.0K 1.5M 4096\n"
     assert df.parse(data) == [df.DfEntry("/data", 100, 50, 50, "/data"),
                               df.DfEntry("/cache", 1536, 0, 1536, "/cache")]
+
+
+def test_df_without_a_header_blank_lines_and_orphan_numbers():
+    data = b"/dev/a 10 5 5 50% /a\n\n 1 2 3 4% /b\n/dev/c 20 10 10 50% /c\n"
+    assert df.parse(data) == [df.DfEntry("/dev/a", 10, 5, 5, "/a"), df.DfEntry("/dev/c", 20, 10, 10, "/c")]
+    assert df.parse(b" 1 2 3 4% /b\n") == []
+    human = b"Filesystem Size Used Avail Use% Mounted on\n/dev/h 1024000 0 1024000 0% /h\n"
+    assert df.parse(human) == [df.DfEntry("/dev/h", 1000, 0, 1000, "/h")]  # bytes: 1024 to a KiB
