@@ -598,6 +598,20 @@ def test_old_terminal_texts(tmp_path):
     assert "shell_v2" not in old.features
 
 
+
+def test_gzip_arrived_with_android_8(tmp_path):
+    import gzip
+
+    files = {"sdcard/a.txt": "a" * 1000}
+    nougat = Terminal(make_fixture(tmp_path, "N25", sdk=25, files=files))
+    r = nougat.execute("gzip -c /sdcard/a.txt")
+    assert (r.exit_code, r.stdout, r.stderr) == (127, b"", b"/system/bin/sh: gzip: inaccessible or not found\n")
+    r = nougat.execute("tar -czf - /sdcard")  # toybox tar execs gzip; without it: no output, exit 0
+    assert (r.exit_code, r.stdout, r.stderr) == (0, b"", b"tar: exec gzip: No such file or directory\n")
+    oreo = Terminal(make_fixture(tmp_path, "O26", sdk=26, files=files))
+    assert gzip.decompress(oreo.execute("gzip -1 -c /sdcard/a.txt").stdout) == b"a" * 1000
+    assert gzip.decompress(oreo.execute("cat /sdcard/a.txt | gzip").stdout) == b"a" * 1000
+
 def test_logcat_filters_and_log_appends(term):
     assert run(term, "logcat -d -b main -v time")[1] == (
         "--------- beginning of main\n"
@@ -609,6 +623,34 @@ def test_logcat_filters_and_log_appends(term):
     assert run(term, "log -t TSD marker-42 && logcat -d -t 1")[1].endswith(" I TSD     : marker-42\n")
     assert ("log", run(term, "logcat -d -t 1")[1].splitlines()[-1]) in term.journal
 
+
+
+def test_debian_adb_logcat_dump_gives_the_log(server, adb):
+    # `adb logcat -d` sends `export ANDROID_LOG_TAGS="…"; exec logcat -d` (adb commandline.cpp).
+    cli = adb("-s", GOOD, "logcat", "-d")
+    assert cli.returncode == 0, cli.stderr
+    assert cli.stdout.decode().replace("\r\n", "\n") == LOGCAT
+    sent = [r for r in server.requests if "logcat" in r]
+    assert any("export ANDROID_LOG_TAGS=" in r and "exec logcat" in r for r in sent), sent
+
+
+def test_debian_adb_shell_export_and_exec(adb):
+    cli = adb("-s", GOOD, "shell", 'export A=1; exec sh -c "echo \\$A"; echo not-reached')
+    assert (cli.returncode, cli.stdout, cli.stderr) == (0, b"1\n", b"")
+    assert adb("-s", GOOD, "shell", "B=2 sh -c 'echo $B'; echo ${B}x").stdout == b"2\nx\n"
+
+
+def test_find_print0_and_tar_gzip_through_the_wire(adbu, tmp_path):
+    d = adbu.device(GOOD)
+    names = d.shell2("find /sdcard -type f -print0", v2=True).stdout
+    assert names.split("\0")[:-1] == ["/sdcard/Download/big.bin", "/sdcard/hello.txt", "/sdcard/locked.txt"]
+    with d.open_transport() as c:  # the whole gzipped tar of a 200 kB file comes back intact
+        c.send_command("exec:tar -czf - -C /sdcard Download hello.txt")
+        c.check_okay()
+        data = c.read_until_close(encoding=None)
+    with tarfile.open(fileobj=BytesIO(data), mode="r:gz") as tar:
+        assert tar.extractfile("Download/big.bin").read() == BIG
+        assert tar.extractfile("hello.txt").read() == b"hello\n"
 
 # -- quirks of old and odd terminals --------------------------------------------------------------
 

@@ -9,8 +9,9 @@ It understands what tsdtool and the adb clients send, and refuses the rest loudl
 * ``$?``, ``$$``, ``$NAME``/``${NAME}`` from a fixed environment;
 * redirections ``N>/dev/null``, ``N>&M``, ``>&2``, ``<FILE``; writing to any other file fails
   with ``Read-only file system`` (the fake never changes the terminal's files);
-* builtins ``echo``, ``true``, ``false``, ``exit``, ``cd``, ``pwd``, ``command -v``, ``which``
-  and ``sh -c SCRIPT``.
+* builtins ``echo``, ``true``, ``false``, ``exit``, ``cd``, ``pwd``, ``command -v``, ``which``,
+  ``export NAME=VALUE``, ``exec CMD…`` and ``sh -c SCRIPT``; ``NAME=VALUE`` words before a
+  command set the variable (for that command only, or for the shell when no command follows).
 
 * globbing ``*``, ``?``, ``[…]`` against the device tree (no match: the word stays as typed).
 
@@ -349,8 +350,23 @@ def _run_pipeline(session: Session, pipeline: list[_Simple], stdin: bytes) -> Ou
     return (yield from _run_simple(session, pipeline[-1], data))
 
 
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
 def _run_simple(session: Session, cmd: _Simple, stdin: bytes) -> Output:
-    argv = [w for raw in cmd.words for w in expand(raw, session)]
+    words, assigned = list(cmd.words), {}
+    while words and _ASSIGNMENT.match(words[0]):  # NAME=VALUE before the command (no field splitting)
+        name, _, raw = words.pop(0).partition("=")
+        assigned[name] = "".join(expand(raw, session)) if raw else ""
+    if assigned and not words:
+        session.env.update(assigned)
+    elif assigned:  # the command sees them; the shell keeps its own (exec's exit still counts)
+        temp = Session(session.terminal, session.caller, session.cwd, session.status, False,
+                       {**session.env, **assigned}, session.pty)
+        status = yield from _run_simple(temp, _Simple(words, cmd.redirects), stdin)
+        session.exited = temp.exited
+        return status
+    argv = [w for raw in words for w in expand(raw, session)]
     table = {STDOUT: "out", STDERR: "err"}
     for r in cmd.redirects:
         target = "".join(expand(r.target, session))
@@ -479,7 +495,28 @@ def _pwd(session: Session, argv: list[str], stdin: bytes) -> Output:
     return 0
 
 
-_BUILTINS = ("echo", "true", "false", "exit", "cd", "pwd", "command", "sh")
+@command("export")
+def _export(session: Session, argv: list[str], stdin: bytes) -> Output:
+    """``export NAME=VALUE…`` (``export NAME`` alone changes nothing the fake can show)."""
+    for arg in argv[1:]:
+        name, eq, value = arg.partition("=")
+        if eq:
+            session.env[name] = value
+    return 0
+    yield  # pragma: no cover
+
+
+@command("exec")
+def _exec(session: Session, argv: list[str], stdin: bytes) -> Output:
+    """``exec CMD…`` replaces the shell: CMD's status is the shell's and nothing after it runs."""
+    if len(argv) == 1:
+        return 0
+    status = yield from run_argv(session, argv[1:], stdin)
+    session.exited = True
+    return status
+
+
+_BUILTINS = ("echo", "true", "false", "exit", "cd", "pwd", "command", "sh", "export", "exec")
 
 
 @command("command", "which")

@@ -387,10 +387,11 @@ def find(session: Session, argv: list[str], stdin: bytes) -> Output:
     while args and not args[0].startswith("-"):
         starts.append(args.pop(0))
     maxdepth: int | None = None
-    mindepth, ftype, name, fold = 0, "", "", False
+    mindepth, ftype, name, fold, end = 0, "", "", False, "\n"
     while args:
         opt = args.pop(0)
-        if opt == "-print":
+        if opt in ("-print", "-print0"):
+            end = "\0" if opt == "-print0" else end
             continue
         if opt not in ("-maxdepth", "-mindepth", "-type", "-name", "-iname") or not args:
             yield STDERR, f"find: bad arg '{opt}'\n".encode()
@@ -415,7 +416,7 @@ def find(session: Session, argv: list[str], stdin: bytes) -> Output:
                 if isinstance(info, FsError):
                     yield STDOUT, "".join(lines).encode()
                     lines = []
-                    yield _err("find", shown, info)
+                    yield STDERR, f"find: '{shown}': {info.strerror}\n".encode()
                     status = 1
                     continue
                 if depth < mindepth or (maxdepth is not None and depth > maxdepth):
@@ -425,9 +426,9 @@ def find(session: Session, argv: list[str], stdin: bytes) -> Output:
                 base = shown.rstrip("/").rsplit("/", 1)[-1] or "/"
                 if name and not fnmatch.fnmatchcase(base.lower() if fold else base, name):
                     continue
-                lines.append(shown + "\n")
+                lines.append(shown + end)
         except FsError as exc:
-            yield _err("find", start, exc)
+            yield STDERR, f"find: '{start}': {exc.strerror}\n".encode()  # toybox quotes the start
             status = 1
     if lines:
         yield STDOUT, "".join(lines).encode()
@@ -474,21 +475,54 @@ def tar(session: Session, argv: list[str], stdin: bytes) -> Output:
     if not names:
         yield STDERR, b"tar: empty archive\n"
         return 1
+    if "z" in flags and not session.terminal.has_command("gzip"):
+        # toybox tar pipes through an external `gzip`; when exec fails the child says so and
+        # tar itself exits 0 with no output (toybox 0.8.9, checked in a root without gzip).
+        yield STDERR, b"tar: exec gzip: No such file or directory\n"
+        return 0
+    plain = _tar_stream(session, names, flags)
+    return (yield from (_gzip_stream(plain) if "z" in flags else _chunked(plain)))
+
+
+def _chunked(gen: Output) -> Output:
+    """Pass stderr on at once and gather stdout into CHUNK-sized pieces."""
+    buf = bytearray()
+    try:
+        while True:
+            fd, data = next(gen)
+            if fd != STDOUT:
+                yield fd, data
+                continue
+            buf += data
+            if len(buf) >= CHUNK:
+                yield STDOUT, bytes(buf)
+                buf.clear()
+    except StopIteration as stop:
+        if buf:
+            yield STDOUT, bytes(buf)
+        return stop.value or 0
+
+
+def _gzip_stream(gen: Output, level: int = 6) -> Output:
+    """gzip the stdout of ``gen`` as one stream (header, deflate, trailer); stderr passes."""
+    gz = zlib.compressobj(level, zlib.DEFLATED, 31)
+
+    def squeeze() -> Output:
+        try:
+            while True:
+                fd, data = next(gen)
+                yield fd, gz.compress(data) if fd == STDOUT else data
+        except StopIteration as stop:
+            yield STDOUT, gz.flush()
+            return stop.value or 0
+
+    return (yield from _chunked(squeeze()))
+
+
+def _tar_stream(session: Session, names: list[str], flags: dict[str, str]) -> Output:
     fs, caller = session.terminal.fs, session.caller
     base = session.path(flags["C"]) if "C" in flags else session.cwd
     status = 0
-    gz = zlib.compressobj(6, zlib.DEFLATED, 31) if "z" in flags else None
-    buf = bytearray()
-
-    def emit(data: bytes, force: bool = False):
-        nonlocal buf
-        if gz is not None:
-            data = gz.compress(data)
-        buf += data
-        if len(buf) >= CHUNK or (force and buf):
-            out, buf = bytes(buf), bytearray()
-            yield STDOUT, out
-
     for name in names:
         devpath = name if name.startswith("/") else base.rstrip("/") + "/" + name
         try:
@@ -511,21 +545,51 @@ def tar(session: Session, argv: list[str], stdin: bytes) -> Output:
                     yield STDERR, f"tar: can't open '{rel}': {exc.strerror}\n".encode()
                     status = 1
                     continue
-                yield from emit(_tar_header(arcname, info))
+                yield STDOUT, _tar_header(arcname, info)
                 with src:
                     left = info.size
                     while left > 0:
                         data = src.read(min(CHUNK, left)) or b"\0" * min(CHUNK, left)
                         left -= len(data)
-                        yield from emit(data)
-                yield from emit(b"\0" * (-info.size % 512))
+                        yield STDOUT, data
+                yield STDOUT, b"\0" * (-info.size % 512)
             elif info.is_dir or info.is_link:
-                yield from emit(_tar_header(arcname + ("/" if info.is_dir else ""), info))
-    yield from emit(b"\0" * 1024)
-    if gz is not None:
-        buf += gz.flush()
-    yield from emit(b"", force=True)
+                yield STDOUT, _tar_header(arcname + ("/" if info.is_dir else ""), info)
+    yield STDOUT, b"\0" * 1024
     return status
+
+
+@command("gzip")
+def gzip_cmd(session: Session, argv: list[str], stdin: bytes) -> Output:
+    """``gzip [-1…-9] [-c] [-f] [-n] [FILE…]`` compressing to stdout (Android 8+: toybox gzip on zlib).
+
+    Without ``-c`` a FILE would be replaced by FILE.gz: refused, the terminal is read-only.
+    """
+    flags, paths, bad = _split_flags(argv[1:], "cfnk123456789")
+    if bad:
+        yield STDERR, f"gzip: Unknown option '{bad}'\n".encode()
+        return 1
+    level = max((int(f) for f in flags if f.isdigit()), default=6)
+    if paths and "c" not in flags:
+        session.terminal.journal_write("gzip", paths[0])
+        yield STDERR, f"gzip: {paths[0]}.gz: Read-only file system\n".encode()
+        return 1
+
+    def source() -> Output:
+        status = 0
+        for p in paths or ["-"]:
+            if p == "-":
+                yield STDOUT, stdin
+                continue
+            try:
+                for data in _stream_file(session, p):
+                    yield STDOUT, data
+            except FsError as exc:
+                yield _err("gzip", p, exc)
+                status = 1
+        return status
+
+    return (yield from _gzip_stream(source(), level))
 
 
 # -- df -----------------------------------------------------------------------------------------

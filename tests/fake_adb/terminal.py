@@ -456,6 +456,8 @@ class Terminal:
     def has_command(self, name: str) -> bool:
         if name == "tar":
             return self.sdk >= 23  # toybox tar arrived with Android 6
+        if name == "gzip":
+            return self.sdk >= 26  # toybox gzip (zlib) arrived with Android 8
         if name == "su":
             return self.rooted
         return True
