@@ -80,6 +80,26 @@ def adb_path() -> str:
     return path
 
 
+def need_backend(name: str) -> str:
+    """A fake-terminal backend a test asks for by name: the real shell is required in CI and
+    a skip naming what is missing elsewhere (no root, not Linux, no mksh/toybox/gcc)."""
+    if name == "real":
+        from tests.fake_adb.realshell import missing
+
+        lack = missing()
+        if lack:
+            if os.environ.get("CI"):
+                pytest.fail(f"the fake terminal's real shell is required in CI; missing: {lack}")
+            pytest.skip(f"the fake terminal's real shell needs {lack}")
+    return name
+
+
+@pytest.fixture(params=["real", "python"])
+def backend(request) -> str:
+    """Run a test once against real mksh/toybox and once against the Python emulation."""
+    return need_backend(request.param)
+
+
 def fixture_dir(name: str) -> Path:
     path = FIXTURES / name
     assert (path / "device.toml").is_file(), f"missing fixture {name}"

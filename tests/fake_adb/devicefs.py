@@ -207,6 +207,8 @@ class DeviceFS:
                     cur = nxt
                     continue
                 raise FsError(errno.ENOENT, path) from None
+            except PermissionError:  # only the real-shell root has kernel permissions
+                raise FsError(errno.EACCES, path) from None
             except (NotADirectoryError, OSError):
                 raise FsError(errno.ENOTDIR, path) from None
             if st.S_ISLNK(info.st_mode) and (todo or follow or wants_dir):

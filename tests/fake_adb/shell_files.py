@@ -475,6 +475,8 @@ def tar(session: Session, argv: list[str], stdin: bytes) -> Output:
     if not names:
         yield STDERR, b"tar: empty archive\n"
         return 1
+    if any(n.startswith("/") for n in names):
+        yield STDERR, b"tar: removing leading '/' from member names\n"  # toybox tar.c
     if "z" in flags and not session.terminal.has_command("gzip"):
         # toybox tar pipes through an external `gzip`; when exec fails the child says so and
         # tar itself exits 0 with no output (toybox 0.8.9, checked in a root without gzip).

@@ -53,6 +53,31 @@ class FixtureError(ValueError):
     """A fixture folder that does not follow the documented format."""
 
 
+BACKENDS = ("real", "python")
+
+
+def choose_backend(requested: str | None = None) -> str:
+    """``real`` (mksh + toybox in a root folder) or ``python`` (the emulation).
+
+    ``requested`` or ``$TSD_FAKE_BACKEND`` may be ``real``, ``python`` or ``auto`` (the
+    default): auto takes the real shell wherever it can run. Under CI (``$CI`` set) a real
+    shell that cannot run is an error, never a silent fallback.
+    """
+    want = (requested or os.environ.get("TSD_FAKE_BACKEND") or "auto").lower()
+    if want == "python":
+        return want
+    if want not in ("real", "auto"):
+        raise ValueError(f"backend {want!r} is not one of real, python, auto")
+    from .realshell import missing
+
+    lack = missing()
+    if not lack:
+        return "real"
+    if want == "real" or os.environ.get("CI"):
+        raise RuntimeError(f"the fake terminal's real shell cannot run here: it needs {lack}")
+    return "python"
+
+
 # -- small helpers reused by fixture_builder ------------------------------------------------------
 
 
@@ -250,8 +275,9 @@ class Terminal:
     (``SEND``, ``log``, ``logcat -c``, redirections, ``am broadcast`` …) as ``(kind, detail)``.
     """
 
-    def __init__(self, fixture: str | os.PathLike[str]) -> None:
+    def __init__(self, fixture: str | os.PathLike[str], *, backend: str | None = None) -> None:
         self.fixture = Path(fixture)
+        self.backend = choose_backend(backend)
         device = _load_toml(self.fixture / "device.toml")
         try:
             self.getprop_text = (self.fixture / "getprop.txt").read_bytes()
@@ -286,7 +312,8 @@ class Terminal:
             features = [f for f in features.split(",") if f]
         self.features: tuple[str, ...] = tuple(features)
         self.packages = self._load_packages()
-        self.fs = DeviceFS(
+        self._real_fs = None
+        self.model_fs = DeviceFS(  # the Python emulation's view (and the owners/modes a real root gets)
             self.fixture / "fs",
             unreadable=device.get("unreadable", {}).get("paths", []),
             app_uid=lambda name: self.packages[name].uid if name in self.packages else None,
@@ -371,6 +398,26 @@ class Terminal:
             elif line:
                 lines.append((buffer, line))
         return lines
+
+    # -- the file tree: emulated, or a real root folder -----------------------------------------
+
+    @property
+    def fs(self) -> DeviceFS:
+        """The file tree sync and the commands see (the real root is built on first use)."""
+        if self.backend == "python":
+            return self.model_fs
+        if self._real_fs is None:
+            from . import realshell
+
+            with self._lock:
+                if self._real_fs is None:
+                    self._real_fs = realshell.RealFS(realshell.root_for(self), self.model_fs)
+        return self._real_fs
+
+    @property
+    def root(self) -> Path:
+        """The real-shell backend's root folder (built on first use)."""
+        return self.fs.root
 
     # -- identity and state -------------------------------------------------------------------
 
@@ -520,6 +567,10 @@ class Terminal:
 
     def shell(self, command: str, caller: Caller = SHELL, *, pty: bool = False):
         """Start ``sh -c command``: a generator of ``(fd, bytes)`` returning the exit status."""
+        if self.backend == "real":
+            from .realshell import run
+
+            return run(self, command, caller, pty=pty)
         from .shell import Session, default_env, run_script
 
         session = Session(self, caller, "/", env=default_env(self), pty=pty)
