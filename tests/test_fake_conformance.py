@@ -605,18 +605,18 @@ def test_old_terminal_texts(tmp_path):
 
 
 
-def test_gzip_arrived_with_android_8(tmp_path, backend):
+def test_gzip_is_there_from_android_10_only(tmp_path, backend):
     import gzip
 
     files = {"sdcard/a.txt": "a" * 1000}
-    nougat = Terminal(make_fixture(tmp_path, "N25", sdk=25, files=files), backend=backend)
-    r = nougat.execute("gzip -c /sdcard/a.txt")
+    oreo = Terminal(make_fixture(tmp_path, "O26", sdk=26, files=files), backend=backend)  # no gzip in 8.0
+    r = oreo.execute("gzip -c /sdcard/a.txt")
     assert (r.exit_code, r.stdout, r.stderr) == (127, b"", b"/system/bin/sh: gzip: inaccessible or not found\n")
-    r = nougat.execute("tar -czf - -C / sdcard")  # toybox tar execs gzip; without it: no output, exit 0
+    r = oreo.execute("tar -czf - -C / sdcard")  # toybox tar execs gzip; without it: no output, exit 0
     assert (r.exit_code, r.stdout, r.stderr) == (0, b"", b"tar: exec gzip: No such file or directory\n")
-    oreo = Terminal(make_fixture(tmp_path, "O26", sdk=26, files=files), backend=backend)
-    assert gzip.decompress(oreo.execute("gzip -1 -c /sdcard/a.txt").stdout) == b"a" * 1000
-    assert gzip.decompress(oreo.execute("cat /sdcard/a.txt | gzip").stdout) == b"a" * 1000
+    ten = Terminal(make_fixture(tmp_path, "Q29", sdk=29, files=files), backend=backend)
+    assert gzip.decompress(ten.execute("gzip -1 -c /sdcard/a.txt").stdout) == b"a" * 1000
+    assert gzip.decompress(ten.execute("cat /sdcard/a.txt | gzip").stdout) == b"a" * 1000
 
 def test_logcat_filters_and_log_appends(term):
     assert run(term, "logcat -d -b main -v time")[1] == (

@@ -1,7 +1,21 @@
 """Which toybox applets a terminal's ``/system/bin`` has, by Android release (SDK level).
 
-Evidence is cited per entry; where the fake has none it says so. The real-shell backend
-links only these names to Debian's toybox; everything else is ``inaccessible or not found``.
+Evidence (AOSP's own lists, as mirrored by LineageOS, github.com/LineageOS/android_external_toybox):
+
+* ``ANDROID_8_0``: ``ALL_TOOLS`` of ``Android.mk`` at commit 0eb16182 — the Android 8.0 tree
+  (``PRODUCT_FULL_TREBLE``/``toybox_vendor`` appear there, toybox 0.7.3 of 2017-02-21). It has
+  ``tar`` but no ``gzip``: toybox's zlib gzip/gunzip/zcat landed upstream on 2017-04-26
+  (landley/toybox de3e5ea4, released in 0.7.4), after that release.
+* ``ANDROID_10``: ``symlinks`` of ``Android.bp`` at commit 02b5adaa — the Android 10 tree
+  (``recovery_available``, ``libprocessgroup``, i2c tools, ``bc``): ``gzip``, ``gunzip``,
+  ``zcat`` are there.
+
+Unknown here (no list found): Android 8.1 and 9 (SDK 27–28) are given the 8.0 list, so no
+gzip — gzip is certain only from SDK 29; Android 6–7 (SDK 23–25) are also given the 8.0 list;
+before Android 6 (SDK < 23) /system/bin had toolbox, whose ls/ps print other formats — the
+fake gives the same toybox applets without tar (as the Python emulation always did).
+Applets in these lists that Debian's toybox lacks (SELinux tools, ``bc``, …) are absent in the
+fake; ``gzip`` comes from Debian's GNU gzip (Debian's toybox has none), see realshell.py.
 """
 
 from __future__ import annotations
@@ -9,21 +23,44 @@ from __future__ import annotations
 import subprocess
 from functools import cache
 
-# toybox arrived with Android 6.0 (SDK 23); before it /system/bin had toolbox, whose ls/ps/…
-# print other formats. tar came with toybox (the Python emulation says the same).
-FIRST_TOYBOX_SDK = 23
+ANDROID_8_0 = frozenset("""
+acpi base64 basename blockdev cal cat chcon chgrp chmod chown chroot chrt cksum clear comm cmp cp
+cpio cut date df diff dirname dmesg dos2unix du echo env expand expr fallocate false file find flock
+free getenforce getprop groups head hostname hwclock id ifconfig inotifyd insmod ionice iorenice kill
+killall load_policy ln log logname losetup ls lsmod lsof lsusb md5sum mkdir mkfifo mknod mkswap mktemp
+microcom modinfo modprobe more mount mountpoint mv netstat nice nl nohup od paste patch pgrep pidof
+pkill pmap printenv printf ps pwd readlink realpath renice restorecon rm rmdir rmmod runcon sed
+sendevent seq setenforce setprop setsid sha1sum sha224sum sha256sum sha384sum sha512sum sleep sort
+split start stat stop strings swapoff swapon sync sysctl tac tail tar taskset tee time timeout top
+touch tr true truncate tty ulimit umount uname uniq unix2dos uptime usleep uudecode uuencode vmstat
+wc which whoami xargs xxd yes
+""".split())
 
-# Applets the fake never links, whatever the release: Android has its own (sh is mksh, getprop,
-# log, … are Android programs, date/df/uptime answer from the fixture), or they would act on
-# the host (mount, kill, reboot, …).
-NEVER = frozenset({
-    "sh", "getprop", "setprop", "log", "date", "df", "uptime", "su", "login", "passwd", "mount", "umount",
-    "reboot", "halt", "poweroff", "kill", "killall", "killall5", "pkill", "swapon", "swapoff", "insmod",
-    "rmmod", "modprobe", "chroot", "switch_root", "pivot_root", "unshare", "nsenter", "hwclock",
-    "ifconfig", "sysctl", "oneit", "init", "httpd", "sntp", "wget", "ftpget", "ftpput", "nbd-server",
-    "nbd-client", "mkswap", "losetup", "blkdiscard", "freeramdisk", "fsfreeze", "devmem", "rtcwake",
-    "chvt", "openvt", "deallocvt", "watchdog", "tunctl", "vconfig",
-})
+ANDROID_10 = frozenset("""
+acpi base64 basename bc blockdev cal cat chcon chgrp chmod chown chroot chrt cksum clear comm cmp cp
+cpio cut date dd devmem df diff dirname dmesg dos2unix du echo env expand expr fallocate false file
+find flock fmt free fsync getconf getenforce groups gunzip gzip head hostname hwclock i2cdetect
+i2cdump i2cget i2cset iconv id ifconfig inotifyd insmod install ionice iorenice kill killall
+load_policy ln log logname losetup ls lsmod lsof lspci lsusb md5sum mkdir mkfifo mknod mkswap mktemp
+microcom modinfo modprobe more mount mountpoint mv nc netcat netstat nice nl nohup nproc nsenter od
+paste patch pgrep pidof pkill pmap printenv printf ps pwd readlink realpath renice restorecon rm
+rmdir rmmod runcon sed sendevent seq setenforce setsid sha1sum sha224sum sha256sum sha384sum
+sha512sum sleep sort split stat strings stty swapoff swapon sync sysctl tac tail tar taskset tee
+time timeout top touch tr true truncate tty ulimit umount uname uniq unix2dos unlink unshare uptime
+usleep uudecode uuencode uuidgen vmstat watch wc which whoami xargs xxd yes zcat
+""".split())
+
+FIRST_TOYBOX_SDK = 23  # Android 6.0
+FIRST_GZIP_SDK = 29  # evidence above: absent in 8.0's list, present in 10's; 8.1 and 9 unknown
+
+# Names the fake never links to toybox: Android programs answered from the fixture (getprop,
+# log, setprop, start/stop, and date/df/uptime whose output is the fixture's clock and mounts),
+# and applets that would act on the host (mount, kill, reboot, modules, network, …).
+NEVER = frozenset("""
+getprop setprop start stop log date df uptime sh su mount umount kill killall pkill insmod rmmod
+modprobe swapon swapoff mkswap losetup hwclock ifconfig sysctl chroot unshare nsenter microcom
+devmem i2cdetect i2cdump i2cget i2cset blockdev chrt ionice iorenice renice taskset
+""".split())
 
 
 @cache
@@ -33,9 +70,12 @@ def debian_applets() -> frozenset[str]:
     return frozenset(out.split())
 
 
+def android_applets(sdk: int) -> frozenset[str]:
+    """toybox's symlinks in /system/bin for this release, per the lists above."""
+    names = ANDROID_10 if sdk >= FIRST_GZIP_SDK else ANDROID_8_0
+    return names - {"tar"} if sdk < FIRST_TOYBOX_SDK else names
+
+
 def applets_for(sdk: int) -> list[str]:
-    """Applet names linked into /system/bin for a terminal of this SDK level."""
-    names = set(debian_applets()) - NEVER
-    if sdk < FIRST_TOYBOX_SDK:
-        names.discard("tar")
-    return sorted(names)
+    """The applet names the fake links to Debian's toybox (gzip is linked separately)."""
+    return sorted((android_applets(sdk) & debian_applets()) - NEVER - {"gzip"})

@@ -44,7 +44,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .applets import applets_for
+from .applets import FIRST_GZIP_SDK, applets_for
 from .devicefs import ROOT, SHELL, Caller, DeviceFS, DevStat, FsError
 
 if TYPE_CHECKING:
@@ -231,7 +231,7 @@ def _install_system(terminal: Terminal, root: Path) -> None:
     _link(HOST["toybox"], bindir / "toybox")
     for applet in applets_for(terminal.sdk):
         (bindir / applet).symlink_to("toybox")
-    if terminal.sdk >= 26:  # toybox's gzip on Android 8+; GNU gzip stands in (Debian's toybox has none)
+    if terminal.sdk >= FIRST_GZIP_SDK:  # toybox's gzip; GNU gzip stands in (Debian's toybox has none)
         _link(HOST["gzip"], bindir / "gzip")
     helper = _helper()
     first = bindir / BROKERED[0]

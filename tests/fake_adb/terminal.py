@@ -504,7 +504,9 @@ class Terminal:
         if name == "tar":
             return self.sdk >= 23  # toybox tar arrived with Android 6
         if name == "gzip":
-            return self.sdk >= 26  # toybox gzip (zlib) arrived with Android 8
+            from .applets import FIRST_GZIP_SDK
+
+            return self.sdk >= FIRST_GZIP_SDK  # evidence in applets.py
         if name == "su":
             return self.rooted
         return True
