@@ -250,6 +250,9 @@ def _install_system(terminal: Terminal, root: Path) -> None:
         os.mknod(root / "dev" / name, 0o666 | st.S_IFCHR, os.makedev(major, minor))
         os.chmod(root / "dev" / name, 0o666)
     (root / "dev/socket").chmod(0o755)
+    zone = Path("/usr/share/zoneinfo") / str(terminal.tz)
+    if zone.is_file():  # bionic takes persist.sys.timezone; glibc's toybox reads /etc/localtime
+        _link(zone, root / "etc/localtime")
     props = "".join(f"{k}={v}\n" for k, v in terminal.props.items())
     (root / "system/build.prop").write_text(props, encoding="utf-8")
     apps = {p.uid: f"u0_a{p.uid - 10000}" for p in terminal.packages.values() if p.uid >= 10000}

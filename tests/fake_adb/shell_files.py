@@ -416,7 +416,7 @@ def find(session: Session, argv: list[str], stdin: bytes) -> Output:
                 if isinstance(info, FsError):
                     yield STDOUT, "".join(lines).encode()
                     lines = []
-                    yield STDERR, f"find: '{shown}': {info.strerror}\n".encode()
+                    yield _err("find", shown, info)  # unquoted below the start (toybox 0.8.9)
                     status = 1
                     continue
                 if depth < mindepth or (maxdepth is not None and depth > maxdepth):
@@ -459,6 +459,9 @@ def _tar_header(arcname: str, info: DevStat) -> bytes:
 @command("tar")
 def tar(session: Session, argv: list[str], stdin: bytes) -> Output:
     args = argv[1:]
+    if "--version" in args:  # tsdtool's probe for tar on terminals without shell v2
+        yield STDOUT, b"toybox 0.8.9\n"
+        return 0
     if args and not args[0].startswith("-"):  # old-style bundled flags: `tar cf - DIR`
         args = ["-" + args[0]] + args[1:]
     flags, names, bad = _split_flags(args, "cxtzvhp", with_value="fC")
@@ -567,11 +570,12 @@ def gzip_cmd(session: Session, argv: list[str], stdin: bytes) -> Output:
 
     Without ``-c`` a FILE would be replaced by FILE.gz: refused, the terminal is read-only.
     """
-    flags, paths, bad = _split_flags(argv[1:], "cfnk123456789")
+    levels = [int(a[1]) for a in argv[1:] if re.fullmatch(r"-[1-9]", a)]  # _split_flags takes -1 for a number
+    flags, paths, bad = _split_flags([a for a in argv[1:] if not re.fullmatch(r"-[1-9]", a)], "cfnk")
     if bad:
         yield STDERR, f"gzip: Unknown option '{bad}'\n".encode()
         return 1
-    level = max((int(f) for f in flags if f.isdigit()), default=6)
+    level = levels[-1] if levels else 6
     if paths and "c" not in flags:
         session.terminal.journal_write("gzip", paths[0])
         yield STDERR, f"gzip: {paths[0]}.gz: Read-only file system\n".encode()
