@@ -1,7 +1,9 @@
 """`tsdtool demo`: the whole tool against the simulated terminal, with no adb and no hardware.
 
-The simulated terminal is the test harness in ``tests/fake_adb`` (a loopback adb server
-speaking the real protocol), so the demo needs a source checkout.
+The simulated terminal is a loopback adb server speaking the real protocol. An installed wheel
+carries it as ``tsdtool.sim`` with the demo's fixture (pyproject.toml force-include); a source
+checkout uses ``tests/fake_adb`` itself. It runs a real shell (mksh + toybox in a chroot) where
+it can — Linux as root — and its Python emulation everywhere else (Windows, macOS, no root).
 """
 
 from __future__ import annotations
@@ -18,12 +20,23 @@ DEMO_FIXTURE = "zebra_tc52"
 
 
 def _fake_adb():
-    if not (ROOT / "tests" / "fake_adb" / "__init__.py").is_file():
-        raise errors.UsageError("the demo needs a source checkout (tests/fake_adb is not installed)",
-                                fix="clone the repository and run `pip install -e .` there")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    return importlib.import_module("tests.fake_adb")
+    """The simulator and the folder of its fixtures: the checkout's if there is one, else the wheel's."""
+    for name, fixtures in (("tests.fake_adb", ROOT / "tests" / "fake_adb" / "fixtures"),
+                           ("tsdtool.sim", Path(__file__).resolve().parent / "sim" / "fixtures")):
+        if (fixtures / DEMO_FIXTURE / "device.toml").is_file():
+            if name.startswith("tests.") and str(ROOT) not in sys.path:
+                sys.path.insert(0, str(ROOT))
+            try:
+                return importlib.import_module(name), fixtures
+            except ImportError:
+                continue
+    raise errors.UsageError("the simulated terminal is missing from this installation",
+                            fix="reinstall tsdtool (`pip install --force-reinstall tsdtool`)")
+
+
+def _backend(sim) -> str:
+    """The real shell where it can run, else the emulation — never an error for a demo."""
+    return "python" if importlib.import_module(f"{sim.__name__}.realshell").missing() else "real"
 
 
 # What a person would type for the simulated terminal's problem (the desk wants all of it).
@@ -47,15 +60,17 @@ def run(output: Path, *, verbose: bool = False) -> int:
     from tsdtool.bundle.collect import CollectOptions, collect
     from tsdtool.transport.adb import Adb
 
-    fake = _fake_adb()
-    fixture = ROOT / "tests" / "fake_adb" / "fixtures" / DEMO_FIXTURE
+    fake, fixtures = _fake_adb()
+    fixture = fixtures / DEMO_FIXTURE
     options = CollectOptions(
         out_dir=output, package=SAMPLE_APP, desk=SAMPLE_DESK,
         fields=[f"{k}={v}" for k, v in SAMPLE_FIELDS.items()],
         config_dir=output / ".no-user-config", use_user_profiles=False,  # the same demo on every machine
     )
-    with fake.FakeAdbServer([fixture]) as server:
-        console.note(f"simulated terminal {DEMO_FIXTURE} on 127.0.0.1:{server.port}")
+    backend = _backend(fake)
+    with fake.FakeAdbServer([fake.Terminal(fixture, backend=backend)]) as server:
+        shell = "real mksh/toybox" if backend == "real" else "emulated shell"
+        console.note(f"simulated terminal {DEMO_FIXTURE} on 127.0.0.1:{server.port} ({shell})")
         result = collect(Adb("127.0.0.1", server.port, start_server=False), None, options)
     info = result.manifest.device
     console.out().print(f"[bold]{escape(info.get('vendor'))} {escape(info.get('model'))}[/], "
