@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         help="fixture folder (repeat for several terminals)",
     )
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--backend", choices=("auto", "real", "python"), default=None,
+                        help="the terminal's shell: real mksh/toybox in a chroot, the Python emulation, or "
+                             "auto (real where it can run; default, or $TSD_FAKE_BACKEND)")
     args = parser.parse_args(argv)
 
     done = threading.Event()
@@ -37,11 +40,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if len(args.fixture) != 1:
             parser.error("--device-port serves exactly one --fixture")
-        fake = FakeAdbd(args.fixture[0], host=args.host, port=args.device_port)
+        fake = FakeAdbd(args.fixture[0], host=args.host, port=args.device_port, backend=args.backend)
     else:
         from .server import FakeAdbServer
 
-        fake = FakeAdbServer(args.fixture, host=args.host, port=args.port or 0)
+        fake = FakeAdbServer(args.fixture, host=args.host, port=args.port or 0, backend=args.backend)
     with fake:
         print(f"listening on {args.host}:{fake.port}", flush=True)
         try:

@@ -280,9 +280,10 @@ class FakeAdbd:
     """
 
     def __init__(
-        self, fixture: str | os.PathLike[str] | Terminal, *, host: str = "127.0.0.1", port: int = 0
+        self, fixture: str | os.PathLike[str] | Terminal, *, host: str = "127.0.0.1", port: int = 0,
+        backend: str | None = None,
     ) -> None:
-        self.terminal = fixture if isinstance(fixture, Terminal) else Terminal(fixture)
+        self.terminal = fixture if isinstance(fixture, Terminal) else Terminal(fixture, backend=backend)
         self.host, self._want_port = host, port
         self._listener: socket.socket | None = None
         self._stopping = threading.Event()

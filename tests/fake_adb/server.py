@@ -137,7 +137,9 @@ class FakeAdbServer:
         port: int = 0,
         allow_kill: bool = True,
         vendor_keys: str | None = None,
+        backend: str | None = None,
     ) -> None:
+        self.backend = backend  # for fixture folders: "real" | "python" | "auto" (Terminal)
         self.host, self._want_port = host, port
         self.allow_kill, self.vendor_keys = allow_kill, vendor_keys
         self._lock = threading.RLock()
@@ -213,7 +215,7 @@ class FakeAdbServer:
 
     def add_terminal(self, fixture: str | os.PathLike[str] | Terminal) -> Terminal:
         """Attach a terminal (like plugging it in); returns it. Serials must be unique."""
-        terminal = fixture if isinstance(fixture, Terminal) else Terminal(fixture)
+        terminal = fixture if isinstance(fixture, Terminal) else Terminal(fixture, backend=self.backend)
         with self._changed:
             if any(e.terminal.serial == terminal.serial for e in self._entries):
                 raise ValueError(f"a terminal with serial {terminal.serial!r} is already attached")
