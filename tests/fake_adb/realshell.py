@@ -102,11 +102,23 @@ def missing() -> str:
 def _session_dir() -> Path:
     with _lock:
         if "dir" not in _state:
-            path = Path(tempfile.mkdtemp(prefix="tsd-roots-"))
+            _remove_stale()
+            path = Path(tempfile.mkdtemp(prefix=f"tsd-roots-{os.getpid()}-"))
             path.chmod(0o755)
             _state["dir"], _state["roots"] = path, {}
             atexit.register(_cleanup)
         return _state["dir"]
+
+
+def _remove_stale() -> None:
+    """Roots left by a process that was killed (no atexit): unmount and remove them."""
+    for folder in Path(tempfile.gettempdir()).glob("tsd-roots-*-*"):
+        pid = folder.name.split("-")[2]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            for view in folder.glob("r*"):
+                if not view.name.endswith(".rw"):
+                    subprocess.run(["umount", "-l", str(view)], capture_output=True, check=False)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _cleanup() -> None:
@@ -431,8 +443,8 @@ def run(terminal: Terminal, command: str, caller: Caller = SHELL, *, pty: bool =
         while streams:
             events = sel.select(0.05)
             if not events and state.waiting:
-                yield WAIT, b""
-                continue
+                yield WAIT, b""  # nothing more will come: the caller waits for its client, or not
+                return 0
             for key, _ in events:
                 if key.data is None:
                     conn, _ = listener.accept()
