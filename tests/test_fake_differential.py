@@ -41,7 +41,8 @@ def run_as(*args: str) -> str:
     return join(["run-as", APP, *args])
 
 
-# (name, command line, how to compare stdout: "bytes" | "lines" (order-free) | "nul" | "tar" | "gz")
+# (name, command line, how to compare stdout: "bytes" | "lines" (order-free) | "nul" | "tar" | "gz" |
+#  "merged": stdout and stderr as one stream, order included)
 CORPUS: list[tuple[str, str, str]] = [
     ("getprop", join(["getprop"]), "bytes"),
     ("getprop key", join(["getprop", "ro.product.model"]), "bytes"),
@@ -100,6 +101,9 @@ CORPUS: list[tuple[str, str, str]] = [
     ("su -c hostile cat", su_c(["cat", f"{DATA}/databases/{HOSTILE}"]), "bytes"),
     ("su hostile find", su(["find", f"{DATA}/databases", "-type", "f", "-print0"]), "nul"),
     ("find unreadable", join(["find", "/sdcard", "-type", "f"]), "lines"),
+    ("find found, then missing (one stream)", run_as("find", f"{DATA}/files", f"{DATA}/nope", "-type", "f",
+                                                     "-print0"), "merged"),
+    ("cat missing then found (one stream)", run_as("cat", f"{DATA}/nope", f"{DATA}/files/prefs.xml"), "merged"),
     ("quoting operators", join(["echo", ";", "&&", "|", "$HOME", "`id`", "'", '"']), "bytes"),
 ]
 
@@ -148,6 +152,9 @@ def view(how: str, out: bytes):
 
 
 def outcome(term: Terminal, command: str, how: str) -> tuple:
+    if how == "merged":  # shell v1 / exec: stdout and stderr in one stream, in the order written
+        r = term.execute(command, merged=True)
+        return r.output, r.exit_code
     r = term.execute(command)
     return view(how, r.stdout), r.stderr, r.exit_code
 

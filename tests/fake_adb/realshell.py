@@ -409,8 +409,12 @@ def _identity(terminal: Terminal, caller: Caller) -> tuple[int, tuple[int, ...],
     return SHELL_UID, SHELL_GROUPS, "/"
 
 
-def run(terminal: Terminal, command: str, caller: Caller = SHELL, *, pty: bool = False):
-    """``sh -c command`` in the root: a generator of ``(fd, bytes)`` returning the exit status."""
+def run(terminal: Terminal, command: str, caller: Caller = SHELL, *, pty: bool = False, merged: bool = False):
+    """``sh -c command`` in the root: a generator of ``(fd, bytes)`` returning the exit status.
+
+    ``merged``: stdout and stderr share one pipe, in the order they were written — what adbd
+    does for ``shell:`` v1 and ``exec:`` (everything then comes as stdout).
+    """
     from .shell import STDERR, STDOUT, WAIT, default_env
 
     root = terminal.root
@@ -429,17 +433,18 @@ def run(terminal: Terminal, command: str, caller: Caller = SHELL, *, pty: bool =
     argv = [HOST["chroot"], f"--userspec={uid}:{groups[0]}", "--groups=" + ",".join(map(str, groups)),
             str(root), "/system/bin/sh", "-c", command]
     proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.STDOUT if merged else subprocess.PIPE, start_new_session=True)
     named = sockets / f"fakeadb.{proc.pid}"
     os.rename(fresh, named)  # the session id of everything the shell starts is its pid
     state = _Run(terminal, pty)
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ, STDOUT)
-    sel.register(proc.stderr, selectors.EVENT_READ, STDERR)
+    if not merged:
+        sel.register(proc.stderr, selectors.EVENT_READ, STDERR)
     sel.register(listener, selectors.EVENT_READ, None)
     line_start = True
     try:
-        streams = 2
+        streams = 1 if merged else 2
         while streams:
             events = sel.select(0.05)
             if not events and state.waiting:
@@ -456,7 +461,7 @@ def run(terminal: Terminal, command: str, caller: Caller = SHELL, *, pty: bool =
                     sel.unregister(key.fileobj)
                     streams -= 1
                     continue
-                if key.data == STDERR:
+                if key.data == STDERR or merged:
                     data, line_start = _unprefix(data, line_start)
                 yield key.data, data
         status = proc.wait()
@@ -468,7 +473,8 @@ def run(terminal: Terminal, command: str, caller: Caller = SHELL, *, pty: bool =
             proc.wait()
         sel.close()
         proc.stdout.close()
-        proc.stderr.close()
+        if proc.stderr is not None:
+            proc.stderr.close()
         listener.close()
         with contextlib.suppress(FileNotFoundError):
             named.unlink()

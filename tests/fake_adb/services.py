@@ -141,7 +141,7 @@ def _raw(terminal: Terminal, command: str, channel: Channel, meter: Meter, *, pt
         channel.wait_closed()  # an interactive PTY shell: not emulated, stay open until hang-up
         return
     crlf = pty and terminal.pty_crlf
-    for fd, data in terminal.shell(command, pty=pty):
+    for fd, data in terminal.shell(command, pty=pty, merged=True):
         if fd == WAIT:
             channel.wait_closed()
             return

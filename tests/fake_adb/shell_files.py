@@ -428,6 +428,9 @@ def find(session: Session, argv: list[str], stdin: bytes) -> Output:
                     continue
                 lines.append(shown + end)
         except FsError as exc:
+            if lines:  # what was found so far comes first, as toybox flushes stdout before an error
+                yield STDOUT, "".join(lines).encode()
+                lines = []
             yield STDERR, f"find: '{start}': {exc.strerror}\n".encode()  # toybox quotes the start
             status = 1
     if lines:

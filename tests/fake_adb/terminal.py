@@ -567,23 +567,23 @@ class Terminal:
 
     # -- the shell --------------------------------------------------------------------------
 
-    def shell(self, command: str, caller: Caller = SHELL, *, pty: bool = False):
+    def shell(self, command: str, caller: Caller = SHELL, *, pty: bool = False, merged: bool = False):
         """Start ``sh -c command``: a generator of ``(fd, bytes)`` returning the exit status."""
         if self.backend == "real":
             from .realshell import run
 
-            return run(self, command, caller, pty=pty)
+            return run(self, command, caller, pty=pty, merged=merged)
         from .shell import Session, default_env, run_script
 
         session = Session(self, caller, "/", env=default_env(self), pty=pty)
         return run_script(session, command)
 
-    def execute(self, command: str, caller: Caller = SHELL) -> Completed:
+    def execute(self, command: str, caller: Caller = SHELL, *, merged: bool = False) -> Completed:
         """Run a command to completion without any socket (handy in unit tests)."""
         from .shell import STDERR, STDOUT
 
         out, err, both = bytearray(), bytearray(), bytearray()
-        gen = self.shell(command, caller)
+        gen = self.shell(command, caller, merged=merged)  # merged: one stream, as adbd's raw services
         while True:
             try:
                 fd, data = next(gen)
