@@ -50,6 +50,11 @@ time timeout top touch tr true truncate tty ulimit umount uname uniq unix2dos un
 usleep uudecode uuencode uuidgen vmstat watch wc which whoami xargs xxd yes zcat
 """.split())
 
+# On Android but not from toybox in these lists: grep (toolbox's: aosp-mirror/platform_system_core
+# toolbox/Android.mk has `ALL_TOOLS += cp grep`), egrep/fgrep with it, and dd before Android 10
+# (toolbox, "dupes: dd" in the 8.0 Android.mk). toybox's grep and dd stand in on every release.
+ELSEWHERE = frozenset({"grep", "egrep", "fgrep", "dd"})
+
 FIRST_TOYBOX_SDK = 23  # Android 6.0
 FIRST_GZIP_SDK = 29  # evidence above: absent in 8.0's list, present in 10's; 8.1 and 9 unknown
 
@@ -78,4 +83,4 @@ def android_applets(sdk: int) -> frozenset[str]:
 
 def applets_for(sdk: int) -> list[str]:
     """The applet names the fake links to Debian's toybox (gzip is linked separately)."""
-    return sorted((android_applets(sdk) & debian_applets()) - NEVER - {"gzip"})
+    return sorted(((android_applets(sdk) | ELSEWHERE) & debian_applets()) - NEVER - {"gzip"})

@@ -88,23 +88,28 @@ def missing() -> str:
     if _helper() is None:
         return "gcc with a static glibc to build android_cmds.c (apt-get install gcc libc6-dev)"
     if "mount" not in _state:  # a read-only bind mount keeps the terminal read-only (CAP_SYS_ADMIN)
-        probe = _session_dir() / "probe"
-        probe.mkdir(exist_ok=True)
         try:
-            _mount_read_only(probe, probe.with_name("probe.ro"))
+            _session_dir()
             _state["mount"] = ""
-            subprocess.run(["umount", str(probe.with_name("probe.ro"))], capture_output=True, check=False)
         except RuntimeError as exc:
             _state["mount"] = f"mount permission for a read-only bind mount ({exc})"
     return _state["mount"]
 
 
 def _session_dir() -> Path:
+    """This process's folder: roots are built under ``rw/`` and run from ``ro/``, one read-only
+    bind mount of ``rw/`` made once (so each root costs no mount of its own)."""
     with _lock:
         if "dir" not in _state:
             _remove_stale()
             path = Path(tempfile.mkdtemp(prefix=f"tsd-roots-{os.getpid()}-"))
             path.chmod(0o755)
+            (path / "rw").mkdir()
+            try:
+                _mount_read_only(path / "rw", path / "ro")
+            except RuntimeError:
+                shutil.rmtree(path, ignore_errors=True)
+                raise
             _state["dir"], _state["roots"] = path, {}
             atexit.register(_cleanup)
         return _state["dir"]
@@ -115,16 +120,13 @@ def _remove_stale() -> None:
     for folder in Path(tempfile.gettempdir()).glob("tsd-roots-*-*"):
         pid = folder.name.split("-")[2]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            for view in folder.glob("r*"):
-                if not view.name.endswith(".rw"):
-                    subprocess.run(["umount", "-l", str(view)], capture_output=True, check=False)
+            subprocess.run(["umount", "-l", str(folder / "ro")], capture_output=True, check=False)
             shutil.rmtree(folder, ignore_errors=True)
 
 
 def _cleanup() -> None:
-    """Unmount every read-only view, then remove the session folder."""
-    for ro, _rw in _state.get("roots", {}).values():
-        subprocess.run(["umount", "-l", str(ro)], capture_output=True, check=False)
+    """Unmount the read-only view, then remove the session folder."""
+    subprocess.run(["umount", "-l", str(_state["dir"] / "ro")], capture_output=True, check=False)
     shutil.rmtree(_state["dir"], ignore_errors=True)
 
 
@@ -191,9 +193,8 @@ def root_for(terminal: Terminal) -> tuple[Path, Path]:
         roots = _state["roots"].get(key)
         if roots is None:
             name = f"r{len(_state['roots'])}"
-            rw, ro = base / f"{name}.rw", base / name
+            rw, ro = base / "rw" / name, base / "ro" / name
             _build(terminal, rw)
-            _mount_read_only(rw, ro)
             roots = _state["roots"][key] = (ro, rw)
     return roots
 
