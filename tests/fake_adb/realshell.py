@@ -71,6 +71,7 @@ _MKSH_PREFIXES = (b"E: /system/bin/sh: ", b"W: /system/bin/sh: ")
 _lock = threading.Lock()
 _state: dict = {}  # "dir": the session folder, "helper": compiled android_cmds, "roots": key -> Path
 _counter = itertools.count()
+_SETTLE = 0.05  # seconds a short output piece without a newline waits for the rest of its line
 
 
 # -- can it run here? -------------------------------------------------------------------------
@@ -181,7 +182,8 @@ def _fingerprint(terminal: Terminal) -> str:
         dirnames.sort()
         for name in sorted(filenames) + dirnames:
             info = os.lstat(os.path.join(dirpath, name))
-            h.update(f"{dirpath}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\n".encode())
+            h.update(f"{dirpath}/{name}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\n".encode(
+                "utf-8", "surrogateescape"))  # names are raw bytes: non-UTF-8 ones too
     return h.hexdigest()
 
 
@@ -444,13 +446,17 @@ def run(terminal: Terminal, command: str, caller: Caller = SHELL, *, pty: bool =
         sel.register(proc.stderr, selectors.EVENT_READ, STDERR)
     sel.register(listener, selectors.EVENT_READ, None)
     line_start = True
+    held: dict[int, bytes] = {}  # a short piece without its newline, waiting briefly for the rest
     try:
         streams = 1 if merged else 2
         while streams:
-            events = sel.select(0.05)
-            if not events and state.waiting:
-                yield WAIT, b""  # nothing more will come: the caller waits for its client, or not
-                return 0
+            events = sel.select(_SETTLE if held else 0.05)
+            if not events:
+                for fd in list(held):  # quiet for a moment: what is held goes out as it is
+                    yield fd, held.pop(fd)
+                if state.waiting:
+                    yield WAIT, b""  # nothing more will come: the caller waits for its client, or not
+                    return 0
             for key, _ in events:
                 if key.data is None:
                     conn, _ = listener.accept()
@@ -461,10 +467,18 @@ def run(terminal: Terminal, command: str, caller: Caller = SHELL, *, pty: bool =
                 if not data:
                     sel.unregister(key.fileobj)
                     streams -= 1
+                    if key.data in held:
+                        yield key.data, held.pop(key.data)
                     continue
                 if key.data == STDERR or merged:
                     data, line_start = _unprefix(data, line_start)
+                data = held.pop(key.data, b"") + data
+                if len(data) < 4096 and not data.endswith(b"\n"):
+                    held[key.data] = data  # toybox writes "ls: ", "/x", ": …", "\n" one by one
+                    continue
                 yield key.data, data
+        for fd in list(held):
+            yield fd, held.pop(fd)
         status = proc.wait()
         return status if status >= 0 else 128 - status
     finally:
