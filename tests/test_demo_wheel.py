@@ -57,12 +57,13 @@ def test_demo_runs_from_an_installed_wheel(tmp_path):
 
 
 def test_demo_on_windows_uses_the_emulation(tmp_path, monkeypatch, capsys):
-    from tsdtool import demo
+    from tsdtool import console, demo
 
     sim, _fixtures = demo._fake_adb()
     with monkeypatch.context() as m:
         m.setattr(sys, "platform", "win32")  # what the real-shell probe sees on Windows
         assert demo._backend(sim) == "python"
     monkeypatch.setattr(demo, "_backend", lambda _sim: "python")
+    console.reset()  # consoles made for an earlier test's captured streams
     assert demo.run(tmp_path / "out") == 0
     assert "(emulated shell)" in capsys.readouterr().err

@@ -352,6 +352,10 @@ class RealFS(DeviceFS):
                        int(info.st_atime), int(info.st_ctime), info.st_uid, info.st_gid, info.st_nlink,
                        info.st_ino, info.st_dev, link)
 
+    def walk(self, top: str, caller: Caller = SHELL, *, maxdepth: int | None = None):
+        with _as_user(*self._who(caller)):  # held across the walk: its inner stats are the caller's
+            yield from super().walk(top, caller, maxdepth=maxdepth)
+
     def listdir(self, path: str, caller: Caller = SHELL) -> list[str]:
         with _as_user(*self._who(caller)):
             devdir = self.resolve(path, caller)
