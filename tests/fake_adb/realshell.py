@@ -286,7 +286,6 @@ def _install_system(terminal: Terminal, root: Path) -> None:
 
 # -- the file view for sync, with the shell user's permissions --------------------------------
 
-_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 _SYS_SETGROUPS = {"x86_64": 116, "aarch64": 159}.get(platform.machine(), 116)
 _ident = threading.local()
 
@@ -301,6 +300,9 @@ def _as_user(uid: int, groups: tuple[int, ...]):
         finally:
             _ident.depth -= 1
         return
+    if "libc" not in _state:
+        _state["libc"] = ctypes.CDLL(None, use_errno=True)
+    _libc = _state["libc"]
     saved = os.getgroups()
     arr = (ctypes.c_uint * len(groups))(*groups)
     _libc.syscall(_SYS_SETGROUPS, len(groups), arr)
