@@ -176,7 +176,7 @@ def test_a_slow_terminal_draws_no_progress_while_a_question_waits(fake_server, t
     from tests.fake_adb import make_fixture
 
     log = "".join(f"11-30 09:12:{i % 60:02d}.131  4711  4711 I Scan: label {i} {'x' * 80}\n" for i in range(12000))
-    fixture = make_fixture(tmp_path / "fx", "SLOW0001", logcat=log, faults={"delay_ms_per_chunk": 250},
+    fixture = make_fixture(tmp_path / "fx", "SLOW0001", logcat=log, faults={"delay_ms_per_chunk": 800},
                            packages=[{"name": "com.example.app", "debuggable": True}])
     server = fake_server(fixture)
     child, screen = _spawn(server.port, tmp_path, "--desk", "generic", "--package", "com.example.app",
