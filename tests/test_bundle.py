@@ -340,9 +340,22 @@ def test_not_a_bundle_is_a_usage_error(tmp_path):
         zf.writestr("a.txt", "a")
     with pytest.raises(errors.UsageError, match="no manifest.json"):
         verify(plain)
-    (tmp_path / "tampered" / "junk.zip").write_bytes(b"not a zip")
-    with pytest.raises(errors.UsageError, match="not a readable zip"):
-        verify(tmp_path / "tampered" / "junk.zip")
+    with pytest.raises(errors.UsageError, match="no such file"):
+        verify(tmp_path / "tampered" / "absent.zip")
+
+
+def test_verify_of_a_cut_short_bundle_is_a_problem_found_not_a_usage_error(tmp_path, tsd):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    cut = tmp_path / "tampered" / "cut.zip"
+    cut.parent.mkdir()
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a copy that stopped half way
+    problems = verify(cut).problems
+    assert problems == ["not a readable zip, damaged or cut short (File is not a zip file)"]
+    code, out, err = tsd("verify", cut)
+    assert (code, err) == (1, ""), (code, err)
+    assert out.splitlines() == [f"✗ {problems[0]}", f"1 problem(s): nothing could be checked ({cut})"]
+    code, out, err = tsd("verify", tmp_path / "tampered" / "absent.zip")
+    assert code == 2 and "no such file" in err
 
 
 def test_schema_rejects_paths_that_escape(tmp_path):

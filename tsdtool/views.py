@@ -327,8 +327,9 @@ def verify_result(result: Any, as_json: bool) -> int:
     for problem in result.problems:
         console.out().print(f"[red]✗[/] {escape(problem)}", soft_wrap=True)
     verdict = "[green]verified[/]" if result.ok else f"[red]{len(result.problems)} problem(s)[/]"
-    console.out().print(f"{verdict}: {result.checked} files hashed, manifest schema checked "
-                        f"({console.path(result.bundle)}, {escape(result.status)})", soft_wrap=True)
+    done = f"{result.checked} files hashed, manifest schema checked" if result.status else "nothing could be checked"
+    status = f", {escape(result.status)}" if result.status else ""
+    console.out().print(f"{verdict}: {done} ({console.path(result.bundle)}{status})", soft_wrap=True)
     return code
 
 

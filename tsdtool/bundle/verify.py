@@ -173,7 +173,16 @@ class Verification:
 def verify(path: Path) -> Verification:
     """Recompute every stored item's size and SHA-256 and validate the manifest."""
     result = Verification(Path(path))
-    with open_bundle(path, strict=False) as bundle:
+    try:
+        opened = open_bundle(path, strict=False)
+    except errors.UsageError as exc:
+        # A file that is there but is no longer a zip (cut short in a copy, a damaged sector) is
+        # what verify exists to find: a problem (exit 1), not a usage error.
+        if Path(path).is_file() and isinstance(exc.__cause__, (zipfile.BadZipFile, EOFError, zlib.error)):
+            result.problems.append(f"not a readable zip, damaged or cut short ({exc.__cause__})")
+            return result
+        raise
+    with opened as bundle:
         result.status = bundle.manifest.status
         if bundle.data.get("schema_version") != SCHEMA_VERSION:
             result.problems.append(
