@@ -301,3 +301,10 @@ def test_a_release_app_without_external_data_is_not_readable_exit_3(fake_termina
         assert "not readable: run-as: package not debuggable" in stdout
         assert "Ways out" in stdout and "export of the database (--attach it)" in stdout
     assert "su: su not found" in stdout or "su: su refused" in stdout, stdout
+
+
+def test_pull_db_of_a_package_not_installed_leaves_no_folder(fake_server, tmp_path, tsd):
+    server = fake_server("zebra_tc52")
+    code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "pull-db", "com.no.such.app", "-o", str(tmp_path / "out"))
+    assert code == 3 and "com.no.such.app is not installed on" in err, (code, err)
+    assert not (tmp_path / "out").exists()  # a typo leaves nothing behind to clean up

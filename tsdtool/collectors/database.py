@@ -152,7 +152,6 @@ def pull_databases(
     check_package(package)
     progress = progress or NullProgress()
     match = app_profiles.for_package(package, profile_dirs)
-    ensure_installed(device, package)
     databases: list[dict[str, Any]] = []
     reach = access.Reach(device, package, match.profile, root=root, known=known)
     try:
@@ -266,7 +265,8 @@ def pull_db(
     progress: Progress | None = None, profile_dirs: Sequence[Path] = (), backup_wait: float | None = None,
 ) -> tuple[DatabasePull, OutputDir]:
     """`tsdtool pull-db`: :func:`pull_databases` into a fresh output folder."""
-    out = OutputDir(output or default_output(check_package(package)))
+    ensure_installed(device, check_package(package))  # before the folder exists: a typo leaves nothing behind
+    out = OutputDir(output or default_output(package))
     return pull_databases(device, package, out, root=root, progress=progress, profile_dirs=profile_dirs,
                           backup_wait=backup_wait), out
 
@@ -278,6 +278,7 @@ class DatabaseCollector(AppCollector):
 
     def collect(self, ctx: Context) -> None:
         known = [Attempt(**a) for a in self.known(ctx)]
+        ensure_installed(ctx.device, self.package)
         pull = pull_databases(ctx.device, self.package, ctx.out, root=self.root(ctx), progress=ctx.progress,
                               profile_dirs=ctx.options.get("profile_dirs", ()), prefix=self.prefix, known=known,
                               backup_wait=ctx.options.get("backup_wait"))
