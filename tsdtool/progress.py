@@ -31,7 +31,9 @@ class RichProgress:
         from rich.progress import (
             BarColumn,
             DownloadColumn,
+            SpinnerColumn,
             TextColumn,
+            TimeElapsedColumn,
             TimeRemainingColumn,
             TransferSpeedColumn,
         )
@@ -39,8 +41,10 @@ class RichProgress:
 
         from tsdtool import console
 
-        self._p = _P(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                     TransferSpeedColumn(), TimeRemainingColumn(), console=console.err(),
+        # A slow terminal may send nothing for seconds (size unknown, 0 bytes): the spinner and
+        # the elapsed time show that tsdtool is alive and waiting, not hung.
+        self._p = _P(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                     TransferSpeedColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=console.err(),
                      transient=True)
         self._task = None
 
