@@ -305,6 +305,7 @@ def test_a_release_app_without_external_data_is_not_readable_exit_3(fake_termina
 
 def test_pull_db_of_a_package_not_installed_leaves_no_folder(fake_server, tmp_path, tsd):
     server = fake_server("zebra_tc52")
-    code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "pull-db", "com.no.such.app", "-o", str(tmp_path / "out"))
+    out_dir = str(tmp_path / "out")
+    code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "pull-db", "com.no.such.app", "-o", out_dir)
     assert code == 3 and "com.no.such.app is not installed on" in err, (code, err)
     assert not (tmp_path / "out").exists()  # a typo leaves nothing behind to clean up
