@@ -301,3 +301,27 @@ def test_pc_facts_as_desk_field_defaults(drive):
                      "onec_version": "8.3.25.1257 (64-bit (x64)), 8.3.24.1467 (64-bit (x64)), "
                                      "8.3.22.1709 (32-bit (x86))"}
     assert run.field_defaults({}) == {}
+
+
+def test_a_ticket_without_questions_carries_the_pc_roots_facts(drive, tmp_path, tsd, fake_server):
+    import zipfile
+
+    from tests.bundle_util import FULL_FIELDS, collect, field_args
+
+    server = fake_server("zebra_tc52")
+    typed = {k: v for k, v in FULL_FIELDS.items() if k not in ("pc_os", "pc_bitness", "onec_version")}
+    typed["pc_os"] = "Windows Server 2019"  # typed wins over the drive (the drive has no hive: version unknown)
+    code, result, stderr = collect(tsd, server.port, tmp_path / "out", "--desk", "cleverence",
+                                   "--pc-root", str(drive), *field_args(typed))
+    assert result is not None, stderr
+    with zipfile.ZipFile(result["bundle"]) as zf:
+        form = json.loads(zf.read("manifest.json"))["form"]
+        ticket_md = zf.read("ticket.md").decode()
+    assert form["pc_bitness"] == "64-bit" and form["pc_os"] == "Windows Server 2019"
+    assert form["onec_version"] == ("8.3.25.1257 (64-bit (x64)), 8.3.24.1467 (64-bit (x64)), "
+                                    "8.3.22.1709 (32-bit (x86))")
+    lines = ticket_md.splitlines()
+    assert f"- **Версия 1С**: {form['onec_version']}" in lines
+    assert "- **Разрядность ОС**: 64-bit" in lines and "- **ОС компьютера**: Windows Server 2019" in lines
+    pc_line = next(line for line in lines if line.startswith("- **С ПК**: "))
+    assert pc_line.startswith("- **С ПК**: pc/windows.json, pc/1c.json, pc/mobilesmarts/"), pc_line

@@ -378,12 +378,12 @@ def _with_questions(adb: Any, ctx: Context, plan: Plan, ask: Ask, gate: Gate, ki
 
 
 def _terminal_defaults(ctx: Context, plan: Plan) -> dict[str, str]:
-    """Values the terminal and the PC suggest for person fields, offered as defaults to confirm:
-    the product of an app's profile, the project an app profile's facts find on the terminal
-    (Napoleon's crash.log), the PC's Windows and 1C versions read under the PC root."""
+    """Values the terminal suggests for person fields, offered as defaults to confirm: the
+    product of an app's profile, the project an app profile's facts find on the terminal
+    (Napoleon's crash.log). The PC root's Windows and 1C versions are in the plan already."""
     partial = Manifest("", "", device=ctx.facts.get("device", {}), apps=ctx.facts.get("apps", []))
     found = ticket.auto_values(partial)
-    for key, value in {**_pc_defaults(plan), **_app_defaults(ctx)}.items():
+    for key, value in _app_defaults(ctx).items():
         found.setdefault(key, value)
     return found
 
@@ -405,15 +405,6 @@ def _app_defaults(ctx: Context) -> dict[str, str]:
         for key, value in app_facts.field_defaults({k: v.to_dict() for k, v in values.items()}).items():
             found.setdefault(key, value)
     return found
-
-
-def _pc_defaults(plan: Plan) -> dict[str, str]:
-    if plan.pc_root is None:
-        return {}
-    from tsdtool.pc import onec, windows
-    from tsdtool.pc.run import field_defaults
-
-    return field_defaults({"windows": windows.read_windows(plan.pc_root), "onec": onec.read_onec(plan.pc_root)})
 
 
 class Gate:

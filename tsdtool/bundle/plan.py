@@ -28,7 +28,7 @@ from tsdtool.bundle import desks, fields, form
 from tsdtool.bundle.desks import Desk
 
 # Where a value came from, as recorded in the manifest (options.field_sources).
-FIELD, FORM, CONTACT, THIS_PC, ASKED = "--field", "--form", "saved contact", "this PC", "asked"
+FIELD, FORM, CONTACT, THIS_PC, PC_ROOT, ASKED = "--field", "--form", "saved contact", "this PC", "--pc-root", "asked"
 
 
 @dataclass
@@ -248,6 +248,12 @@ def build(options: CollectOptions) -> Plan:
                            ("pc_bitness", f"{pc['os_bitness']}-bit" if pc.get("os_bitness") else "")):
             if value:
                 answers[key] = Answer(value, THIS_PC)
+    pc_root = _pc_root(options)
+    if options.pc_root is not None:
+        # The person pointed at the PC the desk means (a copy of its drive): its Windows and 1C
+        # versions are that PC's, below anything typed, and offered as defaults at a question.
+        for key, value in _pc_root_values(pc_root).items():
+            answers[key] = Answer(value, PC_ROOT)
     for source, values in layers:
         for key, value in values.items():
             check_field(desk, key, value, source)
@@ -262,7 +268,14 @@ def build(options: CollectOptions) -> Plan:
         attach.append(path)
     check_folder(Path(options.out_dir), "-o")
     apps = AppChoice(options)
-    return Plan(options, desk, apps, answers, attach, pc, notes, _pc_root(options))
+    return Plan(options, desk, apps, answers, attach, pc, notes, pc_root)
+
+
+def _pc_root_values(root: Any) -> dict[str, str]:
+    from tsdtool.pc import onec, windows
+    from tsdtool.pc.run import field_defaults
+
+    return field_defaults({"windows": windows.read_windows(root), "onec": onec.read_onec(root)})
 
 
 def _pc_root(options: CollectOptions) -> Any:

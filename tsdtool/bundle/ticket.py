@@ -71,6 +71,7 @@ def auto_values(manifest: Manifest, t: Texts | None = None) -> dict[str, str]:
         ("logs", ("logcat", "log", "crash", "app_log")),
         ("screenshot", ("screenshot",)),
         ("attachments", ("attachment",)),
+        ("pc_files", ("pc",)),  # Windows/1C/Mobile SMARTS facts, logs, GRServer's exchange folder
     ):
         items = _stored(manifest, *kinds)
         if items:
