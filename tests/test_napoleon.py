@@ -205,3 +205,15 @@ def test_interactive_collect_offers_the_pc_root_1c_versions(fake_terminal, tmp_p
                              config_dir=tmp_path / "config", pc_root=tmp_path / "C")
     collect(Adb("127.0.0.1", fake.server.port, start_server=False), None, options, ask=ask)
     assert asked.get("onec_version") == "8.3.22.1709 (32-bit (x86))"
+
+
+def test_an_app_profile_without_facts_adds_no_row_to_the_ticket(fake_server, tmp_path, tsd):
+    from tests.bundle_util import collect, field_args
+
+    server = fake_server("zebra_tc52")
+    code, result, stderr = collect(tsd, server.port, tmp_path / "out", "--desk", "grsoft",
+                                   "--package", "com.example.scanner.demo", *field_args())
+    assert result is not None, stderr
+    assert not [i for i in result["items"] if i["path"].endswith("facts.json") and i["path"].startswith("apps/")]
+    ticket_md = open(result["ticket"]["markdown"], encoding="utf-8").read()
+    assert "## Обязательные сведения" in ticket_md and "## Не удалось собрать" not in ticket_md, ticket_md
