@@ -281,8 +281,8 @@ Ticket fields (--field KEY=VALUE or a --form TOML file):
   description, steps, impact, affected_users, product, project, onec_version,
   pc_os, pc_bitness, contact_name, contact_email, contact_phone, company,
   exchange_link, bundle_link
-Only from the terminal or --attach (never typed): device_model, device_os,
-  app_version, logs, screenshot, database, attachments
+Only from the terminal, --attach or --pc-root (never typed): device_model,
+  device_os, app_version, logs, screenshot, database, attachments, pc_files
 Without --desk the ticket is for the generic desk (English); `tsdtool profiles list`
 shows the desks and what each requires."""
 Opt = typer.Option
