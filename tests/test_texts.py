@@ -34,7 +34,7 @@ def test_every_language_has_every_key_with_the_same_placeholders():
             for key, template in entries.items():
                 assert key in other.get(table, {}), f"{path.name}: [{table}] {key} missing"
                 assert _placeholders(other[table][key]) == _placeholders(template), f"{path.name}: {table}.{key}"
-        extra = {(t, k) for t, e in other.items() for k in e if t != "fields"} - \
+        extra = {(t, k) for t, e in other.items() for k in e if t not in ("fields", "hints")} - \
             {(t, k) for t, e in english.items() for k in e}
         assert not extra, f"{path.name}: keys English does not have: {extra}"
         if path.stem != "en":  # English field labels are the shared vocabulary's own
@@ -160,3 +160,27 @@ def test_a_long_subject_is_cut_at_a_word_and_encoded_in_short_words(fake_server,
     with open_bundle(Path(result["bundle"])) as opened:
         whole = ticket.subject(replace(desks.get("cleverence"), subject_max=998), opened.manifest)
     assert len(whole) > 150 and whole.startswith(subject[:-1]) and whole[len(subject) - 1] == " "  # at a word
+
+
+def test_a_russian_desk_asks_with_russian_labels_and_hints():
+    from tsdtool.bundle import desks, fields
+
+    grsoft, generic = desks.get("grsoft"), desks.get("generic")
+    assert grsoft.rule("project").hint == "часто входит в версию приложения"
+    assert generic.rule("project").hint == "the project name (often part of the app version)"
+    assert grsoft.rule("onec_version").label == "Версия 1С"  # no label in grsoft.toml: the language's own
+    ru_hints = texts.catalogue("ru")["hints"]
+    for key in fields.CATALOG:  # every English hint has its Russian one, and no Russian hint is orphaned
+        assert bool(fields.field(key).hint) == (key in ru_hints), key
+    for question in grsoft.rule("description"), grsoft.rule("steps"), grsoft.rule("impact"):
+        assert not re.search(r"[A-Za-z]{3,}", question.label + question.hint), question
+
+
+def test_a_russian_desks_multiline_question_says_how_to_end_it_in_russian(tmp_path):
+    from tsdtool.bundle import plan
+
+    built = plan.build(plan.CollectOptions(desk="grsoft", package="com.x.y", out_dir=tmp_path / "o",
+                                           config_dir=tmp_path / "cfg"))
+    steps = next(q for q in built.questions() if q.key == "steps")
+    assert (steps.label, steps.ends) == ("Порядок воспроизведения", "закончите пустой строкой")
+    assert next(q for q in built.questions() if q.key == "project").ends == ""  # one line: nothing to end

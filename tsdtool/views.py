@@ -256,7 +256,8 @@ def ask_field(question: Any) -> str:
     if not question.multiline:
         return Prompt.ask(f"[bold]{escape(question.label)}[/]{hint}{default}", console=err, default="",
                           show_default=False)
-    err.print(f"[bold]{escape(question.label)}[/]{hint}{default} [dim]— end with an empty line[/]")
+    ends = escape(question.ends or "end with an empty line")
+    err.print(f"[bold]{escape(question.label)}[/]{hint}{default} [dim]— {ends}[/]")
     lines = []
     while line := Prompt.ask("  ", console=err, default="", show_default=False):
         lines.append(line)

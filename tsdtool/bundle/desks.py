@@ -71,8 +71,12 @@ class Desk:
 
     def rule(self, key: str) -> fields.Field:
         """The field's rules for this desk: the shared vocabulary, refined by the desk."""
+        from tsdtool.texts import texts
+
         found = self.rules.get(key) or fields.field(key)
-        return replace(found, label=self.labels.get(key) or found.label)
+        t = texts(self.language)  # a Russian desk's technician is asked in Russian, hint included
+        return replace(found, label=self.labels.get(key) or t.get("fields", key, found.label),
+                       hint=t.get("hints", key, found.hint) if found.hint else "")
 
     def label(self, key: str) -> str:
         return self.rule(key).label

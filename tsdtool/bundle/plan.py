@@ -26,6 +26,7 @@ from typing import Any
 from tsdtool import errors
 from tsdtool.bundle import desks, fields, form
 from tsdtool.bundle.desks import Desk
+from tsdtool.texts import texts
 
 # Where a value came from, as recorded in the manifest (options.field_sources).
 FIELD, FORM, CONTACT, THIS_PC, PC_ROOT, ASKED = "--field", "--form", "saved contact", "this PC", "--pc-root", "asked"
@@ -74,6 +75,7 @@ class Question:
     default: str = ""
     error: str = ""  # why the previous answer was refused ("" the first time)
     choices: tuple[str, ...] = ()  # a pick list: the answer is one of them ("" for none)
+    ends: str = ""  # how a multi-line answer ends, in the desk's language
 
 
 class AppChoice:
@@ -196,7 +198,8 @@ class Plan:
                 if rule.auto or any(q.key == key for q in asked):
                     continue
                 default = self.answers[key].value if key in self.answers else from_terminal.get(key, "")
-                asked.append(Question(key, rule.label, rule.hint, rule.multiline, default))
+                ends = texts(self.desk.language)("ask.multiline_end") if rule.multiline else ""
+                asked.append(Question(key, rule.label, rule.hint, rule.multiline, default, ends=ends))
         return asked
 
     def _given(self, key: str) -> bool:
