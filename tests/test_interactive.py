@@ -19,6 +19,7 @@ import pyte  # noqa: E402
 import pytest
 
 from tests.bundle_util import every_bundle_verifies, manifest_of  # noqa: F401 - autouse
+from tests.test_pc import make_drive
 
 COLS, ROWS = 120, 40
 BAR = "━"  # what a Rich progress bar draws
@@ -143,6 +144,8 @@ def test_cleverence_interactive_collect_asks_the_pc_fields(fake_server, tmp_path
     _answer(child, screen, "Версия 1С", "8.3.24.1467 / УТ 11.5")
     _answer(child, screen, "Описание ошибки", "Ошибка при обмене", multiline=True)
     _answer(child, screen, "", "")
+    _answer(child, screen, "Версия Mobile SMARTS на ПК", "")  # nothing to offer without the PC: left empty
+    _answer(child, screen, "Базы Mobile SMARTS на ПК", "")
     _answer(child, screen, "Как получить ошибку", "", multiline=True)
     _answer(child, screen, "Контактное лицо", "Мария")
     _answer(child, screen, "E-mail", "")
@@ -155,6 +158,38 @@ def test_cleverence_interactive_collect_asks_the_pc_fields(fake_server, tmp_path
     assert form["pc_os"] == "Windows 10 Pro 22H2" and form["pc_bitness"] == "64-bit"
     assert form["onec_version"] == "8.3.24.1467 / УТ 11.5" and form["product"] == "Склад 15"
     assert form["contact_name"] == "Мария" and "contact_email" not in form
+    assert "ms_version" not in form and "ms_bases" not in form
+
+
+def test_cleverence_questions_offer_the_pc_roots_mobile_smarts_values(fake_server, tmp_path):
+    server = fake_server("zebra_tc52")
+    drive = make_drive(tmp_path)  # the fake Windows drive of tests/test_pc.py
+    child, screen = _spawn(server.port, tmp_path, "--desk", "cleverence", "--package", "com.example.scanner.demo",
+                           "--pc-root", str(drive))
+    _answer(child, screen, "Продукт", "Склад 15")
+    _answer(child, screen, "ОС компьютера", "Windows 10 Pro 22H2")  # the copied drive has no hive: asked
+    _answer(child, screen, "Разрядность ОС", "")  # Enter keeps what the drive says
+    child.expect_exact("Версия 1С")  # every platform on the drive: the default wraps at 120 columns
+    child.expect_exact("8.3.22.1709 (32-bit (x86))]")
+    child.expect_exact(": ")
+    child.sendline("")
+    _answer(child, screen, "Описание ошибки", "Ошибка при обмене", multiline=True)
+    _answer(child, screen, "", "")
+    child.expect_exact("Версия Mobile SMARTS на ПК")
+    child.expect_exact(": ")
+    y = screen.screen.cursor.y  # the question with its hint and default wraps onto a second row
+    assert "[3.4.46.31745 (MobileSMARTSUpdater.exe)]:" in "".join(screen.lines()[y - 1:y + 1]), screen.lines()
+    child.sendline("")  # Enter keeps it
+    _answer(child, screen, "Базы Mobile SMARTS на ПК", "")
+    last = _enter_rest(child, screen)
+    code = _finish(child, screen)
+    _questions_clean(screen, "Продукт", last)
+    assert code == 0, screen.raw[-3000:]
+    form = manifest_of(next((tmp_path / "out").glob("*.zip")))["form"]
+    assert form["ms_version"] == "3.4.46.31745 (MobileSMARTSUpdater.exe)" and form["ms_bases"] == "Склад 15"
+    assert form["pc_bitness"] == "64-bit" and form["onec_version"].startswith("8.3.25.1257 (64-bit (x64))")
+    md = next((tmp_path / "out").glob("*.ticket.md")).read_text("utf-8").splitlines()
+    assert "- **Версия Mobile SMARTS на ПК**: 3.4.46.31745 (MobileSMARTSUpdater.exe)" in md
 
 
 def test_a_pick_list_when_no_app_is_given(fake_server, tmp_path):

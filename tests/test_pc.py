@@ -19,7 +19,8 @@ import pytest
 
 from tsdtool.collectors.base import Context, run_all
 from tsdtool.outdir import OutputDir
-from tsdtool.pc import grserver, onec, pe, run, windows
+from tsdtool.pc import grserver, mobilesmarts, onec, pe, run, windows
+from tsdtool.pc.common import profile_pc
 from tsdtool.pc.root import PcRoot
 
 AMD64, I386 = 0x8664, 0x014C
@@ -45,6 +46,10 @@ def _put(root: Path, rel: str, data: bytes | str = b"") -> Path:
 
 @pytest.fixture
 def drive(tmp_path) -> Path:
+    return make_drive(tmp_path)
+
+
+def make_drive(tmp_path: Path) -> Path:
     """A 64-bit Windows drive with 1C (two versions, both bitnesses), Mobile SMARTS and GRServer."""
     c = tmp_path / "C"
     (c / "Windows/System32").mkdir(parents=True)
@@ -155,7 +160,9 @@ def test_grserver_big_exchange_folder_is_linked_not_attached(drive, tmp_path, mo
     ctx = _ctx(tmp_path / "out", PcRoot.given(drive))
     run_all([grserver.GRServerCollector()], ctx)
     facts = ctx.facts["pc"]["grserver"]
-    assert facts["attached"] is False and "share a link" in facts["reason"]
+    # the reason says what the person still has to do, with the folder as Windows names it
+    assert facts["attached"] is False and "zip the folder C:\\Program Files (x86)\\GRServer\\Exp, upload" \
+        in facts["reason"] and "--field exchange_link=URL" in facts["reason"]
     assert not (tmp_path / "out/pc/grserver/exchange").exists()
 
 
@@ -300,6 +307,13 @@ def test_pc_facts_as_desk_field_defaults(drive):
     assert found == {"pc_bitness": "64-bit",  # the version is unknown without a hive: not offered
                      "onec_version": "8.3.25.1257 (64-bit (x64)), 8.3.24.1467 (64-bit (x64)), "
                                      "8.3.22.1709 (32-bit (x86))"}
+    pc["mobilesmarts"] = mobilesmarts.read_mobilesmarts(PcRoot.given(drive), profile_pc("cleverence"))
+    found = run.field_defaults(pc)  # the updater's version, named with the file it was read from
+    assert found["ms_version"] == "3.4.46.31745 (MobileSMARTSUpdater.exe)" and found["ms_bases"] == "Склад 15"
+    (drive / "Program Files (x86)/Cleverence Soft/Cleverence/AppsManager/MobileSMARTSUpdater.exe").write_bytes(
+        pe_image(I386))  # no version resource: nothing offered rather than a guess
+    pc["mobilesmarts"] = mobilesmarts.read_mobilesmarts(PcRoot.given(drive), profile_pc("cleverence"))
+    assert "ms_version" not in run.field_defaults(pc) and run.field_defaults(pc)["ms_bases"] == "Склад 15"
     assert run.field_defaults({}) == {}
 
 
@@ -325,3 +339,88 @@ def test_a_ticket_without_questions_carries_the_pc_roots_facts(drive, tmp_path, 
     assert "- **Разрядность ОС**: 64-bit" in lines and "- **ОС компьютера**: Windows Server 2019" in lines
     pc_line = next(line for line in lines if line.startswith("- **С ПК**: "))
     assert pc_line.startswith("- **С ПК**: pc/windows.json, pc/1c.json, pc/mobilesmarts/"), pc_line
+
+
+# -- the PC values in the ticket, as each desk reads them (Russian), .md and .eml ------------------
+
+
+def _tickets(result) -> tuple[list[str], str]:
+    """The ticket.md lines and the .eml body (decoded) that collect wrote beside the bundle."""
+    import email
+    from email import policy
+
+    md = Path(result["ticket"]["markdown"]).read_text("utf-8")
+    eml = email.message_from_bytes(Path(result["ticket"]["eml"]).read_bytes(), policy=policy.default)
+    return md.splitlines(), eml.get_body(("plain",)).get_content()
+
+
+def test_grsoft_ticket_counts_the_attached_exchange_folder_and_names_it(drive, tmp_path, tsd, fake_server):
+    from tests.bundle_util import FULL_FIELDS, collect, field_args
+
+    typed = {k: v for k, v in FULL_FIELDS.items() if k != "exchange_link"}
+    code, result, stderr = collect(tsd, fake_server("zebra_tc52").port, tmp_path / "out", "--desk", "grsoft",
+                                   "--pc-root", str(drive), *field_args(typed))
+    assert result is not None, stderr
+    assert not [r for r in result["ticket"]["missing"] if "exchange" in r], result["ticket"]
+    lines, body = _tickets(result)
+    line = next(ln for ln in lines if ln.startswith("- **Каталог обмена GRServer**: "))
+    assert line.startswith("- **Каталог обмена GRServer**: в архиве: pc/grserver/exchange/ (файлов: 2, "), line
+    assert line in body.splitlines()  # the mail says the same
+    assert not any("Ссылка на архив каталога обмена" in ln for ln in lines)  # nobody is asked for a link
+
+
+def test_grsoft_ticket_with_an_exchange_folder_too_big_says_what_to_do(drive, tmp_path, tsd, fake_server,
+                                                                       monkeypatch):
+    from tests.bundle_util import FULL_FIELDS, collect, field_args
+
+    monkeypatch.setattr(grserver, "ATTACH_LIMIT", 10)
+    typed = {k: v for k, v in FULL_FIELDS.items() if k != "exchange_link"}
+    code, result, stderr = collect(tsd, fake_server("zebra_tc52").port, tmp_path / "out", "--desk", "grsoft",
+                                   "--pc-root", str(drive), *field_args(typed))
+    assert result is not None, stderr
+    assert "exchange_link|exchange_folder|attachments" in result["ticket"]["missing"]
+    assert result["ticket"]["ready"] is False  # a ticket the desk would not accept is never "ready"
+    lines, body = _tickets(result)
+    line = next(ln for ln in lines if ln.startswith("- **Ссылка на архив каталога обмена**: "))
+    assert "(не заполнено) — " in line and "заархивируйте папку C:" in line and "GRServer" in line, line
+    assert "--field exchange\\_link=URL" in line or "--field exchange_link=URL" in line, line
+    assert line in body.splitlines()
+    assert not any(ln.startswith("- **Каталог обмена GRServer**") for ln in lines)
+    assert lines[2].startswith("> **НЕ ГОТОВО — не хватает:**") and "Ссылка на архив каталога обмена" in lines[2]
+
+
+def test_cleverence_ticket_names_the_pcs_mobile_smarts_version_bases_and_logs(drive, tmp_path, tsd, fake_server):
+    from tests.bundle_util import FULL_FIELDS, collect, field_args
+
+    code, result, stderr = collect(tsd, fake_server("zebra_tc52").port, tmp_path / "out", "--desk", "cleverence",
+                                   "--pc-root", str(drive), *field_args(FULL_FIELDS))
+    assert result is not None, stderr
+    lines, body = _tickets(result)
+    for expected in ("- **Версия Mobile SMARTS на ПК**: 3.4.46.31745 (MobileSMARTSUpdater.exe)",
+                     "- **Базы Mobile SMARTS на ПК**: Склад 15"):
+        assert expected in lines and expected in body.splitlines(), expected
+    logs = next(ln for ln in lines if ln.startswith("- **Логи ошибок (Mobile SMARTS на ПК)**: "))
+    assert "в архиве: pc/mobilesmarts/bases/Склад 15/Logs/ (файлов: 2, " in logs, logs
+    assert "pc/mobilesmarts/control-panel/Logs/ (файлов: 1, " in logs, logs
+    required = lines[lines.index("## Обязательные сведения"):lines.index("## Дополнительно")]
+    assert logs in required  # the PC's logs answer «Логи ошибок» beside the terminal's
+
+
+def test_questions_skip_the_exchange_link_only_when_the_pc_root_attaches_the_folder(drive, monkeypatch):
+    from tsdtool.bundle import plan
+
+    options = plan.CollectOptions(desk="grsoft", pc_root=drive, use_user_profiles=False)
+    assert "exchange_link" not in {q.key for q in plan.build(options).questions()}
+    monkeypatch.setattr(grserver, "ATTACH_LIMIT", 10)
+    assert "exchange_link" in {q.key for q in plan.build(options).questions()}
+    asked = {q.key: q for q in plan.build(plan.CollectOptions(desk="cleverence", pc_root=drive,
+                                                               use_user_profiles=False)).questions()}
+    assert asked["ms_version"].default == "3.4.46.31745 (MobileSMARTSUpdater.exe)"
+    assert asked["ms_version"].label == "Версия Mobile SMARTS на ПК" and asked["ms_bases"].default == "Склад 15"
+
+
+def test_a_pc_file_field_cannot_be_typed(drive, tmp_path, tsd, fake_server):
+    server = fake_server("zebra_tc52")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--no-input",
+                       "--desk", "grsoft", "--field", "exchange_folder=C:\\Exp")
+    assert code == 2 and "exchange_folder" in err and "--pc-root" in err

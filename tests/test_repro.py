@@ -79,7 +79,7 @@ def test_repro_stop_takes_the_collect_options_and_its_screenshot_is_no_exchange_
                          "-o", tmp_path / "out", "--no-input", "--json", "--redact", "--form", form,
                          *field_args(fields))
     result = json.loads(out)
-    assert "exchange_link|attachments" in result["ticket"]["missing"], result["ticket"]
+    assert "exchange_link|exchange_folder|attachments" in result["ticket"]["missing"], result["ticket"]
     manifest = json.loads(zipfile.ZipFile(result["bundle"]).read("manifest.json"))
     assert manifest["options"]["redact"] is True and manifest["form"]["impact"] == "Gate 3 stops"
     md = Path(result["ticket"]["markdown"]).read_text("utf-8")

@@ -75,7 +75,7 @@ def test_desk_requirements_match_what_each_desk_asks_for():
         "onec_version",
         "device_model",
         "device_os",
-        "logs",
+        "logs|ms_logs",
         "description",
     } <= cleverence
     grsoft = set(desks.get("grsoft").required)
@@ -87,7 +87,7 @@ def test_desk_requirements_match_what_each_desk_asks_for():
         "impact",
         "affected_users",
         "database",
-        "exchange_link|attachments",
+        "exchange_link|exchange_folder|attachments",
     } <= grsoft
 
 
@@ -179,11 +179,11 @@ def test_a_database_item_without_a_copied_database_does_not_count():
 def test_alternatives_satisfy_a_requirement():
     desk = desks.get("grsoft")
     m = sample_manifest()
-    assert "exchange_link|attachments" in ticket.missing(desk, ticket.values(m))
+    assert "exchange_link|exchange_folder|attachments" in ticket.missing(desk, ticket.values(m))
     m.items.append(
         BundleItem("attachments/exchange/a.xml", "attachment", "attach:exchange/a.xml", sha256="3" * 64)
     )
-    assert "exchange_link|attachments" not in ticket.missing(desk, ticket.values(m))
+    assert "exchange_link|exchange_folder|attachments" not in ticket.missing(desk, ticket.values(m))
 
 
 def test_subject_from_the_template_with_gaps_marked():

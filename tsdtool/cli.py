@@ -279,10 +279,11 @@ def pc_cmd(
 COLLECT_EPILOG = """\b
 Ticket fields (--field KEY=VALUE or a --form TOML file):
   description, steps, impact, affected_users, product, project, onec_version,
-  pc_os, pc_bitness, contact_name, contact_email, contact_phone, company,
-  exchange_link, bundle_link
+  pc_os, pc_bitness, ms_version, ms_bases, contact_name, contact_email,
+  contact_phone, company, exchange_link, bundle_link
 Only from the terminal, --attach or --pc-root (never typed): device_model,
-  device_os, app_version, logs, screenshot, database, attachments, pc_files
+  device_os, app_version, logs, screenshot, database, attachments, pc_files,
+  ms_logs, exchange_folder
 Without --desk the ticket is for the generic desk (English); `tsdtool profiles list`
 shows the desks and what each requires."""
 Opt = typer.Option

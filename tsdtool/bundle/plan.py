@@ -171,6 +171,7 @@ class Plan:
     pc: dict[str, Any]  # this PC's facts (bundle/host.read without the adb server)
     notes: list[str] = field(default_factory=list)
     pc_root: Any = None  # where the PC items are read (tsdtool.pc.run.root_for), None: no PC items
+    pc_covers: set[str] = field(default_factory=set)  # file fields the PC items will fill (exchange_folder)
 
     @property
     def form(self) -> dict[str, str]:
@@ -181,8 +182,8 @@ class Plan:
         return {k: a.source for k, a in self.answers.items() if a.value}
 
     def covered(self, key: str) -> bool:
-        """A file-only field is covered when something was attached."""
-        return self.desk.rule(key).source == "file" and bool(self.attach)
+        """A file-only field is covered when something was attached, or the PC root will fill it."""
+        return self.desk.rule(key).source == "file" and (bool(self.attach) or key in self.pc_covers)
 
     def questions(self, from_terminal: Mapping[str, str] | None = None) -> list[Question]:
         """The fields this desk names that a person can answer and no option gave, in the
@@ -252,11 +253,17 @@ def build(options: CollectOptions) -> Plan:
             if value:
                 answers[key] = Answer(value, THIS_PC)
     pc_root = _pc_root(options)
-    if options.pc_root is not None:
-        # The person pointed at the PC the desk means (a copy of its drive): its Windows and 1C
-        # versions are that PC's, below anything typed, and offered as defaults at a question.
-        for key, value in _pc_root_values(pc_root).items():
-            answers[key] = Answer(value, PC_ROOT)
+    covers: set[str] = set()
+    if pc_root is not None:
+        # The PC the desk means (a copy of its drive with --pc-root, or this Windows PC): its
+        # Windows, 1C and Mobile SMARTS versions are that PC's, below anything typed, and
+        # offered as defaults at a question; an exchange folder it will attach meets GRSoft's
+        # exchange requirement, so nobody is asked for a link.
+        values, covers = _pc_root_values(pc_root, options.profile_dirs)
+        source = PC_ROOT if options.pc_root is not None else THIS_PC
+        for key, value in values.items():
+            if source == PC_ROOT or key not in answers:
+                answers[key] = Answer(value, source)
     for source, values in layers:
         for key, value in values.items():
             check_field(desk, key, value, source)
@@ -271,14 +278,21 @@ def build(options: CollectOptions) -> Plan:
         attach.append(path)
     check_folder(Path(options.out_dir), "-o")
     apps = AppChoice(options)
-    return Plan(options, desk, apps, answers, attach, pc, notes, pc_root)
+    return Plan(options, desk, apps, answers, attach, pc, notes, pc_root, covers)
 
 
-def _pc_root_values(root: Any) -> dict[str, str]:
-    from tsdtool.pc import onec, windows
+def _pc_root_values(root: Any, profile_dirs: Sequence[Path]) -> tuple[dict[str, str], set[str]]:
+    """Field values read from the PC root, and the file fields its items will fill."""
+    from tsdtool.pc import grserver, mobilesmarts, onec, windows
+    from tsdtool.pc.common import profile_pc
     from tsdtool.pc.run import field_defaults
 
-    return field_defaults({"windows": windows.read_windows(root), "onec": onec.read_onec(root)})
+    facts = {"onec": onec.read_onec(root),
+             "mobilesmarts": mobilesmarts.read_mobilesmarts(root, profile_pc("cleverence", profile_dirs))}
+    if not root.live:  # on this PC, host.read gave the Windows version already
+        facts["windows"] = windows.read_windows(root)
+    exchange, _ = grserver.read_grserver(root, profile_pc("napoleon", profile_dirs))
+    return field_defaults(facts), {"exchange_folder"} if exchange.get("attached") else set()
 
 
 def _pc_root(options: CollectOptions) -> Any:

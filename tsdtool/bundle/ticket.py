@@ -76,6 +76,11 @@ def auto_values(manifest: Manifest, t: Texts | None = None) -> dict[str, str]:
         items = _stored(manifest, *kinds)
         if items:
             out[key] = _listing(items)
+    from tsdtool.pc import items as pc_items
+
+    for key, found in pc_items.folders(manifest.items).items():  # the exchange folder, PC logs
+        out[key] = t("ticket.in_bundle", folders="; ".join(
+            t("ticket.folder", path=path, n=n, size=_mb(size, t)) for path, n, size in found))
     stored = {i.path for i in _stored(manifest, "database")}
     copied = [d for d in manifest.databases if d.get("path") in stored]
     if copied:
@@ -181,15 +186,20 @@ def attachment_for(bundle: Path, desk: Desk, link: str = "") -> Attachment:
     return Attachment(bundle.name, size, sha.hexdigest(), size <= desk.max_attachment_bytes, link)
 
 
-def _field_lines(desk: Desk, keys: Iterable[str], filled: dict[str, str], t: Texts) -> list[str]:
-    head, out = t.table("ticket"), []
+def _field_lines(desk: Desk, keys: Iterable[str], filled: dict[str, str], t: Texts,
+                 why: dict[str, str] | None = None) -> list[str]:
+    """One line per field; a missing one says why when the bundle knows (``why``: key → reason)."""
+    head, out, why = t.table("ticket"), [], why or {}
     for key in keys:
         value = filled.get(key, "")
         label = t.label(desk, key)
         if "\n" in value:
             out += [f"- **{label}**:", *[f"    {md(ln)}" for ln in value.splitlines()]]
+        elif value:
+            out.append(f"- **{label}**: {md(value)}")
         else:
-            out.append(f"- **{label}**: {md(value) if value else head['missing_value']}")
+            reason = f" — {md(t.reason(why[key]))}" if key in why else ""
+            out.append(f"- **{label}**: {head['missing_value']}{reason}")
     return out
 
 
@@ -212,12 +222,19 @@ def markdown(manifest: Manifest, desk: Desk, attachment: Attachment | None = Non
     lines.append("")
     if desk.instructions:
         lines += [" ".join(desk.instructions.split()), ""]
+    from tsdtool.pc import items as pc_items
+
     shown: list[str] = []
+    known = pc_items.gaps(manifest.items)  # e.g. the exchange folder too big to attach: what to do
+    why: dict[str, str] = {}
     for requirement in desk.required:
         keys = fields.alternatives(requirement)
         given = [k for k in keys if filled.get(k)]
         shown += given or keys[:1]
-    lines += [f"## {head['required']}", *_field_lines(desk, shown, filled, t), ""]
+        reason = next((known[k] for k in keys if k in known), "") if not given else ""
+        if reason:
+            why[keys[0]] = reason
+    lines += [f"## {head['required']}", *_field_lines(desk, shown, filled, t, why), ""]
     extra = [k for k in desk.all_keys() if k not in shown and filled.get(k)]
     extra += [k for k in filled if k not in shown and k not in extra]
     if extra:

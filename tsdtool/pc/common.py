@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +18,14 @@ MAX_FILES = 5000  # per folder walked: a log folder with more is cut short, and 
 
 def pc_root(ctx: Context) -> PcRoot:
     return ctx.options.get("pc_root") or PcRoot.here()
+
+
+def profile_pc(profile_id: str, profile_dirs: Sequence[Path] = ()) -> dict:
+    """The ``[pc]`` table of an app profile ({} when there is no such profile)."""
+    from tsdtool.apps import profiles as app_profiles
+
+    profile = app_profiles.load_app_profiles(profile_dirs).profiles.get(profile_id)
+    return profile.pc if profile else {}
 
 
 def cutoff(ctx: Context) -> datetime | None:

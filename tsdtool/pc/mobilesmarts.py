@@ -14,16 +14,37 @@ from __future__ import annotations
 
 import json
 
-from tsdtool.apps import profiles as app_profiles
 from tsdtool.collectors.base import Collector, Context
 from tsdtool.outdir import SKIPPED
 from tsdtool.paths import safe_component, safe_relpath
 from tsdtool.pc import pe
-from tsdtool.pc.common import copy_file, cutoff, files_below, pc_root
+from tsdtool.pc.common import copy_file, cutoff, files_below, pc_root, profile_pc
+from tsdtool.pc.root import PcRoot
 
 KIND = "pc"
 LOG_BUDGET = 200 * 1024 * 1024
 MAX_LIST = 1024 * 1024  # apps.xml is copied up to this size
+
+
+def read_mobilesmarts(root: PcRoot, pc: dict) -> dict:
+    """What the PC root says about Mobile SMARTS, without copying anything: the bases and the
+    updater's file version (``found`` False when there is no data root)."""
+    data_root = root.first(pc.get("data_root", ()))
+    if data_root is None:
+        return {"found": False}
+    bases = _bases(root, pc)
+    updater = root.first(pc.get("updater", ()))
+    return {
+        "found": True,
+        "bases": [b.name for b in bases],
+        "updater_version": pe.file_version(updater) if updater else "",
+        "updater": updater.relative_to(root.path).as_posix() if updater else "",
+        "product_version": "unknown: not recorded in a file we know; ask the person (Control Panel → About)",
+    }
+
+
+def _bases(root: PcRoot, pc: dict) -> list:
+    return [p for pattern in pc.get("bases", ()) for p in root.glob(pattern) if p.is_dir()]
 
 
 class MobileSmartsCollector(Collector):
@@ -33,24 +54,14 @@ class MobileSmartsCollector(Collector):
 
     def collect(self, ctx: Context) -> None:
         root = pc_root(ctx)
-        profile = app_profiles.load_app_profiles(ctx.options.get("profile_dirs", ())).profiles.get(self.profile_id)
-        pc = profile.pc if profile else {}
-        data_root = root.first(pc.get("data_root", ()))
-        if data_root is None:
+        pc = profile_pc(self.profile_id, ctx.options.get("profile_dirs", ()))
+        summary = read_mobilesmarts(root, pc)
+        ctx.facts.setdefault("pc", {})["mobilesmarts"] = summary
+        if not summary["found"]:
             ctx.out.skip(f"{self.name}/summary.json", str(root.path),
                          "Mobile SMARTS is not installed here (no ProgramData/Cleverence)", kind=KIND)
-            ctx.facts.setdefault("pc", {})["mobilesmarts"] = {"found": False}
             return
-        bases = [p for pattern in pc.get("bases", ()) for p in root.glob(pattern) if p.is_dir()]
-        updater = root.first(pc.get("updater", ()))
-        summary = {
-            "found": True,
-            "bases": [b.name for b in bases],
-            "updater_version": pe.file_version(updater) if updater else "",
-            "updater": updater.relative_to(root.path).as_posix() if updater else "",
-            "product_version": "unknown: not recorded in a file we know; ask the person (Control Panel → About)",
-        }
-        ctx.facts.setdefault("pc", {})["mobilesmarts"] = summary
+        bases = _bases(root, pc)
         listing = root.first(pc.get("bases_list", ()))
         if listing is not None and listing.stat().st_size <= MAX_LIST:
             copy_file(ctx, listing, f"{self.name}/apps.xml", "ProgramData/Cleverence/apps.xml", KIND)

@@ -47,7 +47,9 @@ def collect_pc(
 def field_defaults(pc: dict) -> dict[str, str]:
     """Desk field defaults from ``ctx.facts["pc"]`` — values to offer for the person to confirm,
     never to fill silently (the collect plan decides; see issue 12): ``pc_os``, ``pc_bitness``,
-    ``onec_version`` (every platform found, newest first, with its bitness). Unknown values are left out."""
+    ``onec_version`` (every platform found, newest first, with its bitness), ``ms_version`` (the
+    file version of Mobile SMARTS's updater, named as such), ``ms_bases`` (the bases' folders).
+    Unknown values are left out."""
     found: dict[str, str] = {}
     win = pc.get("windows", {})
     if win.get("found") and win.get("version") not in (None, "", "unknown"):
@@ -58,4 +60,11 @@ def field_defaults(pc: dict) -> dict[str, str]:
                       key=lambda v: tuple(int(p) for p in v["version"].split(".")), reverse=True)
     if versions:
         found["onec_version"] = ", ".join(f"{v['version']} ({v['bitness']})" for v in versions)
+    ms = pc.get("mobilesmarts", {})
+    if ms.get("found") and ms.get("updater_version"):
+        # The platform's updater (kb.cleverence.com/3.4/how-to-update-server): its file version is
+        # shown with the file it came from, so the desk sees what was read.
+        found["ms_version"] = f"{ms['updater_version']} ({ms['updater'].rsplit('/', 1)[-1]})"
+    if ms.get("found") and ms.get("bases"):
+        found["ms_bases"] = ", ".join(ms["bases"])
     return found
