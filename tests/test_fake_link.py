@@ -69,3 +69,56 @@ def test_a_sync_pull_over_the_wire_is_paced_by_the_link(tmp_path):
         took = time.monotonic() - start
     assert got.getvalue() == data
     assert took >= len(data) / 20e6 - 0.005
+
+
+def _gzip_seconds(terminal: Terminal, command: str) -> tuple[float, bytes]:
+    start = time.monotonic()
+    result = terminal.execute(command)
+    assert result.exit_code == 0, result.stderr
+    return time.monotonic() - start, result.stdout
+
+
+@pytest.mark.parametrize("backend", ["python", "real"])
+def test_gzip_takes_the_terminals_cpu_time(tmp_path, backend):
+    import gzip
+
+    from tests.conftest import need_backend
+
+    need_backend(backend)
+    data = bytes(range(256)) * 12_000  # 3 MB: 0.1 s on one 30 MB/s core at -1, 0.25 s at -6
+    fixture = make_fixture(tmp_path, "CPU1", files={"sdcard/f.bin": data},
+                           device={"cpu": {"cores": 1, "deflate_mb_per_s": 30}})
+    terminal = Terminal(fixture, backend=backend)
+    took, out = _gzip_seconds(terminal, "gzip -1 -c /sdcard/f.bin")
+    assert gzip.decompress(out) == data and took >= 0.1 - 0.005
+    took, out = _gzip_seconds(terminal, "cat /sdcard/f.bin | gzip -6")
+    assert gzip.decompress(out) == data and took >= 0.25 - 0.005
+    # two gzips on one core share it: 0.2 s, where each alone would take 0.1 s
+    start = time.monotonic()
+    threads = [threading.Thread(target=_gzip_seconds, args=(terminal, "gzip -1 -c /sdcard/f.bin")) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert time.monotonic() - start >= 0.2 - 0.005
+
+
+def test_a_repeated_deflate_replays_the_same_bytes_and_a_changed_one_is_deflated_anew():
+    import gzip
+    import zlib
+
+    from tests.fake_adb.shell_files import CHUNK, _Deflater
+
+    def deflate(data: bytes) -> bytes:
+        d = _Deflater(1)
+        pieces = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
+        return b"".join(d.compress(p) for p in pieces) + d.flush()
+
+    data = bytes(range(256)) * 1000  # 4 pieces
+    first = deflate(data)
+    z = zlib.compressobj(1, zlib.DEFLATED, 31)
+    assert first == b"".join(z.compress(data[i:i + CHUNK]) for i in range(0, len(data), CHUNK)) + z.flush()
+    assert deflate(data) == first  # replayed: the same bytes
+    changed = data[: 2 * CHUNK] + b"x" * 100 + data[2 * CHUNK + 100:]  # same start, then different
+    assert gzip.decompress(deflate(changed)) == changed
+    assert gzip.decompress(deflate(data[: CHUNK + 5])) == data[: CHUNK + 5]  # ends early

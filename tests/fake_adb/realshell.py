@@ -9,16 +9,17 @@ paths root 0600/0700 …). Each ``shell:``/``exec:`` command then runs as
 
 so every permission error comes from the kernel. ``/system/bin`` holds Debian's mksh as
 ``sh``, Debian's toybox with the applets the fixture's Android release had
-(:mod:`.applets`), GNU gzip from Android 8 on, and the Android-only commands as one small
-static program (``android_cmds.c``): ``run-as`` and ``su`` are setuid root and switch uid
-themselves; ``getprop``, ``dumpsys``, ``pm``, ``logcat`` … hand their stdin/stdout/stderr to
-the fake over a unix socket, and the fake answers from the fixture with the Python
-emulation's formats (:mod:`.shell_system`).
+(:mod:`.applets`), and the Android-only commands as one small static program
+(``android_cmds.c``): ``run-as`` and ``su`` are setuid root and switch uid themselves;
+``getprop``, ``dumpsys``, ``pm``, ``logcat`` … hand their stdin/stdout/stderr to the fake over
+a unix socket, and the fake answers from the fixture with the Python emulation's formats
+(:mod:`.shell_system`). ``gzip`` (Android 10 on; Debian's toybox has none) is handed over the
+same way, so its deflate costs what the fixture's ``[cpu]`` says, not what this host's cores do.
 
 Sync (STAT/LIST/RECV) reads the same root as the shell user: :class:`RealFS` switches the
 serving thread's filesystem uid and groups (setfsuid/setgroups act per thread on Linux).
 
-Needs Linux, root, ``/bin/mksh``, ``/usr/bin/toybox``, ``/bin/gzip``, ``/usr/sbin/chroot`` and
+Needs Linux, root, ``/bin/mksh``, ``/usr/bin/toybox``, ``/usr/sbin/chroot`` and
 gcc with a static glibc; :func:`missing` names what is absent.
 """
 
@@ -50,7 +51,7 @@ from .devicefs import ROOT, SHELL, Caller, DeviceFS, DevStat, FsError
 if TYPE_CHECKING:
     from .terminal import Terminal
 
-HOST = {"mksh": "/bin/mksh", "toybox": "/usr/bin/toybox", "gzip": "/bin/gzip", "chroot": "/usr/sbin/chroot"}
+HOST = {"mksh": "/bin/mksh", "toybox": "/usr/bin/toybox", "chroot": "/usr/sbin/chroot"}
 SOURCE = Path(__file__).with_name("android_cmds.c")
 SHELL_UID = 2000
 # The adb shell's groups (`id` on a terminal): shell input log adb sdcard_rw sdcard_r net_bt_admin
@@ -85,7 +86,7 @@ def missing() -> str:
         return "root (uid 0) to chroot, chown and setuid"
     for path in HOST.values():
         if not os.access(path, os.X_OK):
-            return f"{path} (apt-get install mksh toybox gzip coreutils)"
+            return f"{path} (apt-get install mksh toybox coreutils)"
     if _helper() is None:
         return "gcc with a static glibc to build android_cmds.c (apt-get install gcc libc6-dev)"
     if "mount" not in _state:  # a read-only bind mount keeps the terminal read-only (CAP_SYS_ADMIN)
@@ -160,7 +161,7 @@ def _libraries() -> list[str]:
     """The shared libraries (and loader) of the host binaries copied into every root."""
     if "libs" not in _state:
         found: set[str] = set()
-        for binary in (HOST["mksh"], HOST["toybox"], HOST["gzip"]):
+        for binary in (HOST["mksh"], HOST["toybox"]):
             text = subprocess.run(["ldd", binary], capture_output=True, text=True, check=False).stdout
             for word in text.split():
                 if word.startswith("/") and os.path.exists(word):
@@ -246,12 +247,11 @@ def _install_system(terminal: Terminal, root: Path) -> None:
     _link(HOST["toybox"], bindir / "toybox")
     for applet in applets_for(terminal.sdk):
         (bindir / applet).symlink_to("toybox")
-    if terminal.sdk >= FIRST_GZIP_SDK:  # toybox's gzip; GNU gzip stands in (Debian's toybox has none)
-        _link(HOST["gzip"], bindir / "gzip")
     helper = _helper()
     first = bindir / BROKERED[0]
     _link(helper, first)
-    for name in BROKERED[1:]:
+    # toybox's gzip from Android 10 (applets.py); the emulation's, paced by the fixture's [cpu]
+    for name in [*BROKERED[1:], *(["gzip"] if terminal.sdk >= FIRST_GZIP_SDK else [])]:
         os.link(first, bindir / name)
     setuid = [("run-as", True), ("su", terminal.rooted)]
     for name, wanted in setuid:
@@ -323,7 +323,8 @@ class RealFS(DeviceFS):
     """The root folder as a :class:`DeviceFS` whose every access the kernel checks.
 
     Paths are still resolved one component at a time (a symlink is a *device* symlink),
-    but permissions are the files' own: each call runs as the shell user (root for ROOT).
+    but permissions are the files' own: each call runs as the shell user (root for ROOT, the
+    app's uid for an app — a command run-as handed over, like gzip).
     """
 
     def __init__(self, roots: tuple[Path, Path], model: DeviceFS) -> None:
@@ -331,7 +332,10 @@ class RealFS(DeviceFS):
         self.writable, self.model = roots[1], model
 
     def _who(self, caller: Caller) -> tuple[int, tuple[int, ...]]:
-        return (0, (0,)) if caller == ROOT else (SHELL_UID, SHELL_GROUPS)
+        if caller == ROOT:
+            return 0, (0,)
+        uid = self.model._app_uid(caller.package) if caller.kind == "app" else None
+        return (uid, _app_groups(uid)) if uid is not None else (SHELL_UID, SHELL_GROUPS)
 
     def _may_traverse(self, devdir: str, caller: Caller) -> bool:
         return True
@@ -409,12 +413,17 @@ class _Run:
         self.waiting = False  # a brokered command will never end (a live logcat)
 
 
+def _app_groups(uid: int) -> tuple[int, ...]:
+    """An app's groups as run-as gives them: its own, inet, everybody, its cache and all_a groups."""
+    return uid, 3003, 9997, uid + 10000, uid + 40000
+
+
 def _identity(terminal: Terminal, caller: Caller) -> tuple[int, tuple[int, ...], str]:
     if caller == ROOT:
         return 0, (0,), "/"
     if caller.kind == "app":
         uid = terminal.packages[caller.package].uid
-        return uid, (uid, 3003, 9997, uid + 10000, uid + 40000), _data_dir(terminal, caller.package)
+        return uid, _app_groups(uid), _data_dir(terminal, caller.package)
     return SHELL_UID, SHELL_GROUPS, "/"
 
 
@@ -534,7 +543,9 @@ def _serve(conn: socket.socket, state: _Run) -> None:
             if uid == pkg.uid and uid != SHELL_UID:
                 caller = Caller.app(pkg.name)
         session = Session(terminal, caller, cwd, env=default_env(terminal), pty=state.pty)
-        gen = run_argv(session, argv, b"")
+        # gzip reads its stdin (a pipe) as it comes; the other commands read none
+        stdin = os.fdopen(fds[0], "rb", buffering=0, closefd=False) if argv[:1] == ["gzip"] else b""
+        gen = run_argv(session, argv, stdin)
         status = 0
         try:
             while True:

@@ -232,6 +232,54 @@ class Cpu:
         return n / (self.deflate_mb_per_s * 1e6) * self.LEVEL_COST.get(level, self.LEVEL_COST[6])
 
 
+class Cores:
+    """The terminal's cores, booked by the deflate work of every gzip running on it (``[cpu]``).
+
+    One gzip is one thread: it deflates on one core at a time at ``deflate_mb_per_s`` (× the
+    level's cost); several gzips share the ``cores``, so a fifth concurrent gzip on four
+    cores waits for a free one. :meth:`Deflate.charge` books a piece of work on the core that
+    is free first and returns when it would have been done. Like :class:`Link` the schedule
+    is cumulative; a gzip that was blocked on its output (the link is slower) may have
+    deflated ahead by :data:`PIPE` bytes of input meanwhile — what a pipe buffer lets a real
+    gzip do — and no more.
+    """
+
+    PIPE = 64 * 1024
+
+    def __init__(self, cpu: Cpu) -> None:
+        self.cpu = cpu
+        self._lock = threading.Lock()
+        self._free_at = [0.0] * cpu.cores  # monotonic time each core finishes its booked work
+
+    def deflate(self, level: int) -> Deflate:
+        """The pacing of one gzip process compressing at ``level``."""
+        return Deflate(self, level)
+
+    def book(self, seconds: float, ready: float) -> float:
+        """Run ``seconds`` of work that may start at ``ready`` on the first free core; returns its end."""
+        with self._lock:
+            core = min(range(len(self._free_at)), key=self._free_at.__getitem__)
+            end = self._free_at[core] = max(self._free_at[core], ready) + seconds
+        delay = end - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        return end
+
+
+class Deflate:
+    """One gzip's CPU: ``charge(n)`` before handing out the deflate of ``n`` input bytes."""
+
+    def __init__(self, cores: Cores, level: int) -> None:
+        self.cores, self.level = cores, level
+        self.lead = cores.cpu.deflate_seconds(Cores.PIPE, level)
+        self._done = time.monotonic()
+
+    def charge(self, n: int) -> None:
+        cost = self.cores.cpu.deflate_seconds(n, self.level)
+        if cost:
+            self._done = self.cores.book(cost, max(self._done, time.monotonic() - self.lead))
+
+
 @dataclass
 class Completed:
     """Result of :meth:`Terminal.execute` (for unit tests that skip the wire)."""
@@ -304,6 +352,7 @@ class Terminal:
             raise FixtureError(f"unknown [link] keys {sorted(set(link) - {'mb_per_s'})}; known: mb_per_s")
         self.link = Link(float(link.get("mb_per_s", 0)))
         self.cpu = Cpu.from_table(device.get("cpu", {}))
+        self.cores = Cores(self.cpu)
         self.sdk = int(self.props.get("ro.build.version.sdk") or 30)
         features = device.get("features")
         if features is None:
