@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import need_backend
 from tests.fake_adb import Terminal, make_fixture
+from tsdtool.apps import gzpull
+from tsdtool.apps.access import RunAs
 from tsdtool.transport.adb import join
 
 APP, PLAIN = "com.acme.scan", "com.acme.release"
@@ -105,6 +107,14 @@ CORPUS: list[tuple[str, str, str]] = [
                                                      "-print0"), "merged"),
     ("cat missing then found (one stream)", run_as("cat", f"{DATA}/nope", f"{DATA}/files/prefs.xml"), "merged"),
     ("quoting operators", join(["echo", ";", "&&", "|", "$HOME", "`id`", "'", '"']), "bytes"),
+    # pull-db's deflated copy (tsdtool.apps.gzpull): the probe, and ranges read through run-as
+    ("gzip probe and stat", gzpull.probe_script(RunAs(None, APP), [f"{DATA}/databases/app.db",  # type: ignore[arg-type]
+                                                                   f"{DATA}/databases/{HOSTILE}"]), "bytes"),
+    ("range: first", gzpull.command(RunAs(None, APP), f"{DATA}/databases/app.db", 0, 1000), "gz"),  # type: ignore[arg-type]
+    ("range: middle", gzpull.command(RunAs(None, APP), f"{DATA}/databases/app.db", 1000, 5000), "gz"),  # type: ignore[arg-type]
+    ("range: last, hostile", gzpull.command(RunAs(None, APP), f"{DATA}/databases/{HOSTILE}", 4, None), "gz"),  # type: ignore[arg-type]
+    ("range: whole", gzpull.command(RunAs(None, APP), f"{DATA}/databases/{NEWLINE}", 0, None), "gz"),  # type: ignore[arg-type]
+    ("range: missing", gzpull.command(RunAs(None, APP), f"{DATA}/databases/nope.db", 7, None), "gz"),  # type: ignore[arg-type]
 ]
 
 # name -> why the emulation differs from the real shell (the difference must still occur)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -49,6 +50,7 @@ class HashingWriter:
     def __init__(self, fh, meter: budgets.Meter | None = None):
         self._fh = fh
         self._meter = meter
+        self._lock = threading.Lock()
         self.sha = hashlib.sha256()
         self.size = 0
 
@@ -62,6 +64,32 @@ class HashingWriter:
         self.sha.update(data)
         self.size += len(data)
         return len(data)
+
+    def fileno(self) -> int:
+        return self._fh.fileno()
+
+    def pwrite(self, data, offset: int) -> None:
+        """Write at ``offset`` (byte ranges arriving in parallel, from any thread); not hashed
+        until :meth:`rehash`."""
+        with self._lock:
+            if self._meter is not None:
+                self._meter.charge(offset, len(data))
+        view = memoryview(data).cast("B")
+        try:
+            while view:
+                n = os.pwrite(self._fh.fileno(), view, offset)
+                view, offset = view[n:], offset + n
+        except OSError as exc:
+            raise output_error(exc, offset) from exc
+
+    def rehash(self) -> None:
+        """Hash and count the file as written (after :meth:`pwrite`), reading it from the start."""
+        self._fh.flush()
+        self.sha, self.size = hashlib.sha256(), 0
+        with open(self._fh.name, "rb", buffering=0) as fh:
+            while chunk := fh.read(1 << 20):
+                self.sha.update(chunk)
+                self.size += len(chunk)
 
     def writev(self, pieces: list) -> int:
         """Several buffers in one system call (``os.writev``; one write each where there is
@@ -149,6 +177,12 @@ class OutputDir:
         with self.open(wanted, source, kind) as w:
             w.write(data)
         return self.items[-1]
+
+    def retract(self, item: Item) -> None:
+        """Forget an attempt another way redoes: its item, its ``.part`` file and its name."""
+        self.items.remove(item)
+        contained(self.root, item.path).unlink(missing_ok=True)
+        self._names.release(item.path.removesuffix(".part"))
 
     def skip(self, wanted: str, source: str, reason: str, kind: str = "", status: str = SKIPPED) -> Item:
         # A claimed name like any other: the guard records a collector that failed after

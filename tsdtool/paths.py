@@ -81,6 +81,10 @@ class UniqueNames:
         self._taken.add(candidate.casefold())
         return candidate
 
+    def release(self, relpath: str) -> None:
+        """Make a claimed name free again (its file was removed)."""
+        self._taken.discard(relpath.casefold())
+
 
 def check_folder(folder: Path, label: str = "") -> None:
     """``folder`` must be (or become) a writable folder: checked without creating anything,

@@ -14,7 +14,8 @@
 
 Every command line is built with :func:`~tsdtool.transport.adb.join` (each argument
 quoted), and a script handed to ``su``/``sh -c`` is itself one quoted argument. Nothing
-here writes on the terminal: only ``find``, ``ls``, ``head``, ``cat`` and ``tar -c -f -``.
+here writes on the terminal: only ``find``, ``ls``, ``head``, ``cat`` and ``tar -c -f -``
+(and, in :mod:`tsdtool.apps.gzpull`, ``stat``, ``tail`` and ``gzip -1`` to stdout).
 """
 
 from __future__ import annotations

@@ -6,6 +6,12 @@ applies its ``-wal`` (and a hot ``-journal`` is rolled back), which writes. That
 a read-only URI (``?mode=ro``) is wrong here: without a writable ``-shm`` SQLite cannot
 build the WAL index, and the newest transactions — the ones in the ``-wal`` — are missed.
 The ``-shm`` is never copied: it is a cache SQLite rebuilds from the ``-wal`` on first open.
+
+The check is ``PRAGMA quick_check``: every page, record and free-list entry, the b-trees'
+order and NOT NULL, in time linear in the rows — what a torn copy or a damaged flash block
+breaks. ``integrity_check`` adds only that each index holds exactly its table's rows and
+UNIQUE holds, in O(N log N) (sqlite.org/pragma.html#pragma_quick_check): on a 34 MB
+warehouse database 0.66 s of host CPU instead of 0.09 s, most of what a ``pull-db`` cost.
 """
 
 from __future__ import annotations
@@ -15,16 +21,17 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-MAX_PROBLEMS = 20  # integrity_check(N): enough to tell a desk what is broken
+MAX_PROBLEMS = 20  # quick_check(N): enough to tell a desk what is broken
+PRAGMA = "quick_check"
 _JOURNAL_MODE = {1: "rollback", 2: "wal"}  # header bytes 18-19 (file format write/read version)
 
 
 @dataclass(frozen=True)
 class DatabaseCheck:
-    """What the local copy holds; ``ok`` is True when it opens and integrity_check says ok."""
+    """What the local copy holds; ``ok`` is True when it opens and quick_check says ok."""
 
     ok: bool
-    integrity: tuple[str, ...] = ()  # ("ok",) or the problems integrity_check listed
+    integrity: tuple[str, ...] = ()  # ("ok",) or the problems quick_check listed
     tables: dict[str, int | None] = field(default_factory=dict)  # rows per table; None: not countable
     journal: str = ""  # rollback | wal, from the file header
     sidecars: tuple[str, ...] = ()  # which of -wal/-journal were applied
@@ -35,6 +42,7 @@ class DatabaseCheck:
         data["table_count"] = len(self.tables)
         data["integrity"] = list(self.integrity)
         data["sidecars"] = list(self.sidecars)
+        data["pragma"] = PRAGMA
         return data
 
 
@@ -77,7 +85,7 @@ def _inspect(path: Path, applied: tuple[str, ...]) -> DatabaseCheck:
     try:
         # The file comes from the terminal: don't let its schema run functions on our side.
         conn.execute("PRAGMA trusted_schema=OFF")
-        integrity = tuple(r[0] for r in conn.execute(f"PRAGMA integrity_check({MAX_PROBLEMS})"))
+        integrity = tuple(r[0] for r in conn.execute(f"PRAGMA {PRAGMA}({MAX_PROBLEMS})"))
         rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         names = [r[0] for r in rows]
         tables = {name: _count(conn, name) for name in names}

@@ -41,7 +41,7 @@ from tsdtool.bundle.manifest import (
     utc_now,
 )
 from tsdtool.bundle.plan import CollectOptions, Plan, Question
-from tsdtool.collectors.base import Collector, Context, run_all
+from tsdtool.collectors.base import Collector, Context, run_all, run_later
 from tsdtool.errors import ExitCode
 from tsdtool.outdir import OutputDir
 from tsdtool.paths import UniqueNames, safe_component
@@ -137,6 +137,7 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
     ctx = Context(device, staging, NullProgress(),
                   options={"profile_dirs": list(options.profile_dirs), "root": options.root,
                            "backup_wait": options.backup_wait, "pc_root": plan.pc_root, "since": options.since})
+    ctx.later = []  # the database checks run on a worker while the later items arrive
     kinds: dict[int, str] = {}
     state = _RunState()
     try:
@@ -151,6 +152,7 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
         ctx.interrupted = True
     finally:
         (gate or shown).finish()  # no bar may stay drawn under the result
+    run_later(ctx)
     host = _host(adb)
     databases, checks = database_summary(ctx.facts.get("databases", {}))
     checks.update(ctx.facts.get("checks", {}))
@@ -548,7 +550,9 @@ def database_summary(pulls: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[
                     "check": text,
                     "tables": check.get("table_count"),
                     "integrity_ok": check.get("ok") if check else None,
+                    "copied": db.get("copied", ""),  # gzip -1 / tar / file by file (collectors.database)
                 }
+                | ({"raw": db["raw"]} if db.get("raw") else {})  # why it did not come deflated
             )
             if path:
                 checks[path] = text

@@ -8,6 +8,7 @@ decides exit codes and never prints: it records items (ok / failed / skipped + r
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,10 @@ class Context:
     options: dict[str, Any] = field(default_factory=dict)  # package, since, root, buffers, …
     facts: dict[str, Any] = field(default_factory=dict)  # results later collectors may use
     interrupted: bool = False
+    # When a list: host work a collector left to finish after the others (a database's
+    # SQLite check, running on a worker meanwhile); the caller runs them in order, then
+    # packs. None: every collector finishes its own work before it returns.
+    later: list[Callable[[], Any]] | None = None
 
 
 class Collector(ABC):
@@ -86,6 +91,19 @@ def run_all(collectors: list[Collector], ctx: Context) -> list[Item]:
         except (errors.TsdError, OSError, ValueError) as exc:
             _record(ctx, collector, before, exc)
     return ctx.out.items
+
+
+def run_later(ctx: Context) -> None:
+    """Finish what collectors left in ``ctx.later``, in order, each in the same guard as
+    :func:`run_all` (a failure is recorded as a failed item ``later``)."""
+    jobs, ctx.later = ctx.later or [], None
+    for job in jobs:
+        before = len(ctx.out.items)
+        try:
+            job()
+        except (errors.TsdError, OSError, ValueError) as exc:
+            if not any(i.status == FAILED for i in ctx.out.items[before:]):
+                ctx.out.skip("later", getattr(job, "__qualname__", "later"), reason_of(exc), status=FAILED)
 
 
 def _record(ctx: Context, collector: Collector, before: int, exc: BaseException) -> None:

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -133,9 +134,12 @@ def ensure_installed(device: Device, package: str) -> None:
 def pull_databases(
     device: Device, package: str, out: OutputDir, *, root: bool = False, progress: Progress | None = None,
     profile_dirs: Sequence[Path] = (), prefix: str = "", known: Sequence[Attempt] = (),
-    backup_wait: float | None = None,
+    backup_wait: float | None = None, later: list[Callable[[], Any]] | None = None,
 ) -> DatabasePull:
     """Pull and check every database of ``package`` into ``out`` (see the module docstring).
+
+    Each database is checked on a worker thread as soon as its files have arrived, while the
+    next ones stream in (sqlite3 releases the GIL while it works).
 
     Args:
         device: the terminal.
@@ -148,22 +152,27 @@ def pull_databases(
         backup_wait: try ``adb backup`` of the package when run-as and su did not reach the
             private folder, waiting this long for the person's tap (None: not tried, and the
             attempt says how to ask for it).
+        later: when given, the checks may still be running on return: a callable appended
+            here waits for them and writes ``databases.json`` (the records' ``check`` and
+            ``complete`` are filled in then); the caller runs it once the rest has arrived.
     """
     check_package(package)
     progress = progress or NullProgress()
     match = app_profiles.for_package(package, profile_dirs)
     databases: list[dict[str, Any]] = []
+    checks = ThreadPoolExecutor(1, thread_name_prefix="tsdtool-dbcheck")
     reach = access.Reach(device, package, match.profile, root=root, known=known)
     try:
         for way, files in reach:
             sets = find_databases(way, files)
             wanted = [f for s in sets for f in s.files]
             got = fetch(way, wanted, out, local=lambda f, w=way: local_name(prefix, w, f), kind=KIND,
-                        progress=progress)
+                        progress=progress, compress=True)
             for s in sets:
-                databases.append(_record(way, s, got.items, out, got.how, got.problem))
+                databases.append(_record(way, s, got.items, out, got.how, got.problem, got.raw, checks))
         if not any(a.ok and a.way in PRIVATE_WAYS for a in reach.attempts):
-            attempt, found = _through_backup(device, package, out, prefix, match.profile, backup_wait, progress)
+            attempt, found = _through_backup(device, package, out, prefix, match.profile, backup_wait, progress,
+                                             checks)
             reach.attempts.append(attempt)
             databases += found
     except (errors.DeviceUnavailable, errors.TransferError, errors.DeviceTimeout) as exc:
@@ -179,31 +188,44 @@ def pull_databases(
         # The private folder, where apps keep their databases, was never read: that is a
         # failure with its reason, not "no database".
         out.skip(f"{prefix}databases", f"pull-db {package}", pull.not_readable, kind=KIND, status=FAILED)
-    # Device names may hold bytes that are not UTF-8 (kept as surrogates): escape them.
-    summary = json.dumps(pull.to_dict(), indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace")
-    out.write_bytes(f"{prefix}databases.json", summary, source=f"pull-db {package}", kind=KIND)
+
+    def finish() -> DatabasePull:
+        checks.shutdown(wait=True)
+        for record in databases:
+            if isinstance(record["check"], Future):
+                record["check"] = record["check"].result().to_dict()
+            # Without its -wal a WAL database opens fine but silently lacks its newest transactions.
+            record["complete"] = not record["missing"] and record["check"] is not None and record["check"]["ok"]
+        # Device names may hold bytes that are not UTF-8 (kept as surrogates): escape them.
+        summary = json.dumps(pull.to_dict(), indent=2, ensure_ascii=False).encode("utf-8", "backslashreplace")
+        out.write_bytes(f"{prefix}databases.json", summary, source=f"pull-db {package}", kind=KIND)
+        return pull
+
+    if later is None:
+        return finish()
+    later.append(finish)
     return pull
 
 
 def _record(
-    way: Way, dbset: DatabaseSet, items: dict, out: OutputDir, how: str, problem: str,
+    way: Way, dbset: DatabaseSet, items: dict, out: OutputDir, how: str, problem: str, raw: str,
+    checks: ThreadPoolExecutor,
 ) -> dict[str, Any]:
+    """The record of one database set; its ``check`` is a Future until ``finish`` fills it in."""
     roles = {"db": dbset.db, **dbset.sidecars}
     files = {role: items[f.path].path for role, f in roles.items() if f.path in items}
     missing = {role: _failure(out, f.path) for role, f in roles.items() if f.path not in items}
     check = None
     if "db" in files:
         path = lambda role: out.root / files[role] if role in files else None  # noqa: E731
-        check = dbcheck.check(path("db"), path("-wal"), path("-journal"), scratch_root=out.root).to_dict()
-    # Without its -wal a WAL database opens fine but silently lacks its newest transactions.
-    complete = not missing and check is not None and check["ok"]
+        check = checks.submit(dbcheck.check, path("db"), path("-wal"), path("-journal"), scratch_root=out.root)
     return {"device_path": dbset.db.path, "way": way.name, "files": files, "missing": missing,
-            "complete": complete, "copied": how, "problem": problem, "check": check}
+            "complete": False, "copied": how, "problem": problem, "check": check} | ({"raw": raw} if raw else {})
 
 
 def _through_backup(
     device: Device, package: str, out: OutputDir, prefix: str, profile: app_profiles.AppProfile,
-    wait: float | None, progress: Progress,
+    wait: float | None, progress: Progress, checks: ThreadPoolExecutor,
 ) -> tuple[Attempt, list[dict[str, Any]]]:
     """The ``backup`` rung: ``adb backup`` of the one package, unpacked as ``internal/…``."""
     from tsdtool.parsers import dumpsys_package
@@ -232,7 +254,7 @@ def _through_backup(
     way = _BackupWay()
     files = [Found(path, path[len(access.DATA_ROOT.format(package=package)) + 1:]) for path in items]
     sets = [s for s in _sets(files) if _local_head(out, items[s.db.path]) == access.SQLITE_MAGIC]
-    records = [_record(way, s, items, out, "adb backup", "") for s in sets]
+    records = [_record(way, s, items, out, "adb backup", "", "", checks) for s in sets]  # type: ignore[arg-type]
     return Attempt("backup", True, f"adb backup: {len(items)} files"), records
 
 
@@ -281,6 +303,13 @@ class DatabaseCollector(AppCollector):
         ensure_installed(ctx.device, self.package)
         pull = pull_databases(ctx.device, self.package, ctx.out, root=self.root(ctx), progress=ctx.progress,
                               profile_dirs=ctx.options.get("profile_dirs", ()), prefix=self.prefix, known=known,
-                              backup_wait=ctx.options.get("backup_wait"))
-        ctx.facts.setdefault("databases", {})[self.package] = pull.to_dict()
-        self.remember(ctx, [a.to_dict() for a in pull.attempts])
+                              backup_wait=ctx.options.get("backup_wait"), later=ctx.later)
+        self.remember(ctx, [a.to_dict() for a in pull.attempts])  # the next collector of the app needs them now
+
+        def publish() -> None:  # once the checks are in (at once without ctx.later)
+            ctx.facts.setdefault("databases", {})[self.package] = pull.to_dict()
+
+        if ctx.later is None:
+            publish()
+        else:
+            ctx.later.append(publish)

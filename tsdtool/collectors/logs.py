@@ -251,7 +251,7 @@ def collect_app_files(
     for way, found in reach:
         logs = [f for f in found if is_log(match.profile, reach.folders(way), f)]
         got = fetch(way, logs, out, local=lambda f, w=way: local_name(prefix, w, f), kind="app_log",
-                    progress=progress or NullProgress())
+                    progress=progress or NullProgress(), compress=True)  # logs deflate ~10×
         files += [item.path for item in got.items.values()]
     return {"profile": match.to_dict(), "attempts": [a.to_dict() for a in reach.attempts], "files": files}
 

@@ -1,0 +1,179 @@
+"""pull-db's deflated copy (tsdtool.apps.gzpull): ranges over several streams, the raw fallback
+and what a pulled cable leaves — end to end through the fake terminal.
+
+The thresholds are lowered so a database of ~1.5 MB goes in four ranges; the logic is the
+same as for the 34 MB database of the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.appdata_helpers import sha, terminals
+from tsdtool.apps import gzpull
+from tsdtool.collectors.database import pull_databases
+from tsdtool.outdir import OutputDir
+
+DBG = "com.acme.scan"
+DATA = f"/data/data/{DBG}"
+NAME = "it's a \"db\" $(id).db"  # every argument reaches the shell quoted, or this name breaks it
+
+
+@pytest.fixture
+def fake_terminal(tmp_path):
+    yield from terminals(tmp_path)
+
+
+@pytest.fixture
+def small_ranges(monkeypatch):
+    monkeypatch.setattr(gzpull, "MIN_RANGE", 256 * 1024)
+    monkeypatch.setattr(gzpull, "MIN_TOTAL", 64 * 1024)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> bytes:
+    """A ~1.5 MB rollback database with text rows and an index (deflates a few times, like a real one)."""
+    path = tmp_path_factory.mktemp("db") / "big.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE scans (id INTEGER PRIMARY KEY, code TEXT, doc TEXT, at TEXT)")
+    conn.execute("CREATE INDEX scans_code ON scans (code)")
+    conn.executemany("INSERT INTO scans (code, doc, at) VALUES (?, ?, ?)",
+                     [(f"460{i * 7919 % 10**10:010d}", f'{{"doc": "ПРИХ-{i // 50:05d}", "qty": {i % 13}}}',
+                       f"2026-11-{1 + i % 28:02d}T10:{i % 60:02d}:00") for i in range(16000)])
+    conn.commit()
+    conn.close()
+    data = path.read_bytes()
+    assert len(data) > 1024 * 1024
+    return data
+
+
+def _summary(out: Path) -> dict:
+    return json.loads((out / "databases.json").read_text())
+
+
+def test_a_large_database_comes_deflated_in_ranges_and_byte_identical(fake_terminal, tsd, tmp_path, big,
+                                                                      small_ranges):
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/{NAME}": big})
+    out = tmp_path / "out"
+    code, stdout, stderr = tsd(*fake.args, "pull-db", DBG, "-o", out)
+    assert code == 0, stderr
+    record = _summary(out)["databases"][0]
+    assert (out / record["files"]["db"]).read_bytes() == big
+    assert record["copied"] == "gzip -1, 4 streams" and record["complete"] and "raw" not in record
+    assert record["check"]["ok"] and record["check"]["tables"] == {"scans": 16000}
+    streams = [c for c in fake.spy.commands if c.endswith("| gzip -1")]
+    assert len(streams) == 4 and sum("tail -c +" in c for c in streams) == 3
+    assert fake.spy.count("tar -c") == 0
+    assert fake.terminal.journal == []  # nothing written on the terminal
+    assert not list(out.rglob("*.part"))
+
+
+def test_the_item_keeps_the_hash_of_the_original_bytes(fake_terminal, tmp_path, big, small_ranges):
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big})
+    out = OutputDir(tmp_path / "out")
+    pull_databases(fake.device(), DBG, out)
+    [item] = [i for i in out.items if i.source == f"{DATA}/databases/app.db"]
+    assert (item.status, item.size, item.sha256) == ("ok", len(big), sha(big))
+
+
+def test_a_terminal_without_gzip_copies_raw_and_the_manifest_says_why(fake_terminal, tsd, tmp_path, big,
+                                                                      small_ranges):
+    from tests.test_collect import collect, field_args, manifest_of
+
+    fake = fake_terminal(sdk=28, packages=[{"name": DBG, "debuggable": True}],  # Android 9: no toybox gzip
+                         files={f"{DATA}/databases/app.db": big})
+    code, result, stderr = collect(tsd, fake.server.port, tmp_path / "b", "--package", DBG, *field_args())
+    assert code == 0, stderr
+    [db] = manifest_of(Path(result["bundle"]))["databases"]
+    assert db["copied"] == "tar" and db["complete"]
+    assert db["raw"] == "the terminal has no gzip (toybox has it from Android 10)"
+    assert fake.spy.count("gzip") == 1  # the probe only
+
+
+def test_a_stream_that_is_not_gzip_sends_the_file_raw(fake_terminal, tmp_path, big, small_ranges):
+    first = gzpull.command(gzpull_way(), f"{DATA}/databases/app.db", 0, gzpull.plan(len(big), len(big))[0][1])
+    # The fixture answers the first range's read with other bytes (the whole line sends the real
+    # shell to the emulation, the read itself is what the emulation cans).
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big},
+                         device={"shell": {first: "garbage", first.removesuffix(" | gzip -1"): "garbage"}})
+    out = OutputDir(tmp_path / "out")
+    pull = pull_databases(fake.device(), DBG, out)
+    record = pull.databases[0]
+    assert record["copied"] == "tar" and record["complete"]
+    assert record["raw"].startswith("databases/app.db: bytes 0–") and "7 arrived" in record["raw"]
+    assert (tmp_path / "out/internal/databases/app.db").read_bytes() == big
+    assert not out.partial and not list((tmp_path / "out").rglob("*.part"))  # the attempt left nothing behind
+
+
+def test_a_pulled_cable_mid_range_keeps_what_arrived_and_exits_3(fake_terminal, tsd, tmp_path, big, small_ranges):
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big},
+                         faults={"drop_after_bytes": 70_000})  # each stream cut in its second 64 KiB packet
+    out = tmp_path / "out"
+    code, stdout, stderr = tsd(*fake.args, "pull-db", DBG, "-o", out)
+    assert code == 3
+    part = out / "internal/databases/app.db.part"
+    assert part.exists() and not (out / "internal/databases/app.db").exists()
+    got = part.read_bytes()
+    assert 0 < len(got.rstrip(b"\0")) and got[:16] == b"SQLite format 3\0"
+    arrived = [(at, b) for at, b in enumerate(got) if b]  # every byte that arrived is the terminal's own
+    assert all(big[at] == b for at, b in arrived[:: max(1, len(arrived) // 5000)])
+    record = _summary(out)["databases"][0]
+    assert not record["complete"] and record["copied"].startswith("gzip -1") and record["missing"]["db"]
+    assert "app.db.part" in stderr
+
+
+def gzpull_way():
+    from tsdtool.apps.access import RunAs
+
+    return RunAs(None, DBG)  # type: ignore[arg-type] - only its command lines are used
+
+
+def test_in_collect_the_check_finishes_after_the_next_items_arrived(fake_terminal, tmp_path, big, small_ranges):
+    from tsdtool.collectors.base import Context, run_all, run_later
+    from tsdtool.collectors.database import DatabaseCollector
+    from tsdtool.collectors.logs import AppFilesCollector
+
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
+                         files={f"{DATA}/databases/app.db": big, f"{DATA}/files/logs/app.log": "started\n"})
+    ctx = Context(fake.device(), OutputDir(tmp_path / "out"), later=[])
+    run_all([DatabaseCollector(DBG), AppFilesCollector(DBG)], ctx)
+    assert "databases" not in ctx.facts and ctx.facts["app_access"][DBG][0]["way"] == "run-as"
+    assert any(i.path.endswith("app.log") for i in ctx.out.items)  # the app's log came while the check ran
+    run_later(ctx)
+    record = ctx.facts["databases"][DBG]["databases"][0]
+    assert record["complete"] and record["check"]["ok"] and record["check"]["pragma"] == "quick_check"
+    assert ctx.out.items[-1].path == f"apps/{DBG}/databases.json" and ctx.later is None
+    assert json.loads((tmp_path / "out" / ctx.out.items[-1].path).read_text())["databases"][0]["complete"]
+
+
+def test_a_damaged_page_is_found_by_the_check(tmp_path, big):
+    from tsdtool.apps import dbcheck
+
+    damaged = bytearray(big)
+    page = int.from_bytes(big[16:18], "big")
+    damaged[page * 40 + 8: page * 40 + 400] = b"\xff" * 392  # in the middle of a b-tree page
+    path = tmp_path / "d.db"
+    path.write_bytes(bytes(damaged))
+    check = dbcheck.check(path, scratch_root=tmp_path)
+    assert not check.ok and check.integrity and check.integrity != ("ok",)
+    assert dbcheck.check(_write(tmp_path / "ok.db", big), scratch_root=tmp_path).ok
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def test_a_large_app_log_comes_deflated_too(fake_terminal, tmp_path, small_ranges):
+    from tsdtool.collectors.logs import collect_app_files
+
+    log = "".join(f"2026-11-30 10:{i % 60:02d}:00 INFO Обмен: документ {i} выгружен\n" for i in range(20000)).encode()
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/files/logs/app.log": log})
+    out = OutputDir(tmp_path / "out")
+    facts = collect_app_files(fake.device(), DBG, out, prefix="")
+    assert (tmp_path / "out" / facts["files"][0]).read_bytes() == log
+    assert sum(c.endswith("| gzip -1") for c in fake.spy.commands) == 4  # ~1.5 MB in four ranges

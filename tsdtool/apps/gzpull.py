@@ -1,0 +1,193 @@
+"""Copy files compressed on the terminal: ``gzip -1`` over several streams, a large file in byte ranges.
+
+Over USB 2.0 (20–40 MB/s as adb sees it) the link, not the terminal, limits a copy; a
+SQLite database deflates ~3× at ``gzip -1``, so sending it deflated moves a third of the
+bytes. One core deflates only ~30 MB/s on a terminal's ARM core, though, less than the link
+carries: a large file is cut into byte ranges, each deflated by its own ``gzip`` on its own
+core and sent on its own adb stream, all at once (:data:`STREAMS`). Level 1 always: level 6
+(gzip's default, and what toybox ``tar -z`` uses) costs ~2.5× the CPU per byte for a few per
+cent less data, which makes the copy slower than ``adb pull``.
+
+A range is read with toybox ``head -c`` / ``tail -c +N`` (both on every toybox release in
+applets.py's lists; Android has no ``dd`` with byte offsets everywhere): ``tail`` reads and
+drops the bytes before its range, so the terminal reads the file ~2.5 times from its page
+cache, which costs no link time. gzip runs as the adb shell user after the way's own command
+(run-as/su) has read the bytes, so nothing new reaches the app's identity and nothing is
+written on the terminal.
+
+Each stream's gzip trailer carries the CRC-32 and length of the bytes the terminal read;
+zlib checks both, and each range must come back exactly as long as asked (the last one
+reads to the end of the file, so a file that grew or shrank meanwhile is noticed). Any such
+mismatch, or a terminal without gzip (toybox has it from Android 10), sends the file back to
+the raw copy (tar, then file by file), with the reason recorded. The local file is the
+original bytes: ranges are written at their offsets into ``NAME.part``, and its SHA-256 is
+taken when all have arrived.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from tsdtool import errors
+from tsdtool.apps.access import Found, Way, reason_from
+from tsdtool.outdir import HashingWriter, Item, OutputDir
+from tsdtool.progress import Progress
+from tsdtool.transport.adb import join
+
+STREAMS = 4  # concurrent gzips: a 4-core terminal deflates ~120 MB/s at -1, past what USB 2.0 carries
+MIN_RANGE = 4 * 1024 * 1024  # smaller pieces are not worth a stream of their own
+MIN_TOTAL = 1024 * 1024  # below this one tar stream (one request, no gzip to start) is as quick
+FATAL = (errors.TransferError, errors.DeviceTimeout, errors.DeviceUnavailable)
+
+
+class Unusable(Exception):
+    """A stream's bytes are not what was asked for: the file is copied raw instead."""
+
+
+@dataclass
+class Result:
+    done: dict[str, Item] = field(default_factory=dict)  # rel → the item written completely
+    not_used: str = ""  # why nothing went compressed ('' when it did)
+    problems: dict[str, str] = field(default_factory=dict)  # rel → why it goes raw after all
+    fatal: BaseException | None = None  # the connection broke: stop everything
+    streams: int = 0  # the most streams one file went over
+
+
+def probe(way: Way, files: Sequence[Found]) -> tuple[str, dict[str, int]]:
+    """``(why not, sizes)``: why not is '' when the terminal's shell finds ``gzip`` and can say
+    how each stream ended; sizes maps device path → size, from ``stat -c '%s %n'`` through the
+    way in the same request (a name with a newline stays unknown and is sent whole)."""
+    device = way.device
+    if "shell_v2" not in device.features():
+        return "the terminal's adbd has no shell protocol v2 (Android < 7): no exit status per stream", {}
+    result = device.shell_script(probe_script(way, [f.path for f in files]))
+    lines = result.stdout.decode("utf-8", "surrogateescape").split("\n")
+    if not lines[0].strip().endswith("gzip"):
+        return "the terminal has no gzip (toybox has it from Android 10)", {}
+    known = {f.path for f in files}
+    found: dict[str, int] = {}
+    for line in lines[1:]:
+        size, _, name = line.partition(" ")
+        if size.isdigit() and name in known:
+            found[name] = int(size)
+    return "", found
+
+
+def probe_script(way: Way, paths: Sequence[str]) -> str:
+    """``command -v gzip`` (as the adb shell user, who runs gzip), then the sizes through the way."""
+    return join(["command", "-v", "gzip"]) + " && " + way.wrap(["stat", "-c", "%s %n", *paths])
+
+
+def plan(size: int, total: int, streams: int = STREAMS) -> list[tuple[int, int | None]]:
+    """``(offset, length)`` ranges for a file of ``size`` bytes out of ``total`` to copy; the last
+    range has length None (to the end of the file)."""
+    piece = max(MIN_RANGE, -(-total // streams))
+    count = max(1, -(-size // piece))
+    step = -(-size // count)
+    return [(k * step, step if k < count - 1 else None) for k in range(count)]
+
+
+def command(way: Way, path: str, offset: int, length: int | None) -> str:
+    """The shell line sending one range deflated: the way reads, head/gzip run as the shell user."""
+    if offset == 0 and length is None:
+        read = way.wrap(["cat", path])
+    elif offset == 0:
+        return f"{way.wrap(['head', '-c', str(length), path])} | gzip -1"
+    else:
+        read = way.wrap(["tail", "-c", f"+{offset + 1}", path])
+        if length is not None:
+            read += " | " + join(["head", "-c", str(length)])
+    return f"{read} | gzip -1"
+
+
+class _Inflate:
+    """A stream sink: inflates gzip data and writes the bytes at their offset in the file."""
+
+    def __init__(self, writer: HashingWriter, offset: int, advance: Callable[[int], None]):
+        self.writer, self.at, self.start, self.advance = writer, offset, offset, advance
+        self.z = zlib.decompressobj(wbits=31)  # a gzip member: header, deflate, CRC-32 and length
+
+    def write(self, chunk) -> int:
+        try:
+            data = self.z.decompress(chunk)
+        except zlib.error as exc:
+            raise Unusable(f"not a gzip stream ({exc})") from exc
+        if self.z.unused_data:
+            raise Unusable("data after the end of the gzip stream")
+        if data:
+            self.writer.pwrite(data, self.at)
+            self.at += len(data)
+            self.advance(len(data))
+        return len(chunk)
+
+    @property
+    def length(self) -> int:
+        return self.at - self.start
+
+
+def fetch(
+    way: Way, files: Sequence[Found], out: OutputDir, *, local: Callable[[Found], str], kind: str,
+    progress: Progress,
+) -> Result:
+    """Copy ``files`` deflated on the terminal (see the module docstring); what could not be is
+    left for the raw copy and says why in :attr:`Result.problems` / :attr:`Result.not_used`."""
+    why, known = probe(way, files)
+    if why:
+        return Result(not_used=why)
+    total = sum(known.get(f.path, 0) for f in files)
+    if total < MIN_TOTAL and len(known) == len(files):
+        return Result(not_used=f"{total} bytes: small enough for one uncompressed stream")
+    jobs = {f.rel: plan(known[f.path], total) if f.path in known else [(0, None)] for f in files}
+    result = Result(streams=max(len(r) for r in jobs.values()))
+    progress.start(f"{way.name}: {len(files)} files (gzip -1)", total or None)
+    lock = threading.Lock()
+
+    def advance(n: int) -> None:
+        with lock:
+            progress.advance(n)
+
+    for found in files:
+        first = len(out.items)
+        try:
+            result.done[found.rel] = _one(way, found, jobs[found.rel], known.get(found.path), out,
+                                          local(found), kind, advance)
+        except Unusable as exc:
+            out.retract(out.items[first])  # the raw copy takes its place and its name
+            result.problems[found.rel] = str(exc)
+        except FATAL as exc:
+            result.fatal = exc  # the item stays as a failed NAME.part: what arrived is kept
+            return result
+    return result
+
+
+def _one(way: Way, found: Found, ranges: list[tuple[int, int | None]], size: int | None, out: OutputDir,
+         wanted: str, kind: str, advance: Callable[[int], None]) -> Item:
+    """Every range of one file at once, each on its own stream, into one item."""
+    with out.open(wanted, found.path, kind) as writer:
+        item = out.items[-1]
+        with ThreadPoolExecutor(len(ranges), thread_name_prefix="tsdtool-gz") as pool:
+            futures = [pool.submit(_range, way, found.path, writer, offset, length, advance)
+                       for offset, length in ranges]
+            raised = [e for e in (f.exception() for f in futures) if e is not None]
+        if raised:  # a broken connection first: it says what happened to every stream
+            raise next((e for e in raised if isinstance(e, FATAL)), raised[0])
+        writer.rehash()
+        if size is not None and writer.size != size:
+            raise Unusable(f"{writer.size} bytes arrived, the terminal listed {size}: the file changed meanwhile")
+    return item
+
+
+def _range(way: Way, path: str, writer: HashingWriter, offset: int, length: int | None,
+           advance: Callable[[int], None]) -> None:
+    sink = _Inflate(writer, offset, advance)
+    result = way.device.stream_shell((), sink, script=command(way, path, offset, length))  # type: ignore[arg-type]
+    if result.exit_code != 0 or result.stderr:
+        raise Unusable(f"{path}: {reason_from(result)}")
+    if not sink.z.eof:
+        raise Unusable("the gzip stream ended early")
+    if length is not None and sink.length != length:
+        raise Unusable(f"bytes {offset}–{offset + length}: {sink.length} arrived (the file changed meanwhile)")
