@@ -177,3 +177,19 @@ def test_a_large_app_log_comes_deflated_too(fake_terminal, tmp_path, small_range
     facts = collect_app_files(fake.device(), DBG, out, prefix="")
     assert (tmp_path / "out" / facts["files"][0]).read_bytes() == log
     assert sum(c.endswith("| gzip -1") for c in fake.spy.commands) == 4  # ~1.5 MB in four ranges
+
+
+def test_a_wal_set_streams_all_at_once_and_stays_consistent(fake_terminal, tsd, tmp_path, monkeypatch):
+    from tests.appdata_helpers import ROWS, rows_in, wal_database
+
+    monkeypatch.setattr(gzpull, "MIN_TOTAL", 1)
+    wal = wal_database()
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
+                         files={f"{DATA}/databases/app.db": wal.db, f"{DATA}/databases/app.db-wal": wal.wal})
+    out = tmp_path / "out"
+    code, _, stderr = tsd(*fake.args, "pull-db", DBG, "-o", out)
+    assert code == 0, stderr
+    record = _summary(out)["databases"][0]
+    assert record["copied"] == "gzip -1, 1 stream" and record["complete"] and record["check"]["sidecars"] == ["-wal"]
+    assert rows_in(out / record["files"]["db"], out / record["files"]["-wal"]) == ROWS
+    assert sum(c.endswith("| gzip -1") for c in fake.spy.commands) == 2  # db and -wal, each whole

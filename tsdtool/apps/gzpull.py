@@ -38,7 +38,8 @@ from tsdtool.outdir import HashingWriter, Item, OutputDir
 from tsdtool.progress import Progress
 from tsdtool.transport.adb import join
 
-STREAMS = 4  # concurrent gzips: a 4-core terminal deflates ~120 MB/s at -1, past what USB 2.0 carries
+STREAMS = 4  # ranges of a large set: a 4-core terminal deflates ~120 MB/s at -1, past what USB 2.0 carries
+MAX_STREAMS = 8  # at most this many streams at once (a set of many small files)
 MIN_RANGE = 4 * 1024 * 1024  # smaller pieces are not worth a stream of their own
 MIN_TOTAL = 1024 * 1024  # below this one tar stream (one request, no gzip to start) is as quick
 FATAL = (errors.TransferError, errors.DeviceTimeout, errors.DeviceUnavailable)
@@ -150,35 +151,43 @@ def fetch(
         with lock:
             progress.advance(n)
 
-    for found in files:
-        first = len(out.items)
-        try:
-            result.done[found.rel] = _one(way, found, jobs[found.rel], known.get(found.path), out,
-                                          local(found), kind, advance)
-        except Unusable as exc:
-            out.retract(out.items[first])  # the raw copy takes its place and its name
-            result.problems[found.rel] = str(exc)
-        except FATAL as exc:
-            result.fatal = exc  # the item stays as a failed NAME.part: what arrived is kept
-            return result
+    # Every stream of every file starts at once: the set is read at (nearly) one instant, which
+    # keeps a database and its -wal consistent, and nothing waits for the slowest file.
+    opened = [(found, out.open(local(found), found.path, kind)) for found in files]
+    writers = [cm.__enter__() for _, cm in opened]
+    items = out.items[len(out.items) - len(files):]
+    tasks = [(n, offset, length) for n, (found, _) in enumerate(opened) for offset, length in jobs[found.rel]]
+    with ThreadPoolExecutor(min(len(tasks), MAX_STREAMS), thread_name_prefix="tsdtool-gz") as pool:
+        futures = [(n, pool.submit(_range, way, opened[n][0].path, writers[n], offset, length, advance))
+                   for n, offset, length in tasks]
+        raised: dict[int, BaseException] = {}
+        for n, future in futures:
+            error = future.exception()
+            if error is not None and (n not in raised or isinstance(error, FATAL)):
+                raised[n] = error  # a broken connection first: it says what happened to every stream
+    result.fatal = next((e for e in raised.values() if isinstance(e, FATAL)), None)
+    other: BaseException | None = None  # neither the terminal's nor the connection's (a full disk): raised
+    for n, (found, cm) in enumerate(opened):
+        error = raised.get(n)
+        if error is None:
+            writers[n].rehash()
+            size = known.get(found.path)
+            if size is not None and writers[n].size != size and len(jobs[found.rel]) > 1:
+                error = Unusable(f"{writers[n].size} bytes arrived, the terminal listed {size}: the file changed "
+                                 "meanwhile")
+        if error is None:
+            cm.__exit__(None, None, None)
+            result.done[found.rel] = items[n]
+            continue
+        cm.__exit__(type(error), error, error.__traceback__)  # recorded failed, NAME.part kept
+        if isinstance(error, Unusable):
+            out.retract(items[n])  # the raw copy takes its place and its name
+            result.problems[found.rel] = str(error)
+        elif not isinstance(error, FATAL):
+            other = other or error
+    if other is not None:
+        raise other
     return result
-
-
-def _one(way: Way, found: Found, ranges: list[tuple[int, int | None]], size: int | None, out: OutputDir,
-         wanted: str, kind: str, advance: Callable[[int], None]) -> Item:
-    """Every range of one file at once, each on its own stream, into one item."""
-    with out.open(wanted, found.path, kind) as writer:
-        item = out.items[-1]
-        with ThreadPoolExecutor(len(ranges), thread_name_prefix="tsdtool-gz") as pool:
-            futures = [pool.submit(_range, way, found.path, writer, offset, length, advance)
-                       for offset, length in ranges]
-            raised = [e for e in (f.exception() for f in futures) if e is not None]
-        if raised:  # a broken connection first: it says what happened to every stream
-            raise next((e for e in raised if isinstance(e, FATAL)), raised[0])
-        writer.rehash()
-        if size is not None and writer.size != size:
-            raise Unusable(f"{writer.size} bytes arrived, the terminal listed {size}: the file changed meanwhile")
-    return item
 
 
 def _range(way: Way, path: str, writer: HashingWriter, offset: int, length: int | None,
