@@ -56,6 +56,10 @@ def check(
         wal, journal: the pulled ``-wal`` / ``-journal`` files, when there were any.
         scratch_root: where the scratch copy goes (the output folder); the system temp otherwise.
     """
+    if wal is None and journal is None and _header(db)[18:19] == b"\x01":
+        # A rollback database without a journal: nothing to apply, so SQLite may read the
+        # pulled file itself, told it never changes (immutable: no lock, no journal, no write).
+        return _inspect(db, (), immutable=True)
     scratch = Path(tempfile.mkdtemp(prefix=".dbcheck-", dir=scratch_root))
     try:
         copy = scratch / "db"
@@ -72,14 +76,24 @@ def check(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _inspect(path: Path, applied: tuple[str, ...]) -> DatabaseCheck:
+def _header(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(100)
+    except OSError:
+        return b""
+
+
+def _inspect(path: Path, applied: tuple[str, ...], immutable: bool = False) -> DatabaseCheck:
     import sqlite3
 
-    with open(path, "rb") as fh:
-        header = fh.read(100)
+    header = _header(path)
     journal = _JOURNAL_MODE.get(header[18], "") if len(header) >= 20 else ""
     try:
-        conn = sqlite3.connect(str(path), isolation_level=None)
+        if immutable:
+            conn = sqlite3.connect(path.resolve().as_uri() + "?immutable=1", isolation_level=None, uri=True)
+        else:
+            conn = sqlite3.connect(str(path), isolation_level=None)
     except sqlite3.Error as exc:
         return DatabaseCheck(False, journal=journal, sidecars=applied, error=str(exc))
     try:
