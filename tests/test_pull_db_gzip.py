@@ -193,3 +193,19 @@ def test_a_wal_set_streams_all_at_once_and_stays_consistent(fake_terminal, tsd, 
     assert record["copied"] == "gzip -1, 1 stream" and record["complete"] and record["check"]["sidecars"] == ["-wal"]
     assert rows_in(out / record["files"]["db"], out / record["files"]["-wal"]) == ROWS
     assert sum(c.endswith("| gzip -1") for c in fake.spy.commands) == 2  # db and -wal, each whole
+
+
+def test_ctrl_c_mid_range_keeps_what_arrived_as_a_failed_part(fake_terminal, tmp_path, big, small_ranges):
+    from tsdtool.progress import NullProgress
+
+    class CtrlC(NullProgress):  # what collect's gate does when the person presses Ctrl-C
+        def advance(self, n: int) -> None:
+            raise KeyboardInterrupt
+
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big})
+    out = OutputDir(tmp_path / "out")
+    with pytest.raises(KeyboardInterrupt):
+        pull_databases(fake.device(), DBG, out, progress=CtrlC())
+    [item] = [i for i in out.items if i.source == f"{DATA}/databases/app.db"]
+    assert (item.status, item.reason) == ("failed", "interrupted (Ctrl-C)")
+    assert item.path.endswith(".part") and (tmp_path / "out" / item.path).exists()

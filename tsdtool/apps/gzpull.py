@@ -30,6 +30,7 @@ import threading
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from tsdtool import errors
@@ -47,6 +48,10 @@ FATAL = (errors.TransferError, errors.DeviceTimeout, errors.DeviceUnavailable)
 
 class Unusable(Exception):
     """A stream's bytes are not what was asked for: the file is copied raw instead."""
+
+
+class _Stopped(Exception):
+    """The copy was interrupted: a stream stops at its next chunk."""
 
 
 @dataclass
@@ -108,11 +113,13 @@ def command(way: Way, path: str, offset: int, length: int | None) -> str:
 class _Inflate:
     """A stream sink: inflates gzip data and writes the bytes at their offset in the file."""
 
-    def __init__(self, writer: HashingWriter, offset: int, advance: Callable[[int], None]):
-        self.writer, self.at, self.start, self.advance = writer, offset, offset, advance
+    def __init__(self, writer: HashingWriter, offset: int, advance: Callable[[int], None], stop: threading.Event):
+        self.writer, self.at, self.start, self.advance, self.stop = writer, offset, offset, advance, stop
         self.z = zlib.decompressobj(wbits=31)  # a gzip member: header, deflate, CRC-32 and length
 
     def write(self, chunk) -> int:
+        if self.stop.is_set():
+            raise _Stopped
         try:
             data = self.z.decompress(chunk)
         except zlib.error as exc:
@@ -153,18 +160,31 @@ def fetch(
 
     # Every stream of every file starts at once: the set is read at (nearly) one instant, which
     # keeps a database and its -wal consistent, and nothing waits for the slowest file.
-    opened = [(found, out.open(local(found), found.path, kind)) for found in files]
-    writers = [cm.__enter__() for _, cm in opened]
+    opened: list[tuple[Found, AbstractContextManager[HashingWriter]]] = []
+    writers: list[HashingWriter] = []
+    stop = threading.Event()
+    try:
+        for found in files:
+            opened.append((found, out.open(local(found), found.path, kind)))
+            writers.append(opened[-1][1].__enter__())
+        tasks = [(n, offset, length) for n, (found, _) in enumerate(opened) for offset, length in jobs[found.rel]]
+        with ThreadPoolExecutor(min(len(tasks), MAX_STREAMS), thread_name_prefix="tsdtool-gz") as pool:
+            futures = [(n, pool.submit(_range, way, opened[n][0].path, writers[n], offset, length, advance, stop))
+                       for n, offset, length in tasks]
+            raised: dict[int, BaseException] = {}
+            try:
+                for n, future in futures:
+                    error = future.exception()
+                    if error is not None and (n not in raised or isinstance(error, FATAL)):
+                        raised[n] = error  # a broken connection first: it says what happened to every stream
+            except BaseException:
+                stop.set()  # Ctrl-C here: every stream stops at its next chunk
+                raise
+    except BaseException as exc:
+        for _, cm in opened[: len(writers)]:
+            cm.__exit__(type(exc), exc, exc.__traceback__)  # recorded failed (interrupted), NAME.part kept
+        raise
     items = out.items[len(out.items) - len(files):]
-    tasks = [(n, offset, length) for n, (found, _) in enumerate(opened) for offset, length in jobs[found.rel]]
-    with ThreadPoolExecutor(min(len(tasks), MAX_STREAMS), thread_name_prefix="tsdtool-gz") as pool:
-        futures = [(n, pool.submit(_range, way, opened[n][0].path, writers[n], offset, length, advance))
-                   for n, offset, length in tasks]
-        raised: dict[int, BaseException] = {}
-        for n, future in futures:
-            error = future.exception()
-            if error is not None and (n not in raised or isinstance(error, FATAL)):
-                raised[n] = error  # a broken connection first: it says what happened to every stream
     result.fatal = next((e for e in raised.values() if isinstance(e, FATAL)), None)
     other: BaseException | None = None  # neither the terminal's nor the connection's (a full disk): raised
     for n, (found, cm) in enumerate(opened):
@@ -191,8 +211,8 @@ def fetch(
 
 
 def _range(way: Way, path: str, writer: HashingWriter, offset: int, length: int | None,
-           advance: Callable[[int], None]) -> None:
-    sink = _Inflate(writer, offset, advance)
+           advance: Callable[[int], None], stop: threading.Event) -> None:
+    sink = _Inflate(writer, offset, advance, stop)
     result = way.device.stream_shell((), sink, script=command(way, path, offset, length))  # type: ignore[arg-type]
     if result.exit_code != 0 or result.stderr:
         raise Unusable(f"{path}: {reason_from(result)}")
