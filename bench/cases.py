@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -173,8 +174,8 @@ def database(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]
         os.link(source, on_sdcard)
     size, want = source.stat().st_size, hashlib.sha256(source.read_bytes()).hexdigest()
     serial = "BENCHDB01"
-    tsd_s, adb_s, cpu = [], [], []
-    identical = True
+    tsd_s, adb_s, cpu, start_s = [], [], [], []
+    identical, how = True, set()
     with env.FakeServer([fx]) as srv:
         def tsd_round() -> None:
             nonlocal identical
@@ -184,8 +185,10 @@ def database(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]
             if r.code != 0 or not got:
                 raise RuntimeError(f"tsdtool pull-db failed (exit {r.code}): {_last_line(r.stderr)}")
             identical = identical and hashlib.sha256(got[0].read_bytes()).hexdigest() == want
+            how.add(json.loads((out / "databases.json").read_text())["databases"][0]["copied"])
             tsd_s.append(r.seconds)
             cpu.append(r.cpu)
+            start_s.append(run(env.tsdtool(srv.port, None, "devices"), run_env).seconds)  # start-up and exit alone
 
         def adb_round() -> None:
             out = fresh_dir(work, "db-adb")
@@ -197,14 +200,16 @@ def database(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]
         # replays a deflate it has done before so this host's CPU does not stand in for the
         # terminal's (tests/fake_adb/shell_files.py, _Deflater)
         _interleave(max(1, sizes.collect_rounds) + 1, [tsd_round, adb_round])
-        tsd_s, adb_s, cpu = tsd_s[1:], adb_s[1:], cpu[1:]
+        tsd_s, adb_s, cpu, start_s = tsd_s[1:], adb_s[1:], cpu[1:], start_s[1:]
     fresh_dir(work, "db-tsd"), fresh_dir(work, "db-adb")
     speedup = median(adb_s) / median(tsd_s)
     what = (f"{size / 1e6:.1f} MB SQLite (deflates {env.deflate_ratio(source):.1f}× at -1), "
             f"{env.LINK_MB_S} MB/s link, {env.CPU['cores']} cores × {env.CPU['deflate_mb_per_s']} MB/s deflate")
     return [
         Row("database", f"tsdtool pull-db, median of {len(tsd_s)}", f"{median(tsd_s):.2f} s",
-            note=f"{what}; host CPU {median(cpu):.2f} s; " + ("byte-identical" if identical else "NOT IDENTICAL")),
+            note=f"{what}; copied {' / '.join(sorted(how))}; host CPU {median(cpu):.2f} s; "
+            + ("byte-identical" if identical else "NOT IDENTICAL")
+            + f"; of which start-up and exit ≈ {median(start_s):.2f} s (tsdtool devices, same rounds)"),
         Row("database", "adb pull of the same file", f"{median(adb_s):.2f} s", note="interleaved"),
         Row("database", "speed-up of pull-db over adb pull", f"{speedup:.2f}×", f"≥ {TARGETS['db_link']:.1f}×",
             judge(speedup >= TARGETS["db_link"] and identical)),
