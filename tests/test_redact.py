@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tsdtool.bundle.redact import Redactor, is_text, luhn_ok
+from tsdtool.bundle.redact import Redactor, is_text, luhn_ok, redact_manifest
 
 IMEI = "490154203237518"  # Luhn-valid (the GSMA example)
 TOKEN = re.compile(r"<(IMEI|SERIAL|MAC|PHONE|EMAIL)-[0-9a-f]{10}>")
@@ -212,3 +212,76 @@ def test_redacted_text_matches_the_oracle(parts):
     expected = " ".join(p if isinstance(p, str) else _token(p[0], p[2]) for p in parts)
     assert r.text(text) == expected
     assert sum(r.counts.values()) == sum(not isinstance(p, str) for p in parts)
+
+
+def test_spaced_and_dashed_imeis_and_imeisvs_share_the_plain_digits_token():
+    """IMEIs as 2-6-6-1 and 8-6-1, IMEISVs after their label and dashed 2-6-6-2 alone: each token is
+    the one of its bare digits (so the same terminal reads the same whichever way a log wrote it)."""
+    r = Redactor(key=KEY)
+    sv = "3520990017614823"
+    text = (f"a 49-015420-323751-8 b 49015420 323751 8 c IMEISV: {sv} d svn=35 209900 176148 23 "
+            "e 35-209900-176148-23\n")
+    assert r.text(text) == (
+        f"a {_token('imei', IMEI)} b {_token('imei', IMEI)} c IMEISV: {_token('imei', sv)} "
+        f"d svn={_token('imei', sv)} e {_token('imei', sv)}\n"
+    )
+    assert dict(r.counts) == {"imei": 5}
+    assert r.text("x 49-015420-323751-9 y") == "x 49-015420-323751-9 y"  # a dashed number failing Luhn stays
+
+
+def test_numeric_serials_are_compared_by_their_digits():
+    r = Redactor(key=KEY)
+    assert r.token("serial", "1234 5678-90") == r.token("serial", "1234567890") == _token("serial", "1234567890")
+    assert r.token("serial", "AB 12") == _token("serial", "AB 12")  # not all digits: kept as written
+
+
+def test_bare_and_dotted_macs_need_a_letter_and_a_real_address():
+    r = Redactor(key=KEY)
+    text = "m a45e60e8123f n A45E.60E8.123F o 123456789012 p 1234.5678.9012 q 020000000000 r 0000.0000.0000\n"
+    mac = _token("mac", "a45e60e8123f")
+    assert r.text(text) == f"m {mac} n {mac} o 123456789012 p 1234.5678.9012 q 020000000000 r 0000.0000.0000\n"
+    assert dict(r.counts) == {"mac": 2}
+
+
+def test_a_name_keeps_its_place_and_loses_the_brackets():
+    r = Redactor(["TSD0001"], key=KEY)
+    imei = _token("imei", IMEI)[1:-1]
+    assert r.name(f"logs/traces_{IMEI}.txt") == f"logs/traces_{imei}.txt"
+    serial, mail = _token("serial", "TSD0001")[1:-1], _token("email", "a@b.org")[1:-1]
+    assert r.name("apps/TSD0001/a@b.org/x.db") == f"apps/{serial}/{mail}/x.db"
+    assert r.name("logs/logcat.txt") == "logs/logcat.txt"
+
+
+@pytest.mark.parametrize(
+    ("path", "head", "text"),
+    [
+        ("anr/traces", b"----- pid 4711 -----\n", True),  # no suffix: its bytes say text
+        ("logs/app.log.1", b"E/x: boom\n", True),
+        ("tombstone_00", b"abc\0def", False),  # a NUL byte: binary
+        ("logs/a.log", b"x" * 8192 + b"\0", True),  # only the first 8 KiB are looked at
+        ("logs/a.log", b"SQLite format 3\0rest", False),  # a signature beats a text suffix
+        ("logs/a.log", b"\x1f\x8b\x08\x00", False),
+        ("a.db", b"plain words", False),  # a binary suffix beats text bytes
+        ("logs/a.log", b"", True),  # empty is text
+    ],
+)
+def test_is_text_judges_by_the_bytes_when_given(path, head, text):
+    assert is_text(path, head) is text
+
+
+def test_redact_manifest_rewrites_every_value_but_the_contact_and_the_keys():
+    from tsdtool.bundle.manifest import Manifest
+
+    r = Redactor(["TSD0001"], key=KEY)
+    m = Manifest("1.0", "2026-01-01T00:00:00Z", host={"user_mail": "a@b.org"}, device={"serial": "TSD0001"},
+                 apps=[{"package": "p", "note": "TSD0001"}], options={"serial": "TSD0001"},
+                 form={"contact_email": "me@x.org", "contact_phone": "+7 916 123-45-67", "contact_name": "TSD0001",
+                       "description": "scanner TSD0001 mail a@b.org"},
+                 databases=[{"path": "apps/TSD0001/a.db", "check": "ok TSD0001"}, {"check": "none"}])
+    redact_manifest(r, m)
+    serial, mail = _token("serial", "TSD0001"), _token("email", "a@b.org")
+    assert (m.host, m.device, m.apps, m.options) == (
+        {"user_mail": mail}, {"serial": serial}, [{"package": "p", "note": serial}], {"serial": serial})
+    assert m.form == {"contact_email": "me@x.org", "contact_phone": "+7 916 123-45-67", "contact_name": "TSD0001",
+                      "description": f"scanner {serial} mail {mail}"}
+    assert m.databases == [{"path": f"apps/{serial[1:-1]}/a.db", "check": f"ok {serial}"}, {"check": "none"}]

@@ -326,3 +326,26 @@ def test_pump_with_a_clean_tar_stream_extracts_it(tmp_path):
     produced, done = tarstream.pump(produce, lambda s: tarstream.extract(s, WANTED, out, kind="database"))
     assert produced == "ok" and list(done) == ["db/ok.db"]
     assert Path(tmp_path / "out/internal/db/ok.db").read_bytes() == b"fine"
+
+
+def test_pump_hands_over_what_arrived_without_waiting_for_a_full_buffer():
+    """A slow terminal's first bytes reach the consumer as they come (progress moves, the first
+    member is written), not once 64 KiB have piled up: the producer here sends 5 bytes and then
+    waits until the consumer has them."""
+    import threading
+
+    seen = threading.Event()
+
+    def produce(sink):
+        sink.write(b"hello")
+        handed_over = seen.wait(10)  # a reader that waits to fill its buffer never sets it
+        sink.write(b" world")
+        return handed_over
+
+    def consume(stream):
+        first = stream.read1(tarstream.CHUNK)
+        seen.set()
+        return first + stream.read()
+
+    produced, consumed = tarstream.pump(produce, consume)
+    assert (produced, consumed) == (True, b"hello world")
