@@ -474,3 +474,159 @@ def test_state_and_subject_with_gaps():
         "t", False, list(desk.required), ["contact_email", "exchange_link|attachments"])
     done = sample_manifest(description="x", contact_email="a@b.org", exchange_link="https://files.example.com/x.zip")
     assert ticket.state(done, desk).ready and ticket.state(done, desk).missing == []
+
+
+def test_state_names_each_invalid_value_and_why():
+    desk = _desk()
+    m = sample_manifest(description="x", contact_email="not-an-address", exchange_link="files/x.zip")
+    state = ticket.state(m, desk)
+    assert state.invalid == {"contact_email": "is not an e-mail address (name@example.com)",
+                             "exchange_link": "is not a link (https://…)"}
+    assert state.missing == ["contact_email", "exchange_link|attachments"]  # an invalid value is no value
+
+
+def test_required_parts_travel_only_when_they_all_fit_the_limit_together():
+    from tsdtool.bundle.manifest import FAILED
+
+    h = "0" * 64
+    desk = _desk(attach_required=("database",), max_attachment_mb=0.001)  # 1048 bytes
+    m = sample_manifest()
+    m.items = [BundleItem("db/a.db", "database", "x", size=500, sha256=h),
+               BundleItem("db/b.db", "database", "x", size=548, sha256=h),  # 1048 together: fits (inclusive)
+               BundleItem("db/cut.db", "database", "x", status=FAILED, size=10, sha256=h),
+               BundleItem("db/none.db", "database", "x", size=1),  # not stored
+               BundleItem("logs/l.txt", "log", "x", size=1, sha256=h)]
+    assert [i.path for i in ticket.required_parts(m, desk)] == ["db/a.db", "db/b.db"]
+    big = ticket.Attachment("b.zip", 5000, h, False)
+    assert _sections(ticket.markdown(m, desk, big))[_heading("bundle")][1] == (
+        f"- {_heading('own')}: db/a.db (1 KB), db/b.db (1 KB)")
+    m.items[1].size = 549  # one byte over together: neither travels
+    assert ticket.required_parts(m, desk) == []
+    assert ticket.required_parts(m, _desk(max_attachment_mb=0.001)) == []  # the desk wants none
+
+
+def test_a_russian_subject_is_folded_into_short_encoded_words_on_crlf_lines(tmp_path):
+    """RFC 2047: an encoded word is at most 75 characters and a line holding one at most 76; the
+    .eml is CRLF throughout; as text (as_string) it reads as in bytes; ASCII headers are untouched."""
+    from email.header import decode_header, make_header
+
+    bundle = tmp_path / "tampered" / "b.zip"
+    _bundle(bundle, 100)
+    m = sample_manifest(description="Сканер зависает при приёмке товара по коду SSCC после обновления прошивки "
+                                    "терминала до последней версии", contact_email="ivan@example.com")
+    desk = _desk(subject_max=200)
+    msg = ticket.message(m, desk, bundle)
+    raw = bytes(msg)
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert "\n" not in head.replace("\r\n", "")  # no bare LF
+    lines = head.split("\r\n")
+    start = next(n for n, ln in enumerate(lines) if ln.startswith("Subject: "))
+    end = next(n for n in range(start + 1, len(lines)) if not lines[n].startswith(" "))
+    folded = lines[start:end]
+    assert len(folded) >= 3 and all(len(ln) <= 76 for ln in folded)
+    words = [w for ln in folded for w in ln.split() if w.startswith("=?")]
+    assert len(words) == len(folded) and all(len(w) <= 75 and w.startswith("=?utf-8?b?") for w in words)
+    assert str(make_header(decode_header(" ".join(words)))) == ticket.subject(desk, m)
+    sha = ticket.attachment_for(bundle, desk).sha256
+    assert "To: desk@example.com" in lines and f"X-Tsdtool-Bundle-SHA256: {sha}" in lines
+    assert msg.as_string().split("\r\n\r\n", 1)[0] == head
+
+
+def test_an_ascii_subject_is_one_plain_line(tmp_path):
+    bundle = tmp_path / "tampered" / "b.zip"
+    _bundle(bundle, 100)
+    msg = ticket.message(sample_manifest(description="It freezes"), _desk(), bundle)
+    subject = "Subject: Zebra Technologies TC52: It freezes"
+    assert subject in bytes(msg).split(b"\r\n\r\n", 1)[0].decode("ascii").split("\r\n")
+    assert subject in msg.as_string().split("\r\n")
+
+
+def test_a_mail_over_the_limit_without_a_link_says_to_upload(tmp_path):
+    bundle = tmp_path / "tampered" / "b.zip"
+    _bundle(bundle, 3000)
+    raw = bytes(ticket.message(sample_manifest(description="x"), _desk(max_attachment_mb=0.001), bundle))
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert list(msg.iter_attachments()) == []
+    body = msg.get_body().get_content().replace("\r\n", "\n")
+    assert _sections(body)[_heading("bundle")][1:] == [f"- {_heading('too_big')}"]
+
+
+def _real_bundle(tmp_path, db: bytes) -> tuple:
+    """A verifiable bundle holding one log and one database, and its manifest."""
+    from datetime import UTC, datetime
+
+    from tsdtool.bundle.writer import BundleWriter
+    from tsdtool.outdir import OutputDir
+
+    out = OutputDir(tmp_path / "staging")
+    out.write_bytes("logs/logcat.txt", b"E Tag: boom\n", "logcat -d", kind="log")
+    out.write_bytes("apps/a.b/internal/databases/main.db", db, "run-as a.b cat main.db", kind="database")
+    m = sample_manifest(description="It freezes", contact_email="ivan@example.com")
+    m.host |= {"python": "3.11.7", "tool_version": "0.1.0", "adb_server_version": None}
+    m.profiles = {"device": "zebra", "app": None, "desk": "t"}
+    m.items = []
+    dest = tmp_path / "b" / "tsd-x.zip"
+    dest.parent.mkdir()
+    with BundleWriter(dest, datetime(2024, 5, 14, 9, 30, tzinfo=UTC)) as writer:
+        m.items += [writer.add_staged(out.root, item) for item in out.items]
+        return writer.finish(m), m
+
+
+def test_the_mail_header_names_and_order_and_each_attachments_type(tmp_path):
+    import re
+
+    bundle = tmp_path / "tampered" / "b.zip"
+    _bundle(bundle, 100)
+    m = sample_manifest(description="x", contact_email="ivan@example.com")  # no contact_name: the bare address
+    raw = bytes(ticket.message(m, _desk(), bundle))
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    names = [ln.split(":", 1)[0] for ln in head.split("\r\n") if not ln.startswith(" ")]
+    assert names == ["Subject", "To", "From", "Date", "Message-ID", "X-Tsdtool-Bundle-SHA256", "MIME-Version",
+                     "Content-Type"]
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert msg["From"] == "ivan@example.com"
+    assert re.fullmatch(r"<\d+\.\d+\.\d+\.tsdtool@example\.com>", msg["Message-ID"])
+    [att] = msg.iter_attachments()
+    assert (att["Content-Type"], att.get_filename()) == ("application/zip", "b.zip")
+
+
+def test_a_portal_desk_sent_to_an_address_shows_the_address_in_the_mail(tmp_path):
+    bundle = tmp_path / "tampered" / "b.zip"
+    _bundle(bundle, 100)
+    portal = _desk(channel="portal", to="")
+    raw = bytes(ticket.message(sample_manifest(description="x"), portal, bundle, to="ivan@x.org"))
+    body = email.message_from_bytes(raw, policy=policy.default).get_body().get_content().replace("\r\n", "\n")
+    assert "To: ivan@x.org (Test Desk)" in body.splitlines()  # not the portal's line
+
+
+def test_the_parts_a_desk_requires_travel_on_their_own_when_the_bundle_is_too_big(tmp_path):
+    import hashlib
+
+    db = b"SQLite format 3\x00" + b"".join(hashlib.sha256(bytes([i])).digest() for i in range(64))  # incompressible
+    bundle, m = _real_bundle(tmp_path, db)
+    desk = _desk(attach_required=("database",), max_attachment_mb=0.002)  # 2097 bytes: the db, not the zip
+    assert bundle.stat().st_size > desk.max_attachment_bytes >= len(db)
+    msg = email.message_from_bytes(bytes(ticket.message(m, desk, bundle)), policy=policy.default)
+    [att] = msg.iter_attachments()
+    assert (att["Content-Type"], att.get_filename(), att.get_content()) == (
+        "application/octet-stream", "main.db", db)
+    assert f"- {_heading('own')}: apps/a.b/internal/databases/main.db (2 KB)" in (
+        msg.get_body().get_content().replace("\r\n", "\n").splitlines())
+
+
+def test_headers_fold_only_past_998_characters():
+    """RFC 5322 2.1.1: a line is at most 998 characters; the default 78 would fold a subject."""
+    policy_ = ticket.mail_policy()
+    value = "x" * 986 + " wor"  # "X-Long: " + value: 998 characters
+    assert policy_.fold("X-Long", value) == f"X-Long: {value}\r\n"
+    folded = policy_.fold("X-Long", value + "d")  # 999: folded, and unfolds to the same value
+    assert folded.count("\r\n") == 2 and folded.replace("\r\n ", " ").split(":", 1)[1].strip() == value + "d"
+
+
+@pytest.mark.parametrize(("value", "kept"), [
+    ("ivan@example.com", True), ("ivan.petrov+tsd@mail.example.ru", True), ("", False), ("ivan", False),
+    ("Ivan <ivan@example.com>", False), ("ivan@localhost", False), ("a@b.org\r\nBcc: x@y.org", False),
+    ("=?utf-8?q?x?=@example.com", False),  # an encoded word hiding anything
+])
+def test_mailbox_keeps_only_one_plain_address(value, kept):
+    assert ticket.mailbox(value) == (value if kept else "")
