@@ -165,3 +165,57 @@ def test_a_logger_without_an_export_or_with_a_relative_folder_is_refused():
     keys = {p.key for p in problems}
     assert keys == {"logger[0].archive_dir", "logger[0].archive_glob", "logger[0].export"}
     assert loggers.check("f.toml", {"name": "x"})[0].key == "logger"
+
+
+# -- Datalogic Logger: declared with copy_existing (device_profiles/datalogic.toml says why) ------
+
+DL_DIR = "sdcard/Android/data/com.datalogic.logger/files"
+
+
+def _datalogic(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    import os
+
+    props = {"ro.product.manufacturer": "Datalogic", "ro.product.brand": "Datalogic"}
+    fixture = make_fixture(tmp_path / "fixtures", "DLG0001", model="Memor 10", props=props,
+                           packages=[{"name": "com.datalogic.logger", "system": True}], files=files)
+    for name, age in (("log_Memor10_DLG0001_20240301-101500.zip", 3600),
+                      ("log_Memor10_DLG0001_20240302-090000.zip", 7200)):
+        path = fixture / "fs" / DL_DIR / name
+        if path.exists():  # the second by name is the older one on the clock: the clock decides
+            os.utime(path, (1_700_000_000 - age,) * 2)
+    return fixture
+
+
+def test_datalogic_logger_copies_the_newest_archive_and_sends_nothing(fake_server, tsd, tmp_path):
+    newest, older = _zip("logcat.log", b"the last session"), _zip("logcat.log", b"an older one")
+    server = fake_server(_datalogic(tmp_path, {f"{DL_DIR}/log_Memor10_DLG0001_20240301-101500.zip": newest,
+                                               f"{DL_DIR}/log_Memor10_DLG0001_20240302-090000.zip": older,
+                                               f"{DL_DIR}/readme.txt": b"not an archive"}))
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--vendor-logs", *field_args())
+    assert result is not None, err
+    [item] = _items(result)
+    assert item["status"] == "ok" and item["path"].endswith("/log_Memor10_DLG0001_20240301-101500.zip"), item
+    manifest = manifest_of(Path(result["bundle"]))
+    [stored] = [i for i in manifest["items"] if i["path"] == item["path"]]
+    assert stored["source"] == "/" + DL_DIR + "/log_Memor10_DLG0001_20240301-101500.zip"
+    assert read_item(Path(result["bundle"]), item["path"]) == newest
+    assert [d for kind, d in server.terminal("DLG0001").journal if kind == "broadcast"] == []  # no intent sent
+    record = manifest["options"]["vendor_broadcasts"]
+    assert record == [{"logger": "datalogic_logger", "package": "com.datalogic.logger", "status": "ok",
+                       "archive": "/" + DL_DIR + "/log_Memor10_DLG0001_20240301-101500.zip", "copied": "existing"}]
+
+
+def test_datalogic_logger_without_an_archive_says_so_and_stays_complete(fake_server, tsd, tmp_path):
+    server = fake_server(_datalogic(tmp_path, {f"{DL_DIR}/readme.txt": b"no archive yet"}))
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--vendor-logs", *field_args())
+    [item] = _items(result)
+    assert item["status"] == "skipped" and result["status"] == "complete", item
+    assert item["reason"].startswith("Datalogic Logger: no log_*.zip in /" + DL_DIR), item
+
+
+def test_copy_existing_replaces_the_export_and_never_joins_it():
+    base = {"name": "x", "label": "X", "package": "com.x", "archive_dir": "/sdcard/x", "archive_glob": "*.zip"}
+    assert loggers.check("f.toml", [{**base, "copy_existing": True}]) == []  # no export, no deadline needed
+    both = {**base, "copy_existing": True, "deadline_seconds": 5, "export": [{"action": "com.x.EXPORT"}]}
+    assert {p.key for p in loggers.check("f.toml", [both])} == {"logger[0].copy_existing"}
+    assert {p.key for p in loggers.check("f.toml", [{**base, "copy_existing": "yes"}])} >= {"logger[0].copy_existing"}

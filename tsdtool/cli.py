@@ -309,7 +309,8 @@ def _collect_options(
                                         "this copied Windows drive; on Windows this PC is read anyway.",
                                         file_okay=False)] = None,
     vendor_logs: Annotated[bool, Opt("--vendor-logs", help="Add the archive of the vendor's on-device "
-                                     "logger (device profile); sends its export broadcast.")] = False,
+                                     "logger (device profile); sends its export broadcast where one "
+                                     "is declared.")] = False,
 ):
     """The ticket options `collect`, `collect --all`, `repro stop` and `watch` share (one set)."""
     from tsdtool.bundle.plan import CollectOptions

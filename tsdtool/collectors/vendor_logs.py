@@ -12,6 +12,10 @@ For each ``[[logger]]`` of the terminal's device profile (:mod:`tsdtool.devices.
 5. the archive is streamed into ``vendor_logs/<logger>/<name>`` (hashed on the way), or a
    failed item says "no archive within N s".
 
+A logger declared with ``copy_existing`` (no export: the vendor's documented one would change
+the terminal) skips 2–4: the newest archive already in its folder is copied, no broadcast sent;
+none there is a skipped item saying so.
+
 Nothing here knows any vendor: names, actions and folders all come from the profile.
 """
 
@@ -72,6 +76,9 @@ class VendorLogsCollector(Collector):
             ctx.out.skip(where, f"pm path {logger.package}",
                          f"{logger.label} is not installed ({logger.package})", kind=KIND)
             return
+        if logger.copy_existing:
+            self._copy_newest(ctx, logger, record, where)
+            return
         action = logger.action_for("export", sdk)
         if action is None:
             spans = ", ".join(a.span() for a in logger.export)
@@ -96,6 +103,20 @@ class VendorLogsCollector(Collector):
             ctx.out.skip(where, record["command"], why, kind=KIND, status=FAILED)
             return
         record.update(status="ok", archive=archive.path)
+        self._pull(ctx, archive, where)
+
+    def _copy_newest(self, ctx: Context, logger: Logger, record: dict[str, Any], where: str) -> None:
+        found = self._matches(ctx, logger)
+        if not found:
+            record["status"] = "no archive"
+            ctx.out.skip(where, logger.archive_dir, f"{logger.label}: no {logger.archive_glob} in "
+                         f"{logger.archive_dir} (nothing sent to the logger: its archives are only copied)", kind=KIND)
+            return
+        archive = max(found, key=lambda f: (f.mtime, f.path))
+        record.update(status="ok", archive=archive.path, copied="existing")
+        self._pull(ctx, archive, where)
+
+    def _pull(self, ctx: Context, archive: RemoteFile, where: str) -> None:
         ctx.progress.start(f"vendor log: {archive.name}", archive.size)
         with ctx.out.open(f"{where}/{archive.name}", archive.path, kind=KIND) as sink:
             ctx.device.pull(archive.path, sink, ctx.progress.advance)

@@ -20,6 +20,11 @@ publicly is declared, with the documentation cited in the profile's comments::
 
 For one step, the first declared action whose ``min_sdk``/``max_sdk`` contain the terminal's
 API level is the one to send (:meth:`Logger.action_for`); none means "not on this Android".
+
+A logger whose documented export would change the terminal (upload and delete, stop the
+customer's session) declares no export and ``copy_existing = true`` instead: the newest
+archive already in ``archive_dir`` is copied as it is, no broadcast sent, nothing waited for
+(``deadline_seconds`` is then optional).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from tsdtool import profile_files
 from tsdtool.profile_files import Problem
 
 STEPS = ("start", "flush", "export")
-_KEYS = {"name", "label", "package", "archive_dir", "archive_glob", "deadline_seconds", *STEPS}
+_KEYS = {"name", "label", "package", "archive_dir", "archive_glob", "deadline_seconds", "copy_existing", *STEPS}
 _ACTION_KEYS = {"action", "min_sdk", "max_sdk", "explicit"}
 _DOTTED = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
 MAX_DEADLINE = 3600
@@ -70,6 +75,7 @@ class Logger:
     start: tuple[Action, ...] = ()
     flush: tuple[Action, ...] = ()
     export: tuple[Action, ...] = ()
+    copy_existing: bool = False  # no export: copy the newest archive already there, send nothing
 
     def action_for(self, step: str, sdk: int) -> Action | None:
         """The first declared action of ``step`` ("start", "flush", "export") for this API level."""
@@ -85,7 +91,8 @@ def build(tables: list[dict[str, Any]]) -> tuple[Logger, ...]:
 
     return tuple(
         Logger(t["name"], t["label"], t["package"], t["archive_dir"].rstrip("/") or "/", t["archive_glob"],
-               float(t["deadline_seconds"]), *(actions(t.get(step, [])) for step in STEPS))
+               float(t.get("deadline_seconds", 0)), *(actions(t.get(step, [])) for step in STEPS),
+               copy_existing=t.get("copy_existing", False))
         for t in tables
     )
 
@@ -105,15 +112,21 @@ def check(file: str, tables: Any) -> list[Problem]:
         glob = table.get("archive_glob")
         if not isinstance(glob, str) or not glob.strip() or "/" in glob:
             problems.append(Problem(file, f"{key}.archive_glob", f"{glob!r} is not a file name pattern"))
+        copy = table.get("copy_existing", False)
+        if not isinstance(copy, bool):
+            problems.append(Problem(file, f"{key}.copy_existing", "must be true or false"))
         deadline = table.get("deadline_seconds")
         number = isinstance(deadline, (int, float)) and not isinstance(deadline, bool)
-        if not number or not 0 < deadline <= MAX_DEADLINE:
+        if (deadline is not None or not copy) and (not number or not 0 < deadline <= MAX_DEADLINE):
             why = f"must be a number of seconds, above 0 and at most {MAX_DEADLINE}"
             problems.append(Problem(file, f"{key}.deadline_seconds", why))
         for step in STEPS:
             problems += _check_actions(file, f"{key}.{step}", table.get(step, []))
-        if not table.get("export"):
-            problems.append(Problem(file, f"{key}.export", "missing: at least one [[logger.export]] action"))
+        if not table.get("export") and copy is not True:
+            problems.append(Problem(file, f"{key}.export", "missing: at least one [[logger.export]] action "
+                                    "(or copy_existing = true)"))
+        if table.get("export") and copy is True:
+            problems.append(Problem(file, f"{key}.copy_existing", "a logger either exports or has its archives copied"))
     return problems
 
 
