@@ -61,7 +61,8 @@ def test_project_from_crash_log(text, value):
 
 
 @pytest.mark.parametrize("version, value", [
-    ("3.1.1.8 Abrand", "Abrand"), ("3.62.4", ""), ("3.62 beta 2", "beta 2"), ("", "")])
+    ("3.1.1.8 Abrand", "Abrand"), ("3.62.4", ""), ("3.62 beta 2", "beta 2"), ("", ""),
+    ("24", "")])  # Gradle customer builds: a bare number (Napoleon.AS/academprod/app/build.gradle)
 def test_project_from_version_name(version, value):
     fact = next(f for f in _loaded().profiles["napoleon"].facts if f.version_name)
     assert fact.find(version) == value
