@@ -218,3 +218,42 @@ def test_an_app_profile_without_facts_adds_no_row_to_the_ticket(fake_server, tmp
     assert not [i for i in result["items"] if i["path"].endswith("facts.json") and i["path"].startswith("apps/")]
     ticket_md = open(result["ticket"]["markdown"], encoding="utf-8").read()
     assert "## Обязательные сведения" in ticket_md and "## Не удалось собрать" not in ticket_md, ticket_md
+
+
+def test_done_when_a_grsoft_ticket_from_a_release_build_and_the_pc_is_ready_in_russian(fake_terminal, tsd,
+                                                                                       tmp_path):
+    """Issue 19 end to end: a non-debuggable Napoleon build's database through `adb backup`, the
+    GRServer exchange folder from the PC's drive, and the Russian ticket (.md and .eml) GRSoft
+    accepts as is: every item of its rules with a value, no link asked for."""
+    import email
+    from email import policy
+    from pathlib import Path
+
+    from tests.appdata_helpers import wal_database
+    from tests.bundle_util import FULL_FIELDS, collect, field_args
+    from tests.test_pc import make_drive
+
+    wal = wal_database()
+    data = f"/data/data/{PKG}/files"
+    fake = fake_terminal(sdk=29, packages=[{"name": PKG, "version_name": "3.62.4"}],
+                         files={f"{data}/napoleon.db": wal.db, f"{data}/napoleon.db-wal": wal.wal,
+                                "sdcard/Napoleon/crash.log": CRASH})
+    typed = {k: v for k, v in FULL_FIELDS.items() if k != "exchange_link"} | {"project": "Абрэнд-Юг"}
+    code, result, stderr = collect(tsd, fake.server.port, tmp_path / "out", "--package", PKG, "--backup",
+                                   "--desk", "grsoft", "--pc-root", str(make_drive(tmp_path)), *field_args(typed))
+    assert result is not None, stderr
+    assert result["ticket"]["ready"] is True and result["ticket"]["missing"] == [], result["ticket"]
+    md = Path(result["ticket"]["markdown"]).read_text("utf-8").splitlines()
+    eml = email.message_from_bytes(Path(result["ticket"]["eml"]).read_bytes(), policy=policy.default)
+    body = eml.get_body(("plain",)).get_content().splitlines()
+    required = md[md.index("## Обязательные сведения"):md.index("## Дополнительно")]
+    for start in ("- **Название проекта**: Абрэнд-Юг",
+                  f"- **База данных с устройства**: apps/{PKG}/internal/files/napoleon.db (целостность в порядке",
+                  "- **Каталог обмена GRServer**: в архиве: pc/grserver/exchange/ (файлов: 2, ",
+                  "- **Приложение и версия**: GRSoft АСМТ Наполеон 3.62.4"):
+        line = next((ln for ln in required if ln.startswith(start)), None)
+        assert line is not None and line in body, (start, required)
+    assert not any("(не заполнено)" in ln for ln in md) and "НЕ ГОТОВО" not in "\n".join(md)
+    [zipped] = [p for p in eml.iter_attachments() if p.get_filename().endswith(".zip")]  # the bundle travels
+    assert zipped.get_content() == Path(result["bundle"]).read_bytes()
+    assert code == 0, result
