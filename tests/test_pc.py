@@ -424,3 +424,16 @@ def test_a_pc_file_field_cannot_be_typed(drive, tmp_path, tsd, fake_server):
     code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--no-input",
                        "--desk", "grsoft", "--field", "exchange_folder=C:\\Exp")
     assert code == 2 and "exchange_folder" in err and "--pc-root" in err
+
+
+def test_on_windows_this_pcs_mobile_smarts_values_are_offered_without_pc_root(drive, monkeypatch):
+    """tsdtool run on the server PC itself (simulated: the platform says win32 and this PC's
+    system drive is the fake drive): its Mobile SMARTS and 1C values come as this PC's."""
+    from tsdtool.bundle import plan
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(run, "root_for", lambda folder: PcRoot(drive, live=True))
+    built = plan.build(plan.CollectOptions(desk="cleverence", use_user_profiles=False))
+    assert built.answers["ms_version"] == plan.Answer("3.4.46.31745 (MobileSMARTSUpdater.exe)", plan.THIS_PC)
+    assert built.answers["onec_version"].source == plan.THIS_PC and built.pc_covers == {"exchange_folder"}
+    assert "pc_bitness" not in built.answers  # the live drive's Windows facts come from this PC, not the tree

@@ -287,11 +287,14 @@ def _pc_root_values(root: Any, profile_dirs: Sequence[Path]) -> tuple[dict[str, 
     from tsdtool.pc.common import profile_pc
     from tsdtool.pc.run import field_defaults
 
-    facts = {"onec": onec.read_onec(root),
-             "mobilesmarts": mobilesmarts.read_mobilesmarts(root, profile_pc("cleverence", profile_dirs))}
-    if not root.live:  # on this PC, host.read gave the Windows version already
-        facts["windows"] = windows.read_windows(root)
-    exchange, _ = grserver.read_grserver(root, profile_pc("napoleon", profile_dirs))
+    try:
+        facts = {"onec": onec.read_onec(root),
+                 "mobilesmarts": mobilesmarts.read_mobilesmarts(root, profile_pc("cleverence", profile_dirs))}
+        if not root.live:  # on this PC, host.read gave the Windows version already
+            facts["windows"] = windows.read_windows(root)
+        exchange, _ = grserver.read_grserver(root, profile_pc("napoleon", profile_dirs))
+    except OSError:  # a default is a convenience: the PC collectors record the real failure
+        return {}, set()
     return field_defaults(facts), {"exchange_folder"} if exchange.get("attached") else set()
 
 
