@@ -209,3 +209,17 @@ def test_ctrl_c_mid_range_keeps_what_arrived_as_a_failed_part(fake_terminal, tmp
     [item] = [i for i in out.items if i.source == f"{DATA}/databases/app.db"]
     assert (item.status, item.reason) == ("failed", "interrupted (Ctrl-C)")
     assert item.path.endswith(".part") and (tmp_path / "out" / item.path).exists()
+
+
+def test_a_pulled_cable_in_collect_packs_a_partial_bundle(fake_terminal, tsd, tmp_path, big, small_ranges):
+    from tests.test_collect import collect, field_args, manifest_of
+
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big},
+                         faults={"drop_after_bytes": 70_000})  # only the database's streams are this long
+    code, result, stderr = collect(tsd, fake.server.port, tmp_path / "b", "--package", DBG, *field_args())
+    assert code == 3, stderr
+    manifest = manifest_of(Path(result["bundle"]))
+    [item] = [i for i in manifest["items"] if i["source"] == f"{DATA}/databases/app.db"]
+    assert item["status"] == "failed" and item["reason"]
+    [db] = manifest["databases"]
+    assert not db["complete"] and db["copied"].startswith("gzip -1")
