@@ -190,7 +190,7 @@ def test_a_wal_set_streams_all_at_once_and_stays_consistent(fake_terminal, tsd, 
     code, _, stderr = tsd(*fake.args, "pull-db", DBG, "-o", out)
     assert code == 0, stderr
     record = _summary(out)["databases"][0]
-    assert record["copied"] == "gzip -1, 1 stream" and record["complete"] and record["check"]["sidecars"] == ["-wal"]
+    assert record["copied"] == "gzip -1, 2 streams" and record["complete"] and record["check"]["sidecars"] == ["-wal"]
     assert rows_in(out / record["files"]["db"], out / record["files"]["-wal"]) == ROWS
     assert sum(c.endswith("| gzip -1") for c in fake.spy.commands) == 2  # db and -wal, each whole
 

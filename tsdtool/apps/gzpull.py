@@ -60,7 +60,7 @@ class Result:
     not_used: str = ""  # why nothing went compressed ('' when it did)
     problems: dict[str, str] = field(default_factory=dict)  # rel → why it goes raw after all
     fatal: BaseException | None = None  # the connection broke: stop everything
-    streams: int = 0  # the most streams one file went over
+    streams: int = 0  # how many streams the set went over
 
 
 def probe(way: Way, files: Sequence[Found]) -> tuple[str, dict[str, int]]:
@@ -150,7 +150,7 @@ def fetch(
     if total < MIN_TOTAL and len(known) == len(files):
         return Result(not_used=f"{total} bytes: small enough for one uncompressed stream")
     jobs = {f.rel: plan(known[f.path], total) if f.path in known else [(0, None)] for f in files}
-    result = Result(streams=max(len(r) for r in jobs.values()))
+    result = Result(streams=sum(len(r) for r in jobs.values()))
     progress.start(f"{way.name}: {len(files)} files (gzip -1)", total or None)
     lock = threading.Lock()
 
