@@ -331,7 +331,9 @@ def test_fault_cell(name, command, fake_server, tsd, tmp_path, request):
     check_one_line(outcome)
     assert outcome.code == expected_code, (outcome.code, outcome.stderr[-2000:], outcome.stdout[-2000:])
     assert after == before, f"written outside -o: {sorted(set(after) - set(before))}"
-    assert elapsed < 30, f"{name}: {elapsed:.1f} s"
+    # A hang guard only (the reason checked below proves a timeout fired): loose enough for a
+    # loaded 2-core CI box, where one cell once took 38 s, far below a transfer with no timeout.
+    assert elapsed < 120, f"{name}: {elapsed:.1f} s"
     if expected_code == UNAVAILABLE:
         assert reason in outcome.stderr
         assert not out.exists() or not any(out.rglob("*.zip")), "nothing to bundle when nothing could start"
