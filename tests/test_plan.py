@@ -46,6 +46,7 @@ def test_terminal_side_items_cannot_be_typed(fake_server, tsd, tmp_path, field, 
     "field, why",
     [
         ("contact_email=notanemail", "is not an e-mail address"),
+        ("contact_email=иван@склад.рф", "needs Latin letters before @"),
         ("exchange_link=not a link", "is not a link"),
         ("affected_users=twelve", "is not a whole number"),
         ("project=North\nSouth", "must be one line"),

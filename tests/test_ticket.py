@@ -397,6 +397,26 @@ def test_the_mail_headers(tmp_path):
     assert msg["X-Tsdtool-Bundle-SHA256"]
 
 
+@pytest.mark.parametrize(("given", "sent"), [
+    ("ivan@склад.рф", "ivan@xn--80aiqe2a.xn--p1ai"),  # a Cyrillic domain goes in its ASCII form
+    ("ivan@Example.com", "ivan@Example.com"),
+    ("иван@склад.рф", None),  # a non-ASCII local part needs SMTPUTF8: no From rather than a broken one
+    ("ivan@" + "я" * 64 + ".рф", None),  # not a valid internationalised name: a label over 63
+])
+def test_the_sender_of_an_internationalised_address(tmp_path, given, sent):
+    bundle = tmp_path / "tampered" / "b.zip"  # not a real bundle: the teardown check skips it
+    _bundle(bundle, 100)
+    m = sample_manifest(description="x", contact_email=given, contact_name="Иван Петров")
+    raw = bytes(ticket.message(m, _desk(), bundle))
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    if sent is None:
+        assert msg["From"] is None and msg["Message-ID"].endswith("@tsdtool.invalid>")
+        return
+    assert msg["From"].addresses[0].addr_spec == sent and msg["From"].addresses[0].display_name == "Иван Петров"
+    assert msg["Message-ID"].endswith("@" + sent.split("@")[1] + ">")
+    assert raw.split(b"\r\n\r\n", 1)[0].isascii()  # headers a mail server takes without SMTPUTF8
+
+
 @pytest.mark.parametrize(("size", "shown"), [(0, "1 KB"), (100, "1 KB"), (1536, "2 KB"), (1048575, "1024 KB"),
                                              (1048576, "1.0 MB"), (15 * 1048576 + 52429, "15.1 MB")])
 def test_sizes_for_people(size, shown):

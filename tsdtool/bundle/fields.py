@@ -44,7 +44,9 @@ class Field:
         """Why ``value`` is wrong for this field ("" when it is right)."""
         if not self.multiline and any(c in value for c in "\r\n\x00"):
             return "must be one line"
-        if self.type == "email" and not _EMAIL.match(value):
+        if self.type == "email" and not mailbox(value):
+            if _EMAIL.match(value) and not value.rpartition("@")[0].isascii():
+                return "needs Latin letters before @ (a mail server refuses others)"
             return "is not an e-mail address (name@example.com)"
         if self.type == "url" and not _URL.match(value):
             return "is not a link (https://…)"
@@ -104,3 +106,21 @@ def field(key: str) -> Field:
 def alternatives(requirement: str) -> list[str]:
     """``"exchange_link|attachments"`` → either key satisfies the requirement."""
     return [k.strip() for k in requirement.split("|") if k.strip()]
+
+
+# A plain ``local@domain`` address: the only form a header is built from (a hand-edited or
+# hostile manifest may hold anything in contact_email).
+_MAILBOX = re.compile(r"[A-Za-z0-9.!#$%&'*+/^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+def mailbox(value: str) -> str:
+    """``value`` when it is one plain e-mail address, else ''. A Cyrillic domain (``склад.рф``,
+    common with these desks' customers) is written in its ASCII form (``xn--…``, RFC 5891), the
+    form every mail server takes; a non-ASCII local part needs SMTPUTF8 and gives ''."""
+    local, at, domain = (value or "").rpartition("@")
+    if at and not domain.isascii() and len(domain) <= 253:
+        try:
+            value = f"{local}@{domain.encode('idna').decode('ascii')}"
+        except UnicodeError:  # not a valid internationalised name
+            return ""
+    return value if _MAILBOX.fullmatch(value or "") and "=?" not in value else ""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tsdtool import errors
-from tsdtool.bundle import desks, form, plan, ticket
+from tsdtool.bundle import desks, fields, form, plan, ticket
 from tsdtool.bundle.desks import Desk
 from tsdtool.bundle.manifest import Manifest
 
@@ -133,7 +133,7 @@ def prepare(bundle: Path, options: SendOptions) -> SendPlan:
             fix="upload it and pass the link with --link URL",
         )
     message = ticket.message(manifest, desk, Path(bundle), to=to, link=options.link)
-    sender = ticket.mailbox(manifest.form.get("contact_email") or options.user)
+    sender = fields.mailbox(manifest.form.get("contact_email") or options.user)
     if not sender:
         raise errors.UsageError(
             "no sender address: the ticket has no contact_email",

@@ -314,7 +314,7 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
     msg["Subject"] = header(subject(desk, manifest))
     if to:
         msg["To"] = to
-    sender = mailbox(manifest.form.get("contact_email", ""))
+    sender = fields.mailbox(manifest.form.get("contact_email", ""))
     if sender:
         user, _, domain = sender.partition("@")
         msg["From"] = Address(header(manifest.form.get("contact_name", "")), user, domain)
@@ -347,13 +347,3 @@ def mail_policy() -> Any:
 
     verify = {"verify_generated_headers": True} if hasattr(policy.default, "verify_generated_headers") else {}
     return MailPolicy(linesep="\r\n", max_line_length=998, **verify)
-
-
-# A plain ``local@domain`` address: the only form a header is built from (a hand-edited or
-# hostile manifest may hold anything in contact_email).
-_MAILBOX = re.compile(r"[A-Za-z0-9.!#$%&'*+/^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-
-
-def mailbox(value: str) -> str:
-    """``value`` when it is one plain e-mail address, else ''."""
-    return value if _MAILBOX.fullmatch(value or "") and "=?" not in value else ""
