@@ -113,13 +113,13 @@ def test_grsoft_interactive_collect_in_a_real_terminal(fake_server, tmp_path):
     _answer(child, screen, "Автор обращения", "")  # Enter keeps the saved contact
     assert "[Иван Петров]" in screen.raw
     _answer(child, screen, "E-mail", "notanemail")
-    child.expect_exact("is not an e-mail address")
+    child.expect_exact("E-mail — это не адрес e-mail (name@example.com)")  # the refusal in the desk's language
     _answer(child, screen, "E-mail", "ivan.petrov@example.com")
     _answer(child, screen, "Описание проблемы", "Приёмка зависает", multiline=True)
     _answer(child, screen, "", "")  # the multi-line answer ends with an empty line
     _answer(child, screen, "На что влияет", "Ворота 3 стоят")
     _answer(child, screen, "Сколько сотрудников затронуто", "двенадцать")
-    child.expect_exact("is not a whole number")
+    child.expect_exact("Сколько сотрудников затронуто — это не целое число (например, 12)")
     _answer(child, screen, "Сколько сотрудников затронуто", "12")
     _answer(child, screen, "Ссылка на архив каталога обмена", "https://disk.example.com/exchange.zip")
     _answer(child, screen, "Телефон", "")
@@ -192,12 +192,14 @@ def test_cleverence_questions_offer_the_pc_roots_mobile_smarts_values(fake_serve
     assert "- **Версия Mobile SMARTS на ПК**: 3.4.46.31745 (MobileSMARTSUpdater.exe)" in md
 
 
-def test_a_pick_list_when_no_app_is_given(fake_server, tmp_path):
+@pytest.mark.parametrize(("desk", "label", "prompt"), [("generic", "App to collect", "number: "),
+                                                       ("cleverence", "Приложение для сбора", "номер: ")])
+def test_a_pick_list_when_no_app_is_given(fake_server, tmp_path, desk, label, prompt):
     server = fake_server("zebra_tc52")
-    child, screen = _spawn(server.port, tmp_path, "--desk", "generic", "--field", "description=x",
+    child, screen = _spawn(server.port, tmp_path, "--desk", desk, "--field", "description=x",
                            "--field", "contact_name=A", "--field", "contact_email=a@example.com")
-    child.expect_exact("App to collect")
-    child.expect_exact("number: ")
+    child.expect_exact(label)
+    child.expect_exact(prompt)
     listing = "\n".join(screen.lines())
     assert "1. com.example.mobilesmarts" in listing and "2. com.example.scanner.demo" in listing
     child.sendline("2")

@@ -184,3 +184,20 @@ def test_a_russian_desks_multiline_question_says_how_to_end_it_in_russian(tmp_pa
     steps = next(q for q in built.questions() if q.key == "steps")
     assert (steps.label, steps.ends) == ("Порядок воспроизведения", "закончите пустой строкой")
     assert next(q for q in built.questions() if q.key == "project").ends == ""  # one line: nothing to end
+
+
+@pytest.mark.parametrize(("kind", "value", "english"), [
+    ("text", "North\nSouth", "must be one line"),
+    ("email", "ivan at example", "is not an e-mail address (name@example.com)"),
+    ("email", "иван@склад.рф", "needs Latin letters before @ (a mail server refuses others)"),
+    ("url", "disk example", "is not a link (https://…)"),
+    ("count", "twelve", "is not a whole number (e.g. 12)"),
+])
+def test_every_refusal_of_a_typed_value_reads_in_the_desks_language(kind, value, english):
+    from tsdtool.bundle import fields
+
+    problem = fields.Field("k", "K", type=kind).check(value)
+    assert problem == english  # the rule's own words are the catalogue's English template
+    russian = texts.texts("ru").reason(problem, "invalid")
+    assert russian.startswith("— ") and not re.search(r"[A-Za-z]{3,}", re.sub(r"e-mail|\(.*\)", "", russian)), russian
+    assert texts.texts("en").reason(problem, "invalid") == english

@@ -250,7 +250,7 @@ def ask_field(question: Any) -> str:
         err.print(f"[bold]{escape(question.label)}[/]{hint}")
         for n, choice in enumerate(question.choices, 1):
             err.print(f"  {n:>2}. {escape(choice)}")
-        answer = Prompt.ask("  number", console=err, default="", show_default=False).strip()
+        answer = Prompt.ask(f"  {escape(question.pick)}", console=err, default="", show_default=False).strip()
         pick = int(answer) if answer.isdigit() else 0
         return question.choices[pick - 1] if 1 <= pick <= len(question.choices) else answer
     if not question.multiline:

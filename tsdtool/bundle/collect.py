@@ -46,6 +46,7 @@ from tsdtool.errors import ExitCode
 from tsdtool.outdir import OutputDir
 from tsdtool.paths import UniqueNames, safe_component
 from tsdtool.progress import NullProgress, Progress
+from tsdtool.texts import texts
 
 REDACT_NOTE = ("Every text item, every file name and the manifest were rewritten (the contact fields "
                "of the person filing the ticket were kept: the desk replies to them); binary items were not.")
@@ -220,8 +221,9 @@ def _choose_app(device: Any, plan: Plan, ask: Ask | None, notes: list[str]) -> b
     third = _third_party(device) or installed
     candidates = apps.candidates(third)
     if ask is not None and candidates:
-        picked = ask(Question("package", "App to collect", "its number, or Enter for none", False,
-                              choices=tuple(candidates)))
+        t = texts(plan.desk.language)
+        picked = ask(Question("package", t("ask.pick_label"), t("ask.pick_hint"), False,
+                              choices=tuple(candidates), pick=t("ask.pick_prompt")))
         if picked in candidates:
             apps.pick(picked)
             return listing

@@ -76,6 +76,7 @@ class Question:
     error: str = ""  # why the previous answer was refused ("" the first time)
     choices: tuple[str, ...] = ()  # a pick list: the answer is one of them ("" for none)
     ends: str = ""  # how a multi-line answer ends, in the desk's language
+    pick: str = "number"  # the prompt of a pick list, in the desk's language
 
 
 class AppChoice:
@@ -228,7 +229,8 @@ class Plan:
                 problem = self.answer(question.key, text)
                 if not problem:
                     break
-                question = Question(**{**question.__dict__, "error": f"{question.label} {problem}"})
+                why = texts(self.desk.language).reason(problem, "invalid")
+                question = Question(**{**question.__dict__, "error": f"{question.label} {why}"})
 
 
 def build(options: CollectOptions) -> Plan:
