@@ -220,7 +220,7 @@ def test_missing_required_fields_still_write_the_bundle_and_list_them(fake_serve
         "--desk",
         "grsoft",
     )
-    assert code == 3 and "ticket not ready" in out and "--field project=" in out
+    assert code == 3 and "обращение в GRSoft не готово — не хватает:" in out and "--field project=" in out
 
 
 @pytest.mark.parametrize(
@@ -521,7 +521,7 @@ def test_json_is_one_object_with_path_status_and_items(fake_server, tsd, tmp_pat
 def test_demo_runs_a_full_collect_with_sample_answers(tsd, tmp_path):
     code, out, _ = tsd("demo", "-o", tmp_path / "demo")
     [bundle] = (tmp_path / "demo").glob("*.zip")
-    assert code == 0 and "ticket ready for GRSoft" in out and bundle.name in out.replace("\n", "")
+    assert code == 0 and "обращение в GRSoft готово" in out and bundle.name in out.replace("\n", "")
     manifest = manifest_of(bundle)
     assert manifest["status"] == "complete" and manifest["ticket"]["ready"] and manifest["databases"]
 

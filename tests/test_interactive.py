@@ -127,7 +127,7 @@ def test_grsoft_interactive_collect_in_a_real_terminal(fake_server, tmp_path):
     code = _finish(child, screen)
     _questions_clean(screen, "Название проекта", last)
     assert code == 0, screen.raw[-3000:]
-    assert any(line.startswith("ticket ready for GRSoft") for line in screen.lines()), screen.lines()
+    assert any(line.startswith("обращение в GRSoft готово") for line in screen.lines()), screen.lines()
     form = manifest_of(next((tmp_path / "out").glob("*.zip")))["form"]
     assert form["project"] == "Склад Север" and form["contact_name"] == "Иван Петров"
     assert form["contact_email"] == "ivan.petrov@example.com" and form["affected_users"] == "12"

@@ -110,8 +110,8 @@ def test_a_wrong_answer_is_asked_again_with_the_reason(tmp_path):
 
     p.ask_all(ask)
     assert p.form["contact_email"] == "ivan@example.com" and p.form["affected_users"] == "12"
-    assert seen[:2] == [("contact_email", ""), ("contact_email", "E-mail is not an e-mail address (name@example.com)")]
-    assert seen[3][1].endswith("is not a whole number (e.g. 12)")
+    assert seen[:2] == [("contact_email", ""), ("contact_email", "E-mail — это не адрес e-mail (name@example.com)")]
+    assert seen[3][1].endswith("— это не целое число (например, 12)")  # GRSoft's language
     assert p.sources["contact_email"] == plan.ASKED and p.sources["project"] == plan.FIELD
 
 
@@ -188,7 +188,7 @@ def test_missing_item_hints_name_the_real_fix(fake_server, tsd, tmp_path):
     server = fake_server("zebra_tc52")
     code, out, _ = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "out", "--no-input",
                        "--desk", "grsoft", *field_args())
-    assert code == 3 and "ticket not ready" in out
+    assert code == 3 and "обращение в GRSoft не готово" in out
     line = next(ln for ln in out.splitlines() if "База данных" in ln)
     assert "--package PKG" in line and "--root" in line and "--attach exported.db" in line
     assert "--field database" not in out and "--field app_version" not in out
@@ -228,7 +228,7 @@ def test_a_release_apps_database_is_a_failed_item_with_the_reason(fake_server, t
     assert row["check"].startswith("not readable: run-as:") and "--root" in row["check"]
     code, out, _ = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "-o", tmp_path / "again", "--no-input",
                        "--desk", "cleverence", "--package", "com.example.mobilesmarts", *field_args())
-    assert code == 3 and "partial" in out and "not readable" in out
+    assert code == 3 and "архив (неполный)" in out and "не читается: run-as: " in out  # the desk's language
 
 
 def test_over_the_limit_grsoft_still_gets_its_database_in_the_mail(fake_server, tsd, tmp_path):
@@ -246,7 +246,7 @@ def test_over_the_limit_grsoft_still_gets_its_database_in_the_mail(fake_server, 
     code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "--profiles-dir", profiles, "collect", "-o",
                        tmp_path / "out", "--no-input", "--desk", "grsoft", "--package", "com.example.scanner.demo",
                        *field_args())
-    assert code == 3 and "ticket not ready" in out and "Ссылка на архив с данными" in out
+    assert code == 3 and "обращение в GRSoft не готово" in out and "Ссылка на архив с данными" in out
     flat = " ".join((out + err).split())
     assert "attached on their own: apps/com.example.scanner.demo/internal/databases/" in flat
     assert "the rest goes by link" in flat and "--link URL" in flat
@@ -263,7 +263,7 @@ def test_a_portal_desk_says_paste_and_attach_with_its_phone(fake_server, tsd, tm
                        "--desk", "cleverence", "--package", "com.example.scanner.demo", *field_args())
     assert code == 0, out
     flat = " ".join(out.split())
-    assert "ticket ready for Cleverence: paste" in flat and "ticket.md into the desk's support portal" in flat
+    assert "обращение в Cleverence готово: вставьте" in flat and "ticket.md на портал поддержки и приложите" in flat
     assert "+7 (495) 662-98-03 доб. 2" in flat and ".ticket.eml" not in flat
     md = next((tmp_path / "out").glob("*.ticket.md")).read_text("utf-8")
     assert "вставьте этот текст в форму обращения на портале и приложите архив" in md

@@ -270,44 +270,49 @@ def _size(n: int) -> str:
 
 def collect_result(result: Any) -> None:
     """What `collect` made, what failed, and what the ticket still lacks."""
+    from tsdtool.texts import texts
+
     out = console.out()
+    t = texts(result.desk.language)
     m = result.manifest
+    desk = escape(result.desk.name)
     style = "green" if m.status == "complete" else "yellow"
+    status = f"[{style}]{escape(t.get('status', m.status, m.status))}[/]"
     size = _size(result.bundle.stat().st_size)
-    out.print(f"[{style}]{m.status}[/] bundle: {console.path(result.bundle)} ({size})", soft_wrap=True)
+    out.print(t("result.bundle", status=status, path=console.path(result.bundle), size=size), soft_wrap=True)
     for item in m.items:
         if item.status != "ok":
             style = "red" if item.status == "failed" else "dim"
-            out.print(f"  [{style}]{item.status}[/] {escape(item.path)}: {escape(item.reason)}",
-                      soft_wrap=True)
+            out.print(f"  [{style}]{escape(t.get('status', item.status, item.status))}[/] {escape(item.path)}: "
+                      f"{escape(t.reason(item.reason))}", soft_wrap=True)
     state = m.ticket
     if state and state.ready:
         if result.desk.channel == "portal" and not result.to:
-            where = result.desk.portal or "the desk's support portal"
-            phone = f" (phone {escape(result.desk.phone)})" if result.desk.phone else ""
-            out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: paste {console.path(result.ticket_md)} "
-                      f"into {escape(where)} and attach {console.path(result.bundle)}{phone}", soft_wrap=True)
+            where = escape(result.desk.portal or t("result.portal"))
+            phone = " " + t("result.phone", phone=escape(result.desk.phone)) if result.desk.phone else ""
+            line = t("result.ready_portal", desk=desk, ticket=console.path(result.ticket_md), where=where,
+                     bundle=console.path(result.bundle)) + phone
         else:
-            out.print(f"[green]ticket ready[/] for {escape(result.desk.name)}: {console.path(result.ticket_eml)}",
-                      soft_wrap=True)
+            line = t("result.ready", desk=desk, path=console.path(result.ticket_eml))
+        out.print(f"[green]{line}[/]", soft_wrap=True)
     else:
-        out.print(f"[red]ticket not ready[/] for {escape(result.desk.name)} — missing:")
+        out.print(f"[red]{t('result.not_ready', desk=desk)}[/]")
         for requirement in state.missing if state else []:
             out.print(f"  [red]•[/] {escape(result.desk.requirement_label(requirement))} "
-                      f"[dim]({escape(_fix_for(result.desk, requirement, state.invalid))})[/]", soft_wrap=True)
-    out.print(f"ticket text: {console.path(result.ticket_md)}", soft_wrap=True)
+                      f"[dim]({escape(_fix_for(result.desk, requirement, state.invalid, t))})[/]", soft_wrap=True)
+    out.print(t("result.text", path=console.path(result.ticket_md)), soft_wrap=True)
     for note in result.notes:
         console.warn(note)
 
 
-def _fix_for(desk: Any, requirement: str, invalid: dict[str, str]) -> str:
+def _fix_for(desk: Any, requirement: str, invalid: dict[str, str], t: Any) -> str:
     """The real way to fill a requirement: a terminal field names its option, a typed one --field."""
     ways = []
     for key in requirement.split("|"):
         rule = desk.rule(key)
-        why = f"{key} {invalid[key]}: " if key in invalid else ""
+        why = f"{key} {t.reason(invalid[key], 'invalid')}: " if key in invalid else ""
         ways.append(why + (rule.fix if rule.auto else f"--field {key}=…"))
-    return " or ".join(ways)
+    return t("result.field_or").join(ways)
 
 
 def report_written(path: Path, open_it: bool) -> int:
