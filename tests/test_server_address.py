@@ -60,7 +60,9 @@ def test_no_start_server_flag_exits_5(tsd, tmp_path, monkeypatch):
 
 
 def _stand_in_adb(tmp_path, monkeypatch, marker, listen: bool):
-    """An `adb` on PATH that records its arguments and (optionally) starts a fake server."""
+    """An `adb` on PATH that records its arguments and (optionally) starts a fake server; like
+    `adb start-server` it returns once the server listens (up to 30 s: a loaded CI box once took
+    more than the 5 s allowed before)."""
     bindir = tmp_path / "bin"
     bindir.mkdir()
     script = bindir / "adb"
@@ -74,7 +76,7 @@ def _stand_in_adb(tmp_path, monkeypatch, marker, listen: bool):
     """) if listen else ""
     record = f"open({str(marker)!r}, 'w').write(' '.join(sys.argv[1:]))\n"
     script.write_text(f"#!{sys.executable}\nimport sys, time\n" + record
-                      + serve + ("\nimport socket\nfor _ in range(100):\n    try:\n"
+                      + serve + ("\nimport socket\nfor _ in range(600):\n    try:\n"
                                  "        socket.create_connection(('127.0.0.1', int(port)), 0.2).close(); break\n"
                                  "    except OSError: time.sleep(0.05)\n" if listen else ""))
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
