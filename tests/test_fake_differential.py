@@ -155,7 +155,7 @@ def view(how: str, out: bytes):
         return sorted(out.split(b"\0"))
     if how == "tar":
         return _tar_view(out)
-    if how == "gz":  # GNU gzip (the stand-in) and zlib compress differently; the content is what counts
+    if how == "gz":  # the content is what counts (gzip headers may carry a name or a time)
         return _tar_view(gzip.decompress(out)) if out[:2] == b"\x1f\x8b" and b"ustar" in gzip.decompress(
             out)[:512] else gzip.decompress(out) if out else out
     return out

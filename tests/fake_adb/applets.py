@@ -15,7 +15,8 @@ gzip — gzip is certain only from SDK 29; Android 6–7 (SDK 23–25) are also 
 before Android 6 (SDK < 23) /system/bin had toolbox, whose ls/ps print other formats — the
 fake gives the same toybox applets without tar (as the Python emulation always did).
 Applets in these lists that Debian's toybox lacks (SELinux tools, ``bc``, …) are absent in the
-fake; ``gzip`` comes from Debian's GNU gzip (Debian's toybox has none), see realshell.py.
+fake; ``gzip`` is the emulation's, handed over by the real shell and paced by ``[cpu]``
+(Debian's toybox has none), see realshell.py.
 """
 
 from __future__ import annotations
