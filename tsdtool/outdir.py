@@ -70,7 +70,7 @@ class HashingWriter:
 
     def pwrite(self, data, offset: int) -> None:
         """Write at ``offset`` (byte ranges arriving in parallel, from any thread); not hashed
-        until :meth:`rehash`."""
+        until :meth:`hash_written`."""
         with self._lock:
             if self._meter is not None:
                 self._meter.charge(offset, len(data))
@@ -82,12 +82,15 @@ class HashingWriter:
         except OSError as exc:
             raise output_error(exc, offset) from exc
 
-    def rehash(self) -> None:
-        """Hash and count the file as written (after :meth:`pwrite`), reading it from the start."""
-        self._fh.flush()
-        self.sha, self.size = hashlib.sha256(), 0
-        with open(self._fh.name, "rb", buffering=0) as fh:
-            while chunk := fh.read(1 << 20):
+    def hash_written(self, upto: int | None = None) -> None:
+        """Hash and count what :meth:`pwrite` put before ``upto`` (None: the end of the file),
+        from where the hash stands: call it with growing ``upto``, one thread at a time."""
+        with open(self._fh.name, "rb", buffering=0) as fh:  # the writer's own handle is write-only
+            fh.seek(self.size)
+            while upto is None or self.size < upto:
+                chunk = fh.read(1 << 20 if upto is None else min(1 << 20, upto - self.size))
+                if not chunk:
+                    break
                 self.sha.update(chunk)
                 self.size += len(chunk)
 

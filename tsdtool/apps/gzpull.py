@@ -20,8 +20,8 @@ zlib checks both, and each range must come back exactly as long as asked (the la
 reads to the end of the file, so a file that grew or shrank meanwhile is noticed). Any such
 mismatch, or a terminal without gzip (toybox has it from Android 10), sends the file back to
 the raw copy (tar, then file by file), with the reason recorded. The local file is the
-original bytes: ranges are written at their offsets into ``NAME.part``, and its SHA-256 is
-taken when all have arrived.
+original bytes: ranges are written at their offsets into ``NAME.part``; its SHA-256 is taken
+in file order, each range as soon as those before it are in (read back from the page cache).
 """
 
 from __future__ import annotations
@@ -137,6 +137,22 @@ class _Inflate:
         return self.at - self.start
 
 
+class _InOrder:
+    """Hashes a file's ranges in order as they complete, while the slower ones still arrive."""
+
+    def __init__(self, writer: HashingWriter, ranges: list[tuple[int, int | None]]):
+        self.writer, self.lock, self.next = writer, threading.Lock(), 0
+        self.ends = [None if length is None else offset + length for offset, length in ranges]
+        self.done = [False] * len(ranges)
+
+    def finished(self, k: int) -> None:
+        with self.lock:
+            self.done[k] = True
+            while self.next < len(self.done) and self.done[self.next] and self.ends[self.next] is not None:
+                self.writer.hash_written(self.ends[self.next])
+                self.next += 1
+
+
 def fetch(
     way: Way, files: Sequence[Found], out: OutputDir, *, local: Callable[[Found], str], kind: str,
     progress: Progress,
@@ -167,10 +183,13 @@ def fetch(
         for found in files:
             opened.append((found, out.open(local(found), found.path, kind)))
             writers.append(opened[-1][1].__enter__())
-        tasks = [(n, offset, length) for n, (found, _) in enumerate(opened) for offset, length in jobs[found.rel]]
+        order = [_InOrder(w, jobs[found.rel]) for w, (found, _) in zip(writers, opened, strict=True)]
+        tasks = [(n, k, offset, length) for n, (found, _) in enumerate(opened)
+                 for k, (offset, length) in enumerate(jobs[found.rel])]
         with ThreadPoolExecutor(min(len(tasks), MAX_STREAMS), thread_name_prefix="tsdtool-gz") as pool:
-            futures = [(n, pool.submit(_range, way, opened[n][0].path, writers[n], offset, length, advance, stop))
-                       for n, offset, length in tasks]
+            futures = [(n, pool.submit(_range, way, opened[n][0].path, writers[n], offset, length, advance, stop,
+                                       lambda n=n, k=k: order[n].finished(k)))
+                       for n, k, offset, length in tasks]
             raised: dict[int, BaseException] = {}
             try:
                 for n, future in futures:
@@ -190,7 +209,7 @@ def fetch(
     for n, (found, cm) in enumerate(opened):
         error = raised.get(n)
         if error is None:
-            writers[n].rehash()
+            writers[n].hash_written()  # what the ranges that finished in order did not hash yet
             size = known.get(found.path)
             if size is not None and writers[n].size != size and len(jobs[found.rel]) > 1:
                 error = Unusable(f"{writers[n].size} bytes arrived, the terminal listed {size}: the file changed "
@@ -211,7 +230,7 @@ def fetch(
 
 
 def _range(way: Way, path: str, writer: HashingWriter, offset: int, length: int | None,
-           advance: Callable[[int], None], stop: threading.Event) -> None:
+           advance: Callable[[int], None], stop: threading.Event, done: Callable[[], None]) -> None:
     sink = _Inflate(writer, offset, advance, stop)
     result = way.device.stream_shell((), sink, script=command(way, path, offset, length))  # type: ignore[arg-type]
     if result.exit_code != 0 or result.stderr:
@@ -220,3 +239,4 @@ def _range(way: Way, path: str, writer: HashingWriter, offset: int, length: int 
         raise Unusable("the gzip stream ended early")
     if length is not None and sink.length != length:
         raise Unusable(f"bytes {offset}–{offset + length}: {sink.length} arrived (the file changed meanwhile)")
+    done()
