@@ -223,3 +223,15 @@ def test_a_pulled_cable_in_collect_packs_a_partial_bundle(fake_terminal, tsd, tm
     assert item["status"] == "failed" and item["reason"]
     [db] = manifest["databases"]
     assert not db["complete"] and db["copied"].startswith("gzip -1")
+
+
+def test_windows_without_pwrite_reassembles_the_same_bytes(fake_terminal, tmp_path, big, small_ranges, monkeypatch):
+    import os
+
+    monkeypatch.delattr(os, "pwrite")  # Python on Windows has no os.pwrite
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big})
+    out = OutputDir(tmp_path / "out")
+    pull = pull_databases(fake.device(), DBG, out)
+    assert pull.databases[0]["copied"] == "gzip -1, 4 streams"
+    [item] = [i for i in out.items if i.source == f"{DATA}/databases/app.db"]
+    assert (item.sha256, (tmp_path / "out" / item.path).read_bytes()) == (sha(big), big)

@@ -76,6 +76,11 @@ class HashingWriter:
                 self._meter.charge(offset, len(data))
         view = memoryview(data).cast("B")
         try:
+            if not hasattr(os, "pwrite"):  # Windows: one writer at a time, through the handle
+                with self._lock:
+                    self._fh.seek(offset)
+                    self._fh.write(view)
+                return
             while view:
                 n = os.pwrite(self._fh.fileno(), view, offset)
                 view, offset = view[n:], offset + n
@@ -85,6 +90,8 @@ class HashingWriter:
     def hash_written(self, upto: int | None = None) -> None:
         """Hash and count what :meth:`pwrite` put before ``upto`` (None: the end of the file),
         from where the hash stands: call it with growing ``upto``, one thread at a time."""
+        with self._lock:
+            self._fh.flush()  # what the Windows path of pwrite buffered
         with open(self._fh.name, "rb", buffering=0) as fh:  # the writer's own handle is write-only
             fh.seek(self.size)
             while upto is None or self.size < upto:
