@@ -166,7 +166,8 @@ def test_cleverence_questions_offer_the_pc_roots_mobile_smarts_values(fake_serve
     drive = make_drive(tmp_path)  # the fake Windows drive of tests/test_pc.py
     child, screen = _spawn(server.port, tmp_path, "--desk", "cleverence", "--package", "com.example.scanner.demo",
                            "--pc-root", str(drive))
-    _answer(child, screen, "Продукт", "Склад 15")
+    _answer(child, screen, "Продукт", "")  # Enter takes the drive's one Mobile SMARTS base
+    assert any(ln.startswith("Продукт") and ln.endswith("[Склад 15]:") for ln in screen.lines()), screen.lines()
     _answer(child, screen, "ОС компьютера", "Windows 10 Pro 22H2")  # the copied drive has no hive: asked
     _answer(child, screen, "Разрядность ОС", "")  # Enter keeps what the drive says
     child.expect_exact("Версия 1С")  # every platform on the drive: the default wraps at 120 columns
@@ -187,6 +188,7 @@ def test_cleverence_questions_offer_the_pc_roots_mobile_smarts_values(fake_serve
     assert code == 0, screen.raw[-3000:]
     form = manifest_of(next((tmp_path / "out").glob("*.zip")))["form"]
     assert form["ms_version"] == "3.4.46.31745 (MobileSMARTSUpdater.exe)" and form["ms_bases"] == "Склад 15"
+    assert form["product"] == "Склад 15"
     assert form["pc_bitness"] == "64-bit" and form["onec_version"].startswith("8.3.25.1257 (64-bit (x64))")
     md = next((tmp_path / "out").glob("*.ticket.md")).read_text("utf-8").splitlines()
     assert "- **Версия Mobile SMARTS на ПК**: 3.4.46.31745 (MobileSMARTSUpdater.exe)" in md

@@ -417,6 +417,13 @@ def test_questions_skip_the_exchange_link_only_when_the_pc_root_attaches_the_fol
                                                                use_user_profiles=False)).questions()}
     assert asked["ms_version"].default == "3.4.46.31745 (MobileSMARTSUpdater.exe)"
     assert asked["ms_version"].label == "Версия Mobile SMARTS на ПК" and asked["ms_bases"].default == "Склад 15"
+    assert asked["product"].default == "Склад 15"  # the one base: offered as the product, to confirm
+    assert "product" not in plan.build(plan.CollectOptions(desk="cleverence", pc_root=drive,
+                                                           use_user_profiles=False)).form  # never a value
+    (drive / "ProgramData/Cleverence/Databases/Магазин 15").mkdir()
+    asked = {q.key: q for q in plan.build(plan.CollectOptions(desk="cleverence", pc_root=drive,
+                                                               use_user_profiles=False)).questions()}
+    assert asked["product"].default == "" and asked["ms_bases"].default == "Магазин 15, Склад 15"  # two: no guess
 
 
 def test_a_pc_file_field_cannot_be_typed(drive, tmp_path, tsd, fake_server):

@@ -173,6 +173,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     pc_root: Any = None  # where the PC items are read (tsdtool.pc.run.root_for), None: no PC items
     pc_covers: set[str] = field(default_factory=set)  # file fields the PC items will fill (exchange_folder)
+    suggested: dict[str, str] = field(default_factory=dict)  # defaults at a question only, never values
 
     @property
     def form(self) -> dict[str, str]:
@@ -199,7 +200,8 @@ class Plan:
                 rule = self.desk.rule(key)
                 if rule.auto or any(q.key == key for q in asked):
                     continue
-                default = self.answers[key].value if key in self.answers else from_terminal.get(key, "")
+                default = (self.answers[key].value if key in self.answers
+                           else from_terminal.get(key) or self.suggested.get(key, ""))
                 ends = texts(self.desk.language)("ask.multiline_end") if rule.multiline else ""
                 asked.append(Question(key, rule.label, rule.hint, rule.multiline, default, ends=ends))
         return asked
@@ -256,12 +258,13 @@ def build(options: CollectOptions) -> Plan:
                 answers[key] = Answer(value, THIS_PC)
     pc_root = _pc_root(options)
     covers: set[str] = set()
+    suggested: dict[str, str] = {}
     if pc_root is not None:
         # The PC the desk means (a copy of its drive with --pc-root, or this Windows PC): its
         # Windows, 1C and Mobile SMARTS versions are that PC's, below anything typed, and
         # offered as defaults at a question; an exchange folder it will attach meets GRSoft's
         # exchange requirement, so nobody is asked for a link.
-        values, covers = _pc_root_values(pc_root, options.profile_dirs)
+        values, covers, suggested = _pc_root_values(pc_root, options.profile_dirs)
         source = PC_ROOT if options.pc_root is not None else THIS_PC
         for key, value in values.items():
             if source == PC_ROOT or key not in answers:
@@ -280,11 +283,13 @@ def build(options: CollectOptions) -> Plan:
         attach.append(path)
     check_folder(Path(options.out_dir), "-o")
     apps = AppChoice(options)
-    return Plan(options, desk, apps, answers, attach, pc, notes, pc_root, covers)
+    return Plan(options, desk, apps, answers, attach, pc, notes, pc_root, covers, suggested)
 
 
-def _pc_root_values(root: Any, profile_dirs: Sequence[Path]) -> tuple[dict[str, str], set[str]]:
-    """Field values read from the PC root, and the file fields its items will fill."""
+def _pc_root_values(root: Any, profile_dirs: Sequence[Path]) -> tuple[dict[str, str], set[str], dict[str, str]]:
+    """Field values read from the PC root, the file fields its items will fill, and suggestions:
+    the one Mobile SMARTS base's name as the product (a base is an installed product, «Склад 15»,
+    kb.cleverence.com/3.4/how-to-update-server), a default at the question, never a value."""
     from tsdtool.pc import grserver, mobilesmarts, onec, windows
     from tsdtool.pc.common import profile_pc
     from tsdtool.pc.run import field_defaults
@@ -296,8 +301,10 @@ def _pc_root_values(root: Any, profile_dirs: Sequence[Path]) -> tuple[dict[str, 
             facts["windows"] = windows.read_windows(root)
         exchange, _ = grserver.read_grserver(root, profile_pc("napoleon", profile_dirs))
     except OSError:  # a default is a convenience: the PC collectors record the real failure
-        return {}, set()
-    return field_defaults(facts), {"exchange_folder"} if exchange.get("attached") else set()
+        return {}, set(), {}
+    bases = facts["mobilesmarts"].get("bases", [])
+    return (field_defaults(facts), {"exchange_folder"} if exchange.get("attached") else set(),
+            {"product": bases[0]} if len(bases) == 1 else {})
 
 
 def _pc_root(options: CollectOptions) -> Any:
