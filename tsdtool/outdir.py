@@ -87,9 +87,18 @@ class HashingWriter:
         except OSError as exc:
             raise output_error(exc, offset) from exc
 
+    def rehash(self) -> None:
+        """Hash and count the whole file as written (after :meth:`pwrite`), from its start."""
+        self.sha, self.size = hashlib.sha256(), 0
+        self.hash_written()
+
     def hash_written(self, upto: int | None = None) -> None:
         """Hash and count what :meth:`pwrite` put before ``upto`` (None: the end of the file),
-        from where the hash stands: call it with growing ``upto``, one thread at a time."""
+        from where the hash stands: call it with growing ``upto``, one thread at a time.
+
+        This is the one pass, in file order, over an item that arrived in ranges
+        (:mod:`tsdtool.apps.gzpull` calls it range by range): whatever must see its bytes in
+        order (the bundle's deflate) is fed here."""
         with self._lock:
             self._fh.flush()  # what the Windows path of pwrite buffered
         with open(self._fh.name, "rb", buffering=0) as fh:  # the writer's own handle is write-only
