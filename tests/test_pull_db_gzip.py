@@ -235,3 +235,12 @@ def test_windows_without_pwrite_reassembles_the_same_bytes(fake_terminal, tmp_pa
     assert pull.databases[0]["copied"] == "gzip -1, 4 streams"
     [item] = [i for i in out.items if i.source == f"{DATA}/databases/app.db"]
     assert (item.sha256, (tmp_path / "out" / item.path).read_bytes()) == (sha(big), big)
+
+
+@pytest.mark.parametrize("size", [0, 1, 4 * 1024 * 1024 - 1, 4 * 1024 * 1024 + 1, 34_123_776, 10**9 + 7])
+def test_ranges_cover_the_file_once_in_at_most_four_streams(size):
+    ranges = gzpull.plan(size, size)
+    assert 1 <= len(ranges) <= gzpull.STREAMS and ranges[0][0] == 0 and ranges[-1][1] is None
+    ends = [offset + length for offset, length in ranges[:-1]]
+    assert ends == [offset for offset, _ in ranges[1:]]  # back to back, no gap, no overlap
+    assert all(length >= gzpull.MIN_RANGE for _, length in ranges[:-1]) and ranges[-1][0] <= max(size - 1, 0)

@@ -41,7 +41,9 @@ from tsdtool.transport.adb import join
 
 STREAMS = 4  # ranges of a large set: a 4-core terminal deflates ~120 MB/s at -1, past what USB 2.0 carries
 MAX_STREAMS = 8  # at most this many streams at once (a set of many small files)
-MIN_RANGE = 4 * 1024 * 1024  # smaller pieces are not worth a stream of their own
+# Smaller pieces are not worth a stream of their own (a few processes to start on the terminal);
+# larger ones would leave a mid-sized file on one core, which deflates slower than USB carries.
+MIN_RANGE = 1024 * 1024
 MIN_TOTAL = 1024 * 1024  # below this one tar stream (one request, no gzip to start) is as quick
 FATAL = (errors.TransferError, errors.DeviceTimeout, errors.DeviceUnavailable)
 
@@ -91,9 +93,9 @@ def probe_script(way: Way, paths: Sequence[str]) -> str:
 def plan(size: int, total: int, streams: int = STREAMS) -> list[tuple[int, int | None]]:
     """``(offset, length)`` ranges for a file of ``size`` bytes out of ``total`` to copy; the last
     range has length None (to the end of the file)."""
-    piece = max(MIN_RANGE, -(-total // streams))
-    count = max(1, -(-size // piece))
-    step = -(-size // count)
+    piece = max(MIN_RANGE, total // streams)
+    count = min(streams, max(1, size // piece))  # each range at least a piece (≥ MIN_RANGE)
+    step = size // count
     return [(k * step, step if k < count - 1 else None) for k in range(count)]
 
 
