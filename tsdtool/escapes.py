@@ -42,10 +42,13 @@ def header(value: object) -> str:
     return " ".join(text.split()).replace(_ENCODED_WORD, "= ?")
 
 
-# What can make Markdown (CommonMark, GitHub, portals) do more than show text: raw HTML
-# starts with '<', links and images need '[' ']', code spans '`', emphasis '*'; a backslash
-# escapes them all. ('&' needs nothing: an entity only ever shows a character.)
-_MD_SPECIAL = re.compile(r"([\\`*\[\]<])")
+# What can make Markdown (CommonMark, GitHub, portals) show other than the text: raw HTML
+# starts with '<', links and images need '[' ']', code spans '`', emphasis '*' and '_' (an
+# underscore only where it is not inside a word: snake_case stays as typed), an entity '&…;';
+# a backslash escapes them all. A backslash is markup only before ASCII punctuation
+# (CommonMark 2.4) or at a line's end (a hard break): a Windows path (C:\ProgramData\Cleverence)
+# stays as typed in the plain-text .eml.
+_MD_SPECIAL = re.compile(r"([`*\[\]<]|(?<![^\W_])_|_(?![^\W_])|&(?=#?\w+;)|\\(?=[!-/:-@\[-`{-~]|$))", re.M)
 
 
 def markdown(value: object) -> str:
