@@ -652,3 +652,74 @@ def test_mailbox_keeps_only_one_plain_address(value, kept):
     from tsdtool.bundle import fields
 
     assert fields.mailbox(value) == (value if kept else "")  # the header's and the field rule's check
+
+
+def test_a_russian_portal_ticket_exactly():
+    """Every word around the values in the desk's language, the auto values too ("сборка",
+    "скопирована"), the portal's own address, and the blank lines between the parts."""
+    m = sample_manifest(description="Сканер зависает", contact_email="ivan@example.com")
+    del m.databases[0]["check"]
+    desk = _desk(language="ru", labels={}, required=("description", "device_os", "database"), recommended=(),
+                 channel="portal", to="", portal="https://support.example/new")
+    assert ticket.markdown(m, desk) == (
+        "# Zebra Technologies TC52: Сканер зависает\n"
+        "\n"
+        "Поддержка: Test Desk — Подайте заявку на портале техподдержки (https://support.example/new): "
+        "вставьте этот текст в форму обращения на портале и приложите архив\n"
+        "\n"
+        "## Обязательные сведения\n"
+        "- **Что не работает**: Сканер зависает\n"
+        "- **ОС и прошивка терминала**: Android 11 (API 30), сборка 11-49-09.00-RG-U00; osx_version QCT.1\n"
+        "- **База данных приложения**: apps/com.example.app/internal/databases/main.db (скопирована)\n"
+        "\n"
+        "## Дополнительно\n"
+        "- **Модель терминала**: Zebra Technologies TC52\n"
+        "- **Версия приложения**: com.example.app 3.3.0 (28766)\n"
+        "- **Логи**: logs/logcat.txt\n"
+        "- **Снимок экрана**: screenshot.png\n"
+        "- **E-mail**: ivan@example.com\n"
+        "\n"
+        "-- tsdtool 0.1.0, 2024-05-14T09:30:00Z\n"
+    )
+
+
+def test_a_ticket_not_ready_has_its_warning_between_blank_lines():
+    lines = ticket.markdown(sample_manifest(), _desk()).splitlines()
+    assert lines[:5] == ["# Zebra Technologies TC52: support request", "",
+                         f"> **{_heading('not_ready')}:** Problem, E-mail, Exchange link / Attached folders", "",
+                         "To: desk@example.com (Test Desk)"]
+
+
+def test_problems_name_each_status_in_the_desks_language_and_an_unknown_one_as_recorded():
+    from tsdtool.bundle.manifest import FAILED, SKIPPED
+
+    m = sample_manifest(description="x")
+    m.items = [BundleItem("logs/a.log", "log", "x", status=FAILED, reason="cut"),
+               BundleItem("logs/b.log", "log", "x", status=SKIPPED, reason="off"),
+               BundleItem("logs/c.log", "log", "x", status="lost", reason="newer writer")]
+    assert _sections(ticket.markdown(m, _desk(language="ru", labels={})))["Не удалось собрать"] == [
+        "- logs/a.log: ошибка — cut", "- logs/b.log: пропущено — off", "- logs/c.log: lost — newer writer"]
+
+
+def test_a_desks_instructions_are_one_paragraph_between_blank_lines():
+    lines = ticket.markdown(sample_manifest(description="x"), _desk(instructions="  Attach\n the log. ")).splitlines()
+    n = lines.index("To: desk@example.com (Test Desk)")
+    assert lines[n + 1 : n + 5] == ["", "Attach the log.", "", f"## {_heading('required')}"]
+
+
+def test_the_bundle_section_per_channel_and_link_after_everything_else():
+    h = "a" * 64
+    attached, big = ticket.Attachment("b.zip", 2048, h, True), ticket.Attachment("b.zip", 5 << 20, h, False)
+    m = sample_manifest(description="x")
+    m.redaction.enabled, m.redaction.counts = True, {"imei": 1}
+    portal = _desk(channel="portal", to="")
+    lines = ticket.markdown(m, portal, attached).splitlines()
+    assert lines[0] == "# Zebra Technologies TC52: x"  # the bundle's lines come after the rest, not instead
+    n = lines.index(f"{_heading('redacted')}: imei 1")
+    assert lines[n + 1 :] == ["", f"## {_heading('bundle')}", f"- b.zip, 2 KB, SHA-256 {h}", f"- {_heading('paste')}",
+                              "", "-- tsdtool 0.1.0, 2024-05-14T09:30:00Z"]
+    assert _sections(ticket.markdown(m, portal, attached, to="a@b.org"))[_heading("bundle")][1:] == [
+        f"- {_heading('attached')}"]  # mailed after all: attached, not pasted
+    m.form["bundle_link"] = "https://files.example/b.zip"  # typed by the person
+    assert _sections(ticket.markdown(m, _desk(), big))[_heading("bundle")] == [
+        f"- b.zip, 5.0 MB, SHA-256 {h}", "- https://files.example/b.zip"]
