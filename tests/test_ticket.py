@@ -723,3 +723,18 @@ def test_the_bundle_section_per_channel_and_link_after_everything_else():
     m.form["bundle_link"] = "https://files.example/b.zip"  # typed by the person
     assert _sections(ticket.markdown(m, _desk(), big))[_heading("bundle")] == [
         f"- b.zip, 5.0 MB, SHA-256 {h}", "- https://files.example/b.zip"]
+
+
+def test_an_email_desk_needs_the_senders_address_even_when_it_does_not_require_it():
+    email_desk, portal = _desk(required=("description",)), _desk(required=("description",), channel="portal", to="")
+    filled = {"description": "x"}
+    assert ticket.missing(email_desk, filled) == ["contact_email"]
+    assert ticket.missing(portal, filled) == []
+    assert ticket.missing(email_desk, filled | {"contact_email": "a@b.org"}) == []
+    assert ticket.missing(email_desk, filled | {"contact_email": "nope"}) == ["contact_email"]
+
+
+def test_a_russian_subject_is_russian_around_the_values():
+    desk = _desk(language="ru", subject="{device_os}: {summary}", subject_max=200)
+    assert ticket.subject(desk, sample_manifest()) == (
+        "Android 11 (API 30), сборка 11-49-09.00-RG-U00; osx_version QCT.1: обращение в техподдержку")
