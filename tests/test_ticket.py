@@ -738,3 +738,25 @@ def test_a_russian_subject_is_russian_around_the_values():
     desk = _desk(language="ru", subject="{device_os}: {summary}", subject_max=200)
     assert ticket.subject(desk, sample_manifest()) == (
         "Android 11 (API 30), сборка 11-49-09.00-RG-U00; osx_version QCT.1: обращение в техподдержку")
+
+
+@pytest.mark.parametrize(("text", "limit", "cut"), [
+    ("aaaa bbbb cccc", 10, "aaaa bbbb…"),  # the cut falls right before a space: at a word
+    ("aaaaaa bbbbbbbb", 10, "aaaaaa…"),  # back to the last space
+    ("aa aaaa bbbbbbbb", 10, "aa aaaa…"),  # the last space, not the first
+    ("aaaaaa, bbbbbbbb", 10, "aaaaaa…"),  # no dangling comma
+    ("Zebra MC33X scanner", 14, "Zebra MC33X…"),  # only punctuation is stripped, not a letter
+    ("aaaaa bbbbbbbbbb", 10, "aaaaa bbb…"),  # the last space is not past half: cut inside the word
+    ("aaaa bbbbbbbb", 10, "aaaa bbbb…"),
+    ("aa bbbbbbbbbbbbbb", 10, "aa bbbbbb…"),
+    ("abcdefghij", 10, "abcdefghij"),  # fits exactly
+])
+def test_shorten_cuts_at_a_word_past_half_the_limit(text, limit, cut):
+    assert ticket.shorten(text, limit) == cut
+
+
+def test_summary_is_cut_past_70_characters_and_a_missing_serial_is_empty():
+    assert ticket.summary({"description": "x" * 71}) == "x" * 69 + "…"
+    m = sample_manifest(description="x")
+    del m.device["serial"]
+    assert ticket.subject(_desk(subject="[{serial}] {summary}"), m) == "[] x"
