@@ -760,3 +760,11 @@ def test_summary_is_cut_past_70_characters_and_a_missing_serial_is_empty():
     m = sample_manifest(description="x")
     del m.device["serial"]
     assert ticket.subject(_desk(subject="[{serial}] {summary}"), m) == "[] x"
+
+
+def test_pc_items_are_listed_as_pc_files():
+    h = "0" * 64
+    m = Manifest("0.1.0", "2024-05-14T09:30:00Z", items=[
+        BundleItem("pc/windows.txt", "pc", "systeminfo", sha256=h), BundleItem("pc/1c.txt", "pc", "x", sha256=h),
+        BundleItem("logs/logcat.txt", "log", "logcat", sha256=h)])
+    assert ticket.auto_values(m) == {"pc_files": "pc/windows.txt, pc/1c.txt", "logs": "logs/logcat.txt"}
