@@ -449,3 +449,53 @@ def test_verify_counts_every_chunk_of_a_large_item(tmp_path):
     path, _ = pack(tmp_path, out)
     result = verify(path)
     assert (result.problems, result.checked) == ([], 1)
+
+
+def test_bundle_read_refuses_a_member_whose_size_is_not_the_manifests(tmp_path):
+    path, m = pack(tmp_path, staged(tmp_path))
+    size = m.item("logs/logcat.txt").size
+
+    def claim_more(doc):
+        doc["items"][0]["size"] += 10
+
+    bigger = _edit_manifest(path, tmp_path / "tampered" / "size.zip", claim_more)
+    with open_bundle(bigger) as bundle, pytest.raises(errors.UsageError) as refused:
+        bundle.read("logs/logcat.txt", 5)
+    assert str(refused.value) == (f"{bigger}: logs/logcat.txt holds {size} bytes but the manifest says {size + 10}: "
+                                  "refusing to unpack it")
+    assert refused.value.fix == "`tsdtool verify` lists every problem"
+
+
+def test_bundle_read_refuses_a_whole_member_over_the_item_budget_but_gives_its_head_or_tail(tmp_path, monkeypatch):
+    path, m = pack(tmp_path, staged(tmp_path))
+    size = m.item("logs/logcat.txt").size
+    with monkeypatch.context() as env, open_bundle(path) as bundle:  # undone before the autouse check
+        env.setenv("TSDTOOL_MAX_ITEM", str(size))
+        whole = bundle.read("logs/logcat.txt")  # exactly the budget: allowed
+        assert len(whole) == size
+        env.setenv("TSDTOOL_MAX_ITEM", str(size - 1))
+        with pytest.raises(errors.UsageError) as refused:
+            bundle.read("logs/logcat.txt")
+        assert bundle.read("logs/logcat.txt", 5) == whole[:5]
+        assert bundle.read("logs/logcat.txt", tail=5) == whole[-5:]
+    assert str(refused.value) == (f"{path}: logs/logcat.txt is {size} bytes, over its budget of {size - 1} bytes: "
+                                  "refusing to unpack it")
+    assert refused.value.fix == "if it is genuine, raise TSDTOOL_MAX_ITEM"
+
+
+def test_verify_does_not_hash_a_member_over_the_item_budget_but_still_compares_its_size(tmp_path, monkeypatch):
+    path, m = pack(tmp_path, staged(tmp_path))
+    size = m.item("logs/logcat.txt").size
+
+    def claim_more(doc):
+        doc["items"][0]["size"] += 10
+
+    bigger = _edit_manifest(path, tmp_path / "tampered" / "size.zip", claim_more)
+    skipped = (f"logs/logcat.txt: not hashed: {size} bytes is over the item budget of {size - 1} bytes"
+               " (TSDTOOL_MAX_ITEM)")
+    with monkeypatch.context() as env:  # undone before the autouse check
+        env.setenv("TSDTOOL_MAX_ITEM", str(size))
+        assert verify(path).problems == []  # exactly the budget: hashed
+        env.setenv("TSDTOOL_MAX_ITEM", str(size - 1))
+        assert verify(path).problems == [skipped]
+        assert verify(bigger).problems == [f"logs/logcat.txt: {size} bytes, the manifest says {size + 10}", skipped]
