@@ -499,3 +499,15 @@ def test_verify_does_not_hash_a_member_over_the_item_budget_but_still_compares_i
         env.setenv("TSDTOOL_MAX_ITEM", str(size - 1))
         assert verify(path).problems == [skipped]
         assert verify(bigger).problems == [f"logs/logcat.txt: {size} bytes, the manifest says {size + 10}", skipped]
+
+
+def test_verify_names_an_item_listed_twice_and_still_checks_the_ones_after_it(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+
+    def list_twice(doc):
+        doc["items"].insert(1, dict(doc["items"][0]))
+
+    twice = _edit_manifest(path, tmp_path / "tampered" / "listed.zip", list_twice)
+    result = verify(twice)
+    assert result.problems == ["logs/logcat.txt: listed more than once in the manifest"]
+    assert result.checked == 2  # the log and the partial database after it
