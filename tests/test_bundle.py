@@ -511,3 +511,40 @@ def test_verify_names_an_item_listed_twice_and_still_checks_the_ones_after_it(tm
     result = verify(twice)
     assert result.problems == ["logs/logcat.txt: listed more than once in the manifest"]
     assert result.checked == 2  # the log and the partial database after it
+
+
+def test_a_manifest_of_exactly_the_limit_is_read_and_one_byte_more_is_refused(tmp_path, monkeypatch):
+    from tsdtool.bundle import verify as verify_mod
+
+    path, _ = pack(tmp_path, staged(tmp_path))
+    with zipfile.ZipFile(path) as zf:
+        size = zf.getinfo("manifest.json").file_size
+    with monkeypatch.context() as patch:  # undone before the autouse check
+        patch.setattr(verify_mod, "MANIFEST_LIMIT", size)
+        with open_bundle(path) as bundle:
+            assert bundle.manifest.item("logs/logcat.txt").kind == "log"
+        patch.setattr(verify_mod, "MANIFEST_LIMIT", size - 1)
+        with pytest.raises(errors.UsageError, match="no manifest.json in it"):
+            open_bundle(path)
+
+
+def test_the_tail_of_a_member_spanning_reads_is_exact_and_held_in_constant_memory(tmp_path):
+    import tracemalloc
+
+    from tsdtool.bundle.verify import read_member
+
+    big = tmp_path / "big.zip"
+    data = bytes(range(256)) * (3 << 12)  # 3 MiB: three reads of 1 MiB
+    with zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("x", data)
+        zf.writestr("zeros", bytes(24 << 20))
+    with zipfile.ZipFile(big) as zf:
+        for tail in (10, (2 << 20) + 1, (2 << 20), 3 << 20, (3 << 20) + 7):
+            assert read_member(zf, "x", tail=tail) == data[-tail:], tail
+        tracemalloc.start()
+        try:
+            assert read_member(zf, "zeros", tail=5) == bytes(5)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 8 << 20  # a few reads of 1 MiB, not the 24 MiB member
