@@ -548,3 +548,20 @@ def test_the_tail_of_a_member_spanning_reads_is_exact_and_held_in_constant_memor
         finally:
             tracemalloc.stop()
     assert peak < 8 << 20  # a few reads of 1 MiB, not the 24 MiB member
+
+
+def test_a_name_twice_in_the_zip_is_refused_by_readers_and_each_problem_named_by_verify(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    twice = _rewrite(path, tmp_path / "tampered" / "twice.zip", lambda n, d: d)
+    with pytest.warns(UserWarning, match="Duplicate name"), zipfile.ZipFile(twice, "a") as zf:
+        zf.writestr("logs/logcat.txt", b"a different log\n")
+    with pytest.raises(errors.UsageError) as refused:
+        open_bundle(twice)
+    assert str(refused.value) == (f"{twice}: 1 names are in the zip twice, e.g. 'logs/logcat.txt' "
+                                  "(unzip would extract unchecked copies)")
+    assert "logs/logcat.txt: in the zip more than once" in verify(twice).problems
+    text = tmp_path / "tampered" / "text.zip"
+    text.write_bytes(b"not a zip at all")
+    with pytest.raises(errors.UsageError) as refused:
+        open_bundle(text)
+    assert str(refused.value) == f"{text}: not a readable zip (File is not a zip file)"
