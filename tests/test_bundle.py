@@ -559,9 +559,17 @@ def test_a_name_twice_in_the_zip_is_refused_by_readers_and_each_problem_named_by
         open_bundle(twice)
     assert str(refused.value) == (f"{twice}: 1 names are in the zip twice, e.g. 'logs/logcat.txt' "
                                   "(unzip would extract unchecked copies)")
+    assert refused.value.fix == "ask for the bundle again; `tsdtool verify` lists every problem"
     assert "logs/logcat.txt: in the zip more than once" in verify(twice).problems
     text = tmp_path / "tampered" / "text.zip"
     text.write_bytes(b"not a zip at all")
     with pytest.raises(errors.UsageError) as refused:
         open_bundle(text)
     assert str(refused.value) == f"{text}: not a readable zip (File is not a zip file)"
+    plain = tmp_path / "tampered" / "plain.zip"
+    with zipfile.ZipFile(plain, "w") as zf:
+        zf.writestr("a.txt", "a")
+    with pytest.raises(errors.UsageError) as refused:
+        open_bundle(plain)
+    assert str(refused.value) == (f"{plain}: no manifest.json in it (or one over 64 MiB) — not a tsdtool bundle, "
+                                  "or unfinished")
