@@ -573,3 +573,26 @@ def test_a_name_twice_in_the_zip_is_refused_by_readers_and_each_problem_named_by
         open_bundle(plain)
     assert str(refused.value) == (f"{plain}: no manifest.json in it (or one over 64 MiB) — not a tsdtool bundle, "
                                   "or unfinished")
+
+
+def test_readers_refuse_a_manifest_no_text_can_carry_and_name_why_in_one_short_line(tmp_path):
+    path, _ = pack(tmp_path, staged(tmp_path))
+    tampered = tmp_path / "tampered"
+
+    def manifest_text(name, change):
+        return _rewrite(path, tampered / name, lambda n, d: change(d) if n == "manifest.json" else d)
+
+    surrogate = manifest_text("s.zip", lambda d: d.replace(b'"TC52"', b'"TC52\\udc80"'))  # valid JSON, no UTF-8
+    with pytest.raises(errors.UsageError, match=r"manifest.json is not a tsdtool manifest \('utf-8' codec can't "
+                                                r"encode character '\\udc80'"):
+        open_bundle(surrogate)
+    deep = manifest_text("d.zip", lambda d: d.replace(b'"TC52"', b"[" * 100_000 + b"]" * 100_000))
+    with pytest.raises(errors.UsageError) as refused:
+        open_bundle(deep)
+    assert str(refused.value) == f"{deep}: manifest.json is not a tsdtool manifest (nested too deeply)"
+    long = manifest_text("l.zip", lambda d: d.replace(b'"serial": "TSD0001", ', b"").replace(
+        b'"device": {', b'"device": "' + b"x" * 400 + b'", "unused": {'))
+    with pytest.raises(errors.UsageError) as refused:
+        open_bundle(long)
+    why = str(refused.value).split(" (", 1)[1]
+    assert why == "device: '" + "x" * 291 + ")"  # the first 300 characters of the schema's message
