@@ -538,9 +538,12 @@ def test_the_tail_of_a_member_spanning_reads_is_exact_and_held_in_constant_memor
     with zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("x", data)
         zf.writestr("zeros", bytes(24 << 20))
+        zf.writestr("half", data[(1 << 19) :] + data[:10])
     with zipfile.ZipFile(big) as zf:
         for tail in (10, (2 << 20) + 1, (2 << 20), 3 << 20, (3 << 20) + 7):
             assert read_member(zf, "x", tail=tail) == data[-tail:], tail
+        assert read_member(zf, "x", tail=0) == b""  # the last 0 bytes: nothing
+        assert read_member(zf, "half", tail=10) == data[:10]  # 2.5 MiB: a short last read
         tracemalloc.start()
         try:
             assert read_member(zf, "zeros", tail=5) == bytes(5)
@@ -596,3 +599,19 @@ def test_readers_refuse_a_manifest_no_text_can_carry_and_name_why_in_one_short_l
         open_bundle(long)
     why = str(refused.value).split(" (", 1)[1]
     assert why == "device: '" + "x" * 291 + ")"  # the first 300 characters of the schema's message
+
+
+def test_verify_hashes_a_big_member_in_constant_memory(tmp_path):
+    import tracemalloc
+
+    out = OutputDir(tmp_path / "staging")
+    out.write_bytes("logs/big.log", bytes(24 << 20), "cat big.log", kind="log")
+    path, _ = pack(tmp_path, out)
+    tracemalloc.start()
+    try:
+        result = verify(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (result.problems, result.checked) == ([], 1)
+    assert peak < 8 << 20  # reads of 1 MiB, not the 24 MiB member at once

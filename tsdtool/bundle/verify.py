@@ -149,7 +149,7 @@ def read_member(zf: zipfile.ZipFile, name: str, *, limit: int | None = None, tai
         while chunk := fh.read(1 << 20):
             kept.append(chunk)
             size += len(chunk)
-            while size - len(kept[0]) >= tail:
+            while kept and size - len(kept[0]) >= tail:  # tail=0 empties it: nothing to give
                 size -= len(kept.popleft())
         return b"".join(kept)[-tail:] if tail else b""
 
