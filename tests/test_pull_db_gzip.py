@@ -244,3 +244,32 @@ def test_ranges_cover_the_file_once_in_at_most_four_streams(size):
     ends = [offset + length for offset, length in ranges[:-1]]
     assert ends == [offset for offset, _ in ranges[1:]]  # back to back, no gap, no overlap
     assert all(length >= gzpull.MIN_RANGE for _, length in ranges[:-1]) and ranges[-1][0] <= max(size - 1, 0)
+
+
+def test_a_range_that_inflates_past_its_length_stops_early_and_goes_raw(fake_terminal, tmp_path, big, small_ranges):
+    import gzip
+
+    first = gzpull.command(gzpull_way(), f"{DATA}/databases/app.db", 0, gzpull.plan(len(big), len(big))[0][1])
+    # The first range's read answers 8 MB of zeros: its gzip stream (~8 kB) inflates far past the
+    # ~375 kB asked for (the whole line sends the real shell to the emulation, which cans the read).
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big},
+                         device={"shell": {first: {"file": "zeros"},
+                                           first.removesuffix(" | gzip -1"): {"file": "zeros"}}})
+    (fake.terminal.fixture / "zeros").write_bytes(b"\0" * 8_000_000)
+    assert len(gzip.compress(b"\0" * 8_000_000, 1)) < 64 * 1024  # one packet holds it all
+    out = OutputDir(tmp_path / "out")
+    record = pull_databases(fake.device(), DBG, out).databases[0]
+    assert record["copied"] == "tar" and record["complete"] and "more arrived" in record["raw"]
+    assert (tmp_path / "out" / record["files"]["db"]).read_bytes() == big
+
+
+def test_a_database_over_the_item_budget_is_refused_once_not_retried_raw(fake_terminal, tsd, tmp_path, big,
+                                                                        small_ranges, monkeypatch):
+    monkeypatch.setenv("TSDTOOL_MAX_ITEM", "512K")
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big})
+    out = tmp_path / "out"
+    code, _, stderr = tsd(*fake.args, "pull-db", DBG, "-o", out)
+    assert code == 3
+    record = _summary(out)["databases"][0]
+    assert not record["complete"] and "over its budget" in record["missing"]["db"]
+    assert fake.spy.count("tar -c") == 0  # the raw copy would not fit either: not tried

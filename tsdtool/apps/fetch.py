@@ -60,7 +60,7 @@ def fetch(
         if gz.fatal is not None:
             tarstream.mark_failed(out, targets, done, f"not copied: {reason_of(gz.fatal)}")
             return Fetched(_by_path(done, targets), how, reason_of(gz.fatal), raw)
-    pending = [f for f in files if f.rel not in done]
+    pending = [f for f in files if f.rel not in done and not (compress and f.rel in gz.refused)]
     if pending and way.has_tar is not False:
         sizes = [f.size for f in pending]
         progress.start(f"{way.name}: {len(pending)} files", sum(sizes) if None not in sizes else None)  # type: ignore[arg-type]
@@ -83,7 +83,7 @@ def fetch(
         except _FATAL as exc:
             tarstream.mark_failed(out, targets, done, f"not copied: {reason_of(exc)}")
             return Fetched(_by_path(done, targets), f"{how}, then tar" if how else "tar", reason_of(exc), raw)
-    rest = [f for f in files if f.rel not in done]
+    rest = [f for f in pending if f.rel not in done]
     if rest:
         how = f"{how}, then file by file" if how else "file by file"
     for n, found in enumerate(rest):

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
-from tsdtool import errors
+from tsdtool import budgets, errors
 from tsdtool.apps.access import Found, Way, reason_from
 from tsdtool.outdir import HashingWriter, Item, OutputDir
 from tsdtool.progress import Progress
@@ -41,6 +41,7 @@ from tsdtool.transport.adb import join
 
 STREAMS = 4  # ranges of a large set: a 4-core terminal deflates ~120 MB/s at -1, past what USB 2.0 carries
 MAX_STREAMS = 8  # at most this many streams at once (a set of many small files)
+INFLATE_STEP = 1024 * 1024  # bytes inflated at a time, whatever a packet claims to hold
 # Smaller pieces are not worth a stream of their own (a few processes to start on the terminal);
 # larger ones would leave a mid-sized file on one core, which deflates slower than USB carries.
 MIN_RANGE = 1024 * 1024
@@ -61,6 +62,7 @@ class Result:
     done: dict[str, Item] = field(default_factory=dict)  # rel → the item written completely
     not_used: str = ""  # why nothing went compressed ('' when it did)
     problems: dict[str, str] = field(default_factory=dict)  # rel → why it goes raw after all
+    refused: dict[str, str] = field(default_factory=dict)  # rel → over its budget: recorded failed, not retried
     fatal: BaseException | None = None  # the connection broke: stop everything
     streams: int = 0  # how many streams the set went over
 
@@ -113,25 +115,36 @@ def command(way: Way, path: str, offset: int, length: int | None) -> str:
 
 
 class _Inflate:
-    """A stream sink: inflates gzip data and writes the bytes at their offset in the file."""
+    """A stream sink: inflates gzip data and writes the bytes at their offset in the file.
 
-    def __init__(self, writer: HashingWriter, offset: int, advance: Callable[[int], None], stop: threading.Event):
+    At most :data:`INFLATE_STEP` bytes are inflated at a time (deflate expands up to ~1000×:
+    a terminal's 64 KiB packet could otherwise become 64 MB in memory at once), and a range
+    stops as soon as it holds more than was asked for."""
+
+    def __init__(self, writer: HashingWriter, offset: int, length: int | None, advance: Callable[[int], None],
+                 stop: threading.Event):
         self.writer, self.at, self.start, self.advance, self.stop = writer, offset, offset, advance, stop
+        self.end = None if length is None else offset + length
         self.z = zlib.decompressobj(wbits=31)  # a gzip member: header, deflate, CRC-32 and length
 
     def write(self, chunk) -> int:
         if self.stop.is_set():
             raise _Stopped
-        try:
-            data = self.z.decompress(chunk)
-        except zlib.error as exc:
-            raise Unusable(f"not a gzip stream ({exc})") from exc
-        if self.z.unused_data:
-            raise Unusable("data after the end of the gzip stream")
-        if data:
-            self.writer.pwrite(data, self.at)
-            self.at += len(data)
-            self.advance(len(data))
+        data: bytes | memoryview = chunk
+        while data:
+            try:
+                out = self.z.decompress(data, INFLATE_STEP)
+            except zlib.error as exc:
+                raise Unusable(f"not a gzip stream ({exc})") from exc
+            if self.z.unused_data:
+                raise Unusable("data after the end of the gzip stream")
+            if self.end is not None and self.at + len(out) > self.end:
+                raise Unusable(f"bytes {self.start}–{self.end}: more arrived (the file changed meanwhile)")
+            if out:
+                self.writer.pwrite(out, self.at)
+                self.at += len(out)
+                self.advance(len(out))
+            data = self.z.unconsumed_tail
         return len(chunk)
 
     @property
@@ -224,6 +237,8 @@ def fetch(
         if isinstance(error, Unusable):
             out.retract(items[n])  # the raw copy takes its place and its name
             result.problems[found.rel] = str(error)
+        elif isinstance(error, budgets.OverBudget):
+            result.refused[found.rel] = str(error)  # recorded failed: a raw copy would not fit either
         elif not isinstance(error, FATAL):
             other = other or error
     if other is not None:
@@ -233,7 +248,7 @@ def fetch(
 
 def _range(way: Way, path: str, writer: HashingWriter, offset: int, length: int | None,
            advance: Callable[[int], None], stop: threading.Event, done: Callable[[], None]) -> None:
-    sink = _Inflate(writer, offset, advance, stop)
+    sink = _Inflate(writer, offset, length, advance, stop)
     result = way.device.stream_shell((), sink, script=command(way, path, offset, length))  # type: ignore[arg-type]
     if result.exit_code != 0 or result.stderr:
         raise Unusable(f"{path}: {reason_from(result)}")
