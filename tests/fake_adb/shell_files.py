@@ -13,6 +13,7 @@ import math
 import re
 import stat as st
 import tarfile
+import threading
 import zlib
 from datetime import datetime
 from typing import BinaryIO
@@ -590,6 +591,7 @@ class _Deflater:
     RECORDED: dict[tuple[int, int, int], tuple[list[tuple[int, int, bytes]], bytes]] = {}
     MAX_INPUT = 256 * 1024 * 1024  # longer streams are not recorded
     MAX_RECORDINGS = 16
+    LOCK = threading.Lock()
 
     def __init__(self, level: int) -> None:
         self.level = level
@@ -620,9 +622,10 @@ class _Deflater:
         else:
             out = self._zlib().flush()
         if self.log and self.size <= self.MAX_INPUT:
-            if len(self.RECORDED) >= self.MAX_RECORDINGS:
-                self.RECORDED.pop(next(iter(self.RECORDED)), None)
-            self.RECORDED[(self.level, *self.log[0][:2])] = (self.log, out)
+            with self.LOCK:  # several gzips of one terminal end at once
+                if len(self.RECORDED) >= self.MAX_RECORDINGS:
+                    self.RECORDED.pop(next(iter(self.RECORDED)), None)
+                self.RECORDED[(self.level, *self.log[0][:2])] = (self.log, out)
         return out
 
     def _zlib(self):
