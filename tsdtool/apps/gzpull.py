@@ -8,16 +8,18 @@ core and sent on its own adb stream, all at once (:data:`STREAMS`). Level 1 alwa
 (gzip's default, and what toybox ``tar -z`` uses) costs ~2.5× the CPU per byte for a few per
 cent less data, which makes the copy slower than ``adb pull``.
 
-A range is read with toybox ``head -c`` / ``tail -c +N`` (both on every toybox release in
-applets.py's lists; Android has no ``dd`` with byte offsets everywhere): ``tail`` reads and
-drops the bytes before its range, so the terminal reads the file ~2.5 times from its page
-cache, which costs no link time. gzip runs as the adb shell user after the way's own command
+A range is read with toybox ``head -c`` / ``tail -c +N``, both in every release's list in
+tests/fake_adb/applets.py (``dd`` is toybox's only from Android 10, toolbox's before, and the
+options of Android 10's toybox dd are not checked here): ``tail`` reads and drops the bytes
+before its range, so with four ranges the terminal reads the file 2.5 times from its page
+cache — memory copies on its cores, no link time. gzip runs as the adb shell user after the way's own command
 (run-as/su) has read the bytes, so nothing new reaches the app's identity and nothing is
 written on the terminal.
 
 Each stream's gzip trailer carries the CRC-32 and length of the bytes the terminal read;
-zlib checks both, and each range must come back exactly as long as asked (the last one
-reads to the end of the file, so a file that grew or shrank meanwhile is noticed). Any such
+zlib checks both, and each range must come back exactly as long as asked; the last reads to
+the end of the file, and a file in several ranges must add up to the size ``stat`` gave, so
+one that grew or shrank meanwhile is noticed. Any stderr from a stream counts as a mismatch. Any such
 mismatch, or a terminal without gzip (toybox has it from Android 10), sends the file back to
 the raw copy (tar, then file by file), with the reason recorded. The local file is the
 original bytes: ranges are written at their offsets into ``NAME.part``; its SHA-256 is taken
