@@ -768,3 +768,27 @@ def test_pc_items_are_listed_as_pc_files():
         BundleItem("pc/windows.txt", "pc", "systeminfo", sha256=h), BundleItem("pc/1c.txt", "pc", "x", sha256=h),
         BundleItem("logs/logcat.txt", "log", "logcat", sha256=h)])
     assert ticket.auto_values(m) == {"pc_files": "pc/windows.txt, pc/1c.txt", "logs": "logs/logcat.txt"}
+
+
+@pytest.mark.parametrize("size", [0, 1, 746, 747, 748, 200_000, 300_001])
+def test_the_fast_mail_is_byte_for_byte_the_librarys(tmp_path, monkeypatch, size):
+    """_attach() encodes in one call and message_bytes() puts the base64 lines back in place of
+    a token; both must give what the library itself writes (line width, line ends, boundary)."""
+    import os
+
+    bundle = tmp_path / "tampered" / "b.zip"
+    _bundle(bundle, 0)
+    data = os.urandom(size)
+    bundle.write_bytes(data)
+    m = sample_manifest(description="x", contact_email="ivan@example.com")
+    ours = ticket.message(m, _desk(), bundle)
+    monkeypatch.setattr(ticket, "_attach", lambda msg, data, subtype, filename: msg.add_attachment(
+        data, maintype="application", subtype=subtype, filename=filename))
+    theirs = ticket.message(m, _desk(), bundle)
+    for msg in (ours, theirs):
+        msg.set_boundary("==boundary==")
+        del msg["Date"], msg["Message-ID"]
+    assert ticket.message_bytes(ours) == bytes(theirs) == bytes(ours)
+    assert ticket.message_bytes(ours) == bytes(ours)  # the message is left as it was
+    parsed = email.message_from_bytes(ticket.message_bytes(ours), policy=policy.default)
+    assert [a.get_content() for a in parsed.iter_attachments()] == [data]

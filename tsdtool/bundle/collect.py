@@ -666,7 +666,7 @@ def _pack(
         out_dir / f"{stem}.ticket.md", ticket.markdown(manifest, desk, attachment, to).encode("utf-8")
     )
     eml = ticket.message(manifest, desk, bundle, to=to)
-    eml_path = write_new(out_dir / f"{stem}.ticket.eml", bytes(eml))
+    eml_path = write_new(out_dir / f"{stem}.ticket.eml", ticket.message_bytes(eml))
     notes = []
     if not attachment.attached:
         parts = ticket.required_parts(manifest, desk)

@@ -324,8 +324,7 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
     msg["X-Tsdtool-Bundle-SHA256"] = header(attachment.sha256)
     msg.set_content(markdown(manifest, desk, attachment, to))
     if attachment.attached:
-        msg.add_attachment(bundle.read_bytes(), maintype="application", subtype="zip",
-                           filename=header(bundle.name))
+        _attach(msg, bundle.read_bytes(), "zip", header(bundle.name))
     elif parts := required_parts(manifest, desk):
         from tsdtool.bundle.verify import open_bundle
 
@@ -333,9 +332,53 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
             for item in parts:
                 data = opened.read(item.path)
                 if data is not None:
-                    msg.add_attachment(data, maintype="application", subtype="octet-stream",
-                                       filename=header(item.path.rsplit("/", 1)[-1]))
+                    _attach(msg, data, "octet-stream", header(item.path.rsplit("/", 1)[-1]))
     return msg
+
+
+def _attach(msg: EmailMessage, data: bytes, subtype: str, filename: str) -> None:
+    """``msg.add_attachment(data, …)`` with the same base64 lines, encoded in one call: the
+    library encodes line by line in Python (0.12 s for an 11 MB bundle)."""
+    import binascii
+
+    msg.add_attachment(b"", maintype="application", subtype=subtype, filename=filename)
+    width = msg.policy.max_line_length // 4 * 4  # the library's line: max_line_length // 4 * 3 bytes
+    encoded = binascii.b2a_base64(data, newline=False).decode("ascii")
+    lines = [encoded[i:i + width] for i in range(0, len(encoded), width)]
+    msg.get_payload()[-1].set_payload("".join(f"{line}\n" for line in lines))
+
+
+def message_bytes(msg: EmailMessage) -> bytes:
+    """``bytes(msg)``, byte for byte, without the library's generator walking a large
+    attachment: it searches the whole text for its boundary, then splits and rewrites every
+    line (0.5 s of CPU for an 11 MB bundle). Each large base64 payload is swapped for a token
+    while the rest is generated, then put back with the policy's line ends. A base64 line
+    never holds a boundary: those start with ``--``, outside the base64 alphabet."""
+    import uuid
+
+    swapped: dict[bytes, str] = {}
+    parts = [p for p in msg.iter_attachments() if p["Content-Transfer-Encoding"] == "base64"]
+    for part in parts:
+        payload = part.get_payload()
+        if isinstance(payload, str) and len(payload) > 65536:
+            token = f"tsdtool-payload-{uuid.uuid4().hex}"
+            swapped[token.encode("ascii")] = payload
+            part.set_payload(token + "\n")
+    try:
+        data = msg.as_bytes()
+    finally:
+        for part in parts:
+            payload = part.get_payload()
+            if isinstance(payload, str) and payload.startswith("tsdtool-payload-"):
+                part.set_payload(swapped[payload.strip().encode("ascii")])
+    linesep = msg.policy.linesep.encode("ascii")
+    for token, payload in swapped.items():
+        body = payload.encode("ascii").replace(b"\n", linesep)
+        head, found, tail = data.partition(token + linesep)
+        if not found:
+            raise ValueError("the attachment's place was not found in the generated message")
+        data = head + body + tail
+    return data
 
 
 def mail_policy() -> Any:
