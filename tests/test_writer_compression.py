@@ -54,3 +54,68 @@ def test_the_level_follows_the_kind_and_the_bytes_come_back(tmp_path):
     assert abs(db.compress_size - len(zlib.compress(data, 1))) < 64
     assert abs(log.compress_size - len(zlib.compress(data, 6))) < 64
     assert db.compress_size > log.compress_size
+
+
+def test_items_deflated_while_they_stream_in_go_into_the_bundle_as_they_are(tmp_path, monkeypatch):
+    """A staging folder with ``deflate`` deflates each item as it arrives; packing copies those
+    bytes (no second deflate, no second hash), stores what did not shrink, and the zip reads
+    back byte for byte with the CRCs and hashes right."""
+    import hashlib
+    import random
+    import zlib
+
+    from tests.test_bundle import manifest
+    from tsdtool.bundle import writer as writer_mod
+    from tsdtool.bundle.verify import verify
+    from tsdtool.outdir import OutputDir
+
+    rnd = random.Random(7)
+    text = "".join(f"{rnd.randrange(10**9)} Склад {rnd.choice(['ok', 'fail'])}\n" for _ in range(60_000)).encode()
+    noise = os.urandom(3 << 20)
+    out = OutputDir(tmp_path / "staging", deflate=True)
+    items = {"apps/x/scans.db": ("database", text), "logcat.txt": ("logcat", text), "noise.db": ("database", noise),
+             "tiny.txt": ("facts", b"x"), "empty.txt": ("facts", b"")}
+    for name, (kind, data) in items.items():
+        with out.open(name, "test", kind) as sink:
+            for i in range(0, len(data), 65536):
+                sink.write(data[i:i + 65536])
+    deflates = []
+    real = zlib.compressobj
+    monkeypatch.setattr(writer_mod.zipfile.zlib, "compressobj", lambda *a, **k: deflates.append(a) or real(*a, **k))
+    m = manifest()
+    with BundleWriter(tmp_path / "b.zip", datetime(2026, 1, 2, tzinfo=UTC)) as writer:
+        for staged in out.items:
+            deflated = out.deflated(staged)
+            assert deflated is not None, staged.path
+            m.items.append(writer.add_staged(out.root, staged, deflated=deflated))
+            deflated.close()
+        path = writer.finish(m)
+    assert deflates == [(6, zlib.DEFLATED, -15)]  # only the manifest, written last
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None
+        for name, (_, data) in items.items():
+            assert z.read(name) == data
+            assert m.item(name).sha256 == hashlib.sha256(data).hexdigest() and m.item(name).size == len(data)
+        info = {i.filename: i for i in z.infolist()}
+    assert info["noise.db"].compress_type == zipfile.ZIP_STORED
+    assert info["logcat.txt"].compress_type == info["apps/x/scans.db"].compress_type == zipfile.ZIP_DEFLATED
+    # level 1 for the database, the default 6 for the log
+    assert abs(info["apps/x/scans.db"].compress_size - len(zlib.compress(text, 1))) < 64
+    assert abs(info["logcat.txt"].compress_size - len(zlib.compress(text, 6))) < 64
+    assert verify(path).ok
+
+
+def test_an_item_whose_kind_changed_or_that_failed_is_packed_from_the_staged_file(tmp_path):
+    from tsdtool.outdir import FAILED, OutputDir
+
+    out = OutputDir(tmp_path / "staging", deflate=True)
+    out.write_bytes("a.txt", b"a" * 10_000, "test", kind="")
+    with out.open("b.db", "test", "database") as sink:
+        sink.write(b"b" * 10_000)
+    out.items[-1].status = FAILED
+    first, second = out.items
+    first.kind = "database"  # level 1 now, deflated at 6
+    assert out.deflated(first) is None and out.deflated(second) is None
+    out.write_bytes("c.png", b"c" * 10_000, "test", kind="screenshot")
+    assert out.deflated(out.items[-1]) is None  # stored by name: never deflated
+    assert OutputDir(tmp_path / "plain").deflate is False

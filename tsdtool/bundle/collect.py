@@ -132,7 +132,8 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
     listing = _choose_app(device, plan, ask, notes)
     started = now or utc_now()
     out_dir = Path(options.out_dir)
-    staging = OutputDir(out_dir / f".tsd-staging-{stamp_utc(started)}-{safe_component(device.serial)}")
+    staging = OutputDir(out_dir / f".tsd-staging-{stamp_utc(started)}-{safe_component(device.serial)}",
+                        deflate=not options.redact)  # redaction rewrites the bytes while packing
     shown = progress or NullProgress()
     gate = Gate(shown) if ask is not None else None
     ctx = Context(device, staging, NullProgress(),
@@ -194,6 +195,8 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
     except errors.TsdError as exc:
         exc.fix = f"{exc.fix}; what was collected is kept in {staging.root}".lstrip("; ")
         raise
+    finally:
+        staging.close_deflated()
     shutil.rmtree(staging.root, ignore_errors=True)
     result.notes = notes + result.notes
     return result
@@ -638,7 +641,12 @@ def _pack(
                 item = writer.add_staged(staging.root, staged, redactor.stream, name=name)
                 item.redacted = sum(redactor.counts.values()) - before
             else:
-                item = writer.add_staged(staging.root, staged, name=name)
+                deflated = None if redactor else staging.deflated(staged)
+                try:
+                    item = writer.add_staged(staging.root, staged, name=name, deflated=deflated)
+                finally:
+                    if deflated is not None:
+                        deflated.close()
                 if redactor and item.stored:
                     kept.append(item.path)
             item.check = checks.get(staged.path, "")

@@ -22,19 +22,13 @@ from typing import BinaryIO
 
 from tsdtool import errors
 from tsdtool.bundle.manifest import FAILED, MANIFEST_NAME, OK, BundleItem, Manifest
-from tsdtool.outdir import Item, reason_of
+from tsdtool.outdir import DEFAULT_LEVEL, LEVELS, STORED_SUFFIXES, Deflater, Item, level_of, reason_of, shrinks
 from tsdtool.paths import contained
 
 CHUNK = 256 * 1024
 LINE_LIMIT = 1 << 20  # a "line" longer than this is cut for redaction: logs never have one
-_STORED_SUFFIXES = (".png", ".jpg", ".jpeg", ".zip", ".gz", ".apk", ".mp4", ".7z")
-
 SAMPLE = 64 * 1024
-# Deflate level by item kind. A database is most of a bundle's bytes: at level 1 it deflates
-# 3.1x (33 MB in 0.5 s of CPU), at the default 6 3.5x for 2.5x the CPU (1.3 s per bundle, the
-# largest host cost of a collect). Logs and generated text are small and read by people: 6.
-LEVELS = {"database": 1, "app_log": 1}
-DEFAULT_LEVEL = 6
+__all__ = ["DEFAULT_LEVEL", "LEVELS", "BundleWriter"]
 
 
 def _incompressible(sample: bytes) -> bool:
@@ -54,6 +48,14 @@ def _chunks(fh: BinaryIO) -> Iterator[bytes]:
 def _lines(fh: BinaryIO) -> Iterator[bytes]:
     while line := fh.readline(LINE_LIMIT):
         yield line
+
+
+def _copy(src: BinaryIO, dst: BinaryIO) -> int:
+    copied = 0
+    while chunk := src.read(CHUNK * 4):
+        dst.write(chunk)
+        copied += len(chunk)
+    return copied
 
 
 class BundleWriter:
@@ -82,12 +84,11 @@ class BundleWriter:
             raise ValueError(f"{name} is already in the bundle")
         self._names.add(name)
         info = zipfile.ZipInfo(name, self._date)
-        stored = name.lower().removesuffix(".part").endswith(_STORED_SUFFIXES) or _incompressible(sample)
+        stored = name.lower().removesuffix(".part").endswith(STORED_SUFFIXES) or _incompressible(sample)
         info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
         # ZipFile.open(info, "w") deflates at the entry's level: `compress_level` from Python
         # 3.13, `_compresslevel` before (3.13 keeps that name as an alias).
-        level = LEVELS.get(kind, DEFAULT_LEVEL)
-        setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel", level)
+        setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel", level_of(kind))
         info.external_attr = 0o644 << 16
         return info
 
@@ -118,13 +119,22 @@ class BundleWriter:
         return item
 
     def add_staged(self, root: Path, staged: Item, transform: Transform | None = None,
-                   name: str | None = None) -> BundleItem:
+                   name: str | None = None, deflated: Deflater | None = None) -> BundleItem:
         """One collected item. Its staged bytes (also those of a failed, partial one) go in,
         under ``name`` (default: its staged path); an item with no bytes (skipped, or failed
-        before writing) is only recorded."""
+        before writing) is only recorded. With ``deflated`` (see
+        :meth:`~tsdtool.outdir.OutputDir.deflated`) the bytes deflated and hashed while they
+        streamed in go in as they are, and the staged file is read only when they are stored."""
         item = BundleItem(name or staged.path, staged.kind or "other", staged.source, staged.status, staged.reason)
         source = contained(root, staged.path)
         if not source.is_file():
+            return item
+        if deflated is not None and transform is None:
+            try:
+                self._add_deflated(item.path, deflated, source)
+            except OSError as exc:
+                raise errors.OutputError(f"cannot write {self.part}: {exc.strerror or exc}") from exc
+            item.size, item.sha256 = staged.size, staged.sha256
             return item
         try:
             with open(source, "rb") as fh:
@@ -143,6 +153,38 @@ class BundleWriter:
         if transform is None and staged.status == OK and staged.sha256 and staged.sha256 != item.sha256:
             item.status, item.reason = FAILED, "changed on disk between collection and packing"
         return item
+
+    def _add_deflated(self, name: str, deflated: Deflater, source: Path) -> None:
+        """An entry whose CRC, sizes and bytes are known: its header, then the bytes copied.
+
+        zipfile has no public way to add bytes deflated elsewhere; this does what
+        ``ZipFile.open(info, "w")`` and its ``close()`` do (CPython 3.11–3.13), with the sizes
+        known before the header is written, so nothing is deflated or CRC'd twice.
+        """
+        stored = deflated.gave_up or not shrinks(deflated.size, deflated.deflated)
+        info = self._info(name)
+        info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+        setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel", deflated.level)
+        info.file_size, info.CRC = deflated.size, deflated.crc
+        info.compress_size = deflated.size if stored else deflated.deflated
+        zf = self._zip
+        if zf._writing:
+            raise ValueError("another entry is being written")
+        zf.fp.seek(zf.start_dir)
+        info.header_offset = zf.fp.tell()
+        zf._writecheck(info)
+        zf._didModify = True
+        zf.fp.write(info.FileHeader(True))
+        if stored:
+            with open(source, "rb") as fh:
+                copied = _copy(fh, zf.fp)
+        else:
+            copied = _copy(deflated.data, zf.fp)
+        if copied != info.compress_size:
+            raise OSError(f"{name}: {copied} bytes where {info.compress_size} were expected")
+        zf.start_dir = zf.fp.tell()
+        zf.filelist.append(info)
+        zf.NameToInfo[info.filename] = info
 
     def read(self, name: str, *, tail: int | None = None) -> bytes | None:
         """An entry already written (the report embeds the screenshot and quotes the logs as
