@@ -1,5 +1,5 @@
 import sys
 
-from tsdtool.cli import main
+from tsdtool.quick import main
 
 sys.exit(main())

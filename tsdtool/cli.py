@@ -6,15 +6,15 @@ Global options go before the command, as with adb:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tsdtool import console, errors, lean_typer, views
+from tsdtool import console, errors, lean_typer, quick, views
 from tsdtool.errors import ExitCode
 from tsdtool.paths import safe_component, write_new
+from tsdtool.quick import Settings
 
 lean_typer.install()  # no pydantic at start-up: see tsdtool/lean_typer.py
 
@@ -25,29 +25,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Collect a complete support request from an Android terminal over ADB.",
 )
-
-
-@dataclass
-class Settings:
-    serial: str | None = None
-    host: str | None = None
-    port: int | None = None
-    timeout: float = 20.0
-    verbose: bool = False
-    start_server: bool = True
-    profile_dirs: list[Path] = field(default_factory=list)
-    _adb: object = None
-
-    def adb(self):
-        from tsdtool.transport.adb import Adb
-
-        if self._adb is None:
-            self._adb = Adb(self.host, self.port, timeout=self.timeout,
-                            start_server=self.start_server, notify=console.note)
-        return self._adb
-
-    def device(self):
-        return self.adb().select(self.serial)
 
 
 settings = Settings()
@@ -81,11 +58,7 @@ def _options(
 @app.command("devices")
 def devices_cmd(json: Json = False) -> int:
     """List attached terminals with their state, vendor, model and the fix for any problem."""
-    from tsdtool.devices.listing import list_devices
-
-    rows = list_devices(settings.adb(), profile_dirs=settings.profile_dirs)
-    console.print_json(rows) if json else views.devices_table(rows)
-    return ExitCode.OK
+    return quick.devices(settings, json)
 
 
 @app.command("info")
@@ -229,11 +202,7 @@ def pull_cmd(
     output: OutFolder = None,
 ) -> int:
     """Copy files or folders from the terminal like adb pull: contained, hashed, .part until complete."""
-    from tsdtool import progress
-    from tsdtool.collectors import files
-
-    result, out = files.pull(settings.device(), paths, output, progress=progress.make(console.err().is_terminal))
-    return views.pull_result(result, out)
+    return quick.pull(settings, paths, output)
 
 
 @app.command("logs")
@@ -527,76 +496,36 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and turn every error into one line and an exit code.
 
     Run as the program (no ``argv``), it ends the process itself once the output is flushed
-    (:func:`_exit_now`); called with ``argv`` (tests, scripts) it returns the code.
+    (:func:`tsdtool.quick.exit_now`); called with ``argv`` (tests, scripts) it returns the code.
     """
     code = _run(argv)
     if argv is None:
-        _exit_now(code)
+        quick.exit_now(code)
     return code
-
-
-def _exit_now(code: int) -> None:
-    """Leave without the interpreter's teardown (freeing every module and object costs 45–70 ms,
-    a quarter of a `devices`), after what a normal exit does that matters: flushed stdout and
-    stderr, atexit handlers run. Only when nothing else runs: with another thread alive, or a
-    stream that cannot be flushed (a closed pipe), the normal exit handles it."""
-    import atexit
-    import os
-    import sys
-    import threading
-
-    if threading.active_count() > 1:
-        return
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        return
-    atexit._run_exitfuncs()
-    os._exit(code)
 
 
 def _run(argv: list[str] | None) -> int:
     console.reset()
     command = typer.main.get_command(app)
     _plain_help(command)
-    try:
-        code = command.main(args=argv, prog_name="tsdtool", standalone_mode=False)
-    except errors.TsdError as exc:
-        _report(exc, exc.one_line())
-        return int(exc.exit_code)
-    except typer.Exit as exc:
-        return exc.exit_code
-    except typer.TyperException as exc:  # bad options: the parser's own message, exit 2
-        exc.show() if hasattr(exc, "show") else console.err().print(str(exc), markup=False)
-        return exc.exit_code
-    except console.ReaderGone:  # `tsdtool apps | head`: the reader has what it wanted
-        _quiet_stdout()
-        return ExitCode.OK
-    except SystemExit as exc:  # click's answer to a broken pipe while printing help: exit 1
-        if not isinstance(exc.__context__, BrokenPipeError):
-            raise
-        _quiet_stdout()
-        return ExitCode.OK
-    except (KeyboardInterrupt, typer.Abort):
-        console.err().print("interrupted", style="red", markup=False)
-        return 130
-    except Exception as exc:  # the boundary: never a traceback unless asked
-        hint = "" if settings.verbose else " (run with -v for details)"
-        _report(exc, f"internal error: {type(exc).__name__}: {exc}{hint}")
-        return ExitCode.PROBLEMS
-    return int(code or 0)
 
+    def run() -> int:
+        try:
+            return command.main(args=argv, prog_name="tsdtool", standalone_mode=False)
+        except typer.Exit as exc:
+            return exc.exit_code
+        except typer.TyperException as exc:  # bad options: the parser's own message, exit 2
+            exc.show() if hasattr(exc, "show") else console.err().print(str(exc), markup=False)
+            return exc.exit_code
+        except SystemExit as exc:  # click's answer to a broken pipe while printing help: exit 1
+            if not isinstance(exc.__context__, BrokenPipeError):
+                raise
+            quick.quiet_stdout()
+            return ExitCode.OK
+        except typer.Abort:
+            raise KeyboardInterrupt from None
 
-def _quiet_stdout() -> None:
-    """After a broken pipe: point stdout at devnull so the interpreter's final flush is silent."""
-    import os
-    import sys
-
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):  # not a real file (tests capture stdout)
-        pass
+    return quick.guarded(run, lambda: settings.verbose)
 
 
 _METAVARS = {"output": "PATH", "form": "FILE", "attach": "PATH", "app_id": "ID", "since": "WHEN", "jobs": "N",
@@ -618,13 +547,3 @@ def _plain_help(command) -> None:
             param.metavar = _METAVARS.get(param.name, param.name.upper())
     for sub in getattr(command, "commands", {}).values():
         _plain_help(sub)
-
-
-def _report(exc: BaseException, line: str) -> None:
-    if settings.verbose:  # as plain text with controls made visible: device text is in the messages
-        import traceback
-
-        trace = "".join(traceback.format_exception(exc))
-        console.err().print(console.printable(trace), markup=False, highlight=False, soft_wrap=True)
-    console.err().print(f"error: {console.printable(line)}", style="red", markup=False, highlight=False)
-

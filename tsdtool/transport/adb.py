@@ -54,7 +54,31 @@ def _import_on_first_use(name: str) -> None:
         sys.modules[name] = _OnFirstUse(name)
 
 
+def _adbutils_version_from_its_folder() -> None:
+    """adbutils/_version.py asks ``importlib.metadata`` for adbutils' own version at import,
+    which loads importlib.metadata, email (metadata files are read as mail headers) and
+    zipfile and searches every ``sys.path`` entry: a tenth of a ``devices``. The version is
+    also the name of the ``adbutils-<version>.dist-info`` folder beside the package; that
+    name stands in for the module. Found other than once, the module imports as shipped."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.find_spec("adbutils")
+    if "adbutils._version" in sys.modules or spec is None or not spec.origin:
+        return
+    folder = Path(spec.origin).parent.parent
+    try:
+        found = [n for n in os.listdir(folder) if n.startswith("adbutils-") and n.endswith(".dist-info")]
+    except OSError:
+        return
+    if len(found) == 1:
+        module = types.ModuleType("adbutils._version")
+        module.__version__ = found[0].removeprefix("adbutils-").removesuffix(".dist-info")
+        sys.modules["adbutils._version"] = module
+
+
 _import_on_first_use("requests")
+_adbutils_version_from_its_folder()
 import adbutils  # noqa: E402 - after the deferral above
 from adbutils import errors as adb_errors  # noqa: E402
 

@@ -1,0 +1,234 @@
+"""The program's entry point: ``devices`` and ``pull`` start without Typer.
+
+Before it parses a word, Typer imports itself and builds the whole command tree (every
+command's signature inspected): about 65 ms on an idle machine, a third of the 0.2 s a
+terminal-facing command may take to start (issue 18). :func:`parse` recognises the plain
+spellings of ``devices`` and ``pull`` with the global options and runs them here, behind
+the same error boundary as :mod:`tsdtool.cli`. Anything else — help, ``--version``, a value
+out of range, an option spelled another way (``--output=DIR``, ``-vs X``) — returns None and
+goes to Typer unchanged, so every message and help text stays Typer's own.
+``tests/test_quick_start.py`` checks that both ways hand the command the same values.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tsdtool import console, errors
+from tsdtool.errors import ExitCode
+
+
+@dataclass
+class Settings:
+    """The global options (``tsdtool -s SERIAL -H HOST -P PORT …``)."""
+
+    serial: str | None = None
+    host: str | None = None
+    port: int | None = None
+    timeout: float = 20.0
+    verbose: bool = False
+    start_server: bool = True
+    profile_dirs: list[Path] = field(default_factory=list)
+    _adb: object = None
+
+    def adb(self):
+        from tsdtool.transport.adb import Adb
+
+        if self._adb is None:
+            self._adb = Adb(self.host, self.port, timeout=self.timeout,
+                            start_server=self.start_server, notify=console.note)
+        return self._adb
+
+    def device(self):
+        return self.adb().select(self.serial)
+
+
+# -- the commands' bodies (cli.py's commands call these too) -------------------------------------
+
+
+def devices(settings: Settings, json: bool = False) -> int:
+    from tsdtool import views
+    from tsdtool.devices.listing import list_devices
+
+    rows = list_devices(settings.adb(), profile_dirs=settings.profile_dirs)
+    console.print_json(rows) if json else views.devices_table(rows)
+    return ExitCode.OK
+
+
+def pull(settings: Settings, paths: list[str], output: Path | None = None) -> int:
+    from tsdtool import progress, views
+    from tsdtool.collectors import files
+
+    result, out = files.pull(settings.device(), paths, output, progress=progress.make(console.err().is_terminal))
+    return views.pull_result(result, out)
+
+
+# -- the plain spellings -------------------------------------------------------------------------
+
+# global option → (Settings field, value kind); a flag has no value
+_GLOBAL = {
+    "-s": ("serial", "str"), "--serial": ("serial", "str"),
+    "-H": ("host", "str"), "--adb-host": ("host", "str"),
+    "-P": ("port", "port"), "--adb-port": ("port", "port"),
+    "--timeout": ("timeout", "timeout"),
+    "--profiles-dir": ("profile_dirs", "dirs"),
+    "-v": ("verbose", True), "--verbose": ("verbose", True),
+    "--no-start-server": ("start_server", False),
+}
+
+
+def _value(kind: str, text: str) -> Any:
+    """The option's value, or None when Typer should judge it (and word the error)."""
+    if kind == "str":
+        return text
+    if kind == "port":
+        return int(text) if text.isascii() and text.isdigit() and 1 <= int(text) <= 65535 else None
+    if kind == "timeout":
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+        return value if math.isfinite(value) and 0.1 <= value <= 86400 else None
+    return Path(text)  # dirs
+
+
+def parse(argv: list[str]) -> tuple[str, Settings, dict[str, Any]] | None:
+    """``(command, settings, keyword arguments)`` for a plain ``devices`` or ``pull`` command
+    line, else None (Typer's job)."""
+    given: dict[str, Any] = {"profile_dirs": []}
+    n = 0
+    while n < len(argv) and argv[n].startswith("-"):
+        spec = _GLOBAL.get(argv[n])
+        if spec is None:
+            return None
+        name, kind = spec
+        if isinstance(kind, bool):
+            given[name] = kind
+            n += 1
+            continue
+        if n + 1 >= len(argv) or (name != "profile_dirs" and name in given):
+            return None
+        value = _value(kind, argv[n + 1])
+        if value is None or (isinstance(value, str) and value.startswith("-")):
+            return None
+        given[name] = given[name] + [value] if name == "profile_dirs" else value
+        n += 2
+    if n >= len(argv):
+        return None
+    command, rest = argv[n], argv[n + 1:]
+    settings = Settings(**given)
+    if command == "devices" and rest in ([], ["--json"]):
+        return command, settings, {"json": bool(rest)}
+    if command == "pull":
+        return _pull_args(rest, settings)
+    return None
+
+
+def _pull_args(rest: list[str], settings: Settings) -> tuple[str, Settings, dict[str, Any]] | None:
+    from tsdtool.collectors.files import check_device_path
+
+    paths: list[str] = []
+    output: Path | None = None
+    n = 0
+    while n < len(rest):
+        word = rest[n]
+        if word in ("-o", "--output"):
+            if output is not None or n + 1 >= len(rest) or rest[n + 1].startswith("-"):
+                return None
+            output = Path(rest[n + 1])
+            n += 2
+            continue
+        if word.startswith("-"):
+            return None
+        try:
+            check_device_path(word)
+        except errors.UsageError:
+            return None  # Typer's callback words it
+        paths.append(word)
+        n += 1
+    return ("pull", settings, {"paths": paths, "output": output}) if paths else None
+
+
+# -- the boundary --------------------------------------------------------------------------------
+
+
+def guarded(run: Any, verbose: Any) -> int:
+    """``run()``'s exit code; a TsdError or any other exception becomes one line and a code,
+    Ctrl-C 130, a reader gone away (``| head``) 0. ``verbose()`` says whether to show tracebacks."""
+    try:
+        return int(run() or 0)
+    except errors.TsdError as exc:
+        report(exc, exc.one_line(), verbose())
+        return int(exc.exit_code)
+    except console.ReaderGone:  # `tsdtool apps | head`: the reader has what it wanted
+        quiet_stdout()
+        return ExitCode.OK
+    except KeyboardInterrupt:
+        console.err().print("interrupted", style="red", markup=False)
+        return 130
+    except Exception as exc:  # the boundary: never a traceback unless asked
+        hint = "" if verbose() else " (run with -v for details)"
+        report(exc, f"internal error: {type(exc).__name__}: {exc}{hint}", verbose())
+        return ExitCode.PROBLEMS
+
+
+def report(exc: BaseException, line: str, verbose: bool) -> None:
+    if verbose:  # as plain text with controls made visible: device text is in the messages
+        import traceback
+
+        trace = "".join(traceback.format_exception(exc))
+        console.err().print(console.printable(trace), markup=False, highlight=False, soft_wrap=True)
+    console.err().print(f"error: {console.printable(line)}", style="red", markup=False, highlight=False)
+
+
+def quiet_stdout() -> None:
+    """After a broken pipe: point stdout at devnull so the interpreter's final flush is silent."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file (tests capture stdout)
+        pass
+
+
+def exit_now(code: int) -> None:
+    """Leave without the interpreter's teardown (freeing every module and object costs 45–70 ms,
+    a quarter of a `devices`), after what a normal exit does that matters: flushed stdout and
+    stderr, atexit handlers run. Only when nothing else runs: with another thread alive, or a
+    stream that cannot be flushed (a closed pipe), the normal exit handles it."""
+    import atexit
+    import os
+    import threading
+
+    if threading.active_count() > 1:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The console script: a plain ``devices`` or ``pull`` runs here, the rest in
+    :func:`tsdtool.cli.main`. Run as the program (no ``argv``) it ends the process itself once
+    the output is flushed (:func:`exit_now`)."""
+    words = sys.argv[1:] if argv is None else argv
+    parsed = parse(words)
+    if parsed is None:
+        from tsdtool import cli
+
+        return cli.main(argv)
+    command, settings, kwargs = parsed
+    console.reset()
+    body = devices if command == "devices" else pull
+    code = guarded(lambda: body(settings, **kwargs), lambda: settings.verbose)
+    if argv is None:
+        exit_now(code)
+    return code
