@@ -103,3 +103,49 @@ def test_no_worker_process_outlives_collect_all(fake_server, tsd, tmp_path):
     if "forkserver" in multiprocessing.get_all_start_methods():
         assert forkserver._forkserver._forkserver_pid is None  # stopped and reaped
     assert multiprocessing.active_children() == []
+
+
+def test_the_fork_server_has_what_a_collect_imports(fake_server, tmp_path):
+    """Every module the collect job names for preloading is one a collect really imports (none
+    stale), and a worker forked from the server finds them already imported."""
+    import subprocess
+    import sys
+    import textwrap
+
+    server = fake_server("zebra_tc52")
+    probe = """
+        import sys
+        from pathlib import Path
+        from tsdtool.bundle import collect
+        from tsdtool.bundle.plan import CollectOptions
+        before = set(sys.modules)
+        options = CollectOptions(out_dir=Path(sys.argv[2]), package="com.example.scanner.demo",
+                                 fields=("description=x",))
+        collect._collect_job("127.0.0.1", int(sys.argv[1]), 10.0, "20TC52FX0001", collect.NullProgress(), options)
+        stale = [m for m in collect._collect_job.preload if m not in sys.modules or m in before]
+        print("stale", stale)
+    """
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(server.port), str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "stale []"
+
+    import multiprocessing
+
+    from tsdtool import fleet
+    from tsdtool.bundle.collect import _collect_job
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    context = fleet._worker_context(_collect_job)
+    try:
+        with context.Pool(1) as pool:
+            assert pool.apply(_imported, (list(_collect_job.preload),)) == []
+    finally:
+        fleet._stop_fork_server(context)
+
+
+def _imported(names: list[str]) -> list[str]:
+    import sys
+
+    return [n for n in names if n not in sys.modules]

@@ -34,7 +34,8 @@ TYPERS = [  # help, versions, bad values and other spellings: Typer's own parser
     ["devices", "extra"], ["-P", "0", "devices"], ["-P", "abc", "devices"], ["-P", "5037.0", "devices"],
     ["-P", "٥٠٣٧", "devices"], ["--timeout", "nan", "devices"], ["--timeout", "0.09", "devices"],
     ["--timeout", "inf", "devices"], ["pull"], ["pull", "relative"], ["pull", "/a", "-o"], ["pull", "/a", "--output=x"],
-    ["pull", "-o", "x"], ["pull", "/a", "-o", "x", "-o", "y"], ["-vs", "X", "devices"], ["-s", "X", "-s", "Y", "devices"],
+    ["pull", "-o", "x"], ["pull", "/a", "-o", "x", "-o", "y"], ["-vs", "X", "devices"],
+    ["-s", "X", "-s", "Y", "devices"],
     ["pull", "/a", "--", "/b"], ["-s", "-x", "devices"], ["-s"], ["--serial=X", "devices"], ["info"],
     ["pull", "/a\nb"], ["--profiles-dir", "p", "apps"], ["devices", "-o", "x"],
 ]
@@ -43,7 +44,8 @@ TYPERS = [  # help, versions, bad values and other spellings: Typer's own parser
 def _typers_view(monkeypatch, argv: list[str]) -> tuple[str, dict, dict]:
     """What Typer hands the command's body for ``argv``."""
     seen: list = []
-    monkeypatch.setattr(quick, "devices", lambda settings, json=False: seen.append(("devices", settings, {"json": json})))
+    monkeypatch.setattr(quick, "devices", lambda settings, json=False: seen.append(
+        ("devices", settings, {"json": json})))
     monkeypatch.setattr(quick, "pull", lambda settings, paths, output=None: seen.append(
         ("pull", settings, {"paths": paths, "output": output})))
     assert cli.main(argv) == 0

@@ -166,8 +166,9 @@ def _worker_context(job: Callable[..., Any]) -> Any:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     # "__main__" too: a worker otherwise re-runs the program's script (the console script
-    # imports tsdtool.cli) before the job; preloaded, the fork already has it.
-    context.set_forkserver_preload(["__main__", job.__module__])
+    # imports tsdtool.quick) before the job; preloaded, the fork already has it. A job may name
+    # the modules its work imports (``job.preload``): imported once here, not once per terminal.
+    context.set_forkserver_preload(["__main__", job.__module__, *getattr(job, "preload", ())])
     return context
 
 

@@ -747,3 +747,21 @@ def _collect_job(host: str, port: int, timeout: float, serial: str, progress: Pr
     adb = Adb(host, port, timeout=timeout, start_server=False)
     result = collect(adb, serial, options, progress=progress)
     return result.exit_code, result.to_dict()
+
+
+# What a collect imports on its way (tsdtool.fleet: the fork server imports these once, and every
+# worker is a fork that has them; each worker imported them itself, ~0.2 CPU-s per terminal).
+_collect_job.preload = (  # type: ignore[attr-defined]
+    "sqlite3", "tarfile", "uuid", "html", "hmac", "platformdirs",
+    "tsdtool.console",
+    "tsdtool.apps.access", "tsdtool.apps.backup", "tsdtool.apps.dbcheck", "tsdtool.apps.facts", "tsdtool.apps.fetch",
+    "tsdtool.apps.profiles", "tsdtool.apps.tarstream",
+    "tsdtool.bundle.host", "tsdtool.bundle.redact", "tsdtool.bundle.report_html", "tsdtool.bundle.report_repro",
+    "tsdtool.bundle.verify", "tsdtool.bundle.writer",
+    "tsdtool.collectors.app_facts", "tsdtool.collectors.database", "tsdtool.collectors.device_facts",
+    "tsdtool.collectors.logs", "tsdtool.collectors.packages", "tsdtool.collectors.screenshot",
+    "tsdtool.devices.facts", "tsdtool.devices.managed", "tsdtool.devices.profiles",
+    "tsdtool.parsers.df", "tsdtool.parsers.dumpsys_activity", "tsdtool.parsers.dumpsys_battery",
+    "tsdtool.parsers.dumpsys_device_policy", "tsdtool.parsers.dumpsys_package", "tsdtool.parsers.getprop",
+    "tsdtool.parsers.logcat", "tsdtool.parsers.pm_list", "tsdtool.parsers.png", "tsdtool.parsers.uptime",
+)
