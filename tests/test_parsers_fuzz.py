@@ -405,6 +405,12 @@ def test_logcat_summary_matches_the_parser(rows, newline):
     slow = [ln for ln in parsed if any(m in ln.message for m in ("FATAL EXCEPTION", "ANR in ", "Fatal signal "))]
     assert logcat.crashes(data) == slow
     assert logcat.problems(data) == [ln for ln in parsed if logcat.is_problem(ln)]
+    assert logcat.problem_lines(data) == [ln.line_no for ln in parsed if logcat.is_problem(ln)]
+
+
+@given(st.binary(max_size=2000))
+def test_logcat_problem_lines_are_those_of_the_parsed_problems(data):
+    assert logcat.problem_lines(data) == [ln.line_no for ln in logcat.problems(data)]
 
 
 @given(st.binary(max_size=2000))

@@ -70,16 +70,16 @@ def log_excerpt(
         offset_lines += 1
     text = data.decode("utf-8", "replace").splitlines()
     crashes = logcat.crashes(data)
-    problems = logcat.problems(data)
+    problems = logcat.problem_lines(data)
     if crashes:
         at = crashes[-1].line_no - 1
         window = range(max(0, at - before), min(len(text), at + after))
-        hits = {ln.line_no - 1 for ln in problems}
+        hits = {n - 1 for n in problems}
         rows = [(i + 1 + offset_lines, text[i], i in hits) for i in window]
         return Excerpt(t("report.last_crash", n=len(crashes)), source, rows)
     if not problems:
         return None
-    rows = [(ln.line_no + offset_lines, text[ln.line_no - 1], True) for ln in problems[-max_errors:]]
+    rows = [(n + offset_lines, text[n - 1], True) for n in problems[-max_errors:]]
     return Excerpt(t("report.last_errors", shown=len(rows), total=len(problems)), source, rows)
 
 

@@ -70,11 +70,27 @@ def is_problem(line: LogLine) -> bool:
 def problems(data: bytes) -> list[LogLine]:
     """The lines :func:`is_problem` selects, in order (only those lines are parsed)."""
     text = decode(data)
+    return _parse_at(text, _problem_hits(text))
+
+
+def problem_lines(data: bytes) -> list[int]:
+    """The 1-based numbers of the lines :func:`problems` selects, none of them parsed (a log
+    with thousands of error lines built as many LogLines for a report that shows 20)."""
+    text = decode(data)
+    numbers, line_no, counted_to = [], 1, 0
+    for start in sorted({start for start, _ in _problem_hits(text)}):
+        line_no += text.count("\n", counted_to, start)
+        counted_to = start
+        numbers.append(line_no)
+    return numbers
+
+
+def _problem_hits(text: str) -> list[tuple[int, str]]:
     hits = []
     for begin, end, name in _segments(text):
         patterns = [_ANY] if name == "crash" else [_SEVERE] + ([_MARKED] if _marked(text, begin, end) else [])
         hits += [(m.start(), name) for pattern in patterns for m in pattern.finditer(text, begin, end)]
-    return _parse_at(text, hits)
+    return hits
 
 
 def crashes(data: bytes) -> list[LogLine]:
