@@ -337,15 +337,15 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
 
 
 def _attach(msg: EmailMessage, data: bytes, subtype: str, filename: str) -> None:
-    """``msg.add_attachment(data, …)`` with the same base64 lines, encoded in one call: the
-    library encodes line by line in Python (0.12 s for an 11 MB bundle)."""
+    """``msg.add_attachment(data, …)`` with the same base64 lines, encoded without a Python
+    step per line (the library's loop took 0.12 s for an 11 MB bundle)."""
     import binascii
 
     msg.add_attachment(b"", maintype="application", subtype=subtype, filename=filename)
-    width = msg.policy.max_line_length // 4 * 4  # the library's line: max_line_length // 4 * 3 bytes
-    encoded = binascii.b2a_base64(data, newline=False).decode("ascii")
-    lines = [encoded[i:i + width] for i in range(0, len(encoded), width)]
-    msg.get_payload()[-1].set_payload("".join(f"{line}\n" for line in lines))
+    step = msg.policy.max_line_length // 4 * 3  # the library's line: this many bytes, then "\n"
+    view = memoryview(data)
+    lines = map(binascii.b2a_base64, (view[i:i + step] for i in range(0, len(data), step)))
+    msg.get_payload()[-1].set_payload(b"".join(lines).decode("ascii"))
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
