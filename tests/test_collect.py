@@ -328,7 +328,11 @@ def test_ctrl_c_mid_collect_still_writes_a_partial_bundle(fake_server, tsd, tmp_
     assert cut["reason"] == "interrupted (Ctrl-C)" and cut["size"] == 100
     assert by_path["screenshot.png"]["status"] == "ok"  # what came before is kept
     later = [i for i in manifest["items"] if i["reason"] == "interrupted before this item"]
-    assert {i["kind"] for i in later} >= {"crash", "database"}  # what came after is named, not tried
+    assert {i["kind"] for i in later} >= {"crash", "app_facts"}  # what came after is named, not tried
+    # the database ran beside the log on its own stream: stopped at its next chunk, or done
+    database = [i for i in manifest["items"] if i["kind"] == "database" and not i["path"].endswith("databases.json")]
+    assert database and all(i["status"] == "ok" or i["reason"].startswith("interrupted") for i in database)
+    assert manifest["items"].index(cut) < manifest["items"].index(database[0])  # listed in collect's order
 
 
 def test_ctrl_c_while_packing_is_held_until_the_bundle_is_finished(fake_server, tsd, tmp_path, monkeypatch,
@@ -574,3 +578,36 @@ def test_attaching_the_folder_that_holds_the_output_does_not_swallow_the_bundle(
     code, result, _ = collect(tsd, server.port, work / "out", "--attach", work, *field_args())
     paths = [i["path"] for i in manifest_of(Path(result["bundle"]))["items"] if i["kind"] == "attachment"]
     assert paths == ["attachments/work/exchange/doc.xml"]
+
+
+def test_one_progress_line_follows_one_lane_at_a_time_and_ctrl_c_stops_them_all():
+    from tsdtool.bundle.collect import _Lanes
+
+    calls = []
+
+    class Recorder:
+        def start(self, label, total=None):
+            calls.append(("start", label, total))
+
+        def advance(self, n):
+            calls.append(("advance", n))
+
+        def finish(self):
+            calls.append(("finish",))
+
+    lanes = _Lanes(Recorder())
+    log, db = lanes.lane(0), lanes.lane(1)
+    log.start("logcat", None)
+    db.start("scans.db", 1000)  # not shown: the line follows the log
+    db.advance(300)
+    log.advance(50)
+    lanes.done(0)  # the log is done: the database is shown from where it is
+    db.advance(200)
+    db.finish()
+    assert calls == [("start", "logcat", None), ("advance", 50), ("start", "scans.db", 1000), ("advance", 300),
+                     ("advance", 200), ("finish",)]
+    lanes.cancel()
+    with pytest.raises(KeyboardInterrupt):
+        log.start("crash", None)
+    with pytest.raises(KeyboardInterrupt):
+        db.advance(1)

@@ -7,6 +7,7 @@ Every local name comes through :mod:`tsdtool.paths`: contained, bounded, collisi
 
 from __future__ import annotations
 
+import copy
 import errno
 import hashlib
 import os
@@ -241,6 +242,13 @@ class OutputDir:
         self.items: list[Item] = []
         self._names = UniqueNames()
         self.meter = budgets.Meter()
+
+    def lane(self) -> OutputDir:
+        """This folder as one of several concurrent jobs sees it: names, budgets and deflated
+        items shared, its own list of items (the caller appends it to :attr:`items`)."""
+        view = copy.copy(self)
+        view.items = []
+        return view
 
     def local_name(self, wanted: str) -> str:
         """A fresh, safe relative path for ``wanted`` (a device path or a plain name)."""

@@ -144,10 +144,10 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
     state = _RunState()
     try:
         # Quick facts first (the screen shows the error now; model and apps in well under a second).
-        _run_batch(adb, ctx, _quick(plan, listing), kinds, state)
+        _run_lanes(adb, ctx, _quick(plan, listing), kinds, state)
         ctx.progress = gate or shown
         if gate is None:
-            _run_batch(adb, ctx, _slow(ctx, plan, state), kinds, state)
+            _run_slow(adb, ctx, plan, kinds, state)
         else:
             _with_questions(adb, ctx, plan, ask, gate, kinds, state, notes)
     except KeyboardInterrupt:  # between two collectors: the guard did not see it
@@ -290,34 +290,40 @@ def _app_collectors(packages: list[str], options: CollectOptions) -> list[Collec
     return chosen
 
 
-def _quick(plan: Plan, listing: bytes | None) -> list[Collector]:
+def _quick(plan: Plan, listing: bytes | None) -> list[list[Collector]]:
+    """Three independent jobs, each on its own adb stream (:func:`_run_lanes`)."""
     from tsdtool.collectors.device_facts import DeviceFactsCollector
     from tsdtool.collectors.packages import AppVersionsCollector
     from tsdtool.collectors.screenshot import ScreenshotCollector
 
-    return [ScreenshotCollector(), DeviceFactsCollector(), AppVersionsCollector(plan.apps.choose, listing)]
+    return [[ScreenshotCollector()], [DeviceFactsCollector()], [AppVersionsCollector(plan.apps.choose, listing)]]
 
 
-def _slow(ctx: Context, plan: Plan, state: _RunState) -> Iterator[Collector]:
-    """Logs early (they rotate), then the app's data, then local files. A generator: the app
-    collectors are made once the package list has arrived."""
+def _run_slow(adb: Any, ctx: Context, plan: Plan, kinds: dict[int, str], state: _RunState) -> None:
+    """Logs (early: they rotate) beside the app's data, each lane on its own adb stream; then
+    the local files. The app lane is made once the package list has arrived."""
     from tsdtool.collectors.logs import CrashCollector, LogcatCollector
 
     options = plan.options
-    yield LogcatCollector(options.since, list(options.buffers) or None)
-    yield CrashCollector()
+    logs: list[Collector] = [LogcatCollector(options.since, list(options.buffers) or None), CrashCollector()]
     if options.vendor_logs:  # a device-side action (a broadcast): only when asked
         from tsdtool.collectors.vendor_logs import VendorLogsCollector
 
-        yield VendorLogsCollector()
+        logs.append(VendorLogsCollector())
     chosen = ctx.facts.get("packages")
     if chosen is None:  # the package list never arrived
         chosen = [plan.apps.explicit] if plan.apps.explicit else []
-    yield from _app_collectors(list(chosen), options)
+    _run_lanes(adb, ctx, [logs, _app_collectors(list(chosen), options)], kinds, state)
+    _run_batch(adb, ctx, _local(ctx, plan, state), kinds, state)
+
+
+def _local(ctx: Context, plan: Plan, state: _RunState) -> Iterator[Collector]:
+    """What this PC adds: no terminal needed, each item records itself."""
+    options = plan.options
     if plan.pc_root is not None and not (state.gone or ctx.interrupted):
         from tsdtool.pc.run import collectors as pc_collectors
 
-        yield from pc_collectors()  # the PC side: no terminal needed, each item records itself
+        yield from pc_collectors()
     for path, name, kind in options.extra_files:
         yield _Extra(Path(path), name, kind)
     if plan.attach:
@@ -331,12 +337,15 @@ class _RunState:
     gone: bool = False  # the terminal went away: later items fail without being tried
 
 
-def _run_batch(adb: Any, ctx: Context, batch: Iterable[Collector], kinds: dict[int, str], state: _RunState) -> None:
-    """Run collectors in the guard; record item index → kind for items recorded without one."""
+def _run_batch(adb: Any, ctx: Context, batch: Iterable[Collector], kinds: dict[int, str], state: _RunState,
+               stop: Callable[[], bool] = lambda: False) -> None:
+    """Run collectors in the guard; record item index → kind for items recorded without one.
+    ``stop()`` true: another lane was interrupted, this one stops too."""
     for collector in batch:
         before = len(ctx.out.items)
         kind = _kind(collector)
         local = getattr(collector, "local", False)
+        ctx.interrupted = ctx.interrupted or stop()
         if ctx.interrupted or (state.gone and not local):
             why = "interrupted before this item" if ctx.interrupted else "the terminal went away before this item"
             ctx.out.skip(collector.name, collector.name, why, kind=kind, status=FAILED)
@@ -352,6 +361,129 @@ def _run_batch(adb: Any, ctx: Context, batch: Iterable[Collector], kinds: dict[i
                 kinds[index] = kind
 
 
+def _run_lanes(adb: Any, ctx: Context, lanes: list[list[Collector]], kinds: dict[int, str],
+               state: _RunState) -> None:
+    """Independent device jobs at once, each lane (collectors that depend on each other, in
+    order) on its own adb streams: the first in this thread, the others in threads of their
+    own. Each lane records into its own view of the output folder (:meth:`OutputDir.lane`);
+    the views' items are then appended in lane order, so the manifest lists the items as if
+    the lanes had run one after another. One progress line follows one lane at a time
+    (:class:`_Lanes`). Ctrl-C (it reaches this thread only) stops every lane at its next chunk."""
+    import dataclasses
+
+    shared = _Lanes(ctx.progress)
+    ctxs = [dataclasses.replace(ctx, out=ctx.out.lane(), progress=shared.lane(n)) for n in range(len(lanes))]
+    lane_kinds: list[dict[int, str]] = [{} for _ in lanes]
+    failure: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            _run_batch(adb, ctxs[n], lanes[n], lane_kinds[n], state, stop=lambda: shared.cancelled)
+        except BaseException as exc:  # noqa: BLE001 - handed to this thread
+            failure.append(exc)
+        finally:
+            if ctxs[n].interrupted:
+                shared.cancel()
+            shared.done(n)
+
+    threads = [threading.Thread(target=work, args=(n,), name=f"tsd-lane-{n}", daemon=True)
+               for n in range(1, len(lanes))]
+    for thread in threads:
+        thread.start()
+    try:
+        work(0)
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
+    except KeyboardInterrupt:  # while waiting for the other lanes
+        ctx.interrupted = True
+        shared.cancel()
+        for thread in threads:
+            thread.join()
+    for n, lane_ctx in enumerate(ctxs):
+        base = len(ctx.out.items)
+        ctx.out.items.extend(lane_ctx.out.items)
+        kinds.update({base + index: kind for index, kind in lane_kinds[n].items()})
+        ctx.interrupted = ctx.interrupted or lane_ctx.interrupted
+    if failure:
+        raise failure[0]
+
+
+class _Lanes:
+    """Several lanes, one Progress: it follows one lane at a time (the first started that is
+    still working); when that lane is done the next one's item is shown from where it is.
+    After :meth:`cancel` every lane's next call raises KeyboardInterrupt."""
+
+    def __init__(self, inner: Progress):
+        self.inner, self.cancelled = inner, False
+        self._lock = threading.Lock()
+        self._shown: int | None = None
+        self._state: dict[int, list[Any]] = {}  # lane → [label, total, done]
+
+    def lane(self, n: int) -> Progress:
+        return _Lane(self, n)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def _check(self) -> None:
+        if self.cancelled:
+            raise KeyboardInterrupt
+
+    def start(self, n: int, label: str, total: int | None) -> None:
+        self._check()
+        with self._lock:
+            self._state[n] = [label, total, 0]
+            if self._shown is None:
+                self._shown = n
+            if self._shown == n:
+                self.inner.start(label, total)
+
+    def advance(self, n: int, count: int) -> None:
+        self._check()
+        with self._lock:
+            if n in self._state:
+                self._state[n][2] += count
+            if self._shown == n:
+                self.inner.advance(count)
+
+    def finish(self, n: int) -> None:
+        with self._lock:
+            self._state.pop(n, None)
+            if self._shown == n:
+                self._follow_next()
+
+    def done(self, n: int) -> None:
+        """Lane ``n`` has nothing more to do."""
+        self.finish(n)
+
+    def _follow_next(self) -> None:
+        self._shown = next(iter(self._state), None)
+        if self._shown is None:
+            self.inner.finish()
+            return
+        label, total, done = self._state[self._shown]
+        self.inner.start(label, total)
+        if done:
+            self.inner.advance(done)
+
+
+class _Lane:
+    """One lane's Progress (see :class:`_Lanes`)."""
+
+    def __init__(self, lanes: _Lanes, n: int):
+        self.lanes, self.n = lanes, n
+
+    def start(self, label: str, total: int | None = None) -> None:
+        self.lanes.start(self.n, label, total)
+
+    def advance(self, n: int) -> None:
+        self.lanes.advance(self.n, n)
+
+    def finish(self) -> None:
+        self.lanes.finish(self.n)
+
+
 def _with_questions(adb: Any, ctx: Context, plan: Plan, ask: Ask, gate: Gate, kinds: dict[int, str],
                     state: _RunState, notes: list[str]) -> None:
     """The slow work in a background thread while the person answers; its progress is held
@@ -360,7 +492,7 @@ def _with_questions(adb: Any, ctx: Context, plan: Plan, ask: Ask, gate: Gate, ki
 
     def work() -> None:
         try:
-            _run_batch(adb, ctx, _slow(ctx, plan, state), kinds, state)
+            _run_slow(adb, ctx, plan, kinds, state)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             failure.append(exc)
 
