@@ -129,3 +129,44 @@ def test_pull_keeps_a_non_utf8_name_contained(fake_terminal, tmp_path):
     bad = next(i for i in out.items if i.source.endswith("bad\\xfe.txt"))
     assert (tmp_path / "out" / bad.path).read_bytes() == b"raw"
     assert "\udcfe" not in bad.path  # a valid local name (readable prefix + hash of the raw name)
+
+
+@pytest.mark.parametrize("sdk", [30, 22])  # shell v2 (stderr apart), and v1 (one stream)
+def test_a_batch_gives_each_command_what_it_gives_alone(fake_terminal, sdk):
+    files = {"/sdcard/a.txt": "no newline at the end", "/sdcard/b.txt": "line\n", "/sdcard/it's.txt": "q"}
+    device = fake_terminal(sdk=sdk, files=files).device()
+    commands = [["cat", "/sdcard/a.txt"], ["cat", "/sdcard/missing"], ["cat", "/sdcard/b.txt"], ["getprop"],
+                ["cat", "/sdcard/it's.txt"], ["ls", "/sdcard/$(reboot)"], ["true"]]
+    batch = device.shell_batch(commands)
+    alone = [device.shell(args) for args in commands]
+    assert [(r.exit_code, r.stdout, r.stderr) for r in batch] == [(r.exit_code, r.stdout, r.stderr) for r in alone]
+    assert batch[0].stdout == b"no newline at the end" and batch[1].exit_code != 0 and batch[6].exit_code == 0
+    assert (b"No such file" in batch[1].stderr) == (sdk == 30)  # v1 has no stderr of its own
+
+
+def test_prefetched_facts_are_those_read_one_by_one_and_a_failed_batch_asks_one_by_one(fake_terminal):
+    from tsdtool.devices import facts
+
+    fake = fake_terminal()
+    device = fake.device()
+    start = len(fake.server.requests)
+    alone = facts.read(device)
+    middle = len(fake.server.requests)
+    batched = facts.read(facts.Prefetched(device))
+    for info in (alone, batched):
+        info.pop("uptime_s", None)
+    assert batched == alone
+    assert len(fake.server.requests) - middle <= (middle - start) - len(facts.QUERIES) + 2  # one for the fixed ones
+
+    class Refusing:
+        serial, entry = device.serial, device.entry
+
+        def shell_batch(self, commands):
+            raise errors.TransferError("lost")
+
+        def shell(self, args, **kw):
+            return device.shell(args, **kw)
+
+    again = facts.read(facts.Prefetched(Refusing()))
+    again.pop("uptime_s", None)
+    assert again == alone

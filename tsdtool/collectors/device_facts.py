@@ -17,9 +17,10 @@ class DeviceFactsCollector(Collector):
 
     def collect(self, ctx: Context) -> None:
         ctx.progress.start("device facts")
-        result = ctx.device.shell(["getprop"])
+        device = facts.Prefetched(ctx.device)  # one round trip for what every terminal is asked
+        result = device.shell(["getprop"])
         ctx.out.write_bytes("device/getprop.txt", result.stdout, "getprop", kind=self.kind)
-        info = facts.read(ctx.device, profile_dirs=ctx.options.get("profile_dirs", ()))
+        info = facts.read(device, profile_dirs=ctx.options.get("profile_dirs", ()))
         ctx.facts["device"] = info
         data = json.dumps(info, indent=2, ensure_ascii=False).encode("utf-8")
         ctx.out.write_bytes(

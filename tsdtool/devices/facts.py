@@ -18,6 +18,36 @@ from tsdtool.parsers import df as df_parser
 from tsdtool.parsers import dumpsys_battery, getprop, uptime
 from tsdtool.transport.adb import Device
 
+# What read() asks every terminal besides the profiles' own commands: getprop, the managed-device
+# facts (tsdtool.devices.managed) and the runtime facts below. The facts collector asks them in
+# one batch (Prefetched), not one round trip each.
+QUERIES = (
+    ("getprop",), ("pm", "list", "packages"), ("dumpsys", "battery"), ("df", "-k", "/data", "/sdcard"),
+    ("cat", "/proc/uptime"), ("dumpsys", "device_policy"), ("dumpsys", "activity", "activities"), ("dumpsys", "user"),
+)
+
+
+class Prefetched:
+    """A Device whose ``shell()`` answers the given commands from one batch asked up front
+    (:meth:`Device.shell_batch`: read-only commands, the same answer however often asked);
+    other commands, and all of them when the batch failed, are asked one by one as usual,
+    so a failure shows where it would have."""
+
+    def __init__(self, device: Device, commands: Sequence[Sequence[str]] = QUERIES):
+        self._device = device
+        try:
+            results = device.shell_batch(commands)
+        except errors.TsdError:
+            results = []
+        self._answers = {tuple(args): result for args, result in zip(commands, results, strict=False)}
+
+    def shell(self, args: Sequence[str], **kwargs: Any) -> Any:
+        found = self._answers.get(tuple(args))
+        return found if found is not None and not kwargs else self._device.shell(args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._device, name)
+
 
 def standard_facts(profile_set: profiles.ProfileSet, props: dict[str, str],
                    device: Device | None = None) -> dict[str, str | None]:
