@@ -146,3 +146,37 @@ def test_an_item_whose_kind_changed_or_that_failed_is_packed_from_the_staged_fil
     out.write_bytes("c.png", b"c" * 10_000, "test", kind="screenshot")
     assert out.deflated(out.items[-1]) is None  # stored by name: never deflated
     assert OutputDir(tmp_path / "plain").deflate is False
+
+
+def test_bytes_written_out_of_order_are_deflated_in_file_order_as_they_are_hashed(tmp_path):
+    """Byte ranges that arrive in parallel (pwrite) are deflated in file order by hash_written()."""
+    import zlib
+
+    from tsdtool.outdir import OutputDir
+
+    data = "".join(f"{i:06d} Склад Север\n" for i in range(40_000)).encode()
+    out = OutputDir(tmp_path / "staging", deflate=True)
+    with out.open("scans.db", "test", "database") as sink:
+        half = len(data) // 2
+        sink.pwrite(data[half:], half)
+        sink.pwrite(data[:half], 0)
+        sink.hash_written()
+    deflated = out.deflated(out.items[0])
+    assert deflated is not None and deflated.size == len(data) and deflated.crc == zlib.crc32(data)
+    assert zlib.decompress(deflated.data.read(), -15) == data
+    deflated.close()
+
+
+def test_what_a_lane_records_after_it_was_joined_reaches_the_folder(tmp_path):
+    from tsdtool.outdir import OutputDir
+
+    out = OutputDir(tmp_path / "staging")
+    first, second = out.lane(), out.lane()
+    second.write_bytes("b.txt", b"b", "test")
+    first.write_bytes("a.txt", b"a", "test")
+    out.join(first)
+    out.join(second)
+    assert [i.path for i in out.items] == ["a.txt", "b.txt"]  # in lane order, not in time order
+    first.write_bytes("later.json", b"{}", "test")  # a check finished after the lanes
+    assert [i.path for i in out.items] == ["a.txt", "b.txt", "later.json"]
+    assert len(first.items) == 2

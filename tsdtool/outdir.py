@@ -87,10 +87,10 @@ class Deflater:
 
     def __init__(self, level: int, spool_dir: Path):
         self.level = level
+        self.data = tempfile.SpooledTemporaryFile(SPOOL, dir=spool_dir)
         self.crc = 0
         self.size = 0
-        self._z: Any = compressobj(level)
-        self.data = tempfile.SpooledTemporaryFile(SPOOL, dir=spool_dir)
+        self._z: Any = compressobj(self.level)
         self.deflated = 0  # bytes of deflated output so far
         self.gave_up = False  # it did not shrink: stored
 
@@ -185,6 +185,8 @@ class HashingWriter:
                 if not chunk:
                     break
                 self.sha.update(chunk)
+                if self.deflater is not None:
+                    self.deflater.update(chunk)
                 self.size += len(chunk)
 
     def writev(self, pieces: list) -> int:
@@ -245,10 +247,17 @@ class OutputDir:
 
     def lane(self) -> OutputDir:
         """This folder as one of several concurrent jobs sees it: names, budgets and deflated
-        items shared, its own list of items (the caller appends it to :attr:`items`)."""
+        items shared, its own list of items until :meth:`join`."""
         view = copy.copy(self)
-        view.items = []
+        view.items = _LaneItems()
         return view
+
+    def join(self, lane: OutputDir) -> None:
+        """Append a lane's items to this folder's; what is recorded through the lane from now
+        on (host work a collector left to finish later) is appended here too."""
+        self.items.extend(lane.items)
+        if isinstance(lane.items, _LaneItems):
+            lane.items.joined = self.items
 
     def local_name(self, wanted: str) -> str:
         """A fresh, safe relative path for ``wanted`` (a device path or a plain name)."""
@@ -345,6 +354,22 @@ class OutputDir:
     @property
     def partial(self) -> bool:
         return any(i.status == FAILED for i in self.items)
+
+
+class _LaneItems(list):
+    """A lane's items (:meth:`OutputDir.lane`): its own until joined, then also the folder's."""
+
+    joined: list | None = None
+
+    def append(self, item: Item) -> None:
+        super().append(item)
+        if self.joined is not None:
+            self.joined.append(item)
+
+    def remove(self, item: Item) -> None:
+        super().remove(item)
+        if self.joined is not None and item in self.joined:
+            self.joined.remove(item)
 
 
 def reason_of(exc: BaseException) -> str:

@@ -402,7 +402,7 @@ def _run_lanes(adb: Any, ctx: Context, lanes: list[list[Collector]], kinds: dict
             thread.join()
     for n, lane_ctx in enumerate(ctxs):
         base = len(ctx.out.items)
-        ctx.out.items.extend(lane_ctx.out.items)
+        ctx.out.join(lane_ctx.out)
         kinds.update({base + index: kind for index, kind in lane_kinds[n].items()})
         ctx.interrupted = ctx.interrupted or lane_ctx.interrupted
     if failure:
