@@ -170,3 +170,50 @@ def test_prefetched_facts_are_those_read_one_by_one_and_a_failed_batch_asks_one_
     again = facts.read(facts.Prefetched(Refusing()))
     again.pop("uptime_s", None)
     assert again == alone
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_pull_is_hashed_right_while_the_next_block_arrives(tmp_path, monkeypatch, seed):
+    """HashingWriter.writev hashes a block beside the next receive: the RECV loop must not
+    reuse a block before its hash is done (two buffers in turn), whatever the split points."""
+    import hashlib
+    import os
+    import random
+    import socket
+    import threading
+    import time
+
+    from tsdtool import outdir
+    from tsdtool.outdir import HashingWriter, OutputDir
+    from tsdtool.transport.adb import _receive_file
+
+    monkeypatch.setattr(outdir, "ASYNC_DIGEST", 1)  # every block hashed beside the next receive
+    slow = HashingWriter._digest  # a slow hash: a block reused too early would be overwritten first
+    monkeypatch.setattr(HashingWriter, "_digest", lambda self, pieces: time.sleep(0.02) or slow(self, pieces))
+    rnd = random.Random(seed)
+    data = os.urandom(5 * 1024 * 1024 + 12345)
+    wire = b"".join(b"DATA" + len(data[i:i + 65536]).to_bytes(4, "little") + data[i:i + 65536]
+                    for i in range(0, len(data), 65536)) + b"DONE" + bytes(4)
+    ours, theirs = socket.socketpair()
+
+    def send() -> None:
+        at = 0
+        while at < len(wire):
+            n = rnd.choice([3, 7, 8, 100, 65536, 300_000, 1 << 20, 2 << 20])
+            theirs.sendall(wire[at:at + n])
+            at += n
+        theirs.close()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    out = OutputDir(tmp_path / "o", deflate=True)
+    with out.open("big.bin", "test", "database") as sink:
+        assert _receive_file(ours, sink, None, "/sdcard/big.bin", "X") == len(data)
+    sender.join()
+    ours.close()
+    item = out.items[0]
+    assert item.sha256 == hashlib.sha256(data).hexdigest() and item.size == len(data)
+    assert (tmp_path / "o" / "big.bin").read_bytes() == data
+    deflated = out.deflated(item)
+    assert deflated is not None and deflated.size == len(data)
+    deflated.close()
