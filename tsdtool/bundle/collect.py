@@ -884,7 +884,8 @@ def _collect_job(host: str, port: int, timeout: float, serial: str, progress: Pr
 # What a collect imports on its way (tsdtool.fleet: the fork server imports these once, and every
 # worker is a fork that has them; each worker imported them itself, ~0.2 CPU-s per terminal).
 _collect_job.preload = (  # type: ignore[attr-defined]
-    "sqlite3", "tarfile", "uuid", "html", "hmac", "platformdirs",
+    "sqlite3", "tarfile", "uuid", "html", "hmac", "platformdirs", "secrets", "concurrent.futures", "isal.isal_zlib",
+    "tsdtool.apps.gzpull", "tsdtool.collectors.sinks", "tsdtool.pc.items",
     "tsdtool.console",
     "tsdtool.apps.access", "tsdtool.apps.backup", "tsdtool.apps.dbcheck", "tsdtool.apps.facts", "tsdtool.apps.fetch",
     "tsdtool.apps.profiles", "tsdtool.apps.tarstream",
