@@ -611,3 +611,29 @@ def test_one_progress_line_follows_one_lane_at_a_time_and_ctrl_c_stops_them_all(
         log.start("crash", None)
     with pytest.raises(KeyboardInterrupt):
         db.advance(1)
+
+
+def test_worker_threads_leave_ctrl_c_to_the_main_thread():
+    """A SIGINT the kernel hands to a worker would not wake the main thread's read at a
+    question: workers, and the threads they start, block it."""
+    import signal
+    import threading
+
+    from tsdtool import threads
+
+    if not hasattr(signal, "pthread_sigmask"):
+        pytest.skip("no POSIX signal masks (Windows)")
+    seen = {}
+
+    def inner():
+        seen["inner"] = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+    def outer():
+        seen["outer"] = signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        t = threading.Thread(target=inner)
+        t.start()
+        t.join()
+
+    threads.start(outer, name="t").join()
+    assert seen == {"outer": True, "inner": True}
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # the main thread's is untouched

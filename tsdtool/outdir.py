@@ -240,8 +240,9 @@ class HashingWriter:
             raise output_error(exc, self.size) from exc
         self.size += total
         if total >= ASYNC_DIGEST:
-            self._digesting = threading.Thread(target=self._digest, args=(pieces,), name="tsd-digest", daemon=True)
-            self._digesting.start()
+            from tsdtool import threads
+
+            self._digesting = threads.start(self._digest, pieces, name="tsd-digest")
         else:
             self._digest(pieces)
             self._settle()

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tsdtool import errors
+from tsdtool import threads as worker_threads
 from tsdtool.bundle import form, ticket
 from tsdtool.bundle import plan as plan_mod
 from tsdtool.bundle.desks import Desk
@@ -386,10 +387,7 @@ def _run_lanes(adb: Any, ctx: Context, lanes: list[list[Collector]], kinds: dict
                 shared.cancel()
             shared.done(n)
 
-    threads = [threading.Thread(target=work, args=(n,), name=f"tsd-lane-{n}", daemon=True)
-               for n in range(1, len(lanes))]
-    for thread in threads:
-        thread.start()
+    threads = [worker_threads.start(work, n, name=f"tsd-lane-{n}") for n in range(1, len(lanes))]
     try:
         work(0)
         for thread in threads:
@@ -496,8 +494,7 @@ def _with_questions(adb: Any, ctx: Context, plan: Plan, ask: Ask, gate: Gate, ki
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             failure.append(exc)
 
-    worker = threading.Thread(target=work, name="tsd-collect", daemon=True)
-    worker.start()
+    worker = worker_threads.start(work, name="tsd-collect")
     try:
         try:
             plan.ask_all(ask, _terminal_defaults(ctx, plan))

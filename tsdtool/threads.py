@@ -1,0 +1,28 @@
+"""Threads that leave Ctrl-C to the main thread.
+
+A signal sent to the process goes to any one of its threads that does not block it. Python
+runs its handler in the main thread, but only once that thread runs again: when the kernel
+hands SIGINT to a worker while the main thread waits in a read (a question at the prompt),
+the read goes on and Ctrl-C seems lost (seen as a hung pty test). Worker threads therefore
+block SIGINT, and so do the threads they start (a thread inherits its creator's mask).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+def start(target: Callable[..., Any], *args: Any, name: str) -> threading.Thread:
+    """A daemon thread running ``target(*args)`` with SIGINT blocked (where POSIX masks exist)."""
+
+    def run() -> None:
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        target(*args)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
