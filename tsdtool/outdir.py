@@ -195,11 +195,6 @@ class HashingWriter:
         except OSError as exc:
             raise output_error(exc, offset) from exc
 
-    def rehash(self) -> None:
-        """Hash and count the whole file as written (after :meth:`pwrite`), from its start."""
-        self.sha, self.size = hashlib.sha256(), 0
-        self.hash_written()
-
     def hash_written(self, upto: int | None = None) -> None:
         """Hash and count what :meth:`pwrite` put before ``upto`` (None: the end of the file),
         from where the hash stands: call it with growing ``upto``, one thread at a time.
