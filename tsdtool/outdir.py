@@ -54,7 +54,6 @@ def output_error(exc: OSError, written: int) -> errors.OutputError:
 LEVELS = {"database": 1, "app_log": 1}
 DEFAULT_LEVEL = 6
 STORED_SUFFIXES = (".png", ".jpg", ".jpeg", ".zip", ".gz", ".apk", ".mp4", ".7z")
-ASYNC_DIGEST = 256 * 1024  # a writev() of this much is hashed beside the next transfer
 SPOOL = 64 * 1024  # a deflated item up to this size stays in memory, a larger one in a temporary file
 MAX_DEFLATERS = 256  # deflated items waiting for the bundle at once (each larger one holds a file)
 
@@ -126,48 +125,18 @@ class HashingWriter:
         self._fh = fh
         self._meter = meter
         self._lock = threading.Lock()
-        self._sha = hashlib.sha256()
+        self.sha = hashlib.sha256()
         self.size = 0
         self.deflater = deflater
-        self._digesting: threading.Thread | None = None  # hashing what the last writev() wrote
-        self._failed: list[BaseException] = []
-
-    @property
-    def sha(self) -> Any:
-        self._settle()
-        return self._sha
-
-    @sha.setter
-    def sha(self, value: Any) -> None:
-        self._settle()
-        self._sha = value
-
-    def _settle(self) -> None:
-        """Wait for the hashing of the last writev(): its buffers may be reused after this."""
-        if self._digesting is not None:
-            self._digesting.join()
-            self._digesting = None
-        if self._failed:
-            raise self._failed.pop()
-
-    def _digest(self, pieces: list) -> None:
-        try:
-            for piece in pieces:
-                self._sha.update(piece)
-                if self.deflater is not None:
-                    self.deflater.update(piece)
-        except BaseException as exc:  # noqa: BLE001 - raised in the writer's thread by _settle
-            self._failed.append(output_error(exc, self.size) if isinstance(exc, OSError) else exc)
 
     def write(self, data) -> int:
-        self._settle()
         if self._meter is not None:
             self._meter.charge(self.size, len(data))
         try:
             self._fh.write(data)
         except OSError as exc:
             raise output_error(exc, self.size) from exc
-        self._sha.update(data)
+        self.sha.update(data)
         if self.deflater is not None:
             self.deflater.update(data)
         self.size += len(data)
@@ -210,19 +179,14 @@ class HashingWriter:
                 chunk = fh.read(1 << 20 if upto is None else min(1 << 20, upto - self.size))
                 if not chunk:
                     break
-                self._sha.update(chunk)
+                self.sha.update(chunk)
                 if self.deflater is not None:
                     self.deflater.update(chunk)
                 self.size += len(chunk)
 
     def writev(self, pieces: list) -> int:
         """Several buffers in one system call (``os.writev``; one write each where there is
-        none, as on Windows), hashed in order. A large batch is hashed (and deflated) by a
-        thread of its own while the caller receives the next one (hashlib and zlib let go of
-        the interpreter lock): the pieces must stay as they are until the next write,
-        writev or ``sha`` returns (:func:`tsdtool.transport.adb._receive_file` alternates
-        two buffers)."""
-        self._settle()
+        none, as on Windows), hashed in order."""
         total = sum(len(p) for p in pieces)
         try:
             if hasattr(os, "writev") and hasattr(self._fh, "fileno"):
@@ -233,14 +197,11 @@ class HashingWriter:
                     self._fh.write(piece)
         except OSError as exc:
             raise output_error(exc, self.size) from exc
+        for piece in pieces:
+            self.sha.update(piece)
+            if self.deflater is not None:
+                self.deflater.update(piece)
         self.size += total
-        if total >= ASYNC_DIGEST:
-            from tsdtool import threads
-
-            self._digesting = threads.start(self._digest, pieces, name="tsd-digest")
-        else:
-            self._digest(pieces)
-            self._settle()
         return total
 
 

@@ -735,10 +735,7 @@ class Device:
 def _receive_file(sock: socket.socket, sink: BinaryIO, progress: ProgressFn | None, path: str,
                   serial: str) -> int:
     """The sync RECV reply loop of :meth:`Device.pull` (DATA…, then DONE or FAIL)."""
-    # Two buffers in turn: a sink may still hash the last block written while the next arrives
-    # (outdir.HashingWriter.writev), so a block is reused only after the next write returned.
-    buffers = [bytearray(RECV_BUFFER), bytearray(RECV_BUFFER)]
-    buf = buffers[0]
+    buf = bytearray(RECV_BUFFER)
     view = memoryview(buf)
     writev = getattr(sink, "writev", None)
     start = end = 0  # unparsed bytes are buf[start:end]
@@ -785,13 +782,9 @@ def _receive_file(sock: socket.socket, sink: BinaryIO, progress: ProgressFn | No
             total += n
             if progress:
                 progress(n)
-        # a cut header moves to the front (of the other buffer once this one's payload was written)
+        # keep a cut header at the front; the payload bytes were all written
         rest = end - start
-        if pieces:
-            other = buffers[1] if buf is buffers[0] else buffers[0]
-            other[:rest] = buf[start:end]
-            buf, view = other, memoryview(other)
-        elif rest:
+        if rest:
             buf[:rest] = buf[start:end]
         start, end = 0, rest
 
