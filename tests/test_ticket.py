@@ -792,3 +792,39 @@ def test_the_fast_mail_is_byte_for_byte_the_librarys(tmp_path, monkeypatch, size
     assert ticket.message_bytes(ours) == bytes(ours)  # the message is left as it was
     parsed = email.message_from_bytes(ticket.message_bytes(ours), policy=policy.default)
     assert [a.get_content() for a in parsed.iter_attachments()] == [data]
+
+
+def texts_of(lang: str):
+    from tsdtool.texts import texts
+
+    return texts(lang)
+
+
+def test_pc_folders_are_named_values_and_a_missing_one_says_why():
+    """The exchange folder and the Mobile SMARTS logs in the bundle are values (files, size per
+    folder, in the desk's language); an exchange folder left out says why where it is asked for."""
+    from tsdtool.bundle.manifest import SKIPPED
+
+    h = "0" * 64
+    m = sample_manifest(description="x", contact_email="a@b.org")
+    m.items = [BundleItem("pc/grserver/exchange/in/a.xml", "pc", "x", size=1024, sha256=h),
+               BundleItem("pc/grserver/exchange/out/b.xml", "pc", "x", size=2048, sha256=h),
+               BundleItem("pc/mobilesmarts/bases/Склад/Logs/1.log", "pc", "x", size=10, sha256=h),
+               BundleItem("pc/mobilesmarts/control-panel/Logs/2.log", "pc", "x", size=20, sha256=h)]
+    ru = ticket.auto_values(m, texts_of("ru"))
+    assert ru["exchange_folder"] == "в архиве: pc/grserver/exchange/ (файлов: 2, 3 КБ)"
+    assert ru["ms_logs"] == ("в архиве: pc/mobilesmarts/bases/Склад/Logs/ (файлов: 1, 1 КБ); "
+                             "pc/mobilesmarts/control-panel/Logs/ (файлов: 1, 1 КБ)")
+    m.items = [BundleItem("pc/grserver/exchange", "pc", "x", status=SKIPPED, reason="12 GB: too big to attach")]
+    desk = _desk(required=("exchange_folder", "description"))
+    assert _sections(ticket.markdown(m, desk))[_heading("required")] == [
+        f"- **GRServer exchange folder**: {_heading('missing_value')} — 12 GB: too big to attach", "- **Problem**: x"]
+    m.items.append(BundleItem("pc/grserver/exchange/a.xml", "pc", "x", size=1024, sha256=h))  # there after all
+    assert _sections(ticket.markdown(m, desk))[_heading("required")][0] == (
+        "- **GRServer exchange folder**: in the bundle: pc/grserver/exchange/ (1 files, 1 KB)")
+
+
+def test_an_os_without_a_build_and_auto_values_are_never_judged():
+    m = Manifest("0.1.0", "2024-05-14T09:30:00Z", device={"android_release": "10", "sdk": "29"})
+    assert ticket.auto_values(m) == {"device_os": "Android 10 (API 29), build"}
+    assert ticket.invalid(_desk(), {"device_model": "Zebra\nTC52", "steps": "1.\n2."}) == {}
