@@ -571,7 +571,7 @@ def test_a_mail_over_the_limit_without_a_link_says_to_upload(tmp_path):
     assert _sections(body)[_heading("bundle")][1:] == [f"- {_heading('too_big')}"]
 
 
-def _real_bundle(tmp_path, db: bytes) -> tuple:
+def _real_bundle(tmp_path, db: bytes, db_path: str = "apps/a.b/internal/databases/main.db") -> tuple:
     """A verifiable bundle holding one log and one database, and its manifest."""
     from datetime import UTC, datetime
 
@@ -580,7 +580,7 @@ def _real_bundle(tmp_path, db: bytes) -> tuple:
 
     out = OutputDir(tmp_path / "staging")
     out.write_bytes("logs/logcat.txt", b"E Tag: boom\n", "logcat -d", kind="log")
-    out.write_bytes("apps/a.b/internal/databases/main.db", db, "run-as a.b cat main.db", kind="database")
+    out.write_bytes(db_path, db, "run-as a.b cat main.db", kind="database")
     m = sample_manifest(description="It freezes", contact_email="ivan@example.com")
     m.host |= {"python": "3.11.7", "tool_version": "0.1.0", "adb_server_version": None}
     m.profiles = {"device": "zebra", "app": None, "desk": "t"}
@@ -828,3 +828,13 @@ def test_an_os_without_a_build_and_auto_values_are_never_judged():
     m = Manifest("0.1.0", "2024-05-14T09:30:00Z", device={"android_release": "10", "sdk": "29"})
     assert ticket.auto_values(m) == {"device_os": "Android 10 (API 29), build"}
     assert ticket.invalid(_desk(), {"device_model": "Zebra\nTC52", "steps": "1.\n2."}) == {}
+
+
+def test_a_required_part_at_the_top_of_the_bundle_travels_under_its_own_name(tmp_path):
+    import hashlib
+
+    db = b"".join(hashlib.sha256(bytes([i])).digest() for i in range(64))
+    bundle, m = _real_bundle(tmp_path, db, "main.db")
+    desk = _desk(attach_required=("database",), max_attachment_mb=0.002)
+    msg = email.message_from_bytes(bytes(ticket.message(m, desk, bundle)), policy=policy.default)
+    assert [(a.get_filename(), a.get_content()) for a in msg.iter_attachments()] == [("main.db", db)]
