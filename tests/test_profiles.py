@@ -435,3 +435,81 @@ def test_check_names_the_profile_a_file_ties_with(tmp_path):
     found = [(Path(p.file).name, p.key, p.message) for p in profiles.check([tmp_path / "d"])
              if p.key == "match"]
     assert found == [("twin.toml", "match", "same rules as profile 'acme': always a tie")]
+
+
+# -- weak evidence set aside, packages, order of evidence, what match() reports ----------------
+
+def _set(*tables: dict) -> profiles.ProfileSet:
+    """Profiles built from tables (as the TOML files hold them), in the order given."""
+    built = [profiles._build({"kind": "device", "name": t["id"].title() + " Corp", **t}, Path(f"{t['id']}.toml"))
+             for t in tables]
+    return profiles.ProfileSet({p.id: p for p in built})
+
+
+T_GENERIC = {"id": "generic", "fallback": True, "consumer_manufacturers": ["CUBOT", "Xiaomi"]}
+T_ACME = {"id": "acme", "usb_vendor_ids": ["ABCD"], "packages": ["com.acme.scan"],
+        "match": [{"props": ["ro.product.manufacturer"], "regex": "^Acme"},
+                  {"props": ["ro.product.model"], "regex": "^AC\\d$"}]}
+T_BETA = {"id": "beta", "match": [{"props": ["ro.product.manufacturer"], "regex": "^Beta"}]}
+T_GAMMA = {"id": "gamma", "match": [{"props": ["ro.product.device"], "regex": "^gx"}]}
+VENDORS = _set(T_GENERIC, T_ACME, T_BETA, T_GAMMA)
+
+
+def test_weak_evidence_is_set_aside_when_the_terminal_names_another_company():
+    found = profiles.match(VENDORS, {"ro.product.manufacturer": "Beta", "ro.product.model": "AC1"})
+    assert (found.profile.id, found.rule, found.score, found.confidence, found.ties) == (
+        "beta", "ro.product.manufacturer ~ /^Beta/", 1, "strong", ())
+    assert found.evidence == (profiles.Evidence("strong", "ro.product.manufacturer", "Beta", "^Beta"),)
+    assert found.rejected == ("acme: AC1 set aside, manufacturer 'Beta' names Beta Corp",)
+
+
+@pytest.mark.parametrize(("props", "why"), [
+    ({"ro.product.manufacturer": "CUBOT"}, "manufacturer 'CUBOT' is a consumer device maker"),
+    ({"ro.product.vendor.manufacturer": " cubot "}, "manufacturer ' cubot ' is a consumer device maker"),
+    ({"ro.product.manufacturer": " ", "ro.product.system.brand": "Xiaomi"},
+     "brand 'Xiaomi' is a consumer device maker"),
+])
+def test_weak_evidence_is_set_aside_for_a_consumer_maker(props, why):
+    found = profiles.match(VENDORS, {**props, "ro.product.model": "AC1"})
+    assert (found.profile.id, found.rule, found.score, found.confidence) == (
+        "generic", "no vendor profile matched", 0, None)
+    assert found.rejected == (f"acme: AC1 set aside, {why}",)
+
+
+def test_weak_evidence_alone_decides_without_a_named_company_and_two_weak_ones_tie():
+    found = profiles.match(VENDORS, {"ro.product.manufacturer": "Unknown", "ro.product.model": "AC1"})
+    assert (found.profile.id, found.confidence, found.rejected) == ("acme", "weak", ())
+    tie = profiles.match(VENDORS, {"ro.product.model": "AC1", "ro.product.device": "gx5"})
+    assert (tie.profile.id, tie.rule, tie.score, tie.ties, tie.rejected) == (
+        "generic", "tie between acme, gamma (1 rules each): a profile error", 0, ("acme", "gamma"), ())
+
+
+def test_a_vendor_package_is_strong_evidence_only_when_the_listing_has_it():
+    found = profiles.match(VENDORS, {}, packages=["com.other", "com.acme.scan"])
+    assert (found.profile.id, found.rule, found.confidence) == ("acme", "package com.acme.scan", "strong")
+    assert found.evidence == (profiles.Evidence("strong", "package", "com.acme.scan"),)
+    assert profiles.match(VENDORS, {}, packages=["com.other"]).profile.id == "generic"
+    assert profiles.match(VENDORS, {}, packages=None).profile.id == "generic"
+
+
+def test_strong_evidence_comes_first_and_match_as_a_dict():
+    found = profiles.match(VENDORS, {"ro.product.model": "AC1"}, usb_vendor_id="ABCD")
+    assert found.rule == "usb vendor id abcd and ro.product.model ~ /^AC\\d$/"
+    assert found.to_dict() == {
+        "profile": "acme", "confidence": "strong", "rejected": [], "ties": [],
+        "evidence": [{"strength": "strong", "source": "usb vendor id", "value": "abcd", "rule": ""},
+                     {"strength": "weak", "source": "ro.product.model", "value": "AC1", "rule": "^AC\\d$"}],
+    }
+    aside = profiles.match(VENDORS, {"ro.product.manufacturer": "CUBOT", "ro.product.model": "AC1"})
+    assert aside.to_dict() == {"profile": "generic", "confidence": None, "evidence": [], "ties": [],
+                               "rejected": ["acme: AC1 set aside, manufacturer 'CUBOT' is a consumer device maker"]}
+
+
+@pytest.mark.parametrize(("rule", "strength"), [
+    ({"props": ["ro.product.manufacturer"], "strength": "weak"}, "weak"),  # declared wins
+    ({"props": ["ro.product.model"], "strength": "strong"}, "strong"),
+    ({"props": ["ro.product.model", "ro.product.vendor.device", "ro.product.name"]}, "weak"),
+    ({"props": ["ro.product.model", "ro.product.manufacturer"]}, "strong"),
+])
+def test_a_rules_strength_is_declared_or_weak_on_product_keys_only(rule, strength):
+    assert profiles._strength(rule) == strength
