@@ -449,10 +449,12 @@ def _set(*tables: dict) -> profiles.ProfileSet:
 T_GENERIC = {"id": "generic", "fallback": True, "consumer_manufacturers": ["CUBOT", "Xiaomi"]}
 T_ACME = {"id": "acme", "usb_vendor_ids": ["ABCD"], "packages": ["com.acme.scan"],
         "match": [{"props": ["ro.product.manufacturer"], "regex": "^Acme"},
-                  {"props": ["ro.product.model"], "regex": "^AC\\d$"}]}
+                  {"props": ["ro.product.model"], "regex": "^AC\\d$"},
+                  {"props": ["ro.product.device"], "regex": "^acx"}]}
 T_BETA = {"id": "beta", "match": [{"props": ["ro.product.manufacturer"], "regex": "^Beta"}]}
 T_GAMMA = {"id": "gamma", "match": [{"props": ["ro.product.device"], "regex": "^gx"}]}
-VENDORS = _set(T_GENERIC, T_ACME, T_BETA, T_GAMMA)
+T_DELTA = {"id": "delta", "match": [{"props": ["ro.delta.version"], "regex": "."}]}  # a vendor-only key: strong
+VENDORS = _set(T_GENERIC, T_ACME, T_BETA, T_GAMMA, T_DELTA)
 
 
 def test_weak_evidence_is_set_aside_when_the_terminal_names_another_company():
@@ -513,3 +515,12 @@ def test_strong_evidence_comes_first_and_match_as_a_dict():
 ])
 def test_a_rules_strength_is_declared_or_weak_on_product_keys_only(rule, strength):
     assert profiles._strength(rule) == strength
+
+
+def test_every_weak_value_set_aside_is_named_and_a_tie_keeps_what_was_set_aside():
+    props = {"ro.product.manufacturer": "Beta", "ro.product.model": "AC1", "ro.product.device": "acx1"}
+    aside = ("acme: AC1, acx1 set aside, manufacturer 'Beta' names Beta Corp",)
+    assert profiles.match(VENDORS, props).rejected == aside
+    tie = profiles.match(VENDORS, props | {"ro.delta.version": "2"})
+    assert (tie.profile.id, tie.ties) == ("generic", ("beta", "delta"))
+    assert tie.rejected == aside
