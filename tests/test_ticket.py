@@ -838,3 +838,15 @@ def test_a_required_part_at_the_top_of_the_bundle_travels_under_its_own_name(tmp
     desk = _desk(attach_required=("database",), max_attachment_mb=0.002)
     msg = email.message_from_bytes(bytes(ticket.message(m, desk, bundle)), policy=policy.default)
     assert [(a.get_filename(), a.get_content()) for a in msg.iter_attachments()] == [("main.db", db)]
+
+
+def test_two_required_parts_each_travel_with_their_own_bytes(tmp_path):
+    import hashlib
+
+    db = b"".join(hashlib.sha256(bytes([i])).digest() for i in range(40))
+    bundle, m = _real_bundle(tmp_path, db)
+    desk = _desk(attach_required=("log", "database"), max_attachment_mb=0.0015)  # 1572 bytes: the parts, not the zip
+    assert bundle.stat().st_size > desk.max_attachment_bytes
+    msg = email.message_from_bytes(bytes(ticket.message(m, desk, bundle)), policy=policy.default)
+    assert [(a.get_filename(), a.get_content()) for a in msg.iter_attachments()] == [
+        ("logcat.txt", b"E Tag: boom\n"), ("main.db", db)]
