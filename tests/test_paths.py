@@ -263,3 +263,12 @@ def test_write_new_turns_an_os_error_into_an_output_error(tmp_path, monkeypatch)
     assert str(exc.value) == f"cannot write {tmp_path / 'x.txt'}: No space left on device"
     with pytest.raises(errors.UsageError):
         paths.write_new(tmp_path, b"data")
+
+
+def test_a_part_name_keeps_its_folder_and_a_released_name_is_free_again():
+    names = UniqueNames()
+    assert names.claim("logs/x.log.part") == "logs/x.log.part_"  # .part marks an unfinished copy
+    assert names.claim("logs/x.log") == "logs/x.log"
+    names.release("LOGS/X.LOG")  # its file was removed: any spelling frees it
+    assert names.claim("logs/x.log") == "logs/x.log"
+    assert names.claim("logs/x.log") == "logs/x~2.log"
