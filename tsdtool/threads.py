@@ -16,13 +16,16 @@ from typing import Any
 
 
 def start(target: Callable[..., Any], *args: Any, name: str) -> threading.Thread:
-    """A daemon thread running ``target(*args)`` with SIGINT blocked (where POSIX masks exist)."""
-
-    def run() -> None:
-        if hasattr(signal, "pthread_sigmask"):
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        target(*args)
-
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
+    """A daemon thread running ``target(*args)`` with SIGINT blocked (where POSIX masks exist).
+    The mask is set around the thread's creation, so the thread has it from its first
+    instruction (blocking it inside the thread left a window in which a Ctrl-C could land there)."""
+    thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+    if not hasattr(signal, "pthread_sigmask"):
+        thread.start()
+        return thread
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a Ctrl-C held meanwhile arrives now
     return thread
