@@ -821,7 +821,7 @@ def test_pc_folders_are_named_values_and_a_missing_one_says_why():
         f"- **GRServer exchange folder**: {_heading('missing_value')} — 12 GB: too big to attach", "- **Problem**: x"]
     m.items.append(BundleItem("pc/grserver/exchange/a.xml", "pc", "x", size=1024, sha256=h))  # there after all
     assert _sections(ticket.markdown(m, desk))[_heading("required")][0] == (
-        "- **GRServer exchange folder**: in the bundle: pc/grserver/exchange/ (1 files, 1 KB)")
+        "- **GRServer exchange folder**: in the bundle: pc/grserver/exchange/ (files: 1, 1 KB)")
 
 
 def test_an_os_without_a_build_and_auto_values_are_never_judged():
