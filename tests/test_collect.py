@@ -526,6 +526,7 @@ def test_demo_runs_a_full_collect_with_sample_answers(tsd, tmp_path):
     code, out, _ = tsd("demo", "-o", tmp_path / "demo")
     [bundle] = (tmp_path / "demo").glob("*.zip")
     assert code == 0 and "обращение в GRSoft готово" in out and bundle.name in out.replace("\n", "")
+    assert f"открыть отчёт: tsdtool report {tmp_path / 'demo' / bundle.name}" in out.replace("\n", "")
     manifest = manifest_of(bundle)
     assert manifest["status"] == "complete" and manifest["ticket"]["ready"] and manifest["databases"]
 

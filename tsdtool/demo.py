@@ -58,6 +58,7 @@ def run(output: Path, *, verbose: bool = False) -> int:
     """Collect the simulated terminal into a bundle and a ticket, with sample answers."""
     from tsdtool import views
     from tsdtool.bundle.collect import CollectOptions, collect
+    from tsdtool.texts import texts
     from tsdtool.transport.adb import Adb
 
     fake, fixtures = _fake_adb()
@@ -76,5 +77,6 @@ def run(output: Path, *, verbose: bool = False) -> int:
     console.out().print(f"[bold]{escape(info.get('vendor'))} {escape(info.get('model'))}[/], "
                         f"Android {escape(info.get('android_release'))}, build {escape(info.get('build_id'))}")
     views.collect_result(result)
-    console.out().print(f"open the report: tsdtool report {escape(result.bundle)}", soft_wrap=True)
+    t = texts(result.desk.language)
+    console.out().print(t("result.report", command=f"tsdtool report {console.path(result.bundle)}"), soft_wrap=True)
     return int(result.exit_code)
