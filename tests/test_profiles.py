@@ -524,3 +524,275 @@ def test_every_weak_value_set_aside_is_named_and_a_tie_keeps_what_was_set_aside(
     tie = profiles.match(VENDORS, props | {"ro.delta.version": "2"})
     assert (tie.profile.id, tie.ties) == ("generic", ("beta", "delta"))
     assert tie.rejected == aside
+
+
+# -- validate(), one broken table at a time: the exact problems (issue #17, mutation testing) -----
+
+RULE = {"props": ["ro.a"], "regex": "a"}
+BASE = {"id": "x", "kind": "device", "name": "X", "match": [RULE]}
+FALLBACK = {"id": "generic", "kind": "device", "name": "Android device", "fallback": True}
+FACT = {"name": "fw", "label": "Firmware", "props": ["ro.fw"]}
+AGENT = {"package": "com.acme.mdm", "name": "Acme MDM"}
+DROP = object()  # a key to take out of the base table
+
+
+def _bad_regex(text: str) -> str:
+    try:
+        re.compile(text)
+    except re.error as error:
+        return f"bad regex: {error}"
+    raise AssertionError(text)
+
+
+def _table(base: dict, change: dict) -> dict:
+    def drop(value):
+        if isinstance(value, dict):
+            return {k: drop(v) for k, v in value.items() if v is not DROP}
+        return [drop(v) for v in value] if isinstance(value, list) else value
+
+    return drop({**base, **change})
+
+
+VALIDATE_CASES = [
+    # the baselines: a vendor and a fallback without problems
+    (BASE, {}, []),
+    (FALLBACK, {}, []),
+    (FALLBACK, {"match": []}, []),
+    (BASE, {"fallback": False}, []),
+    # [[match]] and fallback
+    (FALLBACK, {"match": [RULE]}, [("match", "the fallback profile matches everything: no rules")]),
+    (BASE, {"match": DROP}, [("match", "missing: at least one [[match]] rule")]),
+    (BASE, {"match": []}, [("match", "missing: at least one [[match]] rule")]),
+    (BASE, {"match": RULE}, [("match", "must be an array of tables: [[match]]")]),
+    (FALLBACK, {"match": "x"}, [("match", "the fallback profile matches everything: no rules"),
+                                ("match", "must be an array of tables: [[match]]")]),
+    (BASE, {"fallback": "yes"}, [("fallback", "must be true or false")]),
+    (BASE, {"fallback": 1, "match": DROP}, [("fallback", "must be true or false"),
+                                             ("match", "missing: at least one [[match]] rule")]),
+    # one rule
+    (BASE, {"match": [RULE, "x"]}, [("match[1]", "must be a table with props and regex")]),
+    (BASE, {"match": [{**RULE, "flags": "i", "why": "?"}]},
+     [("match[0].flags", "unknown key"), ("match[0].why", "unknown key")]),
+    (BASE, {"match": [{**RULE, "strength": "weak"}, {**RULE, "strength": "strong"}]}, []),
+    (BASE, {"match": [RULE, {**RULE, "strength": "medium"}]}, [("match[1].strength", 'must be "strong" or "weak"')]),
+    (BASE, {"match": [{"regex": "a"}]}, [("match[0].props", "must be a non-empty list of property names")]),
+    (BASE, {"match": [{**RULE, "props": []}]}, [("match[0].props", "must be a non-empty list of property names")]),
+    (BASE, {"match": [{**RULE, "props": "ro.a"}]}, [("match[0].props", "must be a non-empty list of property names")]),
+    (BASE, {"match": [{**RULE, "props": ["ro.a", " "]}]},
+     [("match[0].props", "must hold only non-empty strings (property names)")]),
+    (BASE, {"match": [{**RULE, "props": [3]}]}, [("match[0].props", "must hold only non-empty strings (property names)")]),
+    (BASE, {"match": [{"props": ["ro.a"]}]}, [("match[0].regex", "missing")]),
+    (BASE, {"match": [{**RULE, "regex": 3}]}, [("match[0].regex", "must be a string")]),
+    (BASE, {"match": [{**RULE, "regex": "(a"}]}, [("match[0].regex", _bad_regex("(a"))]),
+    (BASE, {"match": [{"flags": "i"}]}, [("match[0].flags", "unknown key"),
+                                         ("match[0].props", "must be a non-empty list of property names"),
+                                         ("match[0].regex", "missing")]),
+    # usb_vendor_ids
+    (BASE, {"usb_vendor_ids": ["05e0", "ABCD"]}, []),
+    (BASE, {"usb_vendor_ids": "05e0"}, [("usb_vendor_ids", 'must be a list such as ["05e0"]')]),
+    (BASE, {"usb_vendor_ids": ["05e0", "5e0", "05e00", "05g0", 1504]},
+     [("usb_vendor_ids[1]", "'5e0' is not 4 hex digits"), ("usb_vendor_ids[2]", "'05e00' is not 4 hex digits"),
+      ("usb_vendor_ids[3]", "'05g0' is not 4 hex digits"), ("usb_vendor_ids[4]", "1504 is not 4 hex digits")]),
+    # only the fallback: standard facts, consumer makers
+    (BASE, {"standard": [FACT]}, [("standard", "only the fallback profile declares standard facts")]),
+    (FALLBACK, {"standard": [FACT], "consumer_manufacturers": ["CUBOT", "A", "Brondi Glory"]}, []),
+    (BASE, {"consumer_manufacturers": ["CUBOT"]},
+     [("consumer_manufacturers", "only the fallback profile lists consumer makers")]),
+    (FALLBACK, {"consumer_manufacturers": ["CUBOT", " CUBOT", "x ", "", 7]},
+     [("consumer_manufacturers[1]", "' CUBOT' is not a name"), ("consumer_manufacturers[2]", "'x ' is not a name"),
+      ("consumer_manufacturers[3]", "'' is not a name"), ("consumer_manufacturers[4]", "7 is not a name")]),
+    (FALLBACK, {"consumer_manufacturers": "CUBOT"}, [("consumer_manufacturers", "must be a list of strings")]),
+    # packages
+    (BASE, {"packages": ["com.acme.scan", "a.b"]}, []),
+    (BASE, {"packages": "com.acme.scan"}, [("packages", "must be a list of strings")]),
+    (BASE, {"packages": ["com.acme", "acme", "1com.acme", "com..acme", 3]},
+     [("packages[1]", "'acme' is not a package name"), ("packages[2]", "'1com.acme' is not a package name"),
+      ("packages[3]", "'com..acme' is not a package name"), ("packages[4]", "3 is not a package name")]),
+    # [[fact]] and [[standard]]
+    (BASE, {"fact": [FACT, {**FACT, "name": "kernel", "props": DROP, "shell": ["cat", "/proc/version"],
+                            "regex": r"Linux version (\S+)"}]}, []),
+    (BASE, {"fact": FACT}, [("fact", "must be an array of tables: [[fact]]")]),
+    (BASE, {"fact": [FACT, FACT]}, [("fact[1].name", "duplicate fact name 'fw'")]),
+    (BASE, {"fact": [{**FACT, "label": " ", "colour": "red"}]},
+     [("fact[0].colour", "unknown key"), ("fact[0].label", "missing: the label shown to people")]),
+    (BASE, {"fact": [{**FACT, "shell": ["id"]}]},
+     [("fact[0]", "needs exactly one source: props = [...] or shell = [...]")]),
+    (BASE, {"fact": [{**FACT, "props": DROP}]},
+     [("fact[0]", "needs exactly one source: props = [...] or shell = [...]")]),
+    (BASE, {"fact": [{**FACT, "props": []}]}, [("fact[0].props", "must be a non-empty list of property names")]),
+    (BASE, {"fact": [{**FACT, "props": ["ro.a", ""]}]},
+     [("fact[0].props", "must hold only non-empty strings (property names)")]),
+    (BASE, {"fact": [{**FACT, "props": DROP, "shell": "cat /x"}]},
+     [("fact[0].shell", "must be a non-empty list of command arguments")]),
+    (BASE, {"fact": [{**FACT, "props": DROP, "shell": ["cat", 3]}]},
+     [("fact[0].shell", "must hold only non-empty strings (command arguments)")]),
+    (BASE, {"fact": [{**FACT, "regex": 3}]}, [("fact[0].regex", "must be a string")]),
+    (BASE, {"fact": [{**FACT, "regex": "x("}]}, [("fact[0].regex", _bad_regex("x("))]),
+    (BASE, {"fact": [{**FACT, "props": DROP, "regex": "("}]},
+     [("fact[0]", "needs exactly one source: props = [...] or shell = [...]"), ("fact[0].regex", _bad_regex("("))]),
+    (FALLBACK, {"standard": [FACT], "fact": [FACT]}, []),  # a name is unique within its own table
+    (FALLBACK, {"standard": [FACT, {**FACT, "props": ["ro.b", " "]}]},
+     [("standard[1].name", "duplicate fact name 'fw'"),
+      ("standard[1].props", "must hold only non-empty strings (property names)")]),
+    (FALLBACK, {"standard": "x"}, [("standard", "must be an array of tables: [[standard]]")]),
+    # emm_agents
+    (BASE, {"emm_agents": [AGENT, {"package": "a.b", "name": "B"}]}, []),
+    (BASE, {"emm_agents": AGENT}, [("emm_agents", 'must be a list of { package = "…", name = "…" }')]),
+    (BASE, {"emm_agents": [AGENT, "com.x.y", {"package": "com.x.y"}, {**AGENT, "id": 1}]},
+     [("emm_agents[1]", "needs exactly the keys package and name"),
+      ("emm_agents[2]", "needs exactly the keys package and name"),
+      ("emm_agents[3]", "needs exactly the keys package and name")]),
+    (BASE, {"emm_agents": [{"package": "mdm", "name": " "}, {"package": 3, "name": "A"}]},
+     [("emm_agents[0].package", "'mdm' is not a package name"), ("emm_agents[1].package", "3 is not a package name")]),
+    (BASE, {"emm_agents": [{**AGENT, "name": " "}, {**AGENT, "name": 3}, {**AGENT, "name": "A"}]},
+     [("emm_agents[0].name", "missing: the name shown to people"),
+      ("emm_agents[1].name", "missing: the name shown to people")]),
+    # [[logger]] is handed to devices/loggers.py
+    (BASE, {"logger": "x"}, [("logger", "must be an array of tables: [[logger]]")]),
+    # header: unknown keys, the name
+    (BASE, {"colour": "red", "name": " "}, [("colour", "unknown key"), ("name", "missing: the vendor name shown to people")]),
+]
+
+
+@pytest.mark.parametrize(("base", "change", "expected"), VALIDATE_CASES)
+def test_validate_reports_exactly_each_problem(base, change, expected):
+    found = profiles.validate(_table(base, change), Path("p/x.toml"))
+    assert found == [profile_files.Problem(str(Path("p/x.toml")), key, message) for key, message in expected]
+
+
+def test_build_turns_a_valid_table_into_exactly_this_profile():
+    data = {"id": "acme", "kind": "device", "name": "Acme Rugged", "usb_vendor_ids": ["ABCD", "05e0"],
+            "packages": ["com.acme.scan"], "emm_agents": [AGENT],
+            "match": [{"props": ["ro.product.manufacturer"], "regex": "^Acme"},
+                      {"props": ["ro.product.model"], "regex": "^AC"},
+                      {"props": ["ro.product.model"], "regex": "^AX", "strength": "strong"}],
+            "fact": [FACT, {"name": "kernel", "label": "Kernel", "shell": ["cat", "/proc/version"], "regex": "(\\S+)"}]}
+    assert profiles.validate(data, Path("acme.toml")) == []
+    built = profiles._build(data, Path("d/acme.toml"))
+    assert built == profiles.DeviceProfile(
+        "acme", "Acme Rugged", Path("d/acme.toml"),
+        rules=(profiles.Rule(("ro.product.manufacturer",), "^Acme", re.compile("^Acme"), "strong"),
+               profiles.Rule(("ro.product.model",), "^AC", re.compile("^AC"), "weak"),
+               profiles.Rule(("ro.product.model",), "^AX", re.compile("^AX"), "strong")),
+        usb_vendor_ids=("abcd", "05e0"),
+        facts=(profiles.Fact("fw", "Firmware", ("ro.fw",), (), None),
+               profiles.Fact("kernel", "Kernel", (), ("cat", "/proc/version"), "(\\S+)")),
+        emm_agents=(profiles.EmmAgent("com.acme.mdm", "Acme MDM"),), packages=("com.acme.scan",))
+    assert [r.pattern.pattern for r in built.rules] == ["^Acme", "^AC", "^AX"]  # not compared by ==
+    fallback = {**FALLBACK, "standard": [FACT], "consumer_manufacturers": ["CUBOT", "Xiaomi"]}
+    assert profiles._build(fallback, Path("generic.toml")) == profiles.DeviceProfile(
+        "generic", "Android device", Path("generic.toml"), standard=(profiles.Fact("fw", "Firmware", ("ro.fw",)),),
+        fallback=True, consumer_manufacturers=frozenset({"cubot", "xiaomi"}))
+
+
+def _weak(*regexes: str) -> profiles.DeviceProfile:
+    rules = [profiles.Rule(("ro.product.model",), r, re.compile(r), "weak") for r in regexes]
+    return profiles.DeviceProfile("acme", "Acme", Path("d/acme.toml"),
+                                  rules=(profiles.Rule(("ro.a",), "^M", re.compile("^M"), "strong"), *rules))
+
+
+@pytest.mark.parametrize(("models", "shown"), [
+    (["M1", "M2", "M3", "M4", "M5"], "'M1', 'M2', 'M3', 'M4', 'M5'"),
+    (["M1", "M2", "M3", "M4", "M5", "M6"], "'M1', 'M2', 'M3', 'M4', 'M5' and 1 more"),
+    (["M1", "x", "M2", "M3", "M4", "M5", "M6", "M7"], "'M1', 'M2', 'M3', 'M4', 'M5' and 2 more"),
+    (["M1"], "'M1'"),
+])
+def test_a_weak_rule_matching_consumer_models_is_one_problem_naming_five(models, shown):
+    found = profiles.consumer_collisions(_weak("^Z", "^M"), models)
+    assert found == [profile_files.Problem(str(Path("d/acme.toml")), "match[2].regex",
+                                           f"matches consumer model {shown}: anchor it to the vendor's naming")]
+
+
+def test_strong_rules_and_rules_matching_no_model_are_no_collision():
+    assert profiles.consumer_collisions(_weak("^Z"), ["M1", "Mx", "Z"[1:]]) == []
+    assert profiles.consumer_collisions(_weak(), ["M1"]) == []  # only the strong ^M matches
+
+
+def test_check_a_folder_problems_collisions_and_fallbacks_exactly(tmp_path):
+    folder = tmp_path / "d"
+    write(folder, "a.toml", 'kind = "device"\nname = "A"\nfallback = true\n')
+    write(folder, "b.toml", 'kind = "device"\nname = "B"\nfallback = true\n')  # no tie between fallbacks
+    vendor = write(folder, "v.toml", 'kind = "device"\nname = "V"\n[[match]]\nprops = ["ro.product.model"]\n'
+                                     'regex = "^CT20"\n')
+    broken = write(folder, "w.toml", 'kind = "device"\nname = "W"\nusb_vendor_ids = ["x"]\n')
+    assert profiles.check([folder]) == [
+        profile_files.Problem(str(broken), "match", "missing: at least one [[match]] rule"),
+        profile_files.Problem(str(broken), "usb_vendor_ids[0]", "'x' is not 4 hex digits"),
+        profile_files.Problem(str(vendor), "match[0].regex",
+                              "matches consumer model 'CT201', 'CT202': anchor it to the vendor's naming"),
+        profile_files.Problem("a.toml, b.toml", "fallback", "only one profile may be the fallback"),
+    ]
+
+
+def test_check_compares_rules_as_a_set_and_reports_each_later_twin(tmp_path):
+    one = 'kind = "device"\nname = "N"\n[[match]]\nprops = ["ro.x"]\nregex = "^N"\n'
+    two = one + '[[match]]\nprops = ["ro.y"]\nregex = "^Y"\n'
+    swapped = 'kind = "device"\nname = "N"\n[[match]]\nprops = ["ro.y"]\nregex = "^Y"\n' + one.split("\n", 2)[2]
+    write(tmp_path, "a.toml", two)
+    b = write(tmp_path, "b.toml", swapped)
+    c = write(tmp_path, "c.toml", two)
+    write(tmp_path, "d.toml", one)
+    write(tmp_path, "e.toml", one.replace('"^N"', '"^n"'))
+    write(tmp_path, "f.toml", one.replace('["ro.x"]', '["ro.x", "ro.z"]'))
+    assert profiles.check([tmp_path]) == [
+        profile_files.Problem(str(b), "match", "same rules as profile 'a': always a tie"),
+        profile_files.Problem(str(c), "match", "same rules as profile 'a': always a tie"),
+    ]
+
+
+def _typed_shell(answers: dict[str, ShellResult | Exception]):
+    run = shell_answering(answers)
+
+    def run_shell(argv):
+        assert type(argv) is list  # the seam quotes a list
+        return run(argv)
+
+    run_shell.calls = run.calls  # type: ignore[attr-defined]
+    return run_shell
+
+
+def test_read_facts_gives_every_fact_its_exact_value():
+    facts = (profiles.Fact("a", "A", props=("ro.a", "ro.a2")),
+             profiles.Fact("b", "B", props=("ro.b",), regex=r"v(\d+)"),
+             profiles.Fact("c", "C", props=("ro.c1", "ro.c2")),
+             profiles.Fact("d", "D", shell=("cat", "/d"), regex=r"Linux version (\S+)"),
+             profiles.Fact("e", "E", shell=("cat", "/e")),
+             profiles.Fact("f", "F", shell=("cat", "/f")),
+             profiles.Fact("g", "G", shell=("cat", "/g")),
+             profiles.Fact("h", "H", shell=("cat", "/h"), regex="x(y)"),
+             profiles.Fact("i", "I", shell=("cat", "/i")))
+    profile = profiles.DeviceProfile("acme", "Acme", Path("acme.toml"), facts=facts)
+    run = _typed_shell({
+        "cat /d": ShellResult("cat /d", 0, PROC_VERSION),
+        "cat /e": ShellResult("cat /e", 0, b"  plain \n"),
+        "cat /f": ShellResult("cat /f", 2, b"out\n", b"first\n  cat: /f: No such file  \n"),
+        "cat /g": DeviceTimeout("no answer in 10 s"),
+        "cat /h": ShellResult("cat /h", 0, b"nothing"),
+        "cat /i": ShellResult("cat /i", 0, b" \n"),
+    })
+    props = {"ro.a": "", "ro.a2": " A2 ", "ro.b": "v12", "ro.c1": ""}
+    assert profiles.read_facts(profile, props, run) == {
+        "a": profiles.FactValue("A2", "ro.a2", "ok"),
+        "b": profiles.FactValue("12", "ro.b", "ok"),
+        "c": profiles.FactValue(None, "ro.c1, ro.c2", "missing"),
+        "d": profiles.FactValue("4.19.157-perf+", "shell: cat /d", "ok"),
+        "e": profiles.FactValue("plain", "shell: cat /e", "ok"),
+        "f": profiles.FactValue(None, "shell: cat /f", "failed", "cat: /f: No such file"),
+        "g": profiles.FactValue(None, "shell: cat /g", "failed", DeviceTimeout("no answer in 10 s").one_line()),
+        "h": profiles.FactValue(None, "shell: cat /h", "missing"),
+        "i": profiles.FactValue(None, "shell: cat /i", "missing"),
+    }
+    assert run.calls == [["cat", "/d"], ["cat", "/e"], ["cat", "/f"], ["cat", "/g"], ["cat", "/h"], ["cat", "/i"]]
+    assert profiles.read_facts(profiles.DeviceProfile("x", "X", Path("x.toml")), props, run) == {}
+
+
+@pytest.mark.parametrize(("regex", "text", "value"), [
+    (r"(?P<value>\d+)-(\d+)", "7-8", "7"),
+    (r"(\d+)-(?P<value>\d+)", "7-8", "8"),
+    (r"(a)(b)", "ab", "a"),
+    (r"x(\d)?", "x", None),  # group 1 took no part
+    (r"^$", "", ""),  # found, but empty: still a match
+    (None, "a\n", "a"),
+])
+def test_extract_exact(regex, text, value):
+    assert profiles._extract(regex, text) == value
