@@ -602,6 +602,11 @@ VALIDATE_CASES = [
      [("consumer_manufacturers[1]", "' CUBOT' is not a name"), ("consumer_manufacturers[2]", "'x ' is not a name"),
       ("consumer_manufacturers[3]", "'' is not a name"), ("consumer_manufacturers[4]", "7 is not a name")]),
     (FALLBACK, {"consumer_manufacturers": "CUBOT"}, [("consumer_manufacturers", "must be a list of strings")]),
+    # `$` also matches before a final newline: these must not pass (a TOML "\n" escape)
+    (BASE, {"usb_vendor_ids": ["05e0\n"], "packages": ["com.acme\n"], "emm_agents": [{**AGENT, "package": "a.b\n"}]},
+     [("usb_vendor_ids[0]", "'05e0\\n' is not 4 hex digits"), ("packages[0]", "'com.acme\\n' is not a package name"),
+      ("emm_agents[0].package", "'a.b\\n' is not a package name")]),
+    (FALLBACK, {"consumer_manufacturers": ["CUBOT\n"]}, [("consumer_manufacturers[0]", "'CUBOT\\n' is not a name")]),
     # packages
     (BASE, {"packages": ["com.acme.scan", "a.b"]}, []),
     (BASE, {"packages": "com.acme.scan"}, [("packages", "must be a list of strings")]),

@@ -63,10 +63,10 @@ from tsdtool.profile_files import Problem
 from tsdtool.transport.types import ShellResult
 
 KIND = "device"
-_USB_ID = re.compile(r"^[0-9a-fA-F]{4}$")
+_USB_ID = re.compile(r"^[0-9a-fA-F]{4}\Z")
 _TOP_KEYS = {"id", "kind", "name", "fallback", "match", "usb_vendor_ids", "packages", "fact", "standard",
              "emm_agents", "logger", "consumer_manufacturers"}
-_PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
+_PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+\Z")
 _RULE_KEYS = {"props", "regex", "strength"}
 _STRENGTHS = ("strong", "weak")
 # Keys whose values name a product, not its maker: a rule on these alone is weak by default.
@@ -295,7 +295,7 @@ def validate(data: dict[str, Any], path: Path) -> list[Problem]:
     if "consumer_manufacturers" in data and fallback is not True:
         problems.append(Problem(file, "consumer_manufacturers", "only the fallback profile lists consumer makers"))
     problems += _check_names(file, "consumer_manufacturers", data.get("consumer_manufacturers", []),
-                             re.compile(r"^\S(.*\S)?$"), "a name")
+                             re.compile(r"^\S(.*\S)?\Z"), "a name")
     for table in ("fact", "standard"):
         problems += _check_facts(file, table, data.get(table, []))
     problems += _check_agents(file, data.get("emm_agents", []))
