@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from tsdtool import profile_files
+from tsdtool.devices import loggers as logger_decl
 from tsdtool.devices import profiles
 from tsdtool.errors import DeviceTimeout
 from tsdtool.transport.types import ShellResult
@@ -580,7 +582,8 @@ VALIDATE_CASES = [
     (BASE, {"match": [{**RULE, "props": "ro.a"}]}, [("match[0].props", "must be a non-empty list of property names")]),
     (BASE, {"match": [{**RULE, "props": ["ro.a", " "]}]},
      [("match[0].props", "must hold only non-empty strings (property names)")]),
-    (BASE, {"match": [{**RULE, "props": [3]}]}, [("match[0].props", "must hold only non-empty strings (property names)")]),
+    (BASE, {"match": [{**RULE, "props": [3]}]},
+     [("match[0].props", "must hold only non-empty strings (property names)")]),
     (BASE, {"match": [{"props": ["ro.a"]}]}, [("match[0].regex", "missing")]),
     (BASE, {"match": [{**RULE, "regex": 3}]}, [("match[0].regex", "must be a string")]),
     (BASE, {"match": [{**RULE, "regex": "(a"}]}, [("match[0].regex", _bad_regex("(a"))]),
@@ -620,6 +623,8 @@ VALIDATE_CASES = [
     (BASE, {"fact": [FACT, FACT]}, [("fact[1].name", "duplicate fact name 'fw'")]),
     (BASE, {"fact": [{**FACT, "label": " ", "colour": "red"}]},
      [("fact[0].colour", "unknown key"), ("fact[0].label", "missing: the label shown to people")]),
+    (BASE, {"fact": [{**FACT, "label": 3, "props": DROP, "shell": ["id"], "regex": "("}]},
+     [("fact[0].label", "missing: the label shown to people"), ("fact[0].regex", _bad_regex("("))]),
     (BASE, {"fact": [{**FACT, "shell": ["id"]}]},
      [("fact[0]", "needs exactly one source: props = [...] or shell = [...]")]),
     (BASE, {"fact": [{**FACT, "props": DROP}]},
@@ -655,7 +660,8 @@ VALIDATE_CASES = [
     # [[logger]] is handed to devices/loggers.py
     (BASE, {"logger": "x"}, [("logger", "must be an array of tables: [[logger]]")]),
     # header: unknown keys, the name
-    (BASE, {"colour": "red", "name": " "}, [("colour", "unknown key"), ("name", "missing: the vendor name shown to people")]),
+    (BASE, {"colour": "red", "name": " "},
+     [("colour", "unknown key"), ("name", "missing: the vendor name shown to people")]),
 ]
 
 
@@ -801,3 +807,26 @@ def test_read_facts_gives_every_fact_its_exact_value():
 ])
 def test_extract_exact(regex, text, value):
     assert profiles._extract(regex, text) == value
+
+
+def test_build_takes_the_loggers_as_devices_loggers_builds_them():
+    data = tomllib.loads(SHIPPED.joinpath("zebra.toml").read_text(encoding="utf-8"))
+    loggers = profiles._build(data, Path("zebra.toml")).loggers
+    assert loggers == logger_decl.build(data["logger"]) and len(loggers) == len(data["logger"]) > 0
+
+
+def test_check_and_load_read_the_user_folder_only_when_told(tmp_path):
+    user = write(profile_files.user_dir("device"), "u.toml", 'kind = "device"\nname = "U"\n')  # broken: no rule
+    write(tmp_path / "d", "acme.toml", ACME)
+    assert profiles.check([tmp_path / "d"]) == []
+    assert "u" not in profiles.load_device_profiles([tmp_path / "d"], include_user_dir=False).profiles
+    assert profiles.load_device_profiles([tmp_path / "d"]).warnings == [
+        f"{user}: skipped — match: missing: at least one [[match]] rule"]
+
+
+def test_consumer_models_skip_comments_and_what_follows_two_spaces_and_a_hash(tmp_path, monkeypatch):
+    monkeypatch.setattr(profile_files, "builtin_dir", lambda folder: tmp_path / folder)
+    assert profiles.consumer_models() == []  # no file: no names
+    write(tmp_path / "device_profiles", "consumer_models.txt",
+          "# header  # still a comment\nCT201  # Compaq  # why\n\n  \nMi #5  # Xiaomi\nÄ1\n")
+    assert profiles.consumer_models() == ["CT201", "Mi #5", "Ä1"]
