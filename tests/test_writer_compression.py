@@ -6,6 +6,8 @@ import os
 import zipfile
 from datetime import UTC, datetime
 
+import pytest
+
 from tsdtool.bundle.manifest import BundleItem
 from tsdtool.bundle.writer import BundleWriter
 
@@ -180,3 +182,19 @@ def test_what_a_lane_records_after_it_was_joined_reaches_the_folder(tmp_path):
     first.write_bytes("later.json", b"{}", "test")  # a check finished after the lanes
     assert [i.path for i in out.items] == ["a.txt", "b.txt", "later.json"]
     assert len(first.items) == 2
+
+
+@pytest.mark.parametrize("way", ["write", "writev"])
+def test_every_write_path_is_held_to_the_item_budget(tmp_path, way):
+    """A sync pull writes with writev: a terminal that streams past the item budget is refused
+    there as through write(), before the bytes reach the disk."""
+    from tsdtool import budgets
+    from tsdtool.outdir import HashingWriter
+
+    meter = budgets.Meter(budgets.Budgets(item=10, bundle=100))
+    with open(tmp_path / "item", "wb") as fh:
+        writer = HashingWriter(fh, meter)
+        (writer.write if way == "write" else lambda b: writer.writev([b]))(b"x" * 10)  # exactly the budget
+        with pytest.raises(budgets.OverBudget, match="the item is over its budget of 10 bytes"):
+            writer.writev([b"y", b"z"]) if way == "writev" else writer.write(b"yz")
+    assert (tmp_path / "item").read_bytes() == b"x" * 10 and writer.size == 10 and meter.total == 10

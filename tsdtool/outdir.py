@@ -186,8 +186,10 @@ class HashingWriter:
 
     def writev(self, pieces: list) -> int:
         """Several buffers in one system call (``os.writev``; one write each where there is
-        none, as on Windows), hashed in order."""
+        none, as on Windows), hashed in order, within the budgets like :meth:`write`."""
         total = sum(len(p) for p in pieces)
+        if self._meter is not None:
+            self._meter.charge(self.size, total)
         try:
             if hasattr(os, "writev") and hasattr(self._fh, "fileno"):
                 self._fh.flush()  # what write() buffered goes first
