@@ -1,4 +1,4 @@
-"""``devices`` and ``pull`` start without Typer (tsdtool/quick.py): its parser must hand the
+"""``devices``, ``pull`` and ``pull-db`` start without Typer (tsdtool/quick.py): its parser must hand the
 command exactly what Typer would, and leave every other spelling to Typer."""
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ PLAIN = [
     ["pull", "/sdcard/a", "/sdcard/b c", "-o", "out dir"],
     ["-s", "X", "pull", "-o", "out", "/a"],
     ["pull", "/a", "--output", "o", "/b", "/Папка/файл"],
+    ["pull-db", "com.example.app"],
+    ["-s", "X", "pull-db", "-o", "out dir", "com.x.y", "--root"],
+    ["pull-db", "--backup", "com.x.y", "--backup-wait", "1", "--output", "o"],
+    ["pull-db", "com.x.y", "--backup-wait", "600", "--backup", "--root"],
+    ["pull-db", "com.x.y", "--backup-wait", "2.5e1"],
 ]
 
 TYPERS = [  # help, versions, bad values and other spellings: Typer's own parser and wording
@@ -38,6 +43,13 @@ TYPERS = [  # help, versions, bad values and other spellings: Typer's own parser
     ["-s", "X", "-s", "Y", "devices"],
     ["pull", "/a", "--", "/b"], ["-s", "-x", "devices"], ["-s"], ["--serial=X", "devices"], ["info"],
     ["pull", "/a\nb"], ["--profiles-dir", "p", "apps"], ["devices", "-o", "x"],
+    ["pull-db"], ["pull-db", "-h"], ["pull-db", "com.x.y", "--help"], ["pull-db", "x; touch /sdcard/pwned"],
+    ["pull-db", "com"], ["pull-db", "com.x.y", "com.z.w"], ["pull-db", "com.x.y", "--root", "--root"],
+    ["pull-db", "com.x.y", "-o", "a", "--output", "b"], ["pull-db", "com.x.y", "-o"],
+    ["pull-db", "com.x.y", "--backup-wait", "0.5"], ["pull-db", "com.x.y", "--backup-wait", "601"],
+    ["pull-db", "com.x.y", "--backup-wait", "nan"], ["pull-db", "com.x.y", "--backup-wait", "x"],
+    ["pull-db", "com.x.y", "--backup-wait"], ["pull-db", "com.x.y", "--backup-wait=5"], ["pull-db", "--", "com.x.y"],
+    ["pull-db", "com.x.y", "--su"],
 ]
 
 
@@ -48,6 +60,9 @@ def _typers_view(monkeypatch, argv: list[str]) -> tuple[str, dict, dict]:
         ("devices", settings, {"json": json})))
     monkeypatch.setattr(quick, "pull", lambda settings, paths, output=None: seen.append(
         ("pull", settings, {"paths": paths, "output": output})))
+    monkeypatch.setattr(quick, "pull_db", lambda settings, package, output, root, backup, backup_wait: seen.append(
+        ("pull-db", settings, {"package": package, "output": output, "root": root, "backup": backup,
+                               "backup_wait": backup_wait})))
     assert cli.main(argv) == 0
     [(command, settings, kwargs)] = seen
     return command, _fields(settings), kwargs
@@ -77,9 +92,11 @@ def test_a_bad_command_line_gets_typers_message_through_the_entry_point(capsys):
     assert "less than or equal to 65535" in capsys.readouterr().err
     assert quick.main(["pull", "sdcard/x"]) == 2
     assert "device paths are absolute" in capsys.readouterr().err
+    assert quick.main(["pull-db", "x;reboot"]) == 2
+    assert "is not an Android package name" in capsys.readouterr().err
 
 
-def test_devices_and_pull_start_without_typer_and_keep_the_boundary(fake_server, tmp_path):
+def test_devices_pull_and_pull_db_start_without_typer_and_keep_the_boundary(fake_server, tmp_path):
     server = fake_server("zebra_tc52")
     probe = """
         import sys
@@ -88,6 +105,7 @@ def test_devices_and_pull_start_without_typer_and_keep_the_boundary(fake_server,
         assert main(["-H", "127.0.0.1", "-P", port, "devices"]) == 0
         assert main(["-H", "127.0.0.1", "-P", port, "pull", "/sdcard/Download", "-o", out]) in (0, 3)
         assert main(["-H", "127.0.0.1", "-P", port, "-s", "NOPE", "pull", "/sdcard/x"]) == 4
+        assert main(["-H", "127.0.0.1", "-P", port, "pull-db", "com.no.such.app", "-o", out + "-db"]) == 3
         print(sorted(m for m in ("typer", "click", "pydantic", "urllib3") if m in sys.modules))
     """
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(server.port), str(tmp_path / "out")],
@@ -95,6 +113,7 @@ def test_devices_and_pull_start_without_typer_and_keep_the_boundary(fake_server,
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout
     assert "TC52" in proc.stdout and "error: no terminal with serial 'NOPE'" in proc.stderr
+    assert "error: com.no.such.app is not installed on" in proc.stderr
 
 
 def test_adbutils_version_comes_from_its_folder_without_importlib_metadata():

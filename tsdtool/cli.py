@@ -185,15 +185,7 @@ def pull_db_cmd(
         "--backup-wait", min=1, max=600, help="Seconds to wait for the tap on the terminal.")] = 60.0,
 ) -> int:
     """Pull every SQLite database of an app with its -wal/-shm/-journal; check the local copy."""
-    from tsdtool import progress
-    from tsdtool.collectors import database
-
-    if backup:
-        views.backup_notice(backup_wait)
-    pull, out = database.pull_db(settings.device(), package, output, root=root, profile_dirs=settings.profile_dirs,
-                                 progress=progress.make(console.err().is_terminal),
-                                 backup_wait=backup_wait if backup else None)
-    return views.pull_db_result(pull, out)
+    return quick.pull_db(settings, package, output, root, backup, backup_wait)
 
 
 @app.command("pull")

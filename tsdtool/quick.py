@@ -1,9 +1,9 @@
-"""The program's entry point: ``devices`` and ``pull`` start without Typer.
+"""The program's entry point: ``devices``, ``pull`` and ``pull-db`` start without Typer.
 
 Before it parses a word, Typer imports itself and builds the whole command tree (every
 command's signature inspected): about 65 ms on an idle machine, a third of the 0.2 s a
 terminal-facing command may take to start (issue 18). :func:`parse` recognises the plain
-spellings of ``devices`` and ``pull`` with the global options and runs them here, behind
+spellings of ``devices``, ``pull`` and ``pull-db`` with the global options and runs them here, behind
 the same error boundary as :mod:`tsdtool.cli`. Anything else — help, ``--version``, a value
 out of range, an option spelled another way (``--output=DIR``, ``-vs X``) — returns None and
 goes to Typer unchanged, so every message and help text stays Typer's own.
@@ -67,6 +67,19 @@ def pull(settings: Settings, paths: list[str], output: Path | None = None) -> in
     return views.pull_result(result, out)
 
 
+def pull_db(settings: Settings, package: str, output: Path | None = None, root: bool = False,
+            backup: bool = False, backup_wait: float = 60.0) -> int:
+    from tsdtool import progress, views
+    from tsdtool.collectors import database
+
+    if backup:
+        views.backup_notice(backup_wait)
+    pull, out = database.pull_db(settings.device(), package, output, root=root, profile_dirs=settings.profile_dirs,
+                                 progress=progress.make(console.err().is_terminal),
+                                 backup_wait=backup_wait if backup else None)
+    return views.pull_db_result(pull, out)
+
+
 # -- the plain spellings -------------------------------------------------------------------------
 
 # global option → (Settings field, value kind); a flag has no value
@@ -93,12 +106,18 @@ def _value(kind: str, text: str) -> Any:
         except ValueError:
             return None
         return value if math.isfinite(value) and 0.1 <= value <= 86400 else None
+    if kind == "backup_wait":
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+        return value if math.isfinite(value) and 1 <= value <= 600 else None
     return Path(text)  # dirs
 
 
 def parse(argv: list[str]) -> tuple[str, Settings, dict[str, Any]] | None:
-    """``(command, settings, keyword arguments)`` for a plain ``devices`` or ``pull`` command
-    line, else None (Typer's job)."""
+    """``(command, settings, keyword arguments)`` for a plain ``devices``, ``pull`` or
+    ``pull-db`` command line, else None (Typer's job)."""
     given: dict[str, Any] = {"profile_dirs": []}
     n = 0
     while n < len(argv) and argv[n].startswith("-"):
@@ -125,6 +144,8 @@ def parse(argv: list[str]) -> tuple[str, Settings, dict[str, Any]] | None:
         return command, settings, {"json": bool(rest)}
     if command == "pull":
         return _pull_args(rest, settings)
+    if command == "pull-db":
+        return _pull_db_args(rest, settings)
     return None
 
 
@@ -151,6 +172,40 @@ def _pull_args(rest: list[str], settings: Settings) -> tuple[str, Settings, dict
         paths.append(word)
         n += 1
     return ("pull", settings, {"paths": paths, "output": output}) if paths else None
+
+
+def _pull_db_args(rest: list[str], settings: Settings) -> tuple[str, Settings, dict[str, Any]] | None:
+    from tsdtool.collectors.database import check_package
+
+    kwargs: dict[str, Any] = {"output": None, "root": False, "backup": False, "backup_wait": 60.0}
+    seen: set[str] = set()  # given once each; twice is Typer's to judge
+    n = 0
+    while n < len(rest):
+        word = rest[n]
+        name = {"-o": "output", "--output": "output", "--root": "root", "--backup": "backup",
+                "--backup-wait": "backup_wait"}.get(word, "package")
+        if name in seen or (word.startswith("-") and name == "package"):
+            return None
+        seen.add(name)
+        if name in ("root", "backup"):
+            kwargs[name] = True
+            n += 1
+            continue
+        if name == "package":
+            try:
+                kwargs[name] = check_package(word)
+            except errors.UsageError:
+                return None  # Typer's callback words it
+            n += 1
+            continue
+        if n + 1 >= len(rest) or rest[n + 1].startswith("-"):
+            return None
+        value = Path(rest[n + 1]) if name == "output" else _value("backup_wait", rest[n + 1])
+        if value is None:
+            return None
+        kwargs[name] = value
+        n += 2
+    return ("pull-db", settings, kwargs) if "package" in seen else None
 
 
 # -- the boundary --------------------------------------------------------------------------------
@@ -216,7 +271,7 @@ def exit_now(code: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The console script: a plain ``devices`` or ``pull`` runs here, the rest in
+    """The console script: a plain ``devices``, ``pull`` or ``pull-db`` runs here, the rest in
     :func:`tsdtool.cli.main`. Run as the program (no ``argv``) it ends the process itself once
     the output is flushed (:func:`exit_now`)."""
     words = sys.argv[1:] if argv is None else argv
@@ -227,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         return cli.main(argv)
     command, settings, kwargs = parsed
     console.reset()
-    body = devices if command == "devices" else pull
+    body = {"devices": devices, "pull": pull, "pull-db": pull_db}[command]
     code = guarded(lambda: body(settings, **kwargs), lambda: settings.verbose)
     if argv is None:
         exit_now(code)
