@@ -153,3 +153,22 @@ def test_a_long_log_is_searched_from_its_end_with_true_line_numbers():
     filler = b"05-14 09:00:00.000  1  1 I Tag: filler line\n" * 60_000  # > 2 MB
     found = log_excerpt(filler + CRASH_LOG, "logcat.txt", before=0, after=1)
     assert re.search(r"FATAL EXCEPTION", found.lines[0][1]) and found.lines[0][0] == 60_000 + 5
+
+
+def test_collect_leaves_the_log_to_the_report_scan(fake_server, tsd, tmp_path, monkeypatch):
+    """The counts `tsdtool logs` prints are not computed in collect (nothing in a bundle shows
+    them): the report's one scan of the log's end is all, and still finds the crash."""
+    from tsdtool.parsers import logcat
+
+    def no_summary(data):
+        raise AssertionError("collect computed the logcat summary")
+
+    monkeypatch.setattr(logcat, "summary", no_summary)
+    server = fake_server("zebra_tc52")
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--package", "com.example.scanner.demo",
+                              *field_args(FULL_FIELDS))
+    assert code in (0, 3)
+    assert {i["path"]: i["status"] for i in result["items"]}["logcat.txt"] == "ok"
+    parsed = Sections()
+    parsed.feed(read_item(Path(result["bundle"]), "report.html").decode("utf-8"))
+    assert "FATAL EXCEPTION" in parsed.text["logs"]

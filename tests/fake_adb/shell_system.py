@@ -492,8 +492,10 @@ def _parse_time(text: str) -> tuple | None:
 
 
 def _format_line(line: str, fmt: str) -> str:
+    if fmt in ("threadtime", "long", ""):  # as stored: no match needed (50k lines per bench dump)
+        return line
     m = _THREADTIME.match(line)
-    if not m or fmt in ("threadtime", "long", ""):
+    if not m:
         return line
     d = m.groupdict()
     tag = f"{d['tag']:<8}"
@@ -564,9 +566,10 @@ def logcat(session: Session, argv: list[str], stdin: bytes) -> Output:
     for buf, line in terminal.log_lines():
         if "all" not in wanted_buffers and buf not in wanted_buffers:
             continue
-        m = _THREADTIME.match(line)
-        if since is not None and m and _parse_time(m["ts"]) < since:
-            continue
+        if since is not None:
+            m = _THREADTIME.match(line)
+            if m and _parse_time(m["ts"]) < since:
+                continue
         if _wanted(line, specs):
             picked.append((buf, line))
     if tail is not None:

@@ -306,7 +306,10 @@ def _run_slow(adb: Any, ctx: Context, plan: Plan, kinds: dict[int, str], state: 
     from tsdtool.collectors.logs import CrashCollector, LogcatCollector
 
     options = plan.options
-    logs: list[Collector] = [LogcatCollector(options.since, list(options.buffers) or None), CrashCollector()]
+    # No summary: nothing in a bundle shows the counts, and the report scans the log's end once
+    # itself, from the bundle (so a redacted log is what it quotes).
+    logs: list[Collector] = [LogcatCollector(options.since, list(options.buffers) or None, summary=False),
+                             CrashCollector()]
     if options.vendor_logs:  # a device-side action (a broadcast): only when asked
         from tsdtool.collectors.vendor_logs import VendorLogsCollector
 

@@ -138,10 +138,11 @@ class LogcatCollector(Collector):
     name = "logcat"
 
     def __init__(self, since: str | Since | None = None, buffers: str | Sequence[str] | None = None,
-                 *, filename: str = "logcat.txt"):
+                 *, filename: str = "logcat.txt", summary: bool = True):
         self.since = parse_since(since) if isinstance(since, str) else since
         self.buffers = tuple(buffers) if isinstance(buffers, (list, tuple)) else parse_buffers(buffers)
         self.filename = filename
+        self.summary = summary  # lines, problems, crashes in the facts (what `tsdtool logs` prints)
 
     def collect(self, ctx: Context) -> None:
         facts: dict[str, Any] = {"since": None}
@@ -163,7 +164,8 @@ class LogcatCollector(Collector):
             item.reason = f"logcat: {result.error_text()}"
             if item.size == 0:
                 item.status = FAILED
-        facts.update(_summary(ctx.out.root / item.path))
+        if self.summary:
+            facts.update(_summary(ctx.out.root / item.path))
 
 
 def _summary(path: Path) -> dict[str, Any]:
