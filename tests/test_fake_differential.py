@@ -111,10 +111,11 @@ CORPUS: list[tuple[str, str, str]] = [
     ("gzip probe and stat", gzpull.probe_script(RunAs(None, APP), [f"{DATA}/databases/app.db",  # type: ignore[arg-type]
                                                                    f"{DATA}/databases/{HOSTILE}"]), "bytes"),
     ("range: first", gzpull.command(RunAs(None, APP), f"{DATA}/databases/app.db", 0, 1000), "gz"),  # type: ignore[arg-type]
-    ("range: middle", gzpull.command(RunAs(None, APP), f"{DATA}/databases/app.db", 1000, 5000), "gz"),  # type: ignore[arg-type]
-    ("range: last, hostile", gzpull.command(RunAs(None, APP), f"{DATA}/databases/{HOSTILE}", 4, None), "gz"),  # type: ignore[arg-type]
+    ("range: middle", gzpull.command(RunAs(None, APP), f"{DATA}/databases/app.db", 1000, 5000, 10256), "gz"),  # type: ignore[arg-type]
+    ("range: last, hostile", gzpull.command(RunAs(None, APP), f"{DATA}/databases/{HOSTILE}", 4, None, 23), "gz"),  # type: ignore[arg-type]
+    ("range: the file shrank", gzpull.command(RunAs(None, APP), f"{DATA}/databases/app.db", 9, 100, 20000), "gz"),  # type: ignore[arg-type]
     ("range: whole", gzpull.command(RunAs(None, APP), f"{DATA}/databases/{NEWLINE}", 0, None), "gz"),  # type: ignore[arg-type]
-    ("range: missing", gzpull.command(RunAs(None, APP), f"{DATA}/databases/nope.db", 7, None), "gz"),  # type: ignore[arg-type]
+    ("range: missing", gzpull.command(RunAs(None, APP), f"{DATA}/databases/nope.db", 7, None, 99), "gz"),  # type: ignore[arg-type]
 ]
 
 # name -> why the emulation differs from the real shell (the difference must still occur)

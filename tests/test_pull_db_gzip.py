@@ -66,7 +66,9 @@ def test_a_large_database_comes_deflated_in_ranges_and_byte_identical(fake_termi
     assert record["copied"] == "gzip -1, 4 streams" and record["complete"] and "raw" not in record
     assert record["check"]["ok"] and record["check"]["tables"] == {"scans": 16000}
     streams = [c for c in fake.spy.commands if c.endswith("| gzip -1")]
-    assert len(streams) == 4 and sum("tail -c +" in c for c in streams) == 3
+    assert len(streams) == 4 and sum("tail -c +" in c for c in streams) == 0  # counted from the end: tail seeks
+    assert sorted(int(c.split("tail -c ")[1].split()[0]) for c in streams if "tail -c " in c) == [
+        len(big) - offset for offset, _ in gzpull.plan(len(big), len(big))[:0:-1]]
     assert fake.spy.count("tar -c") == 0
     assert fake.terminal.journal == []  # nothing written on the terminal
     assert not list(out.rglob("*.part"))
@@ -273,3 +275,72 @@ def test_a_database_over_the_item_budget_is_refused_once_not_retried_raw(fake_te
     record = _summary(out)["databases"][0]
     assert not record["complete"] and "over its budget" in record["missing"]["db"]
     assert fake.spy.count("tar -c") == 0  # the raw copy would not fit either: not tried
+
+
+def test_a_file_that_changed_size_after_stat_goes_raw(fake_terminal, tmp_path, big, small_ranges):
+    from tsdtool.transport.adb import join
+
+    path = f"{DATA}/databases/app.db"
+    again = join(["run-as", DBG, "stat", "-c", "%s %n", path])
+    # Asked again once the ranges began, the size is not the one the probe saw: the ranges,
+    # counted from the end, may have come from other offsets.
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={path: big},
+                         device={"shell": {f"run-as {DBG} stat -c %s %n {path}": f"{len(big) + 4096} {path}\n"}})
+    out = OutputDir(tmp_path / "out")
+    record = pull_databases(fake.device(), DBG, out).databases[0]
+    assert record["copied"] == "tar" and record["complete"]
+    assert record["raw"] == (f"databases/app.db: {len(big) + 4096} bytes listed after the ranges began, {len(big)} "
+                             "before: the file changed meanwhile")
+    assert fake.spy.commands.index(again) > max(n for n, c in enumerate(fake.spy.commands) if "tail -c" in c)
+    assert (tmp_path / "out" / record["files"]["db"]).read_bytes() == big
+
+
+def test_sizes_are_asked_again_only_once_every_range_from_the_end_began(monkeypatch):
+    import threading
+
+    from tsdtool.apps.access import External
+
+    asked = []
+    monkeypatch.setattr(gzpull, "sizes_now", lambda way, paths: asked.append(paths) or {"/a": 10, "/b": 7})
+    began, got = gzpull._Began(2), []
+    waiter = threading.Thread(target=lambda: got.append(gzpull._moved(External(None, "/"), began, {"/a": 10, "/b": 8})))  # type: ignore[arg-type]
+    waiter.start()
+    began.one()
+    waiter.join(0.2)
+    assert waiter.is_alive() and asked == []  # one range has not sent a byte yet: its tail may not have seeked
+    began.one()
+    waiter.join(10)
+    assert asked == [["/a", "/b"]]
+    assert got == [{"/b": "7 bytes listed after the ranges began, 8 before: the file changed meanwhile"}]
+    assert gzpull._moved(External(None, "/"), gzpull._Began(0), {}) == {} and len(asked) == 1  # type: ignore[arg-type]
+
+
+def test_a_range_whose_tail_fails_sends_the_file_raw(fake_terminal, tmp_path, big, small_ranges):
+    path = f"{DATA}/databases/app.db"
+    offset, length = gzpull.plan(len(big), len(big))[1]
+    middle = gzpull.command(gzpull_way(), path, offset, length, len(big))
+    failed = {"stdout": "", "stderr": "tail: read error\n", "exit": 1}
+    # the whole line sends the real shell to the emulation, which cans the read (tail) itself
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={path: big},
+                         device={"shell": {middle: failed, middle.split(" | ")[0]: failed}})
+    out = OutputDir(tmp_path / "out")
+    record = pull_databases(fake.device(), DBG, out).databases[0]
+    assert record["copied"] == "tar" and record["complete"] and record["raw"] == f"databases/app.db: {path}: read error"
+    assert (tmp_path / "out" / record["files"]["db"]).read_bytes() == big
+
+
+def test_a_range_that_ends_before_its_first_byte_does_not_hold_up_the_set(tmp_path):
+    import threading
+
+    from tsdtool import errors
+    from tsdtool.apps.access import External
+
+    class Unplugged:
+        def stream_shell(self, args, sink, progress=None, *, script):
+            raise errors.TransferError("the cable came out")
+
+    began = gzpull._Began(1)
+    with pytest.raises(errors.TransferError):
+        gzpull._range(External(Unplugged(), "/"), "/a.db", 100, None, 10, None, len, threading.Event(),  # type: ignore[arg-type]
+                      lambda: None, began.one)
+    assert began.all.is_set()  # the sizes are asked again (and the set ends) without waiting for its byte

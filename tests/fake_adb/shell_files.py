@@ -335,9 +335,14 @@ def tail(session: Session, argv: list[str], stdin: bytes) -> Output:
     p = paths[0] if paths else "-"
     start = int(count) - 1 if count.startswith("+") else None
     try:
-        if unit == "c" and start is not None and p != "-":
+        if unit == "c" and p != "-":
             with session.terminal.fs.open(session.path(p), session.caller) as f:
-                f.read(max(start, 0))  # toybox reads and drops what comes before (no seek)
+                if start is not None:
+                    f.read(max(start, 0))  # toybox reads and drops what comes before (no seek)
+                else:  # the last N bytes: toybox seeks there (try_lseek), or reads all if N ≥ the size
+                    f.seek(max(f.seek(0, io.SEEK_END) - int(count), 0))
+                    if not int(count):
+                        return 0
                 while data := f.read(CHUNK):
                     yield STDOUT, data
             return 0

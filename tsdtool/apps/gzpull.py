@@ -8,18 +8,25 @@ core and sent on its own adb stream, all at once (:data:`STREAMS`). Level 1 alwa
 (gzip's default, and what toybox ``tar -z`` uses) costs ~2.5× the CPU per byte for a few per
 cent less data, which makes the copy slower than ``adb pull``.
 
-A range is read with toybox ``head -c`` / ``tail -c +N``, both in every release's list in
+A range is read with toybox ``head -c`` / ``tail -c``, both in every release's list in
 tests/fake_adb/applets.py (``dd`` is toybox's only from Android 10, toolbox's before, and the
-options of Android 10's toybox dd are not checked here): ``tail`` reads and drops the bytes
-before its range, so with four ranges the terminal reads the file 2.5 times from its page
-cache — memory copies on its cores, no link time. gzip runs as the adb shell user after the way's own command
-(run-as/su) has read the bytes, so nothing new reaches the app's identity and nothing is
-written on the terminal.
+options of Android 10's toybox dd are not checked here). A range after the first is ``tail -c
+N`` counted from the end of the file (N = size − offset, from ``stat``), then ``head -c``:
+toybox's tail seeks to the end minus N (``try_lseek()`` in toys/posix/tail.c, unconditional in
+Android 10's toybox, LineageOS/android_external_toybox at 02b5adaa; a config option on by
+default since 2012 before that) and sends from there. ``tail -c +OFF`` would read the bytes
+before its range 4 KiB at a time and step through them one by one — on the benchmark's
+terminal 150 ms before the last range's first byte, while its core is needed for gzip.
+gzip runs as the adb shell user after the way's own command (run-as/su) has read the bytes,
+so nothing new reaches the app's identity and nothing is written on the terminal.
 
 Each stream's gzip trailer carries the CRC-32 and length of the bytes the terminal read;
-zlib checks both, and each range must come back exactly as long as asked; the last reads to
-the end of the file, and a file in several ranges must add up to the size ``stat`` gave, so
-one that grew or shrank meanwhile is noticed. Any stderr from a stream counts as a mismatch. Any such
+the inflater checks both, and each range must come back exactly as long as asked; the last reads to
+the end of the file, and a file in several ranges must add up to the size ``stat`` gave.
+Counted from the end, a range of a file that grew or shrank after ``stat`` would come back
+just as long from another offset: so once every range of the set has sent its first bytes (each
+``tail`` has seeked), the sizes are asked again, beside the streams, and must be what they were.
+Any stderr from a stream counts as a mismatch. Any such
 mismatch, or a terminal without gzip (toybox has it from Android 10), sends the file back to
 the raw copy (tar, then file by file), with the reason recorded. The local file is the
 original bytes: ranges are written at their offsets into ``NAME.part``; its SHA-256 is taken
@@ -34,10 +41,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Any
 
 from tsdtool import budgets, errors
 from tsdtool.apps.access import Found, Way, reason_from
-from tsdtool.outdir import HashingWriter, Item, OutputDir
+from tsdtool.outdir import HashingWriter, Item, OutputDir, reason_of
 from tsdtool.progress import Progress
 from tsdtool.transport.adb import join
 
@@ -80,13 +88,22 @@ def probe(way: Way, files: Sequence[Found]) -> tuple[str, dict[str, int]]:
     lines = result.stdout.decode("utf-8", "surrogateescape").split("\n")
     if not lines[0].strip().endswith("gzip"):
         return "the terminal has no gzip (toybox has it from Android 10)", {}
-    known = {f.path for f in files}
+    return "", _sizes(lines[1:], {f.path for f in files})
+
+
+def sizes_now(way: Way, paths: Sequence[str]) -> dict[str, int]:
+    """The sizes ``stat`` gives now (a file it cannot read is left out)."""
+    result = way.device.shell_script(way.wrap(["stat", "-c", "%s %n", *paths]))
+    return _sizes(result.stdout.decode("utf-8", "surrogateescape").split("\n"), set(paths))
+
+
+def _sizes(lines: Sequence[str], known: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for line in lines[1:]:
+    for line in lines:
         size, _, name = line.partition(" ")
         if size.isdigit() and name in known:
             found[name] = int(size)
-    return "", found
+    return found
 
 
 def probe_script(way: Way, paths: Sequence[str]) -> str:
@@ -103,14 +120,16 @@ def plan(size: int, total: int, streams: int = STREAMS) -> list[tuple[int, int |
     return [(k * step, step if k < count - 1 else None) for k in range(count)]
 
 
-def command(way: Way, path: str, offset: int, length: int | None) -> str:
-    """The shell line sending one range deflated: the way reads, head/gzip run as the shell user."""
+def command(way: Way, path: str, offset: int, length: int | None, size: int | None = None) -> str:
+    """The shell line sending one range deflated: the way reads, head/gzip run as the shell user.
+    A range after the first is counted from the end of the file of ``size`` bytes."""
     if offset == 0 and length is None:
         read = way.wrap(["cat", path])
     elif offset == 0:
         return f"{way.wrap(['head', '-c', str(length), path])} | gzip -1"
     else:
-        read = way.wrap(["tail", "-c", f"+{offset + 1}", path])
+        assert size is not None and size > offset
+        read = way.wrap(["tail", "-c", str(size - offset), path])
         if length is not None:
             read += " | " + join(["head", "-c", str(length)])
     return f"{read} | gzip -1"
@@ -124,19 +143,23 @@ class _Inflate:
     stops as soon as it holds more than was asked for."""
 
     def __init__(self, writer: HashingWriter, offset: int, length: int | None, advance: Callable[[int], None],
-                 stop: threading.Event):
+                 stop: threading.Event, began: Callable[[], None] = lambda: None):
         self.writer, self.at, self.start, self.advance, self.stop = writer, offset, offset, advance, stop
         self.end = None if length is None else offset + length
-        self.z = zlib.decompressobj(wbits=31)  # a gzip member: header, deflate, CRC-32 and length
+        self.z, self.errors = _inflater()  # a gzip member: header, deflate, CRC-32 and length
+        self.began: Callable[[], None] | None = began  # called once, with the first bytes
 
     def write(self, chunk) -> int:
         if self.stop.is_set():
             raise _Stopped
+        if self.began is not None:
+            self.began, began = None, self.began
+            began()
         data: bytes | memoryview = chunk
         while data:
             try:
                 out = self.z.decompress(data, INFLATE_STEP)
-            except zlib.error as exc:
+            except self.errors as exc:
                 raise Unusable(f"not a gzip stream ({exc})") from exc
             if self.z.unused_data:
                 raise Unusable("data after the end of the gzip stream")
@@ -152,6 +175,33 @@ class _Inflate:
     @property
     def length(self) -> int:
         return self.at - self.start
+
+
+def _inflater() -> tuple[Any, tuple[type[Exception], ...]]:
+    """A gzip inflater and the errors it raises: Intel ISA-L's where its wheel is installed (the
+    same checks of CRC-32 and length; on the benchmark's database 0.13 s of CPU against zlib's
+    0.22 s, and it lets go of the GIL as zlib does), else zlib's."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return zlib.decompressobj(wbits=31), (zlib.error,)
+    return isal_zlib.decompressobj(wbits=31), (zlib.error, isal_zlib.error)
+
+
+class _Began:
+    """Counts the ranges counted from the end that have begun (sent bytes, or ended without):
+    :attr:`all` is set once every one has, so their ``tail`` has seeked."""
+
+    def __init__(self, count: int):
+        self.left, self.lock, self.all = count, threading.Lock(), threading.Event()
+        if not count:
+            self.all.set()
+
+    def one(self) -> None:
+        with self.lock:
+            self.left -= 1
+            if self.left <= 0:
+                self.all.set()
 
 
 class _InOrder:
@@ -203,12 +253,16 @@ def fetch(
         order = [_InOrder(w, jobs[found.rel]) for w, (found, _) in zip(writers, opened, strict=True)]
         tasks = [(n, k, offset, length) for n, (found, _) in enumerate(opened)
                  for k, (offset, length) in enumerate(jobs[found.rel])]
+        began = _Began(sum(offset > 0 for _, _, offset, _ in tasks))
         with ThreadPoolExecutor(min(len(tasks), MAX_STREAMS), thread_name_prefix="tsdtool-gz") as pool:
-            futures = [(n, pool.submit(_range, way, opened[n][0].path, writers[n], offset, length, advance, stop,
-                                       lambda n=n, k=k: order[n].finished(k)))
+            futures = [(n, pool.submit(_range, way, opened[n][0].path, known.get(opened[n][0].path), writers[n],
+                                       offset, length, advance, stop, lambda n=n, k=k: order[n].finished(k),
+                                       began.one if offset else None))
                        for n, k, offset, length in tasks]
             raised: dict[int, BaseException] = {}
             try:
+                moved = _moved(way, began, {found.path: known[found.path] for found, _ in opened
+                                            if len(jobs[found.rel]) > 1})
                 for n, future in futures:
                     error = future.exception()
                     if error is not None and (n not in raised or isinstance(error, FATAL)):
@@ -231,6 +285,8 @@ def fetch(
             if size is not None and writers[n].size != size and len(jobs[found.rel]) > 1:
                 error = Unusable(f"{writers[n].size} bytes arrived, the terminal listed {size}: the file changed "
                                  "meanwhile")
+            elif found.path in moved:
+                error = Unusable(moved[found.path])
         if error is None:
             cm.__exit__(None, None, None)
             result.done[found.rel] = items[n]
@@ -248,10 +304,30 @@ def fetch(
     return result
 
 
-def _range(way: Way, path: str, writer: HashingWriter, offset: int, length: int | None,
-           advance: Callable[[int], None], stop: threading.Event, done: Callable[[], None]) -> None:
-    sink = _Inflate(writer, offset, length, advance, stop)
-    result = way.device.stream_shell((), sink, script=command(way, path, offset, length))  # type: ignore[arg-type]
+def _moved(way: Way, began: _Began, sizes: dict[str, int]) -> dict[str, str]:
+    """path → why, for each file in ranges whose size is not what it was when the ranges were
+    planned: asked once every range counted from the end has begun (its tail has seeked)."""
+    if not sizes:
+        return {}
+    began.all.wait()
+    try:
+        now = sizes_now(way, list(sizes))
+    except errors.TsdError as exc:  # a broken connection: the streams say so too
+        return {path: f"its size could not be asked again ({reason_of(exc)})" for path in sizes}
+    return {path: f"{now[path] if path in now else 'no'} bytes listed after the ranges began, {size} before: "
+            "the file changed meanwhile" for path, size in sizes.items() if now.get(path) != size}
+
+
+def _range(way: Way, path: str, size: int | None, writer: HashingWriter, offset: int, length: int | None,
+           advance: Callable[[int], None], stop: threading.Event, done: Callable[[], None],
+           began: Callable[[], None] | None) -> None:
+    sink = _Inflate(writer, offset, length, advance, stop, began or (lambda: None))
+    try:
+        result = way.device.stream_shell((), sink, script=command(way, path, offset, length, size))  # type: ignore[arg-type]
+    finally:
+        if sink.began is not None and began is not None:
+            sink.began = None
+            began()  # ended without a byte: nobody waits for it
     if result.exit_code != 0 or result.stderr:
         raise Unusable(f"{path}: {reason_from(result)}")
     if not sink.z.eof:
