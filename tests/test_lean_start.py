@@ -35,6 +35,59 @@ def test_devices_and_pull_import_no_pydantic_and_no_requests(fake_server, tmp_pa
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout
 
 
+def test_devices_imports_neither_pil_nor_zipfile_nor_hashlib(fake_server):
+    server = fake_server("zebra_tc52")
+    probe = """
+        import sys
+        from tsdtool.quick import main
+        assert main(["-H", "127.0.0.1", "-P", sys.argv[1], "devices"]) == 0
+        print(sorted(m for m in ("PIL.Image", "zipfile", "hashlib", "importlib.resources") if m in sys.modules))
+    """
+    proc = _python(probe, str(server.port))
+    assert proc.returncode == 0, proc.stderr
+    assert "Zebra Technologies" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout
+
+
+def test_adbutils_screenshot_still_decodes_with_pil(fake_server, tmp_path):
+    """tsdtool never asks adbutils for a PIL image, but the stand-in must not break it: the first
+    use loads PIL.Image, and adbutils' names are the real ones from then on."""
+    from tests.fake_adb import make_fixture
+    from tsdtool.parsers import png
+
+    server = fake_server(make_fixture(tmp_path / "f", "SHOT1", screen=png.make(3, 2, (200, 10, 10))))
+    probe = """
+        import sys
+        import tsdtool.transport.adb
+        assert "PIL.Image" not in sys.modules
+        import adbutils, adbutils.screenshot as shot
+        image = adbutils.AdbClient("127.0.0.1", int(sys.argv[1])).device("SHOT1").screenshot(error_ok=False)
+        import PIL.Image
+        assert isinstance(image, PIL.Image.Image) and shot.Image.Image is PIL.Image.Image
+        assert shot.Image.open is PIL.Image.open and shot.UnidentifiedImageError is PIL.UnidentifiedImageError
+        print(image.size, image.getpixel((2, 1)))
+    """
+    proc = _python(probe, str(server.port))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["(3,", "2)", "(200,", "10,", "10)"]
+
+
+def test_deferred_modules_are_real_for_everyone_else():
+    proc = _python("""
+        import sys, types
+        from tsdtool.transport.adb import _OnFirstUse
+        import adbutils._utils as utils
+        assert isinstance(utils.zipfile, _OnFirstUse)  # else this test tests nothing
+        assert not any(isinstance(m, _OnFirstUse) for m in list(sys.modules.values()))
+        import zipfile, hashlib
+        assert type(zipfile) is types.ModuleType and zipfile.ZipFile.__module__ == "zipfile"
+        assert utils.zipfile.ZipFile is zipfile.ZipFile and utils.hashlib.md5 is hashlib.md5
+        print(utils.importlib.resources.files("adbutils").name)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["adbutils"]
+
+
 def test_requests_still_loads_when_adbutils_needs_it():
     proc = _python("""
         import tsdtool.transport.adb, sys

@@ -31,11 +31,25 @@ from typing import BinaryIO
 
 
 class _OnFirstUse(types.ModuleType):
-    """Stands in ``sys.modules`` for a module until one of its attributes is used, then imports
-    it. adbutils imports ``requests`` only to download an APK to install (adbutils/install.py);
-    tsdtool never installs, and loading requests (urllib3, ssl, http.client, charset_normalizer)
-    was half of adbutils' import, paid on every start. (importlib's LazyLoader does not help
-    here: the ``import`` statement itself reads ``__spec__``, which loads the module.)"""
+    """Stands in for a module while adbutils is imported, and imports the module the first time
+    one of its attributes is used. adbutils imports at start-up what only some of its features
+    use, and tsdtool uses none of those features: ``requests`` downloads an APK to install
+    (adbutils/install.py: urllib3, ssl, http.client — half of adbutils' import); ``PIL.Image``
+    decodes a screenshot (adbutils/screenshot.py; tsdtool saves screencap's PNG bytes as they
+    come); ``zipfile``, ``hashlib`` and ``importlib.resources`` (with tempfile) serve the
+    installer and adbutils' own bundled adb (tsdtool finds adb itself). Together a sixth of a
+    ``devices``. (importlib's LazyLoader does not help: it loads on any attribute, and the
+    ``from PIL import Image`` of one module and the ``-> Image.Image`` annotations of
+    another's class bodies read attributes while adbutils is imported.)
+
+    ``placeholders`` are class names read while adbutils is imported, in annotations only:
+    each is a bare class until the module loads, then the real one."""
+
+    def __init__(self, name: str, placeholders: tuple[str, ...] = ()):
+        super().__init__(name)
+        for attr in placeholders:
+            setattr(self, attr, type(attr, (), {"__module__": name, "__doc__": "not loaded yet"}))
+        self._placeholders = placeholders
 
     def __getattr__(self, attr: str):
         import importlib
@@ -43,15 +57,41 @@ class _OnFirstUse(types.ModuleType):
 
         if sys.modules.get(self.__name__) is self:
             del sys.modules[self.__name__]
-        return getattr(importlib.import_module(self.__name__), attr)
+        module = importlib.import_module(self.__name__)
+        for name in self._placeholders:
+            self.__dict__.pop(name, None)  # from now on found in the real module
+        return getattr(module, attr)
 
 
-def _import_on_first_use(name: str) -> None:
+# module → its placeholders (adbutils/screenshot.py's class bodies read ``Image.Image``)
+_DEFERRED = {"requests": (), "PIL.Image": ("Image",), "zipfile": (), "hashlib": (), "importlib.resources": ()}
+
+
+def _import_adbutils() -> types.ModuleType:
+    """``import adbutils`` with the modules of :data:`_DEFERRED` standing in until used.
+    Afterwards the stand-ins leave ``sys.modules`` (an ``import zipfile`` elsewhere gets the
+    real module at once); adbutils' own references and the parent packages' attributes keep
+    them, and each imports its module the first time it is used."""
     import importlib.util
     import sys
 
-    if name not in sys.modules and importlib.util.find_spec(name) is not None:
-        sys.modules[name] = _OnFirstUse(name)
+    placed = []
+    for name, placeholders in _DEFERRED.items():
+        if name in sys.modules or importlib.util.find_spec(name) is None:
+            continue
+        stand_in = sys.modules[name] = _OnFirstUse(name, placeholders)
+        placed.append(stand_in)
+        parent, _, child = name.rpartition(".")
+        if parent:  # `import importlib.resources` and `from PIL import Image` read the parent's attribute
+            setattr(sys.modules[parent], child, stand_in)
+    _adbutils_version_from_its_folder()
+    try:
+        import adbutils
+    finally:
+        for stand_in in placed:
+            if sys.modules.get(stand_in.__name__) is stand_in:
+                del sys.modules[stand_in.__name__]
+    return adbutils
 
 
 def _adbutils_version_from_its_folder() -> None:
@@ -77,9 +117,7 @@ def _adbutils_version_from_its_folder() -> None:
         sys.modules["adbutils._version"] = module
 
 
-_import_on_first_use("requests")
-_adbutils_version_from_its_folder()
-import adbutils  # noqa: E402 - after the deferral above
+adbutils = _import_adbutils()
 from adbutils import errors as adb_errors  # noqa: E402
 
 from tsdtool import budgets, errors  # noqa: E402
