@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import termios
+import textwrap
 import tomllib
 from pathlib import Path
 
@@ -261,3 +262,88 @@ def test_diff_json_lists_the_same_changes(tsd, bundles):
     assert ("property", "ro.build.id", "14-32-12.00-UG-U00-STD-HEL-04", "14-34-10.00-UG-U03-STD-HEL-04") in rows
     log = [key for section, key, _, _ in rows if section == "log"]
     assert log[0] == "E/AndroidRuntime: FATAL EXCEPTION: main" and len(log) == 9  # in log order now
+
+
+# -- lines written without Rich (console.lines): the same characters Rich writes ----------------
+
+from hypothesis import example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CHARS = list("ab Z09[]/:_-\\«»Склад") + ["\t", "\n", "\r", "\x1b", "\x07", "\xa0", "📦", "漢", "\u200b", ":smile:",
+                                            "[red]", " "]
+_TEXT = st.lists(st.sampled_from(_CHARS), max_size=8).map("".join)
+_PIECE = st.one_of(_TEXT, st.tuples(_TEXT, st.sampled_from(["", "bold", "red", "green"])))
+
+
+def _rich_lines(rows) -> str:
+    from rich.console import Console
+    from rich.text import Text
+
+    screen = io.StringIO()
+    rich_out = Console(file=screen, highlight=False, soft_wrap=False)  # console.out()'s settings
+    for row in rows:
+        rich_out.print(Text.assemble(*row), soft_wrap=True)
+    return screen.getvalue()
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.lists(_PIECE, max_size=4), max_size=3))
+@example(rows=[["x" * 90 + "   ", ("Склад 📦", "bold")], ["a\tb", ("", "red")], []])  # past 80 columns, blank end
+def test_lines_piped_are_what_rich_writes(rows):
+    from tsdtool import console
+
+    saved, sys.stdout = sys.stdout, io.StringIO()
+    environ = dict(os.environ)
+    try:
+        for name in ("TTY_COMPATIBLE", "FORCE_COLOR", "COLUMNS"):
+            os.environ.pop(name, None)
+        console.reset()
+        console.lines(rows)
+        written = sys.stdout.getvalue()
+        assert written == _rich_lines(rows)
+    finally:
+        sys.stdout = saved
+        os.environ.clear()
+        os.environ.update(environ)
+        console.reset()
+
+
+def test_lines_skip_rich_only_when_rich_adds_nothing(monkeypatch):
+    from tsdtool import console
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    class Closed(io.StringIO):
+        def isatty(self):
+            raise ValueError("I/O operation on closed file")
+
+    for name in ("TTY_COMPATIBLE", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    assert console.surely_plain(io.StringIO()) and not console.surely_plain(Tty())
+    assert not console.surely_plain(None) and not console.surely_plain(Closed())
+    for name, value in (("TTY_COMPATIBLE", "1"), ("TTY_COMPATIBLE", "0"), ("FORCE_COLOR", ""), ("FORCE_COLOR", "1")):
+        with monkeypatch.context() as env:
+            env.setenv(name, value)
+            assert not console.surely_plain(io.StringIO()), (name, value)  # Rich decides
+    monkeypatch.setattr("builtins.get_ipython", lambda: None, raising=False)
+    assert not console.surely_plain(io.StringIO())  # IPython or Jupyter: Rich decides
+
+
+def test_a_piped_devices_table_and_pull_import_no_rich(fake_server, tmp_path):
+    server = fake_server("zebra_tc52")
+    probe = """
+        import sys
+        from tsdtool.quick import main
+        port, out = sys.argv[1], sys.argv[2]
+        assert main(["-H", "127.0.0.1", "-P", port, "devices"]) == 0
+        assert main(["-H", "127.0.0.1", "-P", port, "pull", "/sdcard/Download", "-o", out]) == 0
+        print(sorted(m for m in sys.modules if m == "rich" or m.startswith("rich.")))
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("TTY_COMPATIBLE", "FORCE_COLOR")}
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(server.port), str(tmp_path / "o")],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "Zebra Technologies" in proc.stdout and " written to " in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout

@@ -63,7 +63,7 @@ def pull(settings: Settings, paths: list[str], output: Path | None = None) -> in
     from tsdtool import progress, views
     from tsdtool.collectors import files
 
-    result, out = files.pull(settings.device(), paths, output, progress=progress.make(console.err().is_terminal))
+    result, out = files.pull(settings.device(), paths, output, progress=progress.make(console.err_is_terminal()))
     return views.pull_result(result, out)
 
 

@@ -10,6 +10,7 @@ characters made visible and is never read as Rich markup.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,38 +28,50 @@ def table(headers: list[str] | None, rows: list[list[Cell]], title: str | None =
     row becomes a block of ``header  value`` lines (a long value wraps, it is never cut);
     piped or redirected output always gets the aligned full-width lines.
     """
-    from rich.cells import cell_len
+    cells = [[(console.printable(c), "") if isinstance(c, str) else (console.printable(c[0]), c[1])
+              for c in row] for row in rows]
+    columns = list(zip(*([[(h, "") for h in headers]] if headers else []) + cells, strict=True)) if cells else []
+    widths = [max(console.cell_len(text) for text, _ in column) for column in columns]
+    if not console.surely_plain(sys.stdout):
+        out = console.out()
+        if out.is_terminal and sum(widths) + 2 * (len(widths) - 1) > out.width:
+            _blocks(headers, cells, title)
+            return
+    lines = ([[(h, "bold") for h in headers]] if headers else []) + cells
+    aligned = [_rstrip([piece for n, (text, style) in enumerate(row) for piece in (
+        (text, style or ("bold" if not headers and n == 0 else "")),
+        (" " * (widths[n] - console.cell_len(text) + 2) if n < len(row) - 1 else "", ""))]) for row in lines]
+    console.lines(([[(title, "bold")]] if title else []) + aligned)
+
+
+def _rstrip(pieces: list[tuple[str, str]]) -> list[console.Piece]:
+    """The pieces without the line's trailing blanks (padding after an empty last column)."""
+    while pieces and not pieces[-1][0].rstrip():
+        pieces.pop()
+    if pieces:
+        pieces[-1] = (pieces[-1][0].rstrip(), pieces[-1][1])
+    return list(pieces)
+
+
+def _blocks(headers: list[str] | None, cells: list[list[tuple[str, str]]], title: str | None) -> None:
+    """A table too wide for the terminal: one block of ``header  value`` lines per row, or
+    ``key: value`` lines without headers; a long value wraps in the terminal, whole."""
     from rich.text import Text
 
     out = console.out()
-    cells = [[(console.printable(c), "") if isinstance(c, str) else (console.printable(c[0]), c[1])
-              for c in row] for row in rows]
     if title:
         out.print(Text(title, style="bold"), soft_wrap=True)
-    columns = list(zip(*([[(h, "") for h in headers]] if headers else []) + cells, strict=True)) if cells else []
-    widths = [max(cell_len(text) for text, _ in column) for column in columns]
-    if headers and out.is_terminal and sum(widths) + 2 * (len(widths) - 1) > out.width:
-        label = max(cell_len(h) for h in headers)
+    if headers:
+        label = max(console.cell_len(h) for h in headers)
         for n, row in enumerate(cells):
             if n:
                 out.print()
             for head, (text, style) in zip(headers, row, strict=True):
                 out.print(Text.assemble((head.ljust(label), "bold"), "  ", (text, style)), soft_wrap=True)
         return
-    if not headers and out.is_terminal and sum(widths) + 2 * (len(widths) - 1) > out.width:
-        for row in cells:  # key: value, unpadded; a long value wraps in the terminal
-            parts = [(row[0][0] + ":", "bold")] + [piece for cell in row[1:] for piece in (" ", cell)]
-            out.print(Text.assemble(*parts), soft_wrap=True)
-        return
-    lines = ([[(h, "bold") for h in headers]] if headers else []) + cells
-    for row in lines:
-        line = Text()
-        for n, (text, style) in enumerate(row):
-            pad = widths[n] - cell_len(text) if n < len(row) - 1 else 0
-            line.append(text, style or ("bold" if not headers and n == 0 else ""))
-            line.append(" " * (pad + 2) if n < len(row) - 1 else "")
-        line.rstrip()
-        out.print(line, soft_wrap=True)
+    for row in cells:  # key: value, unpadded; a long value wraps in the terminal
+        parts = [(row[0][0] + ":", "bold")] + [piece for cell in row[1:] for piece in (" ", cell)]
+        out.print(Text.assemble(*parts), soft_wrap=True)
 
 
 def _dash(value: Any) -> str:
@@ -403,11 +416,10 @@ def shown(text: object) -> str:
 
 def _problems(items: list[Any]) -> int:
     """One line per item that is not ok; returns how many failed."""
-    err = console.err()
     for item in items:
         if item.status != "ok":
             style = "red" if item.status == "failed" else "yellow"
-            err.print(f"  [{style}]{item.status}[/] {shown(item.path)}: {shown(item.reason)}", soft_wrap=True)
+            console.err().print(f"  [{style}]{item.status}[/] {shown(item.path)}: {shown(item.reason)}", soft_wrap=True)
     return sum(i.status == "failed" for i in items)
 
 
@@ -453,8 +465,10 @@ def pull_result(result: Any, out: Any) -> int:
     for package in private:  # an app's own folder: only run-as (debuggable) or su reach it
         console.warn(f"{package}'s files are private to the app: `tsdtool pull-db {package}` tries "
                      "run-as, su and backup for its databases")
-    console.out().print(f"{result.files} files, {_size(result.bytes)} written to {console.path(out.root)}"
-                        + (f", [red]{failed} failed[/]" if failed else ""), soft_wrap=True)
+    from tsdtool.escapes import shell_path
+
+    console.lines([[f"{result.files} files, {_size(result.bytes)} written to ", console.printable(shell_path(out.root)),
+                    *([", ", (f"{failed} failed", "red")] if failed else [])]])
     return ExitCode.PARTIAL if failed else ExitCode.OK
 
 
