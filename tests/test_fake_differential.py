@@ -20,6 +20,7 @@ from tests.conftest import need_backend
 from tests.fake_adb import Terminal, make_fixture
 from tsdtool.apps import gzpull
 from tsdtool.apps.access import RunAs
+from tsdtool.collectors import logs
 from tsdtool.transport.adb import join
 
 APP, PLAIN = "com.acme.scan", "com.acme.release"
@@ -116,6 +117,9 @@ CORPUS: list[tuple[str, str, str]] = [
     ("range: the file shrank", gzpull.command(RunAs(None, APP), f"{DATA}/databases/app.db", 9, 100, 20000), "gz"),  # type: ignore[arg-type]
     ("range: whole", gzpull.command(RunAs(None, APP), f"{DATA}/databases/{NEWLINE}", 0, None), "gz"),  # type: ignore[arg-type]
     ("range: missing", gzpull.command(RunAs(None, APP), f"{DATA}/databases/nope.db", 7, None, 99), "gz"),  # type: ignore[arg-type]
+    # collect's logcat, deflated on the terminal, logcat's exit status on stderr
+    ("logcat deflated", logs.gzip_script(logs.logcat_args()), "gz"),
+    ("logcat deflated, bad -T", logs.gzip_script([*logs.logcat_args(), "-T", "it's 'no' time"]), "gz"),
 ]
 
 # name -> why the emulation differs from the real shell (the difference must still occur)

@@ -47,12 +47,12 @@ def test_the_level_follows_the_kind_and_the_bytes_come_back(tmp_path):
     writer = BundleWriter(tmp_path / "d.zip", datetime(2026, 1, 2, tzinfo=UTC))
     with writer:
         writer.add_bytes(BundleItem("apps/x/scans.db", "database", "x", "ok", ""), data)
-        writer.add_bytes(BundleItem("logcat.txt", "logcat", "x", "ok", ""), data)
+        writer.add_bytes(BundleItem("crash/anr/traces.txt", "crash", "x", "ok", ""), data)
         writer._zip.close()
     with zipfile.ZipFile(writer.part) as z:
-        db, log = z.getinfo("apps/x/scans.db"), z.getinfo("logcat.txt")
+        db, log = z.getinfo("apps/x/scans.db"), z.getinfo("crash/anr/traces.txt")
         assert z.read(db) == data and z.read(log) == data
-    # level 1 for the database, the default 6 for the log: the sizes deflate gives at those levels
+    # level 1 for the database, the default 6 for a crash file: the sizes deflate gives at those levels
     assert abs(db.compress_size - len(zlib.compress(data, 1))) < 64
     assert abs(log.compress_size - len(zlib.compress(data, 6))) < 64
     assert db.compress_size > log.compress_size
@@ -75,7 +75,8 @@ def test_items_deflated_while_they_stream_in_go_into_the_bundle_as_they_are(tmp_
     text = "".join(f"{rnd.randrange(10**9)} Склад {rnd.choice(['ok', 'fail'])}\n" for _ in range(60_000)).encode()
     noise = os.urandom(3 << 20)
     out = OutputDir(tmp_path / "staging", deflate=True)
-    items = {"apps/x/scans.db": ("database", text), "logcat.txt": ("logcat", text), "noise.db": ("database", noise),
+    items = {"apps/x/scans.db": ("database", text), "logcat.txt": ("logcat", text), "traces.txt": ("crash", text),
+             "noise.db": ("database", noise),
              "tiny.txt": ("facts", b"x"), "empty.txt": ("facts", b"")}
     for name, (kind, data) in items.items():
         with out.open(name, "test", kind) as sink:
@@ -101,9 +102,11 @@ def test_items_deflated_while_they_stream_in_go_into_the_bundle_as_they_are(tmp_
         info = {i.filename: i for i in z.infolist()}
     assert info["noise.db"].compress_type == zipfile.ZIP_STORED
     assert info["logcat.txt"].compress_type == info["apps/x/scans.db"].compress_type == zipfile.ZIP_DEFLATED
-    # level 1 for the database, the default 6 for the log, by the compressor in use (ISA-L or zlib)
+    # level 1 for the database and the logcat dump (the two largest), the default 6 for a crash
+    # file, by the compressor in use (ISA-L or zlib)
     assert abs(info["apps/x/scans.db"].compress_size - _deflated_size(text, 1)) < 64
-    assert abs(info["logcat.txt"].compress_size - _deflated_size(text, 6)) < 64
+    assert abs(info["logcat.txt"].compress_size - _deflated_size(text, 1)) < 64
+    assert abs(info["traces.txt"].compress_size - _deflated_size(text, 6)) < 64
     assert verify(path).ok
 
 
@@ -132,6 +135,24 @@ def test_isal_where_installed_else_zlib_and_both_are_plain_deflate(monkeypatch):
     z = compressobj(6)
     assert type(z) is type(zlib.compressobj())
     assert zlib.decompress(z.compress(data) + z.flush(), -15) == data
+
+
+def test_the_crc_is_isals_where_installed_else_zlibs_and_the_same(monkeypatch):
+    import builtins
+    import importlib.util
+    import zlib
+
+    from tsdtool.outdir import crc32_function
+
+    data = os.urandom(100_000)
+    crc = crc32_function()
+    assert crc(data[50_000:], crc(data[:50_000], 0)) == zlib.crc32(data) and crc(b"", 7) == 7
+    if importlib.util.find_spec("isal") is not None:
+        assert crc is not zlib.crc32
+    real = builtins.__import__
+    monkeypatch.setattr(builtins, "__import__", lambda name, *a, **k: (_ for _ in ()).throw(ImportError(name))
+                        if name.startswith("isal") else real(name, *a, **k))
+    assert crc32_function() is zlib.crc32
 
 
 def test_an_item_whose_kind_changed_or_that_failed_is_packed_from_the_staged_file(tmp_path):

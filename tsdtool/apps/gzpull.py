@@ -146,7 +146,7 @@ class _Inflate:
                  stop: threading.Event, began: Callable[[], None] = lambda: None):
         self.writer, self.at, self.start, self.advance, self.stop = writer, offset, offset, advance, stop
         self.end = None if length is None else offset + length
-        self.z, self.errors = _inflater()  # a gzip member: header, deflate, CRC-32 and length
+        self.z, self.errors = inflater()  # a gzip member: header, deflate, CRC-32 and length
         self.began: Callable[[], None] | None = began  # called once, with the first bytes
 
     def write(self, chunk) -> int:
@@ -177,7 +177,7 @@ class _Inflate:
         return self.at - self.start
 
 
-def _inflater() -> tuple[Any, tuple[type[Exception], ...]]:
+def inflater() -> tuple[Any, tuple[type[Exception], ...]]:
     """A gzip inflater and the errors it raises: Intel ISA-L's where its wheel is installed (the
     same checks of CRC-32 and length; on the benchmark's database 0.13 s of CPU against zlib's
     0.22 s, and it lets go of the GIL as zlib does), else zlib's."""
