@@ -16,13 +16,11 @@ never stops a collection, and `tsdtool profiles check` lists every problem.
 
 from __future__ import annotations
 
-import marshal
-import os
 import re
-import sys
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +58,6 @@ def builtin_dir(folder: str) -> Path:
     in_tree = Path(__file__).resolve().parent.parent / folder
     if in_tree.is_dir():
         return in_tree
-    from importlib import resources
-
     return Path(str(resources.files("tsdtool") / folder))
 
 
@@ -84,13 +80,12 @@ def toml_files(paths: Sequence[Path]) -> list[Path]:
 
 
 def read(
-    path: Path, kind: str, validate: Validator | None = None, cache: ParseCache | None = None
+    path: Path, kind: str, validate: Validator | None = None
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     """One file: its data with ``id`` filled in, or None and the problems that rule it out."""
     name = str(path)
     try:
-        raw = path.read_bytes()
-        data = cache.parse(raw) if cache else _parse(raw)
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         return None, [Problem(name, "", f"cannot read: {error}")]
     if data.get("kind") in KINDS and data.get("kind") != kind:
@@ -106,70 +101,6 @@ def read(
     if validate and not problems:
         problems += validate(data, path)
     return (None if problems else data), problems
-
-
-def _parse(raw: bytes) -> dict[str, Any]:
-    return tomllib.loads(raw.decode("utf-8"))
-
-
-class ParseCache:
-    """Parsed profile files kept between runs, by their exact bytes: ``tomllib`` is pure Python,
-    and parsing the 22 shipped device profiles (51 KB, mostly the comments citing evidence)
-    took 7–10 ms of every ``devices`` (issue 18). One file per kind in the user's cache folder:
-    ``marshal`` of ``(this Python's version, {file bytes: marshal of the parsed data})``, so a
-    file edited in any way — even within the same second, at the same size — is parsed again.
-    It is rewritten only after a file had to be parsed, with the files of that run; a cache
-    that cannot be read or written is simply not used (it is this user's own folder, like
-    Python's ``__pycache__``)."""
-
-    def __init__(self, kind: str):
-        import platformdirs
-
-        self.path = Path(platformdirs.user_cache_dir("tsdtool")) / f"profiles-{kind}.marshal"
-        self.seen: dict[bytes, bytes] = {}
-        self.missed = False
-        try:
-            tag, self.known = marshal.loads(self.path.read_bytes())
-            if tag != _CACHE_TAG or not isinstance(self.known, dict):
-                self.known = {}
-        except (OSError, EOFError, ValueError, TypeError):
-            self.known = {}
-
-    def parse(self, raw: bytes) -> dict[str, Any]:
-        """The file's data: a fresh copy each time (read() fills in each file's own id)."""
-        blob = self.known.get(raw)
-        if blob is not None:
-            try:
-                data = marshal.loads(blob)
-            except (EOFError, ValueError, TypeError):
-                data = None
-            if isinstance(data, dict):
-                self.seen[raw] = blob
-                return data
-        data = _parse(raw)
-        try:
-            self.seen[raw] = marshal.dumps(data)
-            self.missed = True
-        except ValueError:  # a TOML date or time: marshal cannot keep it, so it is parsed every time
-            pass
-        return data
-
-    def save(self) -> None:
-        if not self.missed:
-            return
-        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_bytes(marshal.dumps((_CACHE_TAG, self.seen)))
-            os.replace(temporary, self.path)
-        except OSError:  # not writable (or a folder that is a file): parsed again next time
-            try:
-                temporary.unlink(missing_ok=True)
-            except OSError:
-                pass
-
-
-_CACHE_TAG = f"tsdtool profiles 1, Python {sys.version}"
 
 
 def load(
@@ -193,11 +124,10 @@ def load(
     profiles: dict[str, tuple[dict[str, Any], Path]] = {}
     problems: list[Problem] = []
     warnings: list[str] = []
-    cache = ParseCache(kind)
     for folder in folders:
         seen: dict[str, Path] = {}
         for path in toml_files([folder]):
-            data, found = read(path, kind, validate, cache)
+            data, found = read(path, kind, validate)
             if data is None and not found:
                 continue
             if data is not None and data["id"] in seen:
@@ -214,7 +144,6 @@ def load(
                 continue
             seen[data["id"]] = path
             profiles[data["id"]] = (data, path)
-    cache.save()
     return Loaded(profiles, problems, warnings)
 
 
