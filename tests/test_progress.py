@@ -23,3 +23,39 @@ def test_a_transfer_of_unknown_size_shows_a_spinner_and_the_time_elapsed(monkeyp
     assert "logcat" in text and "0/? bytes" in text, text
     assert "0:00:01" in text, text  # the elapsed time ticks while nothing arrives
     assert any(frame in text for frame in "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"), text  # the spinner
+
+
+def test_a_lazy_display_is_made_on_first_use_and_only_then():
+    from tsdtool import progress
+
+    made = []
+
+    def make():
+        made.append(progress.NullProgress())
+        return made[-1]
+
+    lazy = progress.Lazy(make)
+    lazy.finish()  # nothing drawn yet: nothing to make, nothing to end
+    assert made == []
+    lazy.start("db", 10)
+    lazy.advance(4)
+    lazy.advance(2)
+    lazy.finish()
+    assert len(made) == 1 and (made[0].label, made[0].total, made[0].done) == ("db", 10, 6)
+
+
+def test_preloading_imports_on_a_thread_and_shrugs_off_a_module_that_fails(monkeypatch):
+    import sys
+
+    from tsdtool import quick
+
+    for name in ("json.tool", "tsdtool.no_such_module"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    quick.preload(("tsdtool.no_such_module", "json.tool"))  # stops at the first failure, quietly
+    quick.preload(("json.tool",))
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == "tsdtool-preload":
+            thread.join(10)
+    assert "json.tool" in sys.modules and "tsdtool.no_such_module" not in sys.modules

@@ -69,15 +69,38 @@ def pull(settings: Settings, paths: list[str], output: Path | None = None) -> in
 
 def pull_db(settings: Settings, package: str, output: Path | None = None, root: bool = False,
             backup: bool = False, backup_wait: float = 60.0) -> int:
-    from tsdtool import progress, views
+    from tsdtool import progress
     from tsdtool.collectors import database
 
     if backup:
+        from tsdtool import views
+
         views.backup_notice(backup_wait)
+    else:  # what the check and the result need is imported while the first requests wait on the terminal
+        preload(("rich.console", "tsdtool.views", "sqlite3", "tsdtool.apps.dbcheck"))
     pull, out = database.pull_db(settings.device(), package, output, root=root, profile_dirs=settings.profile_dirs,
-                                 progress=progress.make(console.err().is_terminal),
+                                 progress=progress.Lazy(lambda: progress.make(console.err().is_terminal)),
                                  backup_wait=backup_wait if backup else None)
+    from tsdtool import views
+
     return views.pull_db_result(pull, out)
+
+
+def preload(modules: tuple[str, ...]) -> None:
+    """Import ``modules`` on a thread of their own (the main thread imports any it needs
+    itself, waiting for one already under way)."""
+    import importlib
+
+    from tsdtool import threads
+
+    def run() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the main thread's own import says what is wrong
+                return
+
+    threads.start(run, name="tsdtool-preload")
 
 
 # -- the plain spellings -------------------------------------------------------------------------
