@@ -122,3 +122,34 @@ def test_a_repeated_deflate_replays_the_same_bytes_and_a_changed_one_is_deflated
     changed = data[: 2 * CHUNK] + b"x" * 100 + data[2 * CHUNK + 100:]  # same start, then different
     assert gzip.decompress(deflate(changed)) == changed
     assert gzip.decompress(deflate(data[: CHUNK + 5])) == data[: CHUNK + 5]  # ends early
+
+
+class _Clock:
+    """time.monotonic/time.sleep for the link: every sleep wakes ``late`` seconds after it was due."""
+
+    def __init__(self, late: float):
+        self.now, self.late = 100.0, late
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds + self.late
+
+
+def test_late_wake_ups_are_made_up_and_a_pause_is_not(monkeypatch):
+    import tests.fake_adb.terminal as terminal_module
+
+    clock = _Clock(late=0.0004)  # this machine's sleep oversleeps ~0.4 ms
+    monkeypatch.setattr(terminal_module, "time", clock)
+    link = Link(35)
+    start = clock.now
+    for _ in range(1000):
+        link.charge(65_544)  # a sync DATA message
+        clock.now += 0.0003  # the fake's own work before it sends the next one
+    # 65.5 MB at 35 MB/s: 1.873 s, whatever the late wake-ups (booking from "now" took 2.57 s)
+    assert clock.now - start == pytest.approx(1000 * 65_544 / 35e6 + 0.0004 + 0.0003, abs=1e-6)
+    clock.now += 0.05  # the stream pauses (a terminal that has nothing to send): the link idles
+    before = clock.now
+    link.charge(350_000)
+    assert clock.now - before == pytest.approx(350_000 / 35e6 + 0.0004, abs=1e-6)  # no credit for the pause

@@ -179,7 +179,16 @@ class Link:
     The schedule is cumulative (a late sleep is made up by the next chunk), so the mean rate
     is the configured one whatever the host's sleep granularity. ``mb_per_s = 0`` (the
     default) is an unlimited link.
+
+    A link that went free less than :data:`SLACK` ago is still busy for the next chunk: the
+    fake's own wake-up and send come late (sleep oversleeps ~0.4 ms here, a chunk's Python
+    some more), while a terminal keeps the link fed from adbd's queue. Booking from "now"
+    instead dropped that time every chunk: one stream reached 28.8 MB/s of a 35 MB/s link
+    even with no work between chunks (a sync RECV of 64 MiB, 26–28.7 MB/s). A link idle for
+    longer starts afresh, so a stream gains at most SLACK of link time after a pause.
     """
+
+    SLACK = 0.005  # seconds
 
     def __init__(self, mb_per_s: float = 0.0) -> None:
         if mb_per_s < 0:
@@ -193,7 +202,8 @@ class Link:
             return
         with self._lock:
             now = time.monotonic()
-            self._free_at = max(self._free_at, now) + n / self.rate
+            start = self._free_at if self._free_at >= now - self.SLACK else now
+            self._free_at = start + n / self.rate
             due = self._free_at
         delay = due - time.monotonic()
         if delay > 0:
