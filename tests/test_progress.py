@@ -25,25 +25,6 @@ def test_a_transfer_of_unknown_size_shows_a_spinner_and_the_time_elapsed(monkeyp
     assert any(frame in text for frame in "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"), text  # the spinner
 
 
-def test_a_lazy_display_is_made_on_first_use_and_only_then():
-    from tsdtool import progress
-
-    made = []
-
-    def make():
-        made.append(progress.NullProgress())
-        return made[-1]
-
-    lazy = progress.Lazy(make)
-    lazy.finish()  # nothing drawn yet: nothing to make, nothing to end
-    assert made == []
-    lazy.start("db", 10)
-    lazy.advance(4)
-    lazy.advance(2)
-    lazy.finish()
-    assert len(made) == 1 and (made[0].label, made[0].total, made[0].done) == ("db", 10, 6)
-
-
 def test_preloading_imports_on_a_thread_and_shrugs_off_a_module_that_fails(monkeypatch):
     import sys
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 
@@ -70,29 +69,6 @@ class RichProgress:
 
 def make(enabled: bool) -> Progress:
     return RichProgress() if enabled else NullProgress()
-
-
-class Lazy:
-    """A display made on first use by ``make()``: deciding whether stderr is a terminal takes
-    Rich's import, which then need not stand between the start and the first request."""
-
-    def __init__(self, make: Callable[[], Progress]) -> None:
-        self._make, self._made = make, None
-
-    def _progress(self) -> Progress:
-        if self._made is None:
-            self._made = self._make()
-        return self._made
-
-    def start(self, label: str, total: int | None = None) -> None:
-        self._progress().start(label, total)
-
-    def advance(self, n: int) -> None:
-        self._progress().advance(n)
-
-    def finish(self) -> None:
-        if self._made is not None:
-            self._made.finish()
 
 
 class _Row:

@@ -79,7 +79,7 @@ def pull_db(settings: Settings, package: str, output: Path | None = None, root: 
     else:  # what the check and the result need is imported while the first requests wait on the terminal
         preload(("rich.console", "tsdtool.views", "sqlite3", "tsdtool.apps.dbcheck"))
     pull, out = database.pull_db(settings.device(), package, output, root=root, profile_dirs=settings.profile_dirs,
-                                 progress=progress.Lazy(lambda: progress.make(console.err().is_terminal)),
+                                 progress=progress.make(console.err_is_terminal()),
                                  backup_wait=backup_wait if backup else None)
     from tsdtool import views
 
