@@ -643,3 +643,17 @@ def test_worker_threads_leave_ctrl_c_to_the_main_thread():
     threads.start(outer, name="t").join()
     assert seen == {"outer": True, "inner": True}
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # the main thread's is untouched
+
+
+def test_work_beside_hands_back_its_value_or_its_error_when_waited_for():
+    import threading
+
+    from tsdtool import threads
+
+    go = threading.Event()
+    answer = threads.beside(lambda a, b: go.wait(10) and a + b, 2, 3, name="t")
+    go.set()  # it was running already: nothing waited for it until now
+    assert answer() == 5 and answer() == 5
+    failed = threads.beside(lambda: 1 / 0, name="t")
+    with pytest.raises(ZeroDivisionError):
+        failed()

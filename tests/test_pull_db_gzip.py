@@ -345,3 +345,30 @@ def test_a_range_that_ends_before_its_first_byte_does_not_hold_up_the_set(tmp_pa
         gzpull._range(External(Unplugged(), "/"), "/a.db", 100, None, 10, None, len, threading.Event(),  # type: ignore[arg-type]
                       lambda: None, began.one)
     assert began.all.is_set()  # the sizes are asked again (and the set ends) without waiting for its byte
+
+
+def test_gzip_and_the_sizes_are_asked_once_beside_the_headers(fake_terminal, tmp_path, big, small_ranges):
+    db, notes = f"{DATA}/databases/app.db", f"{DATA}/databases/notes.txt"
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={db: big, notes: "not a database\n"})
+    record = pull_databases(fake.device(), DBG, OutputDir(tmp_path / "out")).databases[0]
+    assert record["copied"] == "gzip -1, 4 streams" and record["complete"]
+    [probe] = [c for c in fake.spy.commands if c.startswith("command -v gzip")]
+    assert db in probe and notes in probe  # every listed file, asked before the headers said which is a database
+
+
+def test_what_was_probed_beside_counts_only_for_the_files_copied(fake_terminal, tmp_path):
+    small = b"SQLite format 3\x00" + bytes(1000)
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
+                         files={f"{DATA}/databases/app.db": small, f"{DATA}/databases/notes.txt": "x" * 10})
+    record = pull_databases(fake.device(), DBG, OutputDir(tmp_path / "out")).databases[0]
+    assert record["copied"] == "tar" and record["raw"] == "1016 bytes: small enough for one uncompressed stream"
+
+
+def test_a_long_listing_is_probed_after_the_headers(fake_terminal, tmp_path, big, small_ranges, monkeypatch):
+    monkeypatch.setattr(gzpull, "MAX_PROBED", 1)
+    db, notes = f"{DATA}/databases/app.db", f"{DATA}/databases/notes.txt"
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={db: big, notes: "not a database\n"})
+    record = pull_databases(fake.device(), DBG, OutputDir(tmp_path / "out")).databases[0]
+    assert record["copied"] == "gzip -1, 4 streams"
+    [probe] = [c for c in fake.spy.commands if c.startswith("command -v gzip")]
+    assert db in probe and notes not in probe

@@ -29,3 +29,25 @@ def start(target: Callable[..., Any], *args: Any, name: str) -> threading.Thread
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a Ctrl-C held meanwhile arrives now
     return thread
+
+
+def beside(target: Callable[..., Any], *args: Any, name: str) -> Callable[[], Any]:
+    """Run ``target(*args)`` on such a thread, started now; the callable returned waits for it
+    and returns what it returned, or raises what it raised."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = target(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits
+            box["error"] = exc
+
+    thread = start(run, name=name)
+
+    def result() -> Any:
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    return result

@@ -43,9 +43,10 @@ def fetch(
     kind: str,
     progress: Progress | None = None,
     compress: bool = False,
+    probed: Callable[[], tuple[str, dict[str, int]]] | None = None,
 ) -> Fetched:
     """Copy ``files`` into ``out`` under the names ``local(found)`` gives; ``compress``: try
-    :mod:`~tsdtool.apps.gzpull` first."""
+    :mod:`~tsdtool.apps.gzpull` first (``probed``: its probe, already under way)."""
     progress = progress or NullProgress()
     if not files:
         return Fetched({}, "")
@@ -53,7 +54,8 @@ def fetch(
     done: dict[str, Item] = {}
     how, problem, raw = "", "", ""
     if compress:
-        gz = gzpull.fetch(way, files, out, local=lambda f: targets[f.rel].wanted, kind=kind, progress=progress)
+        gz = gzpull.fetch(way, files, out, local=lambda f: targets[f.rel].wanted, kind=kind, progress=progress,
+                          probed=probed)
         done.update(gz.done)
         how = f"gzip -1, {gz.streams} stream{'s' if gz.streams > 1 else ''}" if gz.done or gz.fatal else ""
         raw = gz.not_used or "; ".join(f"{rel}: {why}" for rel, why in gz.problems.items())

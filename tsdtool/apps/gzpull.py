@@ -56,6 +56,7 @@ INFLATE_STEP = 1024 * 1024  # bytes inflated at a time, whatever a packet claims
 # larger ones would leave a mid-sized file on one core, which deflates slower than USB carries.
 MIN_RANGE = 1024 * 1024
 MIN_TOTAL = 1024 * 1024  # below this one tar stream (one request, no gzip to start) is as quick
+MAX_PROBED = 64  # files probed beside the reading of their headers (a longer listing: one probe after)
 FATAL = (errors.TransferError, errors.DeviceTimeout, errors.DeviceUnavailable)
 
 
@@ -104,6 +105,17 @@ def _sizes(lines: Sequence[str], known: set[str]) -> dict[str, int]:
         if size.isdigit() and name in known:
             found[name] = int(size)
     return found
+
+
+def probe_beside(way: Way, files: Sequence[Found]) -> Callable[[], tuple[str, dict[str, int]]] | None:
+    """:func:`probe` of ``files`` on a thread of its own, started now (while the caller reads
+    which of them are databases); the callable returned waits for its answer. None for a
+    listing too long for one command line (then the caller probes what it keeps)."""
+    if len(files) > MAX_PROBED:
+        return None
+    from tsdtool import threads
+
+    return threads.beside(probe, way, files, name="tsdtool-gz-probe")
 
 
 def probe_script(way: Way, paths: Sequence[str]) -> str:
@@ -222,11 +234,13 @@ class _InOrder:
 
 def fetch(
     way: Way, files: Sequence[Found], out: OutputDir, *, local: Callable[[Found], str], kind: str,
-    progress: Progress,
+    progress: Progress, probed: Callable[[], tuple[str, dict[str, int]]] | None = None,
 ) -> Result:
     """Copy ``files`` deflated on the terminal (see the module docstring); what could not be is
-    left for the raw copy and says why in :attr:`Result.problems` / :attr:`Result.not_used`."""
-    why, known = probe(way, files)
+    left for the raw copy and says why in :attr:`Result.problems` / :attr:`Result.not_used`.
+    ``probed``: the answer of a :func:`probe_beside` of these files or more, else they are probed now."""
+    why, known = probed() if probed is not None else probe(way, files)
+    known = {f.path: known[f.path] for f in files if f.path in known}
     if why:
         return Result(not_used=why)
     total = sum(known.get(f.path, 0) for f in files)

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from tsdtool import errors
-from tsdtool.apps import access, backup, dbcheck, tarstream
+from tsdtool.apps import access, backup, dbcheck, gzpull, tarstream
 from tsdtool.apps import profiles as app_profiles
 from tsdtool.apps.access import Attempt, Found, Way
 from tsdtool.apps.fetch import fetch
@@ -135,6 +135,7 @@ def pull_databases(
     device: Device, package: str, out: OutputDir, *, root: bool = False, progress: Progress | None = None,
     profile_dirs: Sequence[Path] = (), prefix: str = "", known: Sequence[Attempt] = (),
     backup_wait: float | None = None, later: list[Callable[[], Any]] | None = None,
+    match: app_profiles.AppMatch | None = None,
 ) -> DatabasePull:
     """Pull and check every database of ``package`` into ``out`` (see the module docstring).
 
@@ -155,19 +156,21 @@ def pull_databases(
         later: when given, the checks may still be running on return: a callable appended
             here waits for them and writes ``databases.json`` (the records' ``check`` and
             ``complete`` are filled in then); the caller runs it once the rest has arrived.
+        match: the app profile, when the caller has looked it up already.
     """
     check_package(package)
     progress = progress or NullProgress()
-    match = app_profiles.for_package(package, profile_dirs)
+    match = match or app_profiles.for_package(package, profile_dirs)
     databases: list[dict[str, Any]] = []
     checks = ThreadPoolExecutor(1, thread_name_prefix="tsdtool-dbcheck")
     reach = access.Reach(device, package, match.profile, root=root, known=known)
     try:
         for way, files in reach:
+            probed = gzpull.probe_beside(way, files)  # gzip and the sizes, asked while the headers are read
             sets = find_databases(way, files)
             wanted = [f for s in sets for f in s.files]
             got = fetch(way, wanted, out, local=lambda f, w=way: local_name(prefix, w, f), kind=KIND,
-                        progress=progress, compress=True)
+                        progress=progress, compress=True, probed=probed if wanted else None)
             for s in sets:
                 databases.append(_record(way, s, got.items, out, got.how, got.problem, got.raw, checks))
         if not any(a.ok and a.way in PRIVATE_WAYS for a in reach.attempts):
@@ -287,10 +290,14 @@ def pull_db(
     progress: Progress | None = None, profile_dirs: Sequence[Path] = (), backup_wait: float | None = None,
 ) -> tuple[DatabasePull, OutputDir]:
     """`tsdtool pull-db`: :func:`pull_databases` into a fresh output folder."""
-    ensure_installed(device, check_package(package))  # before the folder exists: a typo leaves nothing behind
+    from tsdtool import threads
+
+    installed = threads.beside(ensure_installed, device, check_package(package), name="tsdtool-installed")
+    match = app_profiles.for_package(package, profile_dirs)  # read while `pm path` is asked
+    installed()  # before the folder exists: a typo leaves nothing behind
     out = OutputDir(output or default_output(package))
     return pull_databases(device, package, out, root=root, progress=progress, profile_dirs=profile_dirs,
-                          backup_wait=backup_wait), out
+                          backup_wait=backup_wait, match=match), out
 
 
 class DatabaseCollector(AppCollector):
