@@ -438,6 +438,17 @@ def test_logcat_problems_and_crashes():
     assert logcat.parse_line("01-23 12:34:56.789 I/Tag     ( 1234): -v time format") is None
 
 
+def test_logcat_digits_are_ascii_in_every_scan():
+    """liblog prints ASCII digits; other scripts' digits (which ``\\d`` would take) make no
+    threadtime line, for the parser and the whole-text scans alike."""
+    arabic = "٠١-٢٣ ١٢:٣٤:٥٦.٧٨٩  ١٢٣٤  ١٢٥٠ E AndroidRuntime: FATAL EXCEPTION: main\n".encode()
+    ascii_line = b"01-23 12:34:56.789  1234  1250 E AndroidRuntime: FATAL EXCEPTION: main\n"
+    assert logcat.parse(arabic) == [] and len(logcat.parse(ascii_line)) == 1
+    assert logcat.summary(arabic) == logcat.Summary(0, 0) and logcat.summary(ascii_line) == logcat.Summary(1, 1)
+    assert logcat.problem_lines(arabic) == [] and logcat.problem_lines(ascii_line) == [1]
+    assert logcat.crashes(arabic) == [] and len(logcat.crashes(ascii_line)) == 1
+
+
 TAG = st.from_regex(r"[A-Za-z][A-Za-z0-9_.]{0,20}", fullmatch=True)
 
 
