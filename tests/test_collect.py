@@ -657,3 +657,59 @@ def test_work_beside_hands_back_its_value_or_its_error_when_waited_for():
     failed = threads.beside(lambda: 1 / 0, name="t")
     with pytest.raises(ZeroDivisionError):
         failed()
+
+
+def test_without_questions_the_app_data_does_not_wait_for_the_device_facts(fake_server, tsd, tmp_path, monkeypatch):
+    """--no-input: nothing needs the device facts first, so the database and the log start beside
+    them. The facts hold until the database has begun (sequential lanes would never let it)."""
+    import threading
+
+    from tsdtool.collectors.app_facts import AppFactsCollector
+    from tsdtool.collectors.database import DatabaseCollector
+    from tsdtool.collectors.device_facts import DeviceFactsCollector
+    from tsdtool.collectors.logs import LogcatCollector
+    from tsdtool.collectors.packages import AppVersionsCollector
+
+    begun = {"database": threading.Event(), "logcat": threading.Event()}
+    waited: list[bool] = []
+    versions_known: list[bool] = []  # at the start of each app collector: the app versions are in
+    facts, database, logcat = DeviceFactsCollector.collect, DatabaseCollector.collect, LogcatCollector.collect
+    app_facts, versions = AppFactsCollector.collect, AppVersionsCollector.collect
+
+    def facts_after_the_rest(self, ctx):
+        waited.append(all(e.wait(20) for e in begun.values()))
+        return facts(self, ctx)
+
+    def flag(name, real):
+        def run(self, ctx):
+            begun[name].set()
+            versions_known.append("apps" in ctx.facts) if name == "database" else None
+            return real(self, ctx)
+        return run
+
+    def app_facts_seeing_versions(self, ctx):
+        versions_known.append("apps" in ctx.facts)
+        return app_facts(self, ctx)
+
+    def versions_after_the_database_could_begin(self, ctx):
+        begun["database"].wait(1)  # it cannot, if it waits for the versions as it must
+        return versions(self, ctx)
+
+    monkeypatch.setattr(AppVersionsCollector, "collect", versions_after_the_database_could_begin)
+    monkeypatch.setattr(AppFactsCollector, "collect", app_facts_seeing_versions)
+    monkeypatch.setattr(DeviceFactsCollector, "collect", facts_after_the_rest)
+    monkeypatch.setattr(DatabaseCollector, "collect", flag("database", database))
+    monkeypatch.setattr(LogcatCollector, "collect", flag("logcat", logcat))
+    server = fake_server("zebra_tc52")
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--package", "com.example.scanner.demo",
+                              *field_args())
+    assert waited == [True]
+    assert code == 0 and result["status"] == "complete", result
+    manifest = manifest_of(Path(result["bundle"]))
+    paths = [i["path"] for i in manifest["items"]]
+    # listed as if the jobs had run one after another: screen, facts, apps, logs, the app's data
+    order = ["screenshot.png", "device/facts.json", "apps/packages.txt", "logcat.txt"]
+    assert [paths.index(p) for p in order] == sorted(paths.index(p) for p in order)
+    first_db = next(n for n, i in enumerate(manifest["items"]) if i["kind"] == "database")
+    assert paths.index("logcat.txt") < first_db
+    assert versions_known == [True, True]  # the app lane starts once the app versions are in

@@ -144,13 +144,21 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
     kinds: dict[int, str] = {}
     state = _RunState()
     try:
-        # Quick facts first (the screen shows the error now; model and apps in well under a second).
-        _run_lanes(adb, ctx, _quick(plan, listing), kinds, state)
-        ctx.progress = gate or shown
-        if gate is None:
-            _run_slow(adb, ctx, plan, kinds, state)
+        if gate is None and listing is not None:
+            # Nobody is asked anything: every device job at once, the app's data as soon as
+            # the app versions say which packages (and their versions, for the app facts).
+            ctx.progress = shown
+            _run_lanes(adb, ctx, _quick(plan, listing) + _slow(ctx, plan, versions=2), kinds, state)
+            _run_batch(adb, ctx, _local(ctx, plan, state), kinds, state)
         else:
-            _with_questions(adb, ctx, plan, ask, gate, kinds, state, notes)
+            # Quick facts first (the screen shows the error now; model and apps in well under a
+            # second): the questions offer them as defaults.
+            _run_lanes(adb, ctx, _quick(plan, listing), kinds, state)
+            ctx.progress = gate or shown
+            if gate is None:
+                _run_slow(adb, ctx, plan, kinds, state)
+            else:
+                _with_questions(adb, ctx, plan, ask, gate, kinds, state, notes)
     except KeyboardInterrupt:  # between two collectors: the guard did not see it
         ctx.interrupted = True
     finally:
@@ -302,7 +310,14 @@ def _quick(plan: Plan, listing: bytes | None) -> list[list[Collector]]:
 
 def _run_slow(adb: Any, ctx: Context, plan: Plan, kinds: dict[int, str], state: _RunState) -> None:
     """Logs (early: they rotate) beside the app's data, each lane on its own adb stream; then
-    the local files. The app lane is made once the package list has arrived."""
+    the local files."""
+    _run_lanes(adb, ctx, _slow(ctx, plan), kinds, state)
+    _run_batch(adb, ctx, _local(ctx, plan, state), kinds, state)
+
+
+def _slow(ctx: Context, plan: Plan, versions: int | None = None) -> list[Lane]:
+    """Two lanes: the logs, and the app's data. The app lane is made once the package list has
+    arrived: now, or once lane ``versions`` (the app versions, running beside it) is done."""
     from tsdtool.collectors.logs import CrashCollector, LogcatCollector
 
     options = plan.options
@@ -314,11 +329,16 @@ def _run_slow(adb: Any, ctx: Context, plan: Plan, kinds: dict[int, str], state: 
         from tsdtool.collectors.vendor_logs import VendorLogsCollector
 
         logs.append(VendorLogsCollector())
-    chosen = ctx.facts.get("packages")
-    if chosen is None:  # the package list never arrived
-        chosen = [plan.apps.explicit] if plan.apps.explicit else []
-    _run_lanes(adb, ctx, [logs, _app_collectors(list(chosen), options)], kinds, state)
-    _run_batch(adb, ctx, _local(ctx, plan, state), kinds, state)
+
+    def app(finished: list[threading.Event]) -> list[Collector]:
+        if versions is not None:
+            finished[versions].wait()
+        chosen = ctx.facts.get("packages")
+        if chosen is None:  # the package list never arrived
+            chosen = [plan.apps.explicit] if plan.apps.explicit else []
+        return _app_collectors(list(chosen), options)
+
+    return [logs, app]
 
 
 def _local(ctx: Context, plan: Plan, state: _RunState) -> Iterator[Collector]:
@@ -334,6 +354,11 @@ def _local(ctx: Context, plan: Plan, state: _RunState) -> Iterator[Collector]:
         from tsdtool.collectors.attachments import AttachCollector
 
         yield AttachCollector(plan.attach, exclude=[ctx.out.root.parent])
+
+
+# One lane: its collectors, or a function of the lanes' "finished" events that makes them in
+# the lane's own thread (it may wait for another lane first).
+Lane = list[Collector] | Callable[[list[threading.Event]], Iterable[Collector]]
 
 
 @dataclass
@@ -365,7 +390,7 @@ def _run_batch(adb: Any, ctx: Context, batch: Iterable[Collector], kinds: dict[i
                 kinds[index] = kind
 
 
-def _run_lanes(adb: Any, ctx: Context, lanes: list[list[Collector]], kinds: dict[int, str],
+def _run_lanes(adb: Any, ctx: Context, lanes: list[Lane], kinds: dict[int, str],
                state: _RunState) -> None:
     """Independent device jobs at once, each lane (collectors that depend on each other, in
     order) on its own adb streams: the first in this thread, the others in threads of their
@@ -379,13 +404,17 @@ def _run_lanes(adb: Any, ctx: Context, lanes: list[list[Collector]], kinds: dict
     ctxs = [dataclasses.replace(ctx, out=ctx.out.lane(), progress=shared.lane(n)) for n in range(len(lanes))]
     lane_kinds: list[dict[int, str]] = [{} for _ in lanes]
     failure: list[BaseException] = []
+    finished = [threading.Event() for _ in lanes]
 
     def work(n: int) -> None:
         try:
-            _run_batch(adb, ctxs[n], lanes[n], lane_kinds[n], state, stop=lambda: shared.cancelled)
+            lane = lanes[n]
+            batch = lane(finished) if callable(lane) else lane
+            _run_batch(adb, ctxs[n], batch, lane_kinds[n], state, stop=lambda: shared.cancelled)
         except BaseException as exc:  # noqa: BLE001 - handed to this thread
             failure.append(exc)
         finally:
+            finished[n].set()  # set whatever happened: a lane waiting for this one goes on
             if ctxs[n].interrupted:
                 shared.cancel()
             shared.done(n)
