@@ -35,13 +35,16 @@ def test_devices_and_pull_import_no_pydantic_and_no_requests(fake_server, tmp_pa
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout
 
 
-def test_devices_imports_neither_pil_nor_zipfile_nor_hashlib(fake_server):
+def test_devices_imports_nothing_it_does_not_use(fake_server):
+    """Deferred by the ADB seam (PIL.Image, zipfile, hashlib, importlib.resources), or imported
+    where used (json for --json, idna for a non-ASCII host, the parsers of `info`'s runtime facts)."""
     server = fake_server("zebra_tc52")
     probe = """
         import sys
         from tsdtool.quick import main
         assert main(["-H", "127.0.0.1", "-P", sys.argv[1], "devices"]) == 0
-        print(sorted(m for m in ("PIL.Image", "zipfile", "hashlib", "importlib.resources") if m in sys.modules))
+        print(sorted(m for m in ("PIL.Image", "zipfile", "hashlib", "importlib.resources", "json",
+                                 "encodings.idna", "tsdtool.parsers.df") if m in sys.modules))
     """
     proc = _python(probe, str(server.port))
     assert proc.returncode == 0, proc.stderr

@@ -28,6 +28,8 @@ ENV = {"item": "TSDTOOL_MAX_ITEM", "bundle": "TSDTOOL_MAX_BUNDLE", "shell": "TSD
 
 @dataclass(frozen=True)
 class Budgets:
+    """Byte budgets: the most one file, one collection and one command's output may take."""
+
     item: int = 5 * GiB  # one file: a 4 GB database, with room
     bundle: int = 8 * GiB  # everything one collection writes: the database, its -wal, 100 MB of logs, …
     shell: int = 64 * MiB  # one command's output held in memory (getprop, dumpsys, a screenshot)

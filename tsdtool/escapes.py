@@ -19,7 +19,6 @@ printed path    :func:`shell_path`                          report.py (paths a p
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from typing import Any
@@ -66,6 +65,8 @@ def json_text(data: Any, **dumps: Any) -> str:
     """``json.dumps`` that keeps Cyrillic readable (``ensure_ascii=False``) but writes DEL, C1
     controls and the line/paragraph separators as ``\\uXXXX``: a terminal acts on C1 (CSI is
     ``\\x9b``) exactly as on ESC, and json escapes only C0 by itself."""
+    import json  # here: a piped pull prints no JSON and need not load it
+
     text = json.dumps(data, ensure_ascii=False, **dumps)
     return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 

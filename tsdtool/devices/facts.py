@@ -14,8 +14,7 @@ from typing import Any
 
 from tsdtool import console, errors
 from tsdtool.devices import profiles
-from tsdtool.parsers import df as df_parser
-from tsdtool.parsers import dumpsys_battery, getprop, uptime
+from tsdtool.parsers import getprop
 from tsdtool.transport.adb import Device
 
 # What read() asks every terminal besides the profiles' own commands: getprop, the managed-device
@@ -98,6 +97,9 @@ def read(device: Device, *, profile_dirs: Sequence[Path] = (), extended: bool = 
 
 def runtime_facts(device: Device) -> dict[str, Any]:
     """Battery, storage and uptime: what changes while the terminal runs."""
+    from tsdtool.parsers import df as df_parser  # not needed by `devices`, which imports this module
+    from tsdtool.parsers import dumpsys_battery, uptime
+
     out: dict[str, Any] = {}
     battery = dumpsys_battery.parse(device.shell(["dumpsys", "battery"]).stdout)
     out["battery_level"] = dumpsys_battery.level(battery)

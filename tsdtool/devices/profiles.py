@@ -132,6 +132,8 @@ class EmmAgent:
 
 @dataclass(frozen=True)
 class DeviceProfile:
+    """One vendor's profile file, validated and built."""
+
     id: str
     name: str  # vendor name as shown to people
     path: Path
@@ -148,6 +150,8 @@ class DeviceProfile:
 
 @dataclass(frozen=True)
 class ProfileSet:
+    """Every loaded profile by id, with the problems and warnings of loading them."""
+
     profiles: dict[str, DeviceProfile]
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -181,6 +185,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Match:
+    """The profile a terminal's evidence points at, and why."""
+
     profile: DeviceProfile
     rule: str  # why, for people: "ro.product.manufacturer ~ /^Zebra/ and usb vendor id 05e0"
     score: int
@@ -197,6 +203,8 @@ class Match:
 
 @dataclass(frozen=True)
 class FactValue:
+    """One fact as read: its value (None when missing or failed), where from, and how it went."""
+
     value: str | None
     source: str  # the property read, or "shell: cat /proc/version"
     status: FactStatus

@@ -145,6 +145,8 @@ def join(args: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class ServerAddress:
+    """Where the adb server is, and whether tsdtool may start one there."""
+
     host: str
     port: int
     host_given: bool  # by -H or the environment: then a server is never started
@@ -316,8 +318,11 @@ class Adb:
 
     # -- server -----------------------------------------------------------------------------
     def _reachable(self) -> bool:
+        host: str | bytes = self.address.host
+        if host.isascii():  # as bytes, getaddrinfo skips the idna codec (and importing it: ~1 ms)
+            host = host.encode("ascii")
         try:
-            with socket.create_connection((self.address.host, self.address.port), timeout=3):
+            with socket.create_connection((host, self.address.port), timeout=3):
                 return True
         except OSError:
             return False
