@@ -167,3 +167,42 @@ def test_with_another_thread_alive_the_normal_exit_is_kept():
     """)
     assert proc.returncode == 0, proc.stderr
     assert "returned 0" in proc.stdout
+
+
+def _every_command() -> list[str]:
+    from tsdtool import cli
+
+    return [c.name for c in cli.app.registered_commands] + [g.name for g in cli.app.registered_groups]
+
+
+@pytest.mark.parametrize("tail", [["--help"], ["--no-such-option"], ["-h", "x"], ["--json", "-P"]], ids=" ".join)
+def test_typer_builds_only_the_command_named_and_says_exactly_what_the_whole_tree_says(tail, capsys, monkeypatch):
+    from tsdtool import cli
+
+    built = []
+    real = cli.typer.main.get_command
+    monkeypatch.setattr(cli.typer.main, "get_command", lambda app: built.append(app) or real(app))
+    names = _every_command()
+    assert {"collect", "pull-db", "profiles", "repro"} <= set(names)
+    for words in [[name] for name in names] + [["profiles", "list"], ["repro", "stop"]]:
+        for head in ([], ["-s", "X", "-P", "5040", "-v"]):
+            argv = [*head, *words, *tail]
+            code = cli.main(argv)
+            pruned = capsys.readouterr()
+            assert len(built[-1].registered_commands) + len(built[-1].registered_groups) == 1, argv
+            with monkeypatch.context() as whole:
+                whole.setattr(cli, "_app_for", lambda argv: cli.app)
+                assert cli.main(argv) == code, argv
+            assert capsys.readouterr() == pruned, argv
+            assert built[-1] is cli.app
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--serial=X", "collect", "--help"], ["-vs", "X", "info"], ["colect"],
+                                  ["-s", "collect", "devices", "--help"], []], ids=" ".join)
+def test_the_whole_tree_when_the_command_is_not_certain(argv, capsys):
+    from tsdtool import cli
+
+    whole = cli._app_for(argv)
+    assert whole is cli.app or argv[:2] == ["-s", "collect"]
+    if argv[:2] == ["-s", "collect"]:  # -s takes "collect" as its value: the command is devices
+        assert [c.name for c in whole.registered_commands] == ["devices"]

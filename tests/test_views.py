@@ -347,3 +347,47 @@ def test_a_piped_devices_table_and_pull_import_no_rich(fake_server, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Zebra Technologies" in proc.stdout and " written to " in proc.stdout
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.sampled_from(_CHARS + [":+1:", ":thumbs_up:", ":smile-emoji:", "127.0.0.1:5037", ": "]),
+                     max_size=10).map("".join))
+@example(text="error: no adb server at 127.0.0.1:5037 (-H/-P); start it (adb start-server)")
+def test_say_piped_is_what_rich_writes(text):
+    from rich.console import Console
+
+    from tsdtool import console
+
+    screen = io.StringIO()
+    Console(file=screen, highlight=False, soft_wrap=True).print(text, style="red", markup=False, highlight=False)
+    saved, sys.stderr = sys.stderr, io.StringIO()
+    environ = dict(os.environ)
+    try:
+        for name in ("TTY_COMPATIBLE", "FORCE_COLOR", "COLUMNS"):
+            os.environ.pop(name, None)
+        console.reset()
+        console.say(text, style="red")
+        assert sys.stderr.getvalue() == screen.getvalue()
+    finally:
+        sys.stderr = saved
+        os.environ.clear()
+        os.environ.update(environ)
+        console.reset()
+
+
+def test_an_error_without_a_server_imports_no_rich():
+    env = {k: v for k, v in os.environ.items() if k not in ("TTY_COMPATIBLE", "FORCE_COLOR")}
+    probe = """
+        import socket, sys
+        from tsdtool.quick import main
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]  # closed again: nothing listens there
+        assert main(["-H", "127.0.0.1", "-P", str(port), "devices"]) == 5
+        print(sorted(m for m in sys.modules if m == "rich" or m.startswith("rich.")))
+    """
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe)], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("error: no adb server at 127.0.0.1:"), proc.stderr
+    assert proc.stdout.strip() == "[]", proc.stdout

@@ -87,6 +87,25 @@ def lines(rows: list[list[Piece]]) -> None:
         out().print(Text.assemble(*row), soft_wrap=True)
 
 
+# where Rich would look for an emoji code (``:name:``) in a plain string (rich/_emoji_replace.py)
+_EMOJI_CODE = re.compile(r":\S*?:")
+
+
+def say(text: str, style: str = "") -> None:
+    """One line on stderr, as ``err().print(text, style=style, markup=False, highlight=False)``
+    prints it: directly when Rich would write the same characters (not a terminal, nothing it
+    would drop, expand or read as an emoji code), through Rich otherwise. An error line must not
+    cost a Rich import (a 'no adb server' is a start-up too)."""
+    if surely_plain(sys.stderr) and text.isprintable() and not _EMOJI_CODE.search(text):
+        try:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+        except BrokenPipeError:  # nobody reads stderr any more: nothing to tell
+            pass
+        return
+    err().print(text, style=style or None, markup=False, highlight=False)
+
+
 def err_is_terminal() -> bool:
     """Rich's is_terminal for stderr (progress is drawn there), without Rich when surely not."""
     return False if surely_plain(sys.stderr) else err().is_terminal

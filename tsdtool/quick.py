@@ -117,6 +117,18 @@ _GLOBAL = {
 }
 
 
+def command_word(argv: list[str]) -> str | None:
+    """The word after the global options (the command), or None when an option is spelled in
+    a way only Typer reads (``--serial=X``, ``-vs X``, ``--help``)."""
+    n = 0
+    while n < len(argv) and argv[n].startswith("-"):
+        spec = _GLOBAL.get(argv[n])
+        if spec is None:
+            return None
+        n += 1 if isinstance(spec[1], bool) else 2
+    return argv[n] if n < len(argv) else None
+
+
 def _value(kind: str, text: str) -> Any:
     """The option's value, or None when Typer should judge it (and word the error)."""
     if kind == "str":
@@ -246,7 +258,7 @@ def guarded(run: Any, verbose: Any) -> int:
         quiet_stdout()
         return ExitCode.OK
     except KeyboardInterrupt:
-        console.err().print("interrupted", style="red", markup=False)
+        console.say("interrupted", style="red")
         return 130
     except Exception as exc:  # the boundary: never a traceback unless asked
         hint = "" if verbose() else " (run with -v for details)"
@@ -260,7 +272,7 @@ def report(exc: BaseException, line: str, verbose: bool) -> None:
 
         trace = "".join(traceback.format_exception(exc))
         console.err().print(console.printable(trace), markup=False, highlight=False, soft_wrap=True)
-    console.err().print(f"error: {console.printable(line)}", style="red", markup=False, highlight=False)
+    console.say(f"error: {console.printable(line)}", style="red")
 
 
 def quiet_stdout() -> None:
