@@ -372,3 +372,49 @@ def test_a_long_listing_is_probed_after_the_headers(fake_terminal, tmp_path, big
     assert record["copied"] == "gzip -1, 4 streams"
     [probe] = [c for c in fake.spy.commands if c.startswith("command -v gzip")]
     assert db in probe and notes not in probe
+
+
+def _recording_checks(monkeypatch, out: Path) -> list[tuple[str, bool]]:
+    """dbcheck.check, recording each path it is given and whether the final file exists meanwhile."""
+    from tsdtool.apps import dbcheck
+
+    seen, real = [], dbcheck.check
+
+    def check(db, wal=None, journal=None, scratch_root=None):
+        seen.append((db.name, (out / "internal/databases/app.db").exists()))
+        return real(db, wal, journal, scratch_root)
+
+    monkeypatch.setattr(dbcheck, "check", check)
+    return seen
+
+
+def test_pull_db_checks_the_copy_as_it_arrived_while_it_is_hashed(fake_terminal, tmp_path, big, small_ranges,
+                                                                   monkeypatch):
+    seen = _recording_checks(monkeypatch, tmp_path / "out")
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big})
+    out = OutputDir(tmp_path / "out")
+    pull = pull_databases(fake.device(), DBG, out)
+    assert seen == [("app.db.part", False)]  # before the rename: the .part holds the same bytes
+    record = pull.databases[0]
+    assert record["copied"] == "gzip -1, 4 streams" and record["complete"] and record["check"]["ok"]
+    assert record["check"]["tables"] == {"scans": 16000}
+    [item] = [i for i in out.items if i.source == f"{DATA}/databases/app.db"]
+    assert (item.sha256, (tmp_path / "out" / item.path).read_bytes()) == (sha(big), big)
+
+
+def test_in_collect_and_after_a_raw_copy_the_final_file_is_checked(fake_terminal, tmp_path, big, small_ranges,
+                                                                   monkeypatch):
+    seen = _recording_checks(monkeypatch, tmp_path / "out")
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big})
+    later: list = []
+    pull_databases(fake.device(), DBG, OutputDir(tmp_path / "out"), later=later)  # collect: the rest still to come
+    [finish] = later
+    assert finish().databases[0]["complete"] and seen == [("app.db", True)]
+    seen.clear()
+    path = f"{DATA}/databases/app.db"
+    changed = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={path: big},
+                            device={"shell": {f"run-as {DBG} stat -c %s %n {path}": f"{len(big) + 1} {path}\n"}})
+    out = OutputDir(tmp_path / "out2")
+    seen = _recording_checks(monkeypatch, tmp_path / "out2")
+    record = pull_databases(changed.device(), DBG, out).databases[0]
+    assert record["copied"] == "tar" and record["complete"] and seen == [("app.db", True)]  # not the discarded copy

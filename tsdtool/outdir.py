@@ -157,6 +157,11 @@ class HashingWriter:
     def fileno(self) -> int:
         return self._fh.fileno()
 
+    @property
+    def name(self) -> str:
+        """The file being written (its ``.part`` name)."""
+        return self._fh.name
+
     def pwrite(self, data, offset: int) -> None:
         """Write at ``offset`` (byte ranges arriving in parallel, from any thread); not hashed
         until :meth:`hash_written`."""

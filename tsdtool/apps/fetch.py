@@ -44,9 +44,11 @@ def fetch(
     progress: Progress | None = None,
     compress: bool = False,
     probed: Callable[[], tuple[str, dict[str, int]]] | None = None,
+    arrived: Callable[[dict[str, str]], Callable[[], None]] | None = None,
 ) -> Fetched:
     """Copy ``files`` into ``out`` under the names ``local(found)`` gives; ``compress``: try
-    :mod:`~tsdtool.apps.gzpull` first (``probed``: its probe, already under way)."""
+    :mod:`~tsdtool.apps.gzpull` first (``probed``: its probe, already under way; ``arrived``: see
+    :func:`~tsdtool.apps.gzpull.fetch`)."""
     progress = progress or NullProgress()
     if not files:
         return Fetched({}, "")
@@ -55,7 +57,7 @@ def fetch(
     how, problem, raw = "", "", ""
     if compress:
         gz = gzpull.fetch(way, files, out, local=lambda f: targets[f.rel].wanted, kind=kind, progress=progress,
-                          probed=probed)
+                          probed=probed, arrived=arrived)
         done.update(gz.done)
         how = f"gzip -1, {gz.streams} stream{'s' if gz.streams > 1 else ''}" if gz.done or gz.fatal else ""
         raw = gz.not_used or "; ".join(f"{rel}: {why}" for rel, why in gz.problems.items())

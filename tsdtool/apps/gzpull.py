@@ -30,7 +30,9 @@ Any stderr from a stream counts as a mismatch. Any such
 mismatch, or a terminal without gzip (toybox has it from Android 10), sends the file back to
 the raw copy (tar, then file by file), with the reason recorded. The local file is the
 original bytes: ranges are written at their offsets into ``NAME.part``; its SHA-256 is taken
-in file order, each range as soon as those before it are in (read back from the page cache).
+in file order, each range as soon as those before it are in (read back from the page cache) —
+or, when the caller reads the whole files as soon as they are in (pull-db's check), all of it then,
+beside that reading.
 """
 
 from __future__ import annotations
@@ -216,6 +218,10 @@ class _Began:
                 self.all.set()
 
 
+def _nothing() -> None:
+    pass
+
+
 class _InOrder:
     """Hashes a file's ranges in order as they complete, while the slower ones still arrive."""
 
@@ -235,10 +241,14 @@ class _InOrder:
 def fetch(
     way: Way, files: Sequence[Found], out: OutputDir, *, local: Callable[[Found], str], kind: str,
     progress: Progress, probed: Callable[[], tuple[str, dict[str, int]]] | None = None,
+    arrived: Callable[[dict[str, str]], Callable[[], None]] | None = None,
 ) -> Result:
     """Copy ``files`` deflated on the terminal (see the module docstring); what could not be is
     left for the raw copy and says why in :attr:`Result.problems` / :attr:`Result.not_used`.
-    ``probed``: the answer of a :func:`probe_beside` of these files or more, else they are probed now."""
+    ``probed``: the answer of a :func:`probe_beside` of these files or more, else they are probed now.
+    ``arrived``: called with {device path: local ``.part`` path} of the files that came whole, while
+    their SHA-256 is still to be taken; what it returns is called once that is done, and must
+    wait for whatever reads those files (they are renamed next: Windows refuses an open file)."""
     why, known = probed() if probed is not None else probe(way, files)
     known = {f.path: known[f.path] for f in files if f.path in known}
     if why:
@@ -270,10 +280,13 @@ def fetch(
         began = _Began(sum(offset > 0 for _, _, offset, _ in tasks))
         with ThreadPoolExecutor(min(len(tasks), MAX_STREAMS), thread_name_prefix="tsdtool-gz") as pool:
             futures = [(n, pool.submit(_range, way, opened[n][0].path, known.get(opened[n][0].path), writers[n],
-                                       offset, length, advance, stop, lambda n=n, k=k: order[n].finished(k),
+                                       offset, length, advance, stop,
+                                       # with a reader waiting for the whole files, all is hashed after
+                                       (lambda n=n, k=k: order[n].finished(k)) if arrived is None else _nothing,
                                        began.one if offset else None))
                        for n, k, offset, length in tasks]
             raised: dict[int, BaseException] = {}
+            ends = [0] * len(opened)  # where each file's bytes end
             try:
                 moved = _moved(way, began, {found.path: known[found.path] for found, _ in opened
                                             if len(jobs[found.rel]) > 1})
@@ -281,6 +294,8 @@ def fetch(
                     error = future.exception()
                     if error is not None and (n not in raised or isinstance(error, FATAL)):
                         raised[n] = error  # a broken connection first: it says what happened to every stream
+                    elif error is None:
+                        ends[n] = max(ends[n], future.result())
             except BaseException:
                 stop.set()  # Ctrl-C here: every stream stops at its next chunk
                 raise
@@ -290,17 +305,26 @@ def fetch(
         raise
     items = out.items[len(out.items) - len(files):]
     result.fatal = next((e for e in raised.values() if isinstance(e, FATAL)), None)
+    verdicts: list[BaseException | None] = []
+    for n, (found, _) in enumerate(opened):
+        error, size = raised.get(n), known.get(found.path)
+        if error is None and size is not None and ends[n] != size and len(jobs[found.rel]) > 1:
+            error = Unusable(f"{ends[n]} bytes arrived, the terminal listed {size}: the file changed meanwhile")
+        elif error is None and found.path in moved:
+            error = Unusable(moved[found.path])
+        verdicts.append(error)
+    kept = {found.path: writers[n].name for n, (found, _) in enumerate(opened) if verdicts[n] is None}
+    settled = arrived(kept) if arrived is not None and kept and result.fatal is None else None
+    try:
+        for n, writer in enumerate(writers):
+            if verdicts[n] is None:
+                writer.hash_written()  # what the ranges that finished in order did not hash yet
+    finally:
+        if settled is not None:
+            settled()  # what reads the files meanwhile is done before they are renamed or removed
     other: BaseException | None = None  # neither the terminal's nor the connection's (a full disk): raised
     for n, (found, cm) in enumerate(opened):
-        error = raised.get(n)
-        if error is None:
-            writers[n].hash_written()  # what the ranges that finished in order did not hash yet
-            size = known.get(found.path)
-            if size is not None and writers[n].size != size and len(jobs[found.rel]) > 1:
-                error = Unusable(f"{writers[n].size} bytes arrived, the terminal listed {size}: the file changed "
-                                 "meanwhile")
-            elif found.path in moved:
-                error = Unusable(moved[found.path])
+        error = verdicts[n]
         if error is None:
             cm.__exit__(None, None, None)
             result.done[found.rel] = items[n]
@@ -334,7 +358,7 @@ def _moved(way: Way, began: _Began, sizes: dict[str, int]) -> dict[str, str]:
 
 def _range(way: Way, path: str, size: int | None, writer: HashingWriter, offset: int, length: int | None,
            advance: Callable[[int], None], stop: threading.Event, done: Callable[[], None],
-           began: Callable[[], None] | None) -> None:
+           began: Callable[[], None] | None) -> int:
     sink = _Inflate(writer, offset, length, advance, stop, began or (lambda: None))
     try:
         result = way.device.stream_shell((), sink, script=command(way, path, offset, length, size))  # type: ignore[arg-type]
@@ -349,3 +373,4 @@ def _range(way: Way, path: str, size: int | None, writer: HashingWriter, offset:
     if length is not None and sink.length != length:
         raise Unusable(f"bytes {offset}–{offset + length}: {sink.length} arrived (the file changed meanwhile)")
     done()
+    return sink.at
