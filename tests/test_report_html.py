@@ -172,3 +172,45 @@ def test_collect_leaves_the_log_to_the_report_scan(fake_server, tsd, tmp_path, m
     parsed = Sections()
     parsed.feed(read_item(Path(result["bundle"]), "report.html").decode("utf-8"))
     assert "FATAL EXCEPTION" in parsed.text["logs"]
+
+
+def test_the_report_quotes_the_log_as_packed_redacted_or_not(fake_server, tsd, tmp_path):
+    """Plain: the report reads the staged log (the same bytes as the zip's); --redact: it reads
+    the rewritten log from the bundle, so an identifier near the crash never reaches the page."""
+    from tests.fake_adb import make_fixture
+
+    imei = "490154203237518"  # passes the Luhn check
+    log = (
+        "--------- beginning of main\n"
+        f"05-14 09:12:03.418  4711  4711 I Scan: device IMEI {imei} ready\n"
+        "05-14 09:12:04.131  4711  4711 E AndroidRuntime: FATAL EXCEPTION: main\n"
+        "05-14 09:12:04.132  4711  4711 E AndroidRuntime: java.lang.IllegalStateException: scanner busy\n"
+    )
+    fixture = make_fixture(tmp_path / "fx", "QUOTE0001", logcat=log,
+                           packages=[{"name": "com.example.app", "debuggable": True}])
+    server = fake_server(fixture)
+    pages = {}
+    for label, extra in (("plain", []), ("redacted", ["--redact"])):
+        code, result, err = collect(tsd, server.port, tmp_path / label, "--package", "com.example.app",
+                                    *extra, *field_args())
+        assert code in (0, 3), err
+        parsed = Sections()
+        parsed.feed(read_item(Path(result["bundle"]), "report.html").decode("utf-8"))
+        pages[label] = parsed.text["logs"]
+    assert "FATAL EXCEPTION" in pages["plain"] and f"IMEI {imei} ready" in pages["plain"]
+    assert "FATAL EXCEPTION" in pages["redacted"] and imei not in pages["redacted"]
+    assert "<IMEI-" in pages["redacted"]
+
+
+def test_the_staged_reader_gives_a_files_end_or_none(tmp_path):
+    """What the report reads when nothing was rewritten: the staged file, its last bytes with
+    ``tail`` (as the bundle's reader gives them), None for what is not there or outside."""
+    from tsdtool.bundle.collect import _staged_reader
+
+    (tmp_path / "stage" / "logs").mkdir(parents=True)
+    (tmp_path / "stage" / "logs" / "a.txt").write_bytes(b"0123456789")
+    (tmp_path / "outside.txt").write_bytes(b"secret")
+    read = _staged_reader(tmp_path / "stage")
+    assert read("logs/a.txt") == b"0123456789" and read("logs/a.txt", tail=3) == b"789"
+    assert read("logs/a.txt", tail=0) == b"" and read("logs/a.txt", tail=99) == b"0123456789"
+    assert read("logs/nope.txt") is None and read("../outside.txt") is None

@@ -850,3 +850,20 @@ def test_two_required_parts_each_travel_with_their_own_bytes(tmp_path):
     msg = email.message_from_bytes(bytes(ticket.message(m, desk, bundle)), policy=policy.default)
     assert [(a.get_filename(), a.get_content()) for a in msg.iter_attachments()] == [
         ("logcat.txt", b"E Tag: boom\n"), ("main.db", db)]
+
+
+def test_message_takes_the_attachment_already_worked_out(tmp_path):
+    """collect has hashed the bundle for ticket.md already: the mail uses that, and still
+    attaches the bundle's bytes."""
+    import dataclasses
+
+    bundle = tmp_path / "tampered" / "b.zip"
+    data = _bundle(bundle, 3000)
+    desk = _desk()
+    given = dataclasses.replace(ticket.attachment_for(bundle, desk), sha256="f" * 64)
+    msg = ticket.message(sample_manifest(description="x"), desk, bundle, attachment=given)
+    assert msg["X-Tsdtool-Bundle-SHA256"] == "f" * 64
+    assert [a.get_content() for a in msg.iter_attachments()] == [data]
+    linked = dataclasses.replace(given, attached=False, link="https://files.example/b")
+    msg = ticket.message(sample_manifest(description="x"), desk, bundle, attachment=linked)
+    assert list(msg.iter_attachments()) == [] and "https://files.example/b" in msg.get_body().get_content()

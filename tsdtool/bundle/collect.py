@@ -823,7 +823,7 @@ def _pack(
         manifest.items.append(
             writer.add_bytes(_generated("ticket.md", "ticket", "tsdtool ticket"), md.encode("utf-8"))
         )
-        html = report_html.render(manifest, writer.read, desk)
+        html = report_html.render(manifest, writer.read if redactor else _staged_reader(staging.root), desk)
         manifest.items.append(
             writer.add_bytes(_generated("report.html", "report", "tsdtool report"), html.encode("utf-8"))
         )
@@ -834,7 +834,7 @@ def _pack(
     md_path = write_new(
         out_dir / f"{stem}.ticket.md", ticket.markdown(manifest, desk, attachment, to).encode("utf-8")
     )
-    eml = ticket.message(manifest, desk, bundle, to=to)
+    eml = ticket.message(manifest, desk, bundle, to=to, attachment=attachment)
     eml_path = write_new(out_dir / f"{stem}.ticket.eml", ticket.message_bytes(eml))
     notes = []
     if not attachment.attached:
@@ -859,6 +859,24 @@ def _redacted_name(names: UniqueNames, redactor: Any, path: str) -> str:
     name = redactor.name(path)
     part = ".part" if name.endswith(".part") else ""
     return names.claim(name.removesuffix(part)) + part
+
+
+def _staged_reader(root: Path) -> Callable[..., bytes | None]:
+    """The report's reader when nothing was rewritten: an item packed from staging is its staged
+    file byte for byte, read plainly (the zip's copy of a log would be inflated from its first
+    byte to reach its end)."""
+    from tsdtool.paths import contained
+
+    def read(path: str, *, tail: int | None = None) -> bytes | None:
+        try:
+            with open(contained(root, path), "rb") as fh:
+                if tail is not None:
+                    fh.seek(max(0, fh.seek(0, 2) - tail))
+                return fh.read()
+        except (OSError, ValueError):
+            return None
+
+    return read
 
 
 def _head(root: Path, path: str) -> bytes:
@@ -920,7 +938,7 @@ _collect_job.preload = (  # type: ignore[attr-defined]
     "tsdtool.apps.access", "tsdtool.apps.backup", "tsdtool.apps.dbcheck", "tsdtool.apps.facts", "tsdtool.apps.fetch",
     "tsdtool.apps.profiles", "tsdtool.apps.tarstream",
     "tsdtool.bundle.host", "tsdtool.bundle.redact", "tsdtool.bundle.report_html", "tsdtool.bundle.report_repro",
-    "tsdtool.bundle.verify", "tsdtool.bundle.writer",
+    "tsdtool.bundle.writer",
     "tsdtool.collectors.app_facts", "tsdtool.collectors.database", "tsdtool.collectors.device_facts",
     "tsdtool.collectors.logs", "tsdtool.collectors.packages", "tsdtool.collectors.screenshot",
     "tsdtool.devices.facts", "tsdtool.devices.managed", "tsdtool.devices.profiles",

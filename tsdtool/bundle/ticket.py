@@ -296,11 +296,14 @@ class MailPolicy(EmailPolicy):
         return super().fold_binary(name, value)
 
 
-def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link: str = "") -> EmailMessage:
+def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link: str = "",
+            attachment: Attachment | None = None) -> EmailMessage:
     """``ticket.eml``: the ticket as an e-mail, the bundle attached when it fits the limit.
 
     Every header value passes :func:`tsdtool.escapes.header` (device and bundle text may
     carry CR/LF or an encoded word hiding them); the library then folds and encodes it.
+    ``attachment``: what :func:`attachment_for` gave for this bundle and desk, when the caller
+    has it already (the bundle is then not read a second time for its hash).
     """
     from email.headerregistry import Address
     from email.message import EmailMessage
@@ -308,7 +311,7 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
 
     from tsdtool.escapes import header
 
-    attachment = attachment_for(bundle, desk, link)
+    attachment = attachment or attachment_for(bundle, desk, link)
     to = header(to or desk.to)
     msg = EmailMessage(policy=mail_policy())
     msg["Subject"] = header(subject(desk, manifest))
