@@ -932,7 +932,7 @@ def _collect_job(host: str, port: int, timeout: float, serial: str, progress: Pr
 # worker is a fork that has them; each worker imported them itself, ~0.2 CPU-s per terminal).
 _collect_job.preload = (  # type: ignore[attr-defined]
     "sqlite3", "tarfile", "uuid", "html", "hmac", "platformdirs", "secrets", "concurrent.futures", "isal.isal_zlib",
-    "email.generator", "encodings.idna",  # the .eml (its generator; an IDNA sender domain)
+    "email.generator",  # the .eml
     "tsdtool.apps.gzpull", "tsdtool.collectors.sinks", "tsdtool.pc.items",
     "tsdtool.console",
     "tsdtool.apps.access", "tsdtool.apps.backup", "tsdtool.apps.dbcheck", "tsdtool.apps.facts", "tsdtool.apps.fetch",
