@@ -30,7 +30,7 @@ HEAVY = (
     "jinja2",
     "hypothesis",
     "pydantic",
-    "PIL.Image",  # PIL's package alone is its version and an exception class: adbutils imports that much
+    "PIL",
     "rich.console",
 )
 
@@ -416,7 +416,7 @@ def startup(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]:
                     judge(not heavy_help), f"checked: {', '.join(HEAVY)}"))
     heavy_dev = [m for m in HEAVY if m in dev_imports]
     rows.append(Row("start", "heavy modules imported for devices", ", ".join(heavy_dev) or "none",
-                    note="adbutils is expected here (the seam defers its requests, PIL.Image, zipfile)"))
+                    note="adbutils is expected here (the seam defers its device module, PIL, requests, zipfile)"))
     return rows
 
 

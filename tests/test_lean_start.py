@@ -36,15 +36,17 @@ def test_devices_and_pull_import_no_pydantic_and_no_requests(fake_server, tmp_pa
 
 
 def test_devices_imports_nothing_it_does_not_use(fake_server):
-    """Deferred by the ADB seam (PIL.Image, zipfile, hashlib, importlib.resources), or imported
+    """Deferred by the ADB seam (adbutils' device module with requests, PIL, retry and logging;
+    zipfile, hashlib, importlib.resources), or imported
     where used (json for --json, idna for a non-ASCII host, the parsers of `info`'s runtime facts)."""
     server = fake_server("zebra_tc52")
     probe = """
         import sys
         from tsdtool.quick import main
         assert main(["-H", "127.0.0.1", "-P", sys.argv[1], "devices"]) == 0
-        print(sorted(m for m in ("PIL.Image", "zipfile", "hashlib", "importlib.resources", "json",
-                                 "encodings.idna", "tsdtool.parsers.df") if m in sys.modules))
+        print(sorted(m for m in ("adbutils._device", "PIL", "requests", "retry", "logging", "zipfile", "hashlib",
+                                 "importlib.resources", "json", "encodings.idna", "tsdtool.parsers.df")
+                     if m in sys.modules))
     """
     proc = _python(probe, str(server.port))
     assert proc.returncode == 0, proc.stderr
@@ -53,8 +55,8 @@ def test_devices_imports_nothing_it_does_not_use(fake_server):
 
 
 def test_adbutils_screenshot_still_decodes_with_pil(fake_server, tmp_path):
-    """tsdtool never asks adbutils for a PIL image, but the stand-in must not break it: the first
-    use loads PIL.Image, and adbutils' names are the real ones from then on."""
+    """tsdtool never asks adbutils for a PIL image, but deferring adbutils' device module must not
+    break it: its first use loads the module with PIL, and a screenshot decodes as shipped."""
     from tests.fake_adb import make_fixture
     from tsdtool.parsers import png
 
@@ -91,15 +93,26 @@ def test_deferred_modules_are_real_for_everyone_else():
     assert proc.stdout.split() == ["adbutils"]
 
 
-def test_requests_still_loads_when_adbutils_needs_it():
+def test_adbutils_device_api_loads_whole_when_used(fake_server):
+    """tsdtool never builds adbutils' AdbDevice (it opens its own streams), so adbutils._device
+    and what it imports (requests, PIL, retry, logging) stand aside; a program that does use it
+    gets the real classes, installer and all."""
+    server = fake_server("zebra_tc52")
     proc = _python("""
-        import tsdtool.transport.adb, sys
-        import adbutils.install as install
-        assert "urllib3" not in sys.modules
-        print(install.requests.exceptions.RequestException.__name__, "urllib3" in sys.modules)
-    """)
+        import sys
+        import tsdtool.transport.adb
+        deferred = ("adbutils._device", "requests", "urllib3", "PIL.Image", "retry", "logging")
+        assert not [m for m in deferred if m in sys.modules], [m for m in deferred if m in sys.modules]
+        import adbutils
+        device = adbutils.AdbClient("127.0.0.1", int(sys.argv[1])).device("20TC52FX0001")
+        import adbutils._device, adbutils.install
+        assert type(device) is adbutils._device.AdbDevice and device.serial == "20TC52FX0001"
+        assert isinstance(adbutils.AdbClient("127.0.0.1", int(sys.argv[1])).sync("20TC52FX0001"), adbutils._device.Sync)
+        print(device.shell("echo ok"), adbutils.install.requests.exceptions.RequestException.__name__,
+              [d.serial for d in adbutils.AdbClient("127.0.0.1", int(sys.argv[1])).device_list()])
+    """, str(server.port))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["RequestException", "True"]
+    assert proc.stdout.split() == ["ok", "RequestException", "['20TC52FX0001']"]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -32,39 +32,52 @@ from typing import BinaryIO
 
 class _OnFirstUse(types.ModuleType):
     """Stands in for a module while adbutils is imported, and imports the module the first time
-    one of its attributes is used. adbutils imports at start-up what only some of its features
-    use, and tsdtool uses none of those features: ``requests`` downloads an APK to install
-    (adbutils/install.py: urllib3, ssl, http.client — half of adbutils' import); ``PIL.Image``
-    decodes a screenshot (adbutils/screenshot.py; tsdtool saves screencap's PNG bytes as they
-    come); ``zipfile``, ``hashlib`` and ``importlib.resources`` (with tempfile) serve the
-    installer and adbutils' own bundled adb (tsdtool finds adb itself). Together a sixth of a
-    ``devices``. (importlib's LazyLoader does not help: it loads on any attribute, and the
-    ``from PIL import Image`` of one module and the ``-> Image.Image`` annotations of
-    another's class bodies read attributes while adbutils is imported.)
+    one of its attributes is used. adbutils imports at start-up what only features tsdtool does
+    not use need. ``adbutils._device`` is its AdbDevice with the extensions for installing,
+    screen recording, screenshots (PIL), shell helpers (retry, decorator) and logging: tsdtool
+    opens its own streams through ``AdbClient.make_connection`` and never builds an AdbDevice.
+    ``zipfile``, ``hashlib`` and ``importlib.resources`` (with tempfile) serve adbutils' APK
+    reader and its bundled adb (tsdtool finds adb itself). Before, these (with requests, which
+    only the installer imports) were a third of a ``devices``. importlib's LazyLoader does not
+    do: ``adbutils/__init__.py`` reads ``AdbDevice`` and ``Sync`` at once (``from … import``,
+    and annotations such as ``-> typing.List[AdbDevice]`` evaluated as the class is defined).
 
-    ``placeholders`` are class names read while adbutils is imported, in annotations only:
-    each is a bare class until the module loads, then the real one."""
+    ``classes`` are such names: each stands in as a class that, built, loads the module and
+    builds the real class instead (``AdbClient.device()`` still hands back a real AdbDevice)."""
 
-    def __init__(self, name: str, placeholders: tuple[str, ...] = ()):
+    def __init__(self, name: str, classes: tuple[str, ...] = ()):
         super().__init__(name)
-        for attr in placeholders:
-            setattr(self, attr, type(attr, (), {"__module__": name, "__doc__": "not loaded yet"}))
-        self._placeholders = placeholders
+        for attr in classes:
+            setattr(self, attr, self._class(attr))
+        self._classes = classes
 
-    def __getattr__(self, attr: str):
+    def _class(self, attr: str) -> type:
+        stand_in = self
+
+        def build(cls, *args, **kwargs):
+            return getattr(stand_in._load(), attr)(*args, **kwargs)
+
+        return type(attr, (), {"__new__": build, "__module__": self.__name__, "__doc__": "loads on first use"})
+
+    def _load(self) -> types.ModuleType:
         import importlib
         import sys
 
         if sys.modules.get(self.__name__) is self:
             del sys.modules[self.__name__]
         module = importlib.import_module(self.__name__)
-        for name in self._placeholders:
+        for name in self._classes:
             self.__dict__.pop(name, None)  # from now on found in the real module
-        return getattr(module, attr)
+        return module
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):  # `from M import X` asks for M.__path__: that is not a use of M
+            raise AttributeError(attr)
+        return getattr(self._load(), attr)
 
 
-# module → its placeholders (adbutils/screenshot.py's class bodies read ``Image.Image``)
-_DEFERRED = {"requests": (), "PIL.Image": ("Image",), "zipfile": (), "hashlib": (), "importlib.resources": ()}
+# module → the classes adbutils reads from it while it is imported
+_DEFERRED = {"adbutils._device": ("AdbDevice", "Sync"), "zipfile": (), "hashlib": (), "importlib.resources": ()}
 
 
 def _import_adbutils() -> types.ModuleType:
@@ -75,14 +88,20 @@ def _import_adbutils() -> types.ModuleType:
     import importlib.util
     import sys
 
+    spec = importlib.util.find_spec("adbutils")
+    package = Path(spec.origin).parent if spec and spec.origin else None
     placed = []
-    for name, placeholders in _DEFERRED.items():
-        if name in sys.modules or importlib.util.find_spec(name) is None:
-            continue
-        stand_in = sys.modules[name] = _OnFirstUse(name, placeholders)
-        placed.append(stand_in)
+    for name, classes in _DEFERRED.items():
         parent, _, child = name.rpartition(".")
-        if parent:  # `import importlib.resources` and `from PIL import Image` read the parent's attribute
+        if parent == "adbutils":  # find_spec would import adbutils itself: look for the file
+            found = package is not None and (package / f"{child}.py").is_file()
+        else:
+            found = importlib.util.find_spec(name) is not None
+        if name in sys.modules or not found:
+            continue
+        stand_in = sys.modules[name] = _OnFirstUse(name, classes)
+        placed.append(stand_in)
+        if parent in sys.modules:  # `import importlib.resources` reads the parent's attribute
             setattr(sys.modules[parent], child, stand_in)
     _adbutils_version_from_its_folder()
     try:
