@@ -418,3 +418,24 @@ def test_in_collect_and_after_a_raw_copy_the_final_file_is_checked(fake_terminal
     seen = _recording_checks(monkeypatch, tmp_path / "out2")
     record = pull_databases(changed.device(), DBG, out).databases[0]
     assert record["copied"] == "tar" and record["complete"] and seen == [("app.db", True)]  # not the discarded copy
+
+
+def test_the_next_ways_are_listed_beside_the_first_ways_copy_and_asked_once(fake_terminal):
+    import time
+
+    from tsdtool.apps import profiles
+    from tsdtool.apps.access import Reach
+
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": "x"})
+    reach = Reach(fake.device(), DBG, profiles.for_package(DBG).profile)
+    ways = iter(reach)
+    assert next(ways)[0].name == "run-as"
+    asked = lambda: [c for c in fake.spy.commands if c.startswith("ls -d /sdcard/Android/data/")]  # noqa: E731
+    assert asked() == []
+    reach.list_ahead()  # while run-as's files would be copied
+    deadline = time.monotonic() + 10
+    while not asked() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(asked()) == 1  # asked before its turn
+    assert list(ways) == [] and len(asked()) == 1  # its turn takes that answer, not a second request
+    assert [(a.way, a.ok, a.reason) for a in reach.attempts][1:] == [("external", False, "No such file or directory")]

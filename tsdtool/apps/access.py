@@ -407,22 +407,39 @@ class Reach:
         self.device, self.package, self.profile, self.root = device, package, profile, root
         self.refused = {a.way: a.reason for a in known if not a.ok and a.way != "shared"}
         self.attempts: list[Attempt] = []
+        self._ways: list[Way] = []
+        self._turn = 0  # the way being tried or yielded
+        self._ahead: dict[int, Callable[[], list[Found]]] = {}  # listings asked before their turn
 
     def folders(self, way: Way) -> tuple[str, ...]:
         if way.area == "internal":
             return self.profile.internal
         return self.profile.external if way.area == "external" else (".",)
 
+    def list_ahead(self) -> None:
+        """Ask now for the listings of the ways after the one yielded last (su aside: it is tried
+        only when run-as failed), each on a thread of its own; each is taken in its turn. A
+        listing only reads (sync STAT/LIST, ``ls``), so it may run while files are still read."""
+        from tsdtool import threads
+
+        for n in range(self._turn + 1, len(self._ways)):
+            way = self._ways[n]
+            if n not in self._ahead and not isinstance(way, Root):
+                way.refused = self.refused.get(way.name)
+                self._ahead[n] = threads.beside(way.list, self.folders(way), name="tsdtool-list")
+
     def __iter__(self) -> Iterator[tuple[Way, list[Found]]]:
         internal = False
-        for way in ways(self.device, self.package, self.profile.shared_dirs(self.package)):
+        self._ways = ways(self.device, self.package, self.profile.shared_dirs(self.package))
+        for n, way in enumerate(self._ways):
+            self._turn = n
             if isinstance(way, Root) and (internal or not self.root):
                 if not internal:
                     self.attempts.append(Attempt("su", False, "not tried: pass --root to use su"))
                 continue
             way.refused = self.refused.get(way.name)
             try:
-                files = way.list(self.folders(way))
+                files = self._ahead.pop(n)() if n in self._ahead else way.list(self.folders(way))
             except Refused as exc:
                 self.attempts.append(Attempt(way.name, False, exc.reason))
                 continue

@@ -172,7 +172,7 @@ def pull_databases(
             early: dict[str, Future] = {}  # db path → its check on the copies as they arrived
             got = fetch(way, wanted, out, local=lambda f, w=way: local_name(prefix, w, f), kind=KIND,
                         progress=progress, compress=True, probed=probed if wanted else None,
-                        arrived=_check_on_arrival(sets, checks, out, early) if later is None else None)
+                        arrived=_check_on_arrival(sets, checks, out, early, reach) if later is None else None)
             for s in sets:
                 databases.append(_record(way, s, got.items, out, got.how, got.problem, got.raw, checks,
                                          early.get(s.db.path)))
@@ -214,13 +214,15 @@ def pull_databases(
 
 
 def _check_on_arrival(sets: list[DatabaseSet], checks: ThreadPoolExecutor, out: OutputDir,
-                      early: dict[str, Future]) -> Callable[[dict[str, str]], Callable[[], None]]:
+                      early: dict[str, Future], reach: access.Reach) -> Callable[[dict[str, str]], Callable[[], None]]:
     """gzpull's ``arrived``: each set all of whose files came whole is checked on their ``.part``
     copies (the same bytes) while their SHA-256 is taken, not after: pull-db's check (~0.09 s on
-    the bench's database) and hash (~0.04 s) overlap. Only where nothing else is left to copy:
-    in collect the check runs while the next items arrive (``later``)."""
+    the bench's database) and hash (~0.04 s) overlap, and the next ways' folders are listed
+    meanwhile. Only where nothing else is left to copy: in collect the check runs while the next
+    items arrive (``later``)."""
 
     def arrived(paths: dict[str, str]) -> Callable[[], None]:
+        reach.list_ahead()
         for s in sets:
             if all(f.path in paths for f in s.files):
                 side = {suffix: Path(paths[f.path]) for suffix, f in s.sidecars.items()}
