@@ -272,3 +272,12 @@ def test_a_part_name_keeps_its_folder_and_a_released_name_is_free_again():
     names.release("LOGS/X.LOG")  # its file was removed: any spelling frees it
     assert names.claim("logs/x.log") == "logs/x.log"
     assert names.claim("logs/x.log") == "logs/x~2.log"
+
+
+def test_write_new_writes_bytes_or_pieces_whole(tmp_path):
+    from tsdtool.paths import write_new
+
+    assert write_new(tmp_path / "a.txt", b"whole").read_bytes() == b"whole"
+    assert write_new(tmp_path / "b.txt", [b"one ", b"", b"two"]).read_bytes() == b"one two"
+    assert write_new(tmp_path / "c.txt", (p for p in [b"x", b"y"])).read_bytes() == b"xy"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt", "c.txt"]  # no .part left

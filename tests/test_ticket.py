@@ -867,3 +867,40 @@ def test_message_takes_the_attachment_already_worked_out(tmp_path):
     linked = dataclasses.replace(given, attached=False, link="https://files.example/b")
     msg = ticket.message(sample_manifest(description="x"), desk, bundle, attachment=linked)
     assert list(msg.iter_attachments()) == [] and "https://files.example/b" in msg.get_body().get_content()
+
+
+@pytest.mark.parametrize("size", [0, 1, 746, 747, 748, 747 * 1024, 747 * 1024 + 1, 300_001])
+def test_the_written_mail_is_byte_for_byte_message_bytes(tmp_path, monkeypatch, size):
+    """write_message() makes the bundle's base64 lines from the file as it writes them; the file
+    must be what message_bytes(message()) gives (block edges at 747 × 1024 bytes included)."""
+    import email.generator
+    import email.utils
+    import os
+
+    monkeypatch.setattr(email.utils, "formatdate", lambda **k: "Tue, 14 May 2024 09:30:00 GMT")
+    monkeypatch.setattr(email.utils, "make_msgid", lambda *a, **k: "<1@tsdtool.invalid>")
+    monkeypatch.setattr(email.generator.Generator, "_make_boundary", classmethod(lambda cls, text=None: "==b=="))
+    bundle = tmp_path / "tampered" / "b.zip"
+    _bundle(bundle, 0)
+    data = os.urandom(size)
+    bundle.write_bytes(data)
+    m = sample_manifest(description="x", contact_email="ivan@example.com")
+    written = ticket.write_message(tmp_path / "t.eml", m, _desk(max_attachment_mb=2.0), bundle)
+    assert written == tmp_path / "t.eml" and not (tmp_path / "t.eml.part").exists()
+    expected = ticket.message_bytes(ticket.message(m, _desk(max_attachment_mb=2.0), bundle))
+    assert written.read_bytes() == expected
+    parsed = email.message_from_bytes(written.read_bytes(), policy=policy.default)
+    assert [a.get_content() for a in parsed.iter_attachments()] == [data]
+
+
+def test_a_written_mail_over_the_limit_is_the_message_alone(tmp_path, monkeypatch):
+    import email.utils
+
+    monkeypatch.setattr(email.utils, "formatdate", lambda **k: "Tue, 14 May 2024 09:30:00 GMT")
+    monkeypatch.setattr(email.utils, "make_msgid", lambda *a, **k: "<1@tsdtool.invalid>")
+    bundle = tmp_path / "tampered" / "b.zip"
+    _bundle(bundle, 5000)
+    m = sample_manifest(description="x")
+    desk = _desk(max_attachment_mb=0.001, attach_required=())
+    written = ticket.write_message(tmp_path / "t.eml", m, desk, bundle).read_bytes()
+    assert written == bytes(ticket.message(m, desk, bundle)) and b"Content-Disposition: attachment" not in written

@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 
 from tsdtool import errors
@@ -107,14 +108,14 @@ def check_file(path: Path, label: str = "") -> None:
     check_folder(Path(path).parent, label)
 
 
-def write_new(path: Path, data: bytes) -> Path:
-    """Write a file atomically (``.part`` then rename)."""
+def write_new(path: Path, data: bytes | Iterable[bytes]) -> Path:
+    """Write a file atomically (``.part`` then rename): ``data``, or its pieces one after another."""
     check_file(path)
     part = path.with_name(path.name + ".part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(part, "wb") as fh:
-            fh.write(data)
+            fh.writelines([data] if isinstance(data, bytes) else data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(part, path)

@@ -834,8 +834,8 @@ def _pack(
     md_path = write_new(
         out_dir / f"{stem}.ticket.md", ticket.markdown(manifest, desk, attachment, to).encode("utf-8")
     )
-    eml = ticket.message(manifest, desk, bundle, to=to, attachment=attachment)
-    eml_path = write_new(out_dir / f"{stem}.ticket.eml", ticket.message_bytes(eml))
+    eml_path = ticket.write_message(out_dir / f"{stem}.ticket.eml", manifest, desk, bundle, to=to,
+                                    attachment=attachment)
     notes = []
     if not attachment.attached:
         parts = ticket.required_parts(manifest, desk)

@@ -11,7 +11,7 @@ in the desk's language (:mod:`tsdtool.texts`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from email.policy import EmailPolicy
 from pathlib import Path
@@ -305,6 +305,33 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
     ``attachment``: what :func:`attachment_for` gave for this bundle and desk, when the caller
     has it already (the bundle is then not read a second time for its hash).
     """
+    return _message(manifest, desk, bundle, to, link, attachment,
+                    lambda msg, name: _attach(msg, bundle.read_bytes(), "zip", name))
+
+
+def write_message(path: Path, manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "",
+                  attachment: Attachment | None = None) -> Path:
+    """``ticket.eml`` written to ``path``: the bytes :func:`message_bytes` gives for
+    :func:`message`, with the bundle's base64 lines made from the file as they are written (an
+    11 MB bundle no longer becomes a 15 MB text, encoded, line ends replaced and joined)."""
+    import uuid
+
+    from tsdtool.paths import write_new
+
+    token = f"tsdtool-payload-{uuid.uuid4().hex}"
+    msg = _message(manifest, desk, bundle, to, "", attachment,
+                   lambda msg, name: _attach_later(msg, "zip", name, token))
+    data = msg.as_bytes()
+    linesep = msg.policy.linesep.encode("ascii")
+    head, found, tail = data.partition(token.encode("ascii") + linesep)
+    if not found:  # not attached (over the desk's limit): the message is all there is
+        return write_new(path, data)
+    step = msg.policy.max_line_length // 4 * 3  # the library's line: this many bytes
+    return write_new(path, [head, *_base64_lines(bundle, step, linesep), tail])
+
+
+def _message(manifest: Manifest, desk: Desk, bundle: Path, to: str, link: str, attachment: Attachment | None,
+             attach_bundle: Callable[[EmailMessage, str], None]) -> EmailMessage:
     from email.headerregistry import Address
     from email.message import EmailMessage
     from email.utils import formatdate, make_msgid
@@ -327,7 +354,7 @@ def message(manifest: Manifest, desk: Desk, bundle: Path, *, to: str = "", link:
     msg["X-Tsdtool-Bundle-SHA256"] = header(attachment.sha256)
     msg.set_content(markdown(manifest, desk, attachment, to))
     if attachment.attached:
-        _attach(msg, bundle.read_bytes(), "zip", header(bundle.name))
+        attach_bundle(msg, header(bundle.name))
     elif parts := required_parts(manifest, desk):
         from tsdtool.bundle.verify import open_bundle
 
@@ -349,6 +376,24 @@ def _attach(msg: EmailMessage, data: bytes, subtype: str, filename: str) -> None
     view = memoryview(data)
     lines = map(binascii.b2a_base64, (view[i:i + step] for i in range(0, len(data), step)))
     msg.get_payload()[-1].set_payload(b"".join(lines).decode("ascii"))
+
+
+def _attach_later(msg: EmailMessage, subtype: str, filename: str, token: str) -> None:
+    """An attachment like :func:`_attach`'s whose base64 lines are ``token`` until written."""
+    msg.add_attachment(b"", maintype="application", subtype=subtype, filename=filename)
+    msg.get_payload()[-1].set_payload(token + "\n")
+
+
+def _base64_lines(path: Path, step: int, linesep: bytes) -> Iterator[bytes]:
+    """A file's base64 as the library writes an attachment: ``step`` bytes a line, each line
+    ending ``linesep``; made a block of lines at a time."""
+    import binascii
+
+    with open(path, "rb") as fh:
+        while block := fh.read(step * 1024):
+            view = memoryview(block)
+            lines = [binascii.b2a_base64(view[i:i + step], newline=False) for i in range(0, len(block), step)]
+            yield linesep.join(lines) + linesep
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
