@@ -71,6 +71,42 @@ def run(
     return Run(seconds, proc.returncode, peak_kb, err.decode("utf-8", "replace"), cpu)
 
 
+def run_in_pty(cmd: list[str], env: dict[str, str], *, columns: int = 120, rows: int = 40,
+               timeout: float = 120) -> Run:
+    """Run ``cmd`` once with stdin, stdout and stderr on a new pseudo-terminal of ``columns`` ×
+    ``rows`` (what a person at a terminal runs); wall time and exit status, and what it wrote
+    to the terminal (in ``stderr``: one terminal holds both streams), read until it closes it."""
+    import fcntl
+    import pty
+    import select
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=dict(env, TERM="xterm-256color"), stdin=follower, stdout=follower,
+                            stderr=follower, start_new_session=True)
+    os.close(follower)
+    output = bytearray()
+    deadline = start + timeout
+    while True:
+        ready, _, _ = select.select([leader], [], [], max(0.0, deadline - time.perf_counter()))
+        if not ready:
+            proc.kill()
+            break
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: every process holding the terminal has closed it
+            break
+        if not chunk:
+            break
+        output += chunk
+    code = proc.wait()
+    seconds = time.perf_counter() - start
+    os.close(leader)
+    return Run(seconds, code, None, output.decode("utf-8", "replace"))
+
+
 def _poll_hwm(proc: subprocess.Popen, peak: list[int]) -> None:
     status = Path(f"/proc/{proc.pid}/status")
     while proc.poll() is None:
