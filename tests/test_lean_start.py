@@ -45,7 +45,7 @@ def test_devices_imports_nothing_it_does_not_use(fake_server):
         from tsdtool.quick import main
         assert main(["-H", "127.0.0.1", "-P", sys.argv[1], "devices"]) == 0
         print(sorted(m for m in ("adbutils._device", "PIL", "requests", "retry", "logging", "zipfile", "hashlib",
-                                 "importlib.resources", "json", "encodings.idna", "tsdtool.parsers.df")
+                                 "importlib.resources", "platform", "json", "encodings.idna", "tsdtool.parsers.df")
                      if m in sys.modules))
     """
     proc = _python(probe, str(server.port))
@@ -219,3 +219,28 @@ def test_the_whole_tree_when_the_command_is_not_certain(argv, capsys):
     assert whole is cli.app or argv[:2] == ["-s", "collect"]
     if argv[:2] == ["-s", "collect"]:  # -s takes "collect" as its value: the command is devices
         assert [c.name for c in whole.registered_commands] == ["devices"]
+
+
+def test_the_seam_connects_as_adbutils_does(fake_server):
+    """tsdtool's connection makes its socket itself (adbutils asks platform.system() on every
+    connect): the same options as adbutils' own, and a refused connect is adbutils' error."""
+    import socket
+
+    import adbutils
+
+    from tsdtool.transport import adb
+
+    server = fake_server("zebra_tc52")
+    options = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE)]
+    if sys.platform.startswith("linux"):
+        options += [(socket.IPPROTO_TCP, o) for o in (socket.TCP_KEEPIDLE, socket.TCP_KEEPCNT, socket.TCP_KEEPINTVL)]
+    made = []
+    for kind in (adb._Connection, adbutils.AdbConnection):
+        with kind("127.0.0.1", server.port) as connection:
+            made.append([connection.conn.getsockopt(*o) for o in options] + [connection.conn.gettimeout()])
+    assert made[0] == made[1] and made[0][0] == 1
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    with pytest.raises(adbutils.errors.AdbConnectionError, match="connect to adb server failed"):
+        adb._Connection("127.0.0.1", closed)

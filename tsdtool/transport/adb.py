@@ -22,6 +22,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import time
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -61,7 +62,6 @@ class _OnFirstUse(types.ModuleType):
 
     def _load(self) -> types.ModuleType:
         import importlib
-        import sys
 
         if sys.modules.get(self.__name__) is self:
             del sys.modules[self.__name__]
@@ -77,7 +77,8 @@ class _OnFirstUse(types.ModuleType):
 
 
 # module → the classes adbutils reads from it while it is imported
-_DEFERRED = {"adbutils._device": ("AdbDevice", "Sync"), "zipfile": (), "hashlib": (), "importlib.resources": ()}
+_DEFERRED = {"adbutils._device": ("AdbDevice", "Sync"), "zipfile": (), "hashlib": (), "importlib.resources": (),
+             "platform": ()}  # adbutils._adb's, for platform.system() in the connect _Connection replaces
 
 
 def _import_adbutils() -> types.ModuleType:
@@ -86,7 +87,6 @@ def _import_adbutils() -> types.ModuleType:
     real module at once); adbutils' own references and the parent packages' attributes keep
     them, and each imports its module the first time it is used."""
     import importlib.util
-    import sys
 
     spec = importlib.util.find_spec("adbutils")
     package = Path(spec.origin).parent if spec and spec.origin else None
@@ -120,7 +120,6 @@ def _adbutils_version_from_its_folder() -> None:
     also the name of the ``adbutils-<version>.dist-info`` folder beside the package; that
     name stands in for the module. Found other than once, the module imports as shipped."""
     import importlib.util
-    import sys
 
     spec = importlib.util.find_spec("adbutils")
     if "adbutils._version" in sys.modules or spec is None or not spec.origin:
@@ -228,6 +227,28 @@ class _Connection(adbutils.AdbConnection):
 
     def _safe_connect(self):  # noqa: D401 - overriding adbutils
         return self._create_socket()
+
+    def _create_socket(self) -> socket.socket:
+        """The socket adbutils makes (keep-alive, and Linux's probe timings; 3 s to connect),
+        without its ``platform.system()`` on every connect: that alone imported the platform
+        module into every start. A socket that does not connect is closed, not left behind."""
+        sock = socket.socket()
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            if sys.platform.startswith("linux"):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 10)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 10)
+            sock.settimeout(3)
+            sock.connect((self._AdbConnection__host, self._AdbConnection__port))
+            sock.settimeout(None)
+            return sock
+        except TimeoutError as exc:
+            sock.close()
+            raise adb_errors.AdbTimeout("connect to adb server timeout") from exc
+        except OSError as exc:
+            sock.close()
+            raise adb_errors.AdbConnectionError(f"connect to adb server failed: {exc}") from exc
 
     def send_command(self, cmd: str) -> None:
         # A device path is raw bytes (listings decode them with surrogateescape); adbutils
