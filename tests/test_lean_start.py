@@ -45,7 +45,8 @@ def test_devices_imports_nothing_it_does_not_use(fake_server):
         from tsdtool.quick import main
         assert main(["-H", "127.0.0.1", "-P", sys.argv[1], "devices"]) == 0
         print(sorted(m for m in ("adbutils._device", "PIL", "requests", "retry", "logging", "zipfile", "hashlib",
-                                 "importlib.resources", "platform", "json", "encodings.idna", "tsdtool.parsers.df")
+                                 "importlib.resources", "platform", "deprecation", "packaging", "json",
+                                 "encodings.idna", "tsdtool.parsers.df")
                      if m in sys.modules))
     """
     proc = _python(probe, str(server.port))
@@ -244,3 +245,25 @@ def test_the_seam_connects_as_adbutils_does(fake_server):
         closed = probe.getsockname()[1]
     with pytest.raises(adbutils.errors.AdbConnectionError, match="connect to adb server failed"):
         adb._Connection("127.0.0.1", closed)
+
+
+@pytest.mark.parametrize("first", ["import tsdtool.transport.adb", "pass"], ids=["after tsdtool", "adbutils alone"])
+def test_adbutils_deprecated_methods_warn_as_shipped(first, fake_server):
+    """adbutils' deprecated client methods are decorated only when called once tsdtool is
+    imported (the decorator imports packaging): they answer and warn as adbutils alone does."""
+    server = fake_server("zebra_tc52")
+    proc = _python(f"""
+        import sys, warnings
+        {first}
+        import adbutils
+        loaded = "packaging" in sys.modules
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            answer = adbutils.AdbClient("127.0.0.1", int(sys.argv[1])).shell("20TC52FX0001", "echo ok")
+        print(loaded, answer, [(w.category.__name__, str(w.message)) for w in seen])
+    """, str(server.port))
+    assert proc.returncode == 0, proc.stderr
+    loaded, rest = proc.stdout.split(" ", 1)
+    assert loaded == ("False" if first != "pass" else "True")
+    warned = "[('UnsupportedWarning', 'shell is unsupported as of 1.0.0. use AdbDevice.shell instead')]"
+    assert rest.strip() == f"ok {warned}"

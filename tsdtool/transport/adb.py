@@ -78,7 +78,27 @@ class _OnFirstUse(types.ModuleType):
 
 # module → the classes adbutils reads from it while it is imported
 _DEFERRED = {"adbutils._device": ("AdbDevice", "Sync"), "zipfile": (), "hashlib": (), "importlib.resources": (),
-             "platform": ()}  # adbutils._adb's, for platform.system() in the connect _Connection replaces
+             "platform": (),  # adbutils._adb's, for platform.system() in the connect _Connection replaces
+             "deprecation": ()}  # its `deprecated` is _deprecated_when_called while adbutils is imported
+
+
+def _deprecated_when_called(**kwargs):
+    """``deprecation.deprecated`` as adbutils applies it to three client methods tsdtool never
+    calls, put off until one is called: the real decorator compares version strings with
+    ``packaging`` as it decorates, and imported that (with textwrap) into every start. Called,
+    the method warns as the real decorator's wrapper does; its docstring lacks the notice."""
+    import functools
+
+    def decorate(function):
+        @functools.wraps(function)
+        def call(*args, **kw):
+            import deprecation
+
+            return deprecation.deprecated(**kwargs)(function)(*args, **kw)
+
+        return call
+
+    return decorate
 
 
 def _import_adbutils() -> types.ModuleType:
@@ -100,6 +120,8 @@ def _import_adbutils() -> types.ModuleType:
         if name in sys.modules or not found:
             continue
         stand_in = sys.modules[name] = _OnFirstUse(name, classes)
+        if name == "deprecation":
+            stand_in.deprecated = _deprecated_when_called
         placed.append(stand_in)
         if parent in sys.modules:  # `import importlib.resources` reads the parent's attribute
             setattr(sys.modules[parent], child, stand_in)
