@@ -129,24 +129,22 @@ def command_word(argv: list[str]) -> str | None:
     return argv[n] if n < len(argv) else None
 
 
+_FLOAT_RANGES = {"timeout": (0.1, 86400), "backup_wait": (1, 600)}  # as cli.py declares them
+
+
 def _value(kind: str, text: str) -> Any:
     """The option's value, or None when Typer should judge it (and word the error)."""
     if kind == "str":
         return text
     if kind == "port":
         return int(text) if text.isascii() and text.isdigit() and 1 <= int(text) <= 65535 else None
-    if kind == "timeout":
+    if kind in _FLOAT_RANGES:
+        low, high = _FLOAT_RANGES[kind]
         try:
             value = float(text)
         except ValueError:
             return None
-        return value if math.isfinite(value) and 0.1 <= value <= 86400 else None
-    if kind == "backup_wait":
-        try:
-            value = float(text)
-        except ValueError:
-            return None
-        return value if math.isfinite(value) and 1 <= value <= 600 else None
+        return value if math.isfinite(value) and low <= value <= high else None
     return Path(text)  # dirs
 
 
