@@ -34,7 +34,7 @@ def test_every_language_has_every_key_with_the_same_placeholders():
             for key, template in entries.items():
                 assert key in other.get(table, {}), f"{path.name}: [{table}] {key} missing"
                 assert _placeholders(other[table][key]) == _placeholders(template), f"{path.name}: {table}.{key}"
-        extra = {(t, k) for t, e in other.items() for k in e if t not in ("fields", "hints")} - \
+        extra = {(t, k) for t, e in other.items() for k in e if t not in ("fields", "hints", "fixes")} - \
             {(t, k) for t, e in english.items() for k in e}
         assert not extra, f"{path.name}: keys English does not have: {extra}"
         if path.stem != "en":  # English field labels are the shared vocabulary's own
@@ -172,6 +172,13 @@ def test_a_russian_desk_asks_with_russian_labels_and_hints():
     ru_hints = texts.catalogue("ru")["hints"]
     for key in fields.CATALOG:  # every English hint has its Russian one, and no Russian hint is orphaned
         assert bool(fields.field(key).hint) == (key in ru_hints), key
+    ru_fixes = texts.catalogue("ru")["fixes"]
+    for key in fields.CATALOG:  # the same for the way to obtain a collected field, shown when it is missing
+        assert bool(fields.field(key).fix) == (key in ru_fixes), key
+        words = re.sub(r"--[a-z-]+|\b[A-Z]{2,}\b|`[^`]*`|\S+\.(?:db|ini)\b|\b(?:logcat|root|tsdtool|Windows|"
+                       r"GRServer|Mobile SMARTS)\b", "", grsoft.rule(key).fix)
+        assert not re.search(r"[A-Za-z]{3,}", words), (key, grsoft.rule(key).fix)
+    assert generic.rule("exchange_folder").fix.startswith("--pc-root DIR (a copy of the drive")
     for question in grsoft.rule("description"), grsoft.rule("steps"), grsoft.rule("impact"):
         assert not re.search(r"[A-Za-z]{3,}", question.label + question.hint), question
 

@@ -76,7 +76,8 @@ class Desk:
         found = self.rules.get(key) or fields.field(key)
         t = texts(self.language)  # a Russian desk's technician is asked in Russian, hint included
         return replace(found, label=self.labels.get(key) or t.get("fields", key, found.label),
-                       hint=t.get("hints", key, found.hint) if found.hint else "")
+                       hint=t.get("hints", key, found.hint) if found.hint else "",
+                       fix=t.get("fixes", key, found.fix) if found.fix else "")
 
     def label(self, key: str) -> str:
         return self.rule(key).label

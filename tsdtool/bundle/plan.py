@@ -318,13 +318,19 @@ def _pc_root(options: CollectOptions) -> Any:
     return root_for(options.pc_root)
 
 
+def _english_fix(desk: Desk, key: str) -> str:
+    """A command-line error is worded in English, as every usage error is; ``desk.rule`` gives the
+    fix in the desk's language, for the ticket's list of what is missing."""
+    return (desk.rules.get(key) or fields.field(key)).fix
+
+
 def check_field(desk: Desk, key: str, value: str, source: str) -> None:
     rule = desk.rule(key)
     where = f"{source} {key}" if source != FORM else f"--form {key}"
     if rule.auto:
         raise errors.UsageError(
             f"{where}: {rule.label} comes from the {'terminal' if rule.source == 'terminal' else 'attached files'}"
-            ", it cannot be typed", fix=rule.fix or "leave it to tsdtool")
+            ", it cannot be typed", fix=_english_fix(desk, key) or "leave it to tsdtool")
     problem = rule.check(value) if value else ""
     if problem:
         raise errors.UsageError(f"{where}: {value!r} {problem}", fix=f"correct it: {key}=…")
