@@ -248,8 +248,8 @@ def test_over_the_limit_grsoft_still_gets_its_database_in_the_mail(fake_server, 
                        *field_args())
     assert code == 3 and "обращение в GRSoft не готово" in out and "Ссылка на архив с данными" in out
     flat = " ".join((out + err).split())
-    assert "attached on their own: apps/com.example.scanner.demo/internal/databases/" in flat
-    assert "the rest goes by link" in flat and "--link URL" in flat
+    assert "приложено к письму отдельно: apps/com.example.scanner.demo/internal/databases/" in flat
+    assert "остальное передаётся ссылкой" in flat and "--link URL" in flat
     eml = next((tmp_path / "out").glob("*.ticket.eml"))
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     names = [a.get_filename() for a in msg.iter_attachments()]

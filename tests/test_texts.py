@@ -208,3 +208,31 @@ def test_every_refusal_of_a_typed_value_reads_in_the_desks_language(kind, value,
     russian = texts.texts("ru").reason(problem, "invalid")
     assert russian.startswith("— ") and not re.search(r"[A-Za-z]{3,}", re.sub(r"e-mail|\(.*\)", "", russian)), russian
     assert texts.texts("en").reason(problem, "invalid") == english
+
+
+def test_a_russian_desks_console_notes_are_russian_and_the_json_keeps_them_english(fake_server, tsd, tmp_path):
+    """The notes after collect's result (an unknown field kept, a bundle over the desk's mail
+    limit) were printed in English under a Russian desk's Russian result lines."""
+    from tests.bundle_util import field_args
+    from tsdtool.bundle import desks
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    shipped = Path(desks.get("grsoft", include_user_dir=False).path).read_text("utf-8")
+    (profiles / "grsoft.toml").write_text(shipped.replace("max_attachment_mb = 15", "max_attachment_mb = 0.01"),
+                                          "utf-8")
+    srv = fake_server("zebra_tc52")
+    args = ["-H", "127.0.0.1", "-P", srv.port, "--profiles-dir", profiles, "collect", "--no-input", "--desk",
+            "grsoft", "--package", "com.example.scanner.demo", *field_args(), "--field", "author=Иванов"]
+    code, out, err = tsd(*args, "-o", tmp_path / "out")
+    notes = [line for line in " ".join(err.split()).split("внимание: ")[1:]]
+    assert any(n.startswith("поле 'author' tsdtool не знает") for n in notes), err
+    assert any(n.startswith("архив — ") and "больше предела GRSoft (0.01 МБ)" in n for n in notes), err
+    assert any(n.startswith("приложено к письму отдельно: apps/com.example.scanner.demo/") for n in notes), err
+    # what remains once the data is taken out: the bundle's file name, the paths attached, the field's key
+    prose = re.sub(r"tsd-\S+\.zip|apps/\S+|'author'", " ", " ".join(notes))
+    english = _latin_words(prose) - NAMES - {"GRSoft", "URL", "PKG"}
+    assert not english and "warning" not in err, f"English words in the notes: {sorted(english)}"
+    code, out, err = tsd(*args, "-o", tmp_path / "json", "--json")
+    notes = json.loads(out)["notes"]  # the JSON result is for tools: as recorded
+    assert any(n.startswith("field 'author' is not one tsdtool knows") for n in notes), notes

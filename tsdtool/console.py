@@ -174,8 +174,8 @@ def path(value: object) -> str:
     return escape(shell_path(value))
 
 
-def warn(message: str) -> None:
-    err().print(f"[yellow]warning:[/] {escape(message)}")
+def warn(message: str, label: str = "warning") -> None:
+    err().print(f"[yellow]{escape(label)}:[/] {escape(message)}")
 
 
 def note(message: str) -> None:

@@ -314,8 +314,8 @@ def collect_result(result: Any) -> None:
             out.print(f"  [red]•[/] {escape(result.desk.requirement_label(requirement))} "
                       f"[dim]({escape(_fix_for(result.desk, requirement, state.invalid, t))})[/]", soft_wrap=True)
     out.print(t("result.text", path=console.path(result.ticket_md)), soft_wrap=True)
-    for note in result.notes:
-        console.warn(note)
+    for note in result.notes:  # recorded in English (the JSON result), shown in the desk's language
+        console.warn(t.reason(note, "notes"), t("result.warning"))
 
 
 def _fix_for(desk: Any, requirement: str, invalid: dict[str, str], t: Any) -> str:

@@ -241,7 +241,7 @@ def _choose_app(device: Any, plan: Plan, ask: Ask | None, notes: list[str]) -> b
             return listing
     if not apps.choose(installed):
         listed = ", ".join(candidates[:12]) + (f" (+{len(candidates) - 12})" if len(candidates) > 12 else "")
-        notes.append(f"no app chosen: give --package PKG; installed apps: {listed or 'none'}")
+        notes.append(f"no app chosen: give --package PKG; installed apps: {listed or '—'}")
     return listing
 
 
@@ -839,13 +839,14 @@ def _pack(
     notes = []
     if not attachment.attached:
         parts = ticket.required_parts(manifest, desk)
-        own = ("; attached on their own: " + ", ".join(i.path for i in parts)) if parts else ""
         missed = [k for k in desk.attach_required if manifest.of_kind(k) and not any(i.kind == k for i in parts)]
-        notes.append(
-            f"the bundle is {attachment.size / 1048576:.1f} MB, over {desk.name}'s {desk.max_attachment_mb:g} MB "
-            f"limit{own}; the rest goes by link: upload {bundle.name} and send the ticket with --link URL"
-            + (f" ({', '.join(missed)} too big for the mail as well)" if missed else "")
-        )
+        notes.append(f"the bundle is {attachment.size / 1048576:.1f} MB, over {desk.name}'s "
+                     f"{desk.max_attachment_mb:g} MB limit: the rest goes by link: upload {bundle.name} "
+                     "and send the ticket with --link URL")
+        if parts:
+            notes.append("attached on their own: " + ", ".join(i.path for i in parts))
+        if missed:
+            notes.append("too big for the mail as well: " + ", ".join(missed))
         if manifest.ticket is not None and not manifest.form.get("bundle_link"):
             # Not ready until the link exists: send refuses an oversize bundle without one.
             manifest.ticket.missing.append("bundle_link")
