@@ -60,10 +60,20 @@ def devices(settings: Settings, json: bool = False) -> int:
 
 
 def pull(settings: Settings, paths: list[str], output: Path | None = None) -> int:
-    from tsdtool import progress, views
-    from tsdtool.collectors import files
+    from tsdtool.transport import wire
 
-    result, out = files.pull(settings.device(), paths, output, progress=progress.make(console.err_is_terminal()))
+    # the device list, STAT and RECV of the first path go out now; the rest is imported while
+    # the terminal answers and a thread holds what it sends
+    first = wire.first_pull(settings.host, settings.port, settings.serial, paths[0], settings.timeout)
+    try:
+        from tsdtool import progress, views
+        from tsdtool.collectors import files
+
+        settings.adb().learned(first)
+        result, out = files.pull(settings.device(), paths, output, progress=progress.make(console.err_is_terminal()),
+                                 first=first)
+    finally:
+        first.close()
     return views.pull_result(result, out)
 
 
@@ -183,7 +193,7 @@ def parse(argv: list[str]) -> tuple[str, Settings, dict[str, Any]] | None:
 
 
 def _pull_args(rest: list[str], settings: Settings) -> tuple[str, Settings, dict[str, Any]] | None:
-    from tsdtool.collectors.files import check_device_path
+    from tsdtool.transport.wire import check_device_path
 
     paths: list[str] = []
     output: Path | None = None

@@ -28,6 +28,7 @@ from tsdtool.outdir import FAILED, SKIPPED, OutputDir, reason_of
 from tsdtool.progress import NullProgress, Progress
 from tsdtool.transport.adb import Device
 from tsdtool.transport.types import RemoteFile
+from tsdtool.transport.wire import MAX_SYNC_PATH, FirstPull, check_device_path  # noqa: F401 - also this module's API
 
 KIND = "file"
 MAX_DEPTH = 32
@@ -44,28 +45,17 @@ class PullResult:
     skipped: int
 
 
-MAX_SYNC_PATH = 1024  # adb's sync protocol refuses longer paths
-
-
-def check_device_path(path: str) -> str:
-    if not path.startswith("/"):
-        raise errors.UsageError(f"{path!r}: device paths are absolute (like /sdcard/Download)")
-    if "\x00" in path or "\n" in path:
-        raise errors.UsageError(f"{path!r}: a device path cannot hold NUL or a newline")
-    if len(path.encode("utf-8", "surrogateescape")) > MAX_SYNC_PATH:
-        raise errors.UsageError(f"{path[:40]!r}…: a device path is at most {MAX_SYNC_PATH} bytes (adb sync)")
-    return path
-
-
 def why_missing(device: Device, path: str) -> str:
     """Sync STAT v1 reports a missing and a refused path alike (all zero); ``ls`` tells which."""
     result = device.shell(["ls", "-d", path])
     return "No such file or directory" if result.ok else reason_from(result)
 
 
-def plan(device: Device, path: str) -> tuple[list[tuple[RemoteFile, str]], list[tuple[str, str]]]:
-    """The files to copy as ``(remote, local name)`` and the entries skipped as ``(path, why)``."""
-    top = device.stat(path)
+def plan(device: Device, path: str, top: RemoteFile | None = None,
+         ) -> tuple[list[tuple[RemoteFile, str]], list[tuple[str, str]]]:
+    """The files to copy as ``(remote, local name)`` and the entries skipped as ``(path, why)``;
+    ``top``: ``path``'s STAT when it was asked already."""
+    top = top or device.stat(path)
     if top.exists and _stat.S_ISLNK(top.mode):  # named on the command line: follow it once
         top = device.stat(path.rstrip("/") + "/")
         if not top.exists:
@@ -105,23 +95,26 @@ def _base(path: str) -> str:
 
 def pull_paths(
     device: Device, paths: Sequence[str], out: OutputDir, *,
-    progress: Progress | None = None, kind: str = KIND,
+    progress: Progress | None = None, kind: str = KIND, first: FirstPull | None = None,
 ) -> PullResult:
     """Copy each device path (file or folder) into ``out``; every file becomes an item.
 
     A refused or missing file is recorded failed and the next one is copied; a lost
-    connection stops the pull and records what was not copied.
+    connection stops the pull and records what was not copied. ``first``: what was asked
+    about the first path before (:func:`tsdtool.transport.wire.first_pull`), not asked again.
     """
     for path in paths:
         check_device_path(path)
     progress = progress or NullProgress()
     lost = ""  # set when the connection is lost: nothing more is asked of the terminal
     try:
-        for path in paths:
+        for n, path in enumerate(paths):
+            early = first if n == 0 and first is not None and first.path == path else None
             try:
                 if lost:
                     raise errors.TransferError(f"not copied: {lost}")
-                files, skipped = plan(device, path)
+                top = RemoteFile(path, *early.top) if early and early.top else None
+                files, skipped = plan(device, path, top)
             except (errors.RemoteFileError, *_FATAL) as exc:
                 lost = lost or (reason_of(exc) if isinstance(exc, _FATAL) else "")
                 out.skip(_base(path), path, reason_of(exc), kind=kind, status=FAILED)
@@ -136,7 +129,8 @@ def pull_paths(
                 sink = LazyItem(out, local, remote.path, kind)
                 try:
                     with sink:
-                        device.pull(remote.path, sink, progress.advance)
+                        device.pull(remote.path, sink, progress.advance,
+                                    started=early.receiving if early and remote is top else None)
                 except (errors.RemoteFileError, *_FATAL) as exc:
                     if isinstance(exc, _FATAL):
                         lost = reason_of(exc)  # a started file stays as NAME.part, marked failed
@@ -159,9 +153,9 @@ def default_output() -> Path:
 
 
 def pull(device: Device, paths: Sequence[str], output: Path | None = None, *,
-         progress: Progress | None = None) -> tuple[PullResult, OutputDir]:
+         progress: Progress | None = None, first: FirstPull | None = None) -> tuple[PullResult, OutputDir]:
     """`tsdtool pull`: :func:`pull_paths` into a fresh output folder."""
     for path in paths:
         check_device_path(path)
     out = OutputDir(output or default_output())
-    return pull_paths(device, paths, out, progress=progress), out
+    return pull_paths(device, paths, out, progress=progress, first=first), out

@@ -26,7 +26,6 @@ import sys
 import time
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -163,9 +162,16 @@ from adbutils import errors as adb_errors  # noqa: E402
 from tsdtool import budgets, errors  # noqa: E402
 from tsdtool.parsers.adb_devices import parse_devices_l  # noqa: E402
 from tsdtool.transport.types import DeviceEntry, RemoteFile, ShellResult  # noqa: E402
+from tsdtool.transport.wire import (  # noqa: E402, F401 - the address's parts are this seam's API too
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    Draining,
+    FirstPull,
+    ServerAddress,
+    keep_alive,
+    resolve_server,
+)
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 5037
 DEFAULT_TIMEOUT = 20.0  # seconds of silence before a call is declared wedged
 SYNC_CHUNK = 64 * 1024  # the largest DATA payload adbd sends (file_sync_protocol.h)
 RECV_BUFFER = 1024 * 1024  # one socket read of a pull: up to sixteen DATA messages
@@ -181,51 +187,6 @@ def quote(arg: str) -> str:
 def join(args: Sequence[str]) -> str:
     """Quote every argument and join them into one device shell command."""
     return " ".join(quote(str(a)) for a in args)
-
-
-@dataclass(frozen=True)
-class ServerAddress:
-    """Where the adb server is, and whether tsdtool may start one there."""
-
-    host: str
-    port: int
-    host_given: bool  # by -H or the environment: then a server is never started
-    source: str  # where the address came from, for messages
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-def resolve_server(
-    host: str | None = None, port: int | None = None, env: Mapping[str, str] | None = None
-) -> ServerAddress:
-    """Pick the adb server address: flags, then the adb environment variables, then the default."""
-    env = os.environ if env is None else env
-    if host or port:
-        return ServerAddress(host or DEFAULT_HOST, port or DEFAULT_PORT, bool(host), "-H/-P")
-    spec = env.get("ADB_SERVER_SOCKET", "")
-    if spec:
-        # adb's socket spec: tcp:PORT, tcp:HOST:PORT (IPv6 hosts come bracketed).
-        parts = spec.split(":")
-        if parts[0] != "tcp" or not parts[-1].isdigit():
-            raise errors.UsageError(
-                f"ADB_SERVER_SOCKET={spec!r} is not of the form tcp:HOST:PORT"
-            )
-        given = len(parts) > 2
-        h = ":".join(parts[1:-1]).strip("[]") if given else DEFAULT_HOST
-        return ServerAddress(h, int(parts[-1]), given, "ADB_SERVER_SOCKET")
-    env_host = env.get("ANDROID_ADB_SERVER_ADDRESS") or env.get("ANDROID_ADB_SERVER_HOST")
-    env_port = env.get("ANDROID_ADB_SERVER_PORT", "")
-    if env_port and not env_port.isdigit():
-        raise errors.UsageError(f"ANDROID_ADB_SERVER_PORT={env_port!r} is not a port number")
-    if env_host or env_port:
-        return ServerAddress(
-            env_host or DEFAULT_HOST,
-            int(env_port) if env_port else DEFAULT_PORT,
-            bool(env_host),
-            "environment",
-        )
-    return ServerAddress(DEFAULT_HOST, DEFAULT_PORT, False, "default")
 
 
 def find_adb_binary(env: Mapping[str, str] | None = None) -> str | None:
@@ -256,11 +217,7 @@ class _Connection(adbutils.AdbConnection):
         module into every start. A socket that does not connect is closed, not left behind."""
         sock = socket.socket()
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-            if sys.platform.startswith("linux"):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 10)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 10)
+            keep_alive(sock)
             sock.settimeout(3)
             sock.connect((self._AdbConnection__host, self._AdbConnection__port))
             sock.settimeout(None)
@@ -377,6 +334,13 @@ class Adb:
         self.notify = notify or (lambda message: None)
         self._client = _Client(self.address.host, self.address.port, timeout)
         self._checked = False
+        self._reached: bool | None = None  # the probe's answer, when it was made before this
+        self._listing: str | None = None  # the next devices()' answer, when it was asked before this
+
+    def learned(self, first: FirstPull) -> None:
+        """Take what :func:`tsdtool.transport.wire.first_pull` asked before the heavy imports:
+        the reachability probe's answer and the device list are not asked again."""
+        self._reached, self._listing = first.reached, first.listing
 
     # -- server -----------------------------------------------------------------------------
     def _reachable(self) -> bool:
@@ -393,7 +357,8 @@ class Adb:
         """Make sure a server answers; start one locally when that is allowed."""
         if self._checked:
             return
-        if not self._reachable():
+        reached, self._reached = self._reached, None
+        if not (self._reachable() if reached is None else reached):
             if self.address.host_given or not self.start_server:
                 # `adb start-server` starts on 5037 (or $ANDROID_ADB_SERVER_PORT): name the port in play
                 start = "adb start-server" if self.address.port == 5037 else f"adb -P {self.address.port} start-server"
@@ -448,6 +413,10 @@ class Adb:
     # -- devices ----------------------------------------------------------------------------
     def devices(self) -> list[DeviceEntry]:
         """Every terminal the server knows, in any state (`adb devices -l`)."""
+        listing, self._listing = self._listing, None
+        if listing is not None:
+            self.ensure_server()  # the probe's answer came with it
+            return parse_devices_l(listing)
         return parse_devices_l(self._query("host:devices-l"))
 
     def select(self, serial: str | None = None) -> Device:
@@ -822,15 +791,17 @@ class Device:
                     entries.append(RemoteFile(path.rstrip("/") + "/" + name, mode, size, mtime))
         return entries
 
-    def pull(self, path: str, sink: BinaryIO, progress: ProgressFn | None = None) -> int:
-        """RECV one file into ``sink`` (constant memory); returns its size.
+    def pull(self, path: str, sink: BinaryIO, progress: ProgressFn | None = None, *,
+             started: Draining | None = None) -> int:
+        """RECV one file into ``sink`` (constant memory); returns its size. ``started``: this
+        path's RECV, already sent on this terminal (:func:`tsdtool.transport.wire.first_pull`).
 
         The socket is read in blocks of up to :data:`RECV_BUFFER` and the DATA headers are
         parsed inside the block, so a block of sixteen 64 KiB messages costs one ``recv_into``
         and one ``writev`` (``sink.writev`` when the sink has it) instead of 32 reads and 16
         writes. Payload slices point into the block and are written before it is reused.
         """
-        with self._sync(b"RECV", path) as c:
+        with started or self._sync(b"RECV", path) as c:
             try:
                 return _receive_file(c.conn, sink, progress, path, self.serial)
             except (OSError, EOFError) as exc:

@@ -1,0 +1,226 @@
+"""A pull's first requests go out before its heavy imports (tsdtool/transport/wire.py), and a
+thread holds what the terminal sends meanwhile. Whatever the early requests meet, the pull says
+and keeps exactly what it says and keeps without them; no question is asked twice. Nothing here
+is timed: the link figure is in `python -m bench --only pull`."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.fake_adb import FakeAdbServer, make_fixture
+from tsdtool import quick
+from tsdtool.transport import wire
+
+REPO = Path(__file__).resolve().parent.parent
+BIG = bytes(range(256)) * 1200  # 307 200 bytes: several DATA messages, more than one socket read
+FILES = {"/sdcard/big.bin": BIG, "/sdcard/empty.bin": b"", "/sdcard/Download/a.txt": "alpha",
+         "/sdcard/Download/sub/b.bin": BIG[:70000], "/sdcard/secret.txt": "s"}
+
+
+def _terminal(root: Path, serial: str = "EARLY1", **kw) -> Path:
+    kw.setdefault("files", FILES)
+    return make_fixture(root, serial, device={"unreadable": {"paths": ["/sdcard/secret.txt"]}},
+                        symlinks={"/sdcard/link.bin": "/sdcard/big.bin", "/sdcard/dl": "/sdcard/Download"}, **kw)
+
+
+SCENARIOS = {  # name → (terminals to serve, tsdtool's words after -H/-P)
+    "a file": (["one"], ["pull", "/sdcard/big.bin"]),
+    "an empty file": (["one"], ["pull", "/sdcard/empty.bin"]),
+    "a file named twice, then a folder": (["one"], ["pull", "/sdcard/big.bin", "/sdcard/big.bin", "/sdcard/Download"]),
+    "a folder": (["one"], ["pull", "/sdcard/Download"]),
+    "a link to a file": (["one"], ["pull", "/sdcard/link.bin"]),
+    "a link to a folder": (["one"], ["pull", "/sdcard/dl"]),
+    "a missing path": (["one"], ["pull", "/sdcard/nope", "/sdcard/big.bin"]),
+    "a refused file": (["one"], ["pull", "/sdcard/secret.txt"]),
+    "the serial given": (["one", "two"], ["-s", "EARLY2", "pull", "/sdcard/big.bin"]),
+    "two terminals": (["one", "two"], ["pull", "/sdcard/big.bin"]),
+    "an unknown serial": (["one"], ["-s", "NOPE", "pull", "/sdcard/big.bin"]),
+    "unauthorized": (["unauthorized"], ["pull", "/sdcard/big.bin"]),
+    "offline": (["offline"], ["pull", "/sdcard/big.bin"]),
+    "the cable pulled": (["cut"], ["pull", "/sdcard/big.bin", "/sdcard/empty.bin"]),
+    "no server": ([], ["pull", "/sdcard/big.bin"]),
+    "an output below a file": (["one"], ["pull", "/sdcard/big.bin", "-o", "afile/x"]),
+}
+
+RECEIVED_EARLY = {"a file", "an empty file", "a file named twice, then a folder", "a refused file", "the serial given",
+                  "the cable pulled"}  # the first path a regular file on the one terminal the pull picks
+
+
+def _serve(root: Path, kinds: list[str]) -> FakeAdbServer:
+    made = {"one": lambda: _terminal(root / "1"), "two": lambda: _terminal(root / "2", "EARLY2"),
+            "unauthorized": lambda: _terminal(root / "u", state="unauthorized"),
+            "offline": lambda: _terminal(root / "o", state="offline"),
+            "cut": lambda: _terminal(root / "c", faults={"drop_after_bytes": 100_000})}
+    server = FakeAdbServer([made[k]() for k in kinds])
+    server.start()
+    return server
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _run(tmp: Path, kinds: list[str], words: list[str], capsys) -> tuple:
+    tmp.mkdir()
+    (tmp / "afile").write_text("keep")
+    server = _serve(tmp, kinds) if kinds else None
+    port = str(server.port) if server else "9"  # nothing listens on the discard port here
+    try:
+        argv = ["-H", "127.0.0.1", "-P", port, *words] + ([] if "-o" in words else ["-o", str(tmp / "out")])
+        code = quick.main([w if w != "afile/x" else str(tmp / "afile" / "x") for w in argv])
+        out, err = capsys.readouterr()
+    finally:
+        if server:
+            server.stop()
+    same = (code, out.replace(str(tmp), "TMP"), err.replace(str(tmp), "TMP"), _tree(tmp))
+    return same, (server.requests if server else [])
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_the_early_requests_change_nothing_a_person_sees(name, tmp_path, capsys, monkeypatch):
+    kinds, words = SCENARIOS[name]
+    early, asked = _run(tmp_path / "early", kinds, words, capsys)
+    with monkeypatch.context() as m:  # the same pull with nothing asked early
+        m.setattr(wire, "first_pull", lambda host, port, serial, path, timeout: wire.FirstPull(path))
+        usual, asked_usual = _run(tmp_path / "usual", kinds, words, capsys)
+    assert early == usual
+    assert early[0] == {"a file": 0, "two terminals": 4, "no server": 5, "the cable pulled": 3,
+                        "an output below a file": 2}.get(name, early[0])  # the scenarios do what they say
+    assert asked.count("host:devices-l") == asked_usual.count("host:devices-l") <= 1
+    if name == "an output below a file":  # found once the output side is imported: the early (read-only)
+        assert asked == ["host:devices-l", "host:transport:EARLY1", "sync:"]  # STAT and RECV were dropped
+    else:  # nothing asked twice; where the first path's RECV went out early, STAT and RECV shared one session
+        assert len(asked) == len(asked_usual) - 2 * (name in RECEIVED_EARLY)
+
+
+def test_the_first_recv_goes_out_before_adbutils_and_the_output_side_are_imported(tmp_path):
+    server = _serve(tmp_path, ["one"])
+    probe = """
+        import socket, sys
+        seen = []
+        send = socket.socket.sendall
+        def spy(self, data, *a):
+            if data[:4] == b"RECV":
+                seen.append(sorted(m for m in ("adbutils", "tsdtool.outdir", "tsdtool.collectors.files",
+                                                "tsdtool.views", "hashlib") if m in sys.modules))
+            return send(self, data, *a)
+        socket.socket.sendall = spy
+        from tsdtool.quick import main
+        code = main(["-H", "127.0.0.1", "-P", sys.argv[1], "pull", "/sdcard/big.bin", "-o", sys.argv[2]])
+        print(code, seen)
+    """
+    try:
+        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(server.port), str(tmp_path / "out")],
+                              cwd=REPO, capture_output=True, text=True, timeout=60)
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[-2] == "0 [[]]", proc.stdout
+    assert (tmp_path / "out" / "big.bin").read_bytes() == BIG
+
+
+def _draining(hold: int = wire.HOLD) -> tuple[socket.socket, wire.Draining]:
+    """The far end of a loopback TCP connection, and a Draining on the near end."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        ours = socket.create_connection(listener.getsockname())
+        theirs, _ = listener.accept()
+    return theirs, wire.Draining(ours, hold)
+
+
+def _wait_held(d: wire.Draining, n: int) -> None:
+    for _ in range(500):
+        if sum(map(len, d._held)) >= n:
+            return
+        threading.Event().wait(0.01)
+
+
+@pytest.mark.parametrize("split", [1, 7, 4096, 70000])
+def test_what_was_held_comes_first_then_the_socket(split):
+    theirs, d = _draining()
+    data = bytes(range(256)) * 600
+    with theirs:
+        theirs.sendall(data[:150000])
+        _wait_held(d, 150000)
+        assert sum(map(len, d._held)) == 150000  # else this test tests no holding
+        with d as c:
+            theirs.sendall(data[150000:])
+            theirs.shutdown(socket.SHUT_WR)
+            got = bytearray()
+            buf = memoryview(bytearray(split))
+            while n := c.conn.recv_into(buf):
+                got += buf[:n]
+    assert bytes(got) == data
+
+
+def test_the_thread_holds_at_most_its_limit_and_the_rest_waits_on_the_socket():
+    theirs, d = _draining(hold=64 * 1024)
+    with theirs:
+        theirs.sendall(b"x" * 300_000)  # more than the limit and a socket buffer's worth
+        _wait_held(d, 64 * 1024)
+        threading.Event().wait(0.05)
+        held = sum(map(len, d._held))
+        assert 64 * 1024 <= held < 64 * 1024 + 1024 * 1024
+        assert not d._thread.is_alive()  # it stopped reading at the limit
+        with d as c:
+            theirs.shutdown(socket.SHUT_WR)
+            got = b""
+            while chunk := c.conn.recv(65536):
+                got += chunk
+    assert got == b"x" * 300_000
+
+
+def test_an_error_met_while_holding_is_raised_after_the_held_bytes():
+    theirs, d = _draining()
+    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    theirs.sendall(b"abc")
+    _wait_held(d, 3)
+    theirs.close()  # with linger 0: a reset, not an end
+    d._thread.join(5)
+    with d as c:
+        assert c.conn.recv(10) == b"abc"
+        with pytest.raises(ConnectionResetError):
+            c.conn.recv(10)
+
+
+def test_closing_an_unused_stream_stops_its_thread():
+    theirs, d = _draining()
+    with theirs:
+        d.close()
+        assert not d._thread.is_alive()
+        d.close()  # twice is harmless
+
+
+def test_ctrl_c_while_the_rest_is_imported_leaves_no_reader_behind(tmp_path, capsys, monkeypatch):
+    from tsdtool.collectors import files
+
+    server = _serve(tmp_path, ["one"])
+    started = []
+    real = wire.first_pull
+
+    def spy(*args):
+        started.append(real(*args))
+        return started[-1]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(wire, "first_pull", spy)
+    monkeypatch.setattr(files, "pull", interrupted)
+    try:
+        code = quick.main(["-H", "127.0.0.1", "-P", str(server.port), "pull", "/sdcard/big.bin", "-o",
+                           str(tmp_path / "out")])
+    finally:
+        server.stop()
+    assert code == 130 and "interrupted" in capsys.readouterr().err
+    [first] = started
+    assert first.receiving is not None  # the RECV had gone out
+    assert not first.receiving._thread.is_alive() and first.receiving._sock.fileno() == -1
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,289 @@
+"""The adb wire without adbutils: a pull's first requests, sent before the heavy imports.
+
+``tsdtool pull`` imports adbutils, the output folder, hashing, progress and the views before it
+can write a byte: about 60–100 ms in which adb's own client, a C program, has long sent RECV.
+:func:`first_pull` asks what the pull will ask first (the device list, STAT and RECV of the
+first path) with nothing but the standard library, and a thread drains the RECV reply into
+memory while the rest is imported, so the terminal's link carries data from the start instead
+of stalling on a full socket buffer (a loopback socket holds only 128–400 KB).
+
+Only clean answers are kept. Anything else (no server, a terminal not in ``device`` state,
+none or several attached, a missing or unusual path, a refusal, a lost or silent connection)
+stops the early requests where they are, and the usual code (:mod:`tsdtool.transport.adb`)
+asks that question again and words the error as it always did. A terminal that does not
+answer within ``--timeout`` here is therefore waited for once more there.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import stat as _stat
+import struct
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tsdtool import errors
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5037
+MAX_SYNC_PATH = 1024  # adb's sync protocol refuses longer paths
+HOLD = 8 * 1024 * 1024  # at most this much of a reply is held in memory before it has a sink
+_READ = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    """Where the adb server is, and whether tsdtool may start one there."""
+
+    host: str
+    port: int
+    host_given: bool  # by -H or the environment: then a server is never started
+    source: str  # where the address came from, for messages
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def resolve_server(
+    host: str | None = None, port: int | None = None, env: Mapping[str, str] | None = None
+) -> ServerAddress:
+    """Pick the adb server address: flags, then the adb environment variables, then the default."""
+    env = os.environ if env is None else env
+    if host or port:
+        return ServerAddress(host or DEFAULT_HOST, port or DEFAULT_PORT, bool(host), "-H/-P")
+    spec = env.get("ADB_SERVER_SOCKET", "")
+    if spec:
+        # adb's socket spec: tcp:PORT, tcp:HOST:PORT (IPv6 hosts come bracketed).
+        parts = spec.split(":")
+        if parts[0] != "tcp" or not parts[-1].isdigit():
+            raise errors.UsageError(
+                f"ADB_SERVER_SOCKET={spec!r} is not of the form tcp:HOST:PORT"
+            )
+        given = len(parts) > 2
+        h = ":".join(parts[1:-1]).strip("[]") if given else DEFAULT_HOST
+        return ServerAddress(h, int(parts[-1]), given, "ADB_SERVER_SOCKET")
+    env_host = env.get("ANDROID_ADB_SERVER_ADDRESS") or env.get("ANDROID_ADB_SERVER_HOST")
+    env_port = env.get("ANDROID_ADB_SERVER_PORT", "")
+    if env_port and not env_port.isdigit():
+        raise errors.UsageError(f"ANDROID_ADB_SERVER_PORT={env_port!r} is not a port number")
+    if env_host or env_port:
+        return ServerAddress(
+            env_host or DEFAULT_HOST,
+            int(env_port) if env_port else DEFAULT_PORT,
+            bool(env_host),
+            "environment",
+        )
+    return ServerAddress(DEFAULT_HOST, DEFAULT_PORT, False, "default")
+
+
+def check_device_path(path: str) -> str:
+    if not path.startswith("/"):
+        raise errors.UsageError(f"{path!r}: device paths are absolute (like /sdcard/Download)")
+    if "\x00" in path or "\n" in path:
+        raise errors.UsageError(f"{path!r}: a device path cannot hold NUL or a newline")
+    if len(path.encode("utf-8", "surrogateescape")) > MAX_SYNC_PATH:
+        raise errors.UsageError(f"{path[:40]!r}…: a device path is at most {MAX_SYNC_PATH} bytes (adb sync)")
+    return path
+
+
+def reach(address: ServerAddress) -> socket.socket:
+    """A connection to the server, made as the usual reachability probe makes it (3 s to connect;
+    an ASCII host as bytes, so getaddrinfo skips the idna codec)."""
+    host: str | bytes = address.host
+    if host.isascii():
+        host = host.encode("ascii")
+    return socket.create_connection((host, address.port), timeout=3)
+
+
+def keep_alive(sock: socket.socket) -> None:
+    """adbutils' socket options: keep-alive, and on Linux its probe timings."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    if sys.platform.startswith("linux"):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 10)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 10)
+
+
+class Unclean(Exception):
+    """An answer other than the plain one: left for the usual code to ask again and word."""
+
+
+def _exact(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise Unclean("closed")
+        data += chunk
+    return data
+
+
+def _request(sock: socket.socket, service: str) -> None:
+    data = service.encode("utf-8", "surrogateescape")
+    sock.sendall(b"%04x" % len(data) + data)
+    if _exact(sock, 4) != b"OKAY":
+        raise Unclean(service)
+
+
+@dataclass
+class FirstPull:
+    """What a pull learned before its heavy imports; each part None when it was not (cleanly) had.
+
+    ``reached``: the server took a connection (the usual reachability probe, already made).
+    ``listing``: its answer to ``host:devices-l``. ``top``: the first path's STAT (mode, size,
+    mtime). ``receiving``: that path's RECV, under way. Whoever takes ``receiving`` closes it;
+    :meth:`close` closes it if nobody did."""
+
+    path: str
+    reached: bool | None = None
+    listing: str | None = None
+    top: tuple[int, int, int] | None = None
+    receiving: Draining | None = None
+
+    def close(self) -> None:
+        if self.receiving is not None:
+            self.receiving.close()
+
+
+def first_pull(host: str | None, port: int | None, serial: str | None, path: str, timeout: float,
+               env: Mapping[str, str] | None = None) -> FirstPull:
+    """Ask the server and the terminal what a pull of ``path`` asks first, as far as the answers
+    are plain; RECV only for a regular file on the one terminal the usual selection would pick."""
+    env = os.environ if env is None else env
+    first = FirstPull(path)
+    try:
+        check_device_path(path)
+        address = resolve_server(host, port, env)
+    except errors.UsageError:
+        return first
+    try:
+        sock = reach(address)
+    except OSError:
+        first.reached = False
+        return first
+    first.reached = True
+    try:
+        with sock:
+            sock.settimeout(timeout)
+            _request(sock, "host:devices-l")
+            size = _exact(sock, 4)
+            first.listing = _exact(sock, int(size, 16)).decode("utf-8", "replace")
+        chosen = _the_one(first.listing, serial or env.get("ANDROID_SERIAL") or None)
+        if chosen is None:
+            return first
+        sock = reach(address)
+        keep_alive(sock)  # as adbutils makes every connection: this one may carry a long RECV
+        sock.settimeout(timeout)
+        _request(sock, f"host:transport:{chosen}")
+        _request(sock, "sync:")
+        encoded = path.encode("utf-8", "surrogateescape")
+        sock.sendall(b"STAT" + struct.pack("<I", len(encoded)) + encoded)
+        reply = _exact(sock, 16)
+        if reply[:4] != b"STAT":
+            raise Unclean("STAT")
+        first.top = struct.unpack("<III", reply[4:])
+        if not _stat.S_ISREG(first.top[0]):
+            sock.close()
+            return first
+        sock.sendall(b"RECV" + struct.pack("<I", len(encoded)) + encoded)
+        first.receiving = Draining(sock)
+    except (OSError, ValueError, Unclean):
+        sock.close()
+    except BaseException:  # Ctrl-C: nothing is left open behind the message
+        sock.close()
+        raise
+    return first
+
+
+def _the_one(listing: str, serial: str | None) -> str | None:
+    """The serial the usual selection picks from ``listing`` when that selection succeeds."""
+    from tsdtool.parsers.adb_devices import parse_devices_l
+
+    entries = parse_devices_l(listing)
+    if serial:
+        entries = [e for e in entries if e.serial == serial]
+    return entries[0].serial if len(entries) == 1 and entries[0].state == "device" else None
+
+
+class Draining:
+    """A RECV under way: a thread reads its reply into memory (at most :data:`HOLD` bytes)
+    until :meth:`take` hands the socket on, the held bytes first. Use as
+    ``with draining as c: read from c.conn``; leaving closes the socket."""
+
+    def __init__(self, sock: socket.socket, hold: int = HOLD):
+        from tsdtool import threads
+
+        self._sock, self._hold = sock, hold
+        self._held: list[bytes] = []
+        self._error: OSError | None = None
+        self._wake, self._waker = socket.socketpair()
+        self._thread = threads.start(self._drain, name="tsdtool-drain")
+        self.conn: Replay | None = None
+
+    def _drain(self) -> None:
+        held = 0
+        try:
+            while held < self._hold:
+                ready, _, _ = select.select([self._sock, self._wake], [], [])
+                if self._wake in ready:
+                    return
+                chunk = self._sock.recv(_READ)
+                if not chunk:
+                    return
+                self._held.append(chunk)
+                held += len(chunk)
+        except OSError as exc:  # handed to whoever takes the stream, when it gets there
+            self._error = exc
+
+    def take(self) -> Replay:
+        """Stop the thread; the stream, what it held coming first."""
+        if self.conn is None:
+            self._waker.send(b".")
+            self._thread.join()
+            self._wake.close()
+            self._waker.close()
+            self.conn = Replay(self._sock, self._held, self._error)
+        return self.conn
+
+    def close(self) -> None:
+        self.take()
+        self._sock.close()
+
+    def __enter__(self) -> Draining:
+        self.take()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Replay:
+    """A socket's reads with some bytes already received in front of them (and then the error
+    met while receiving them, if any)."""
+
+    def __init__(self, sock: socket.socket, held: list[bytes], error: OSError | None):
+        self._sock, self._held, self._error = sock, held, error
+        self._at = 0  # of the first held piece, already read
+
+    def recv_into(self, view: memoryview, nbytes: int = 0) -> int:
+        if not self._held:
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+            return self._sock.recv_into(view, nbytes)
+        piece = self._held[0]
+        n = min(nbytes or len(view), len(piece) - self._at)
+        view[:n] = memoryview(piece)[self._at:self._at + n]
+        self._at += n
+        if self._at == len(piece):
+            self._held.pop(0)
+            self._at = 0
+        return n
+
+    def recv(self, n: int) -> bytes:
+        buf = bytearray(n)
+        got = self.recv_into(memoryview(buf), n)
+        return bytes(buf[:got])
