@@ -309,3 +309,46 @@ def test_pull_db_of_a_package_not_installed_leaves_no_folder(fake_server, tmp_pa
     code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "pull-db", "com.no.such.app", "-o", out_dir)
     assert code == 3 and "com.no.such.app is not installed on" in err, (code, err)
     assert not (tmp_path / "out").exists()  # a typo leaves nothing behind to clean up
+
+
+def test_run_as_lists_beside_pm_path(fake_terminal, tmp_path, monkeypatch, wal):
+    """pull-db asks run-as's find while `pm path` is still unanswered: here `pm path` waits until
+    the find has gone out, which it never would if the find waited for `pm path`."""
+    import threading
+    import time
+
+    from tsdtool.collectors import database
+
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
+                         files={f"{DATA}/databases/app.db": wal.db, f"{DATA}/databases/app.db-wal": wal.wal})
+    real, seen = database.ensure_installed, threading.Event()
+
+    def installed(device, package):
+        deadline = time.monotonic() + 10
+        while not any(c.startswith(f"run-as {DBG} find ") for c in fake.spy.commands):
+            if time.monotonic() > deadline:
+                raise AssertionError("run-as's find waited for pm path")
+            time.sleep(0.01)
+        seen.set()
+        real(device, package)
+
+    monkeypatch.setattr(database, "ensure_installed", installed)
+    pull, out = database.pull_db(fake.device(), DBG, tmp_path / "out")
+    assert seen.is_set() and pull.complete
+    assert len([c for c in fake.spy.commands if c.startswith(f"run-as {DBG} find ")]) == 1  # its turn took it
+    db = out.root / "internal/databases/app.db"
+    assert rows_in(db, db.with_name("app.db-wal")) == ROWS
+
+
+def test_a_package_not_installed_waits_for_the_listing_asked_beside(fake_terminal, tmp_path, monkeypatch):
+    from tsdtool.apps import access
+    from tsdtool.collectors import database
+
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}])
+    waited = []
+    real = access.Reach.settle
+    monkeypatch.setattr(access.Reach, "settle", lambda self: waited.append(dict(self._ahead)) or real(self))
+    with pytest.raises(errors.RemoteFileError, match="is not installed"):
+        database.pull_db(fake.device(), "com.no.such.app", tmp_path / "out")
+    assert [list(w) for w in waited] == [[0]] and not (tmp_path / "out").exists()
+

@@ -410,6 +410,26 @@ class Reach:
         self._ways: list[Way] = []
         self._turn = 0  # the way being tried or yielded
         self._ahead: dict[int, Callable[[], list[Found]]] = {}  # listings asked before their turn
+        self._first: RunAs | None = None  # the way whose listing :meth:`begin` asked
+
+    def begin(self) -> None:
+        """Ask now for the first way's listing (run-as's ``find``), on a thread of its own, while the
+        caller asks something else (``pm path``); taken in its turn. It only reads, so it may go
+        out before the caller knows the package is installed: :meth:`settle` waits for it then."""
+        from tsdtool import threads
+
+        self._first = RunAs(self.device, self.package)
+        self._first.refused = self.refused.get(self._first.name)
+        self._ahead[0] = threads.beside(self._first.list, self.folders(self._first), name="tsdtool-list")
+
+    def settle(self) -> None:
+        """Wait for every listing asked ahead and forget it (the caller gives up)."""
+        for listing in self._ahead.values():
+            try:
+                listing()
+            except errors.TsdError:
+                pass  # the caller's own error says what happened
+        self._ahead.clear()
 
     def folders(self, way: Way) -> tuple[str, ...]:
         if way.area == "internal":
@@ -431,6 +451,8 @@ class Reach:
     def __iter__(self) -> Iterator[tuple[Way, list[Found]]]:
         internal = False
         self._ways = ways(self.device, self.package, self.profile.shared_dirs(self.package))
+        if self._first is not None:
+            self._ways[0] = self._first  # run-as, listed since begin()
         for n, way in enumerate(self._ways):
             self._turn = n
             if isinstance(way, Root) and (internal or not self.root):

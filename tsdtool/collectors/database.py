@@ -135,7 +135,7 @@ def pull_databases(
     device: Device, package: str, out: OutputDir, *, root: bool = False, progress: Progress | None = None,
     profile_dirs: Sequence[Path] = (), prefix: str = "", known: Sequence[Attempt] = (),
     backup_wait: float | None = None, later: list[Callable[[], Any]] | None = None,
-    match: app_profiles.AppMatch | None = None,
+    match: app_profiles.AppMatch | None = None, reach: access.Reach | None = None,
 ) -> DatabasePull:
     """Pull and check every database of ``package`` into ``out`` (see the module docstring).
 
@@ -157,13 +157,14 @@ def pull_databases(
             here waits for them and writes ``databases.json`` (the records' ``check`` and
             ``complete`` are filled in then); the caller runs it once the rest has arrived.
         match: the app profile, when the caller has looked it up already.
+        reach: the ways in, when the caller has begun asking already (:meth:`~access.Reach.begin`).
     """
     check_package(package)
     progress = progress or NullProgress()
     match = match or app_profiles.for_package(package, profile_dirs)
     databases: list[dict[str, Any]] = []
     checks = ThreadPoolExecutor(1, thread_name_prefix="tsdtool-dbcheck")
-    reach = access.Reach(device, package, match.profile, root=root, known=known)
+    reach = reach or access.Reach(device, package, match.profile, root=root, known=known)
     try:
         for way, files in reach:
             probed = gzpull.probe_beside(way, files)  # gzip and the sizes, asked while the headers are read
@@ -323,10 +324,16 @@ def pull_db(
 
     installed = threads.beside(ensure_installed, device, check_package(package), name="tsdtool-installed")
     match = app_profiles.for_package(package, profile_dirs)  # read while `pm path` is asked
-    installed()  # before the folder exists: a typo leaves nothing behind
+    reach = access.Reach(device, package, match.profile, root=root)
+    reach.begin()  # run-as's find goes beside `pm path` too
+    try:
+        installed()  # before the folder exists: a typo leaves nothing behind
+    except errors.TsdError:
+        reach.settle()
+        raise
     out = OutputDir(output or default_output(package))
     return pull_databases(device, package, out, root=root, progress=progress, profile_dirs=profile_dirs,
-                          backup_wait=backup_wait, match=match), out
+                          backup_wait=backup_wait, match=match, reach=reach), out
 
 
 class DatabaseCollector(AppCollector):
