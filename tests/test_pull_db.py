@@ -352,3 +352,33 @@ def test_a_package_not_installed_waits_for_the_listing_asked_beside(fake_termina
         database.pull_db(fake.device(), "com.no.such.app", tmp_path / "out")
     assert [list(w) for w in waited] == [[0]] and not (tmp_path / "out").exists()
 
+
+def test_a_piped_pull_db_says_its_result_without_rich(fake_terminal, tmp_path, wal):
+    """Piped, pull-db's result is plain lines (console.lines: the characters Rich would write), so
+    Rich is neither imported ahead nor for the result."""
+    import subprocess
+    import sys
+    import textwrap
+
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
+                         files={f"{DATA}/databases/app.db": wal.db, f"{DATA}/databases/app.db-wal": wal.wal,
+                                f"{DATA}/databases/[bold]x:smile:.db": plain_database()})
+    probe = textwrap.dedent("""
+        import sys
+        from tsdtool.quick import main
+        code = main(sys.argv[1:])
+        print(code, sorted(m for m in sys.modules if m.startswith("rich")))
+    """)
+    proc = subprocess.run([sys.executable, "-c", probe, *map(str, fake.args), "pull-db", DBG, "-o",
+                           str(tmp_path / "out")], cwd=Path(__file__).parent.parent, capture_output=True, text=True,
+                          timeout=60)
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == "0 []", proc.stdout + proc.stderr
+    assert lines[0] == f"{DBG} — app profile Any app (auto-discovery)"
+    assert lines[1].startswith("  ✓ run-as   /data/data/com.acme.scan: ")
+    # device text is never read as markup or an emoji code (the local name is Windows-safe)
+    assert f"  {DATA}/databases/[bold]x:smile:.db → internal/databases/[bold]x_smile_.db: integrity ok, 1 tables, " \
+           "2 rows, rollback" in lines
+    assert f"  {DATA}/databases/app.db → internal/databases/app.db: integrity ok, 1 tables, 3 rows, wal (-wal applied)" \
+        in lines
+    assert lines[-2] == f"written to {tmp_path / 'out'}"

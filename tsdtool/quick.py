@@ -87,7 +87,9 @@ def pull_db(settings: Settings, package: str, output: Path | None = None, root: 
 
         views.backup_notice(backup_wait)
     else:  # what the check and the result need is imported while the first requests wait on the terminal
-        preload(("rich.console", "tsdtool.views", "sqlite3", "tsdtool.apps.dbcheck"))
+        # Rich only where the result is drawn for a terminal (piped, it is written without Rich)
+        rich = () if console.surely_plain(sys.stdout) else ("rich.console",)
+        preload((*rich, "tsdtool.views", "sqlite3", "tsdtool.apps.dbcheck"))
     pull, out = database.pull_db(settings.device(), package, output, root=root, profile_dirs=settings.profile_dirs,
                                  progress=progress.make(console.err_is_terminal()),
                                  backup_wait=backup_wait if backup else None)

@@ -406,12 +406,15 @@ def apps_table(apps: list[dict[str, Any]]) -> None:
 
 
 def shown(text: object) -> str:
-    """Device text made safe to print: markup escaped, control characters and undecodable
-    bytes made visible (a file name may carry an ANSI escape or a newline)."""
-    import re
+    """Device text made safe to print as Rich markup: :func:`visible`, markup escaped."""
+    return escape(visible(text))
 
+
+def visible(text: object) -> str:
+    """Device text with control characters and undecodable bytes made visible (a file name may
+    carry an ANSI escape or a newline)."""
     raw = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return escape(re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", raw))
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", raw)
 
 
 def _problems(items: list[Any]) -> int:
@@ -424,35 +427,38 @@ def _problems(items: list[Any]) -> int:
 
 
 def pull_db_result(pull: Any, out: Any) -> int:
-    """Each way tried and why, each database with its check, then the folder; 3 when partial."""
-    con = console.out()
-    con.print(f"[bold]{shown(pull.package)}[/] — app profile {shown(pull.profile.profile.name)}")
+    """Each way tried and why, each database with its check, then the folder; 3 when partial.
+    Written as plain lines where Rich would write the same (:func:`console.lines`)."""
+    profile = visible(pull.profile.profile.name)
+    rows: list[list[console.Piece]] = [[(visible(pull.package), "bold"), f" — app profile {profile}"]]
     for a in pull.attempts:
-        mark = "[green]✓[/]" if a.ok else "[red]✗[/]"
-        con.print(f"  {mark} {a.way:<8} {shown(a.reason)}", soft_wrap=True)
+        rows.append(["  ", ("✓", "green") if a.ok else ("✗", "red"), f" {a.way:<8} {visible(a.reason)}"])
     if pull.not_readable and pull.databases:  # found elsewhere (shared storage); the private folder stays unread
-        con.print(f"  [yellow]{shown(pull.not_readable)}[/]", soft_wrap=True)
+        rows.append(["  ", (visible(pull.not_readable), "yellow")])
     for db in pull.databases:
         check = db.get("check") or {}
+        summary: list[console.Piece]
         if check.get("error"):
-            summary = f"[red]cannot open:[/] {shown(check['error'])}"
+            summary = [("cannot open:", "red"), f" {visible(check['error'])}"]
         elif check:
-            rows = sum(n for n in check["tables"].values() if n)
-            state = "[green]integrity ok[/]" if check["ok"] else "[red]integrity: " + shown("; ".join(
-                check["integrity"][:3])) + "[/]"
+            rows_ = sum(n for n in check["tables"].values() if n)
+            state = ("integrity ok", "green") if check["ok"] else \
+                ("integrity: " + visible("; ".join(check["integrity"][:3])), "red")
             applied = f" ({', '.join(check['sidecars'])} applied)" if check["sidecars"] else ""
-            summary = f"{state}, {check['table_count']} tables, {rows} rows, {check['journal']}{applied}"
+            summary = [state, f", {check['table_count']} tables, {rows_} rows, {check['journal']}{applied}"]
         else:
-            summary = "[red]not copied[/]"
-        local = shown(db["files"].get("db", "—"))
-        con.print(f"  {shown(db['device_path'])} → {local}: {summary}", soft_wrap=True)
+            summary = [("not copied", "red")]
+        rows.append([f"  {visible(db['device_path'])} → {visible(db['files'].get('db', '—'))}: ", *summary])
         for role, why in db["missing"].items():
-            con.print(f"    [red]{role} missing:[/] {shown(why)}", soft_wrap=True)
+            rows.append(["    ", (f"{role} missing:", "red"), f" {visible(why)}"])
     if not pull.databases:
-        none = "  no database in the app's folders"
-        con.print(f"  [red]{shown(pull.not_readable)}[/]" if pull.not_readable else none, soft_wrap=True)
+        rows.append([("  " + visible(pull.not_readable), "red")] if pull.not_readable
+                    else ["  no database in the app's folders"])
+    console.lines(rows)
     failed = _problems(out.items)
-    con.print(f"written to {console.path(out.root)}", soft_wrap=True)
+    from tsdtool.escapes import shell_path
+
+    console.lines([[f"written to {console.printable(shell_path(out.root))}"]])
     partial = failed or not pull.complete or not any(a.ok for a in pull.attempts)
     return ExitCode.PARTIAL if partial else ExitCode.OK
 
