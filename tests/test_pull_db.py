@@ -379,6 +379,20 @@ def test_a_piped_pull_db_says_its_result_without_rich(fake_terminal, tmp_path, w
     # device text is never read as markup or an emoji code (the local name is Windows-safe)
     assert f"  {DATA}/databases/[bold]x:smile:.db → internal/databases/[bold]x_smile_.db: integrity ok, 1 tables, " \
            "2 rows, rollback" in lines
-    assert f"  {DATA}/databases/app.db → internal/databases/app.db: integrity ok, 1 tables, 3 rows, wal (-wal applied)" \
-        in lines
+    assert f"  {DATA}/databases/app.db → internal/databases/app.db: integrity ok, 1 tables, 3 rows, " \
+           "wal (-wal applied)" in lines
     assert lines[-2] == f"written to {tmp_path / 'out'}"
+
+
+def test_the_database_module_leaves_what_comes_later_unimported():
+    """pull-db imports collectors.database before its first request: json (the summary),
+    concurrent.futures with logging (the checks and streams), the check and the backup rung
+    are imported where used, after the first requests went out."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; import tsdtool.quick, tsdtool.collectors.database; print(sorted(m for m in ('json', "
+             "'concurrent.futures', 'logging', 'tsdtool.apps.backup', 'tsdtool.apps.dbcheck') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).parent.parent, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr

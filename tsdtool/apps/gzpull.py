@@ -40,7 +40,6 @@ from __future__ import annotations
 import threading
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -249,6 +248,8 @@ def fetch(
     ``arrived``: called with {device path: local ``.part`` path} of the files that came whole, while
     their SHA-256 is still to be taken; what it returns is called once that is done, and must
     wait for whatever reads those files (they are renamed next: Windows refuses an open file)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     why, known = probed() if probed is not None else probe(way, files)
     known = {f.path: known[f.path] for f in files if f.path in known}
     if why:

@@ -936,7 +936,7 @@ _collect_job.preload = (  # type: ignore[attr-defined]
     "email.generator",  # the .eml
     "tsdtool.apps.gzpull", "tsdtool.collectors.sinks", "tsdtool.pc.items",
     "tsdtool.console",
-    "tsdtool.apps.access", "tsdtool.apps.backup", "tsdtool.apps.dbcheck", "tsdtool.apps.facts", "tsdtool.apps.fetch",
+    "tsdtool.apps.access", "tsdtool.apps.dbcheck", "tsdtool.apps.facts", "tsdtool.apps.fetch",
     "tsdtool.apps.profiles", "tsdtool.apps.tarstream",
     "tsdtool.bundle.host", "tsdtool.bundle.redact", "tsdtool.bundle.report_html", "tsdtool.bundle.report_repro",
     "tsdtool.bundle.writer",

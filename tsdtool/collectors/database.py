@@ -25,17 +25,14 @@ Local layout, below ``prefix``: ``internal/<path below /data/data/PKG>``,
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tsdtool import errors
-from tsdtool.apps import access, backup, dbcheck, gzpull, tarstream
+from tsdtool.apps import access, gzpull
 from tsdtool.apps import profiles as app_profiles
 from tsdtool.apps.access import Attempt, Found, Way
 from tsdtool.apps.fetch import fetch
@@ -44,6 +41,10 @@ from tsdtool.outdir import FAILED, OutputDir, reason_of
 from tsdtool.paths import safe_component, safe_relpath
 from tsdtool.progress import NullProgress, Progress
 from tsdtool.transport.adb import Device
+
+if TYPE_CHECKING:  # imported where used: not needed before pull-db's first requests (json, concurrent.futures
+    # with logging, the check's tempfile), or only on the tar and backup paths (tarfile)
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 KIND = "database"
 PRIVATE_WAYS = ("run-as", "su", "backup")
@@ -159,6 +160,8 @@ def pull_databases(
         match: the app profile, when the caller has looked it up already.
         reach: the ways in, when the caller has begun asking already (:meth:`~access.Reach.begin`).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     check_package(package)
     progress = progress or NullProgress()
     match = match or app_profiles.for_package(package, profile_dirs)
@@ -197,6 +200,9 @@ def pull_databases(
         out.skip(f"{prefix}databases", f"pull-db {package}", pull.not_readable, kind=KIND, status=FAILED)
 
     def finish() -> DatabasePull:
+        import json
+        from concurrent.futures import Future
+
         checks.shutdown(wait=True)
         for record in databases:
             if isinstance(record["check"], Future):
@@ -221,6 +227,10 @@ def _check_on_arrival(sets: list[DatabaseSet], checks: ThreadPoolExecutor, out: 
     the bench's database) and hash (~0.04 s) overlap, and the next ways' folders are listed
     meanwhile. Only where nothing else is left to copy: in collect the check runs while the next
     items arrive (``later``)."""
+
+    from concurrent.futures import wait
+
+    from tsdtool.apps import dbcheck
 
     def arrived(paths: dict[str, str]) -> Callable[[], None]:
         reach.list_ahead()
@@ -250,6 +260,8 @@ def _record(
     missing = {role: _failure(out, f.path) for role, f in roles.items() if f.path not in items}
     check = early
     if "db" in files and check is None:
+        from tsdtool.apps import dbcheck
+
         path = lambda role: out.root / files[role] if role in files else None  # noqa: E731
         check = checks.submit(dbcheck.check, path("db"), path("-wal"), path("-journal"), scratch_root=out.root)
     return {"device_path": dbset.db.path, "way": way.name, "files": files, "missing": missing,
@@ -261,6 +273,7 @@ def _through_backup(
     wait: float | None, progress: Progress, checks: ThreadPoolExecutor,
 ) -> tuple[Attempt, list[dict[str, Any]]]:
     """The ``backup`` rung: ``adb backup`` of the one package, unpacked as ``internal/…``."""
+    from tsdtool.apps import backup, tarstream
     from tsdtool.parsers import dumpsys_package
 
     if wait is None:
@@ -312,6 +325,8 @@ def _failure(out: OutputDir, source: str) -> str:
 
 
 def default_output(package: str) -> Path:
+    from datetime import datetime
+
     return Path("tsd-output") / f"{safe_component(package)}-databases-{datetime.now():%Y%m%d-%H%M%S}"
 
 
