@@ -11,9 +11,11 @@ import os
 import re
 import sys
 from functools import cache
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not typing's: typing is not imported at start-up (a pull's first request waits for it)
 if TYPE_CHECKING:  # Rich is imported when something is drawn, not at start-up
+    from typing import Any
+
     from rich.console import Console
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

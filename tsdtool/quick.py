@@ -14,26 +14,26 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tsdtool import console, errors
 from tsdtool.errors import ExitCode
 
+TYPE_CHECKING = False  # typing and dataclasses are not imported before a pull's first request (transport/wire.py)
+if TYPE_CHECKING:
+    from typing import Any
 
-@dataclass
+
 class Settings:
     """The global options (``tsdtool -s SERIAL -H HOST -P PORT …``)."""
 
-    serial: str | None = None
-    host: str | None = None
-    port: int | None = None
-    timeout: float = 20.0
-    verbose: bool = False
-    start_server: bool = True
-    profile_dirs: list[Path] = field(default_factory=list)
-    _adb: object = None
+    def __init__(self, serial: str | None = None, host: str | None = None, port: int | None = None,
+                 timeout: float = 20.0, verbose: bool = False, start_server: bool = True,
+                 profile_dirs: list[Path] | None = None):
+        self.serial, self.host, self.port, self.timeout = serial, host, port, timeout
+        self.verbose, self.start_server = verbose, start_server
+        self.profile_dirs: list[Path] = [] if profile_dirs is None else profile_dirs
+        self._adb: object = None
 
     def adb(self):
         from tsdtool.transport.adb import Adb

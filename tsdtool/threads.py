@@ -12,7 +12,10 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported on the way to a pull's first byte (transport/wire.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def start(target: Callable[..., Any], *args: Any, name: str) -> threading.Thread:

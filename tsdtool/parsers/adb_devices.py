@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-from tsdtool.transport.types import DeviceEntry
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from tsdtool.transport.types import DeviceEntry
 
 TAG_KEYS = ("usb", "product", "model", "device", "transport_id")
 _TAG = re.compile(r"^({}):(\S*)$".format("|".join(TAG_KEYS)))
@@ -29,6 +31,13 @@ def transport_of(serial: str, tags: dict[str, str]) -> str:
 
 
 def parse_devices_l(text: str) -> list[DeviceEntry]:
+    from tsdtool.transport.types import DeviceEntry  # here: wire.first_pull reads the list before dataclasses
+
+    return [DeviceEntry(serial, state, transport_of(serial, tags), tags) for serial, state, tags in listed(text)]
+
+
+def listed(text: str) -> list[tuple[str, str, dict[str, str]]]:
+    """Each listed terminal's serial, state and tags."""
     entries = []
     for line in text.splitlines():
         words = line.split()
@@ -44,5 +53,5 @@ def parse_devices_l(text: str) -> list[DeviceEntry]:
                 state_words.append(word)
         if not state_words:
             continue
-        entries.append(DeviceEntry(serial, " ".join(state_words), transport_of(serial, tags), tags))
+        entries.append((serial, " ".join(state_words), tags))
     return entries

@@ -22,10 +22,13 @@ import socket
 import stat as _stat
 import struct
 import sys
+from collections import namedtuple
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from tsdtool import errors
+
+# No dataclasses or typing here, nor in what runs before RECV (quick.py's parse, the device
+# list's parser): importing dataclasses alone (inspect, ast, dis, tokenize) took 15-40 ms.
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5037
@@ -34,14 +37,12 @@ HOLD = 8 * 1024 * 1024  # at most this much of a reply is held in memory before 
 _READ = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class ServerAddress:
-    """Where the adb server is, and whether tsdtool may start one there."""
+class ServerAddress(namedtuple("ServerAddress", "host port host_given source")):
+    """Where the adb server is (``host``, ``port``), whether tsdtool may start one there
+    (``host_given`` by -H or the environment: then a server is never started), and where the
+    address came from (``source``, for messages)."""
 
-    host: str
-    port: int
-    host_given: bool  # by -H or the environment: then a server is never started
-    source: str  # where the address came from, for messages
+    __slots__ = ()
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"
@@ -128,7 +129,6 @@ def _request(sock: socket.socket, service: str) -> None:
         raise Unclean(service)
 
 
-@dataclass
 class FirstPull:
     """What a pull learned before its heavy imports; each part None when it was not (cleanly) had.
 
@@ -137,11 +137,12 @@ class FirstPull:
     mtime). ``receiving``: that path's RECV, under way. Whoever takes ``receiving`` closes it;
     :meth:`close` closes it if nobody did."""
 
-    path: str
-    reached: bool | None = None
-    listing: str | None = None
-    top: tuple[int, int, int] | None = None
-    receiving: Draining | None = None
+    def __init__(self, path: str):
+        self.path = path
+        self.reached: bool | None = None
+        self.listing: str | None = None
+        self.top: tuple[int, int, int] | None = None
+        self.receiving: Draining | None = None
 
     def close(self) -> None:
         if self.receiving is not None:
@@ -200,12 +201,10 @@ def first_pull(host: str | None, port: int | None, serial: str | None, path: str
 
 def _the_one(listing: str, serial: str | None) -> str | None:
     """The serial the usual selection picks from ``listing`` when that selection succeeds."""
-    from tsdtool.parsers.adb_devices import parse_devices_l
+    from tsdtool.parsers.adb_devices import listed
 
-    entries = parse_devices_l(listing)
-    if serial:
-        entries = [e for e in entries if e.serial == serial]
-    return entries[0].serial if len(entries) == 1 and entries[0].state == "device" else None
+    entries = [(s, state) for s, state, _ in listed(listing) if not serial or s == serial]
+    return entries[0][0] if len(entries) == 1 and entries[0][1] == "device" else None
 
 
 class Draining:
