@@ -263,16 +263,17 @@ def ask_field(question: Any) -> str:
         err.print(f"[bold]{escape(question.label)}[/]{hint}")
         for n, choice in enumerate(question.choices, 1):
             err.print(f"  {n:>2}. {escape(choice)}")
-        answer = Prompt.ask(f"  {escape(question.pick)}", console=err, default="", show_default=False).strip()
+        answer = Prompt.ask(f"  {escape(question.pick)}", console=err, default="", show_default=False,
+                            stream=console.keyboard).strip()
         pick = int(answer) if answer.isdigit() else 0
         return question.choices[pick - 1] if 1 <= pick <= len(question.choices) else answer
     if not question.multiline:
         return Prompt.ask(f"[bold]{escape(question.label)}[/]{hint}{default}", console=err, default="",
-                          show_default=False)
+                          show_default=False, stream=console.keyboard)
     ends = escape(question.ends or "end with an empty line")
     err.print(f"[bold]{escape(question.label)}[/]{hint}{default} [dim]— {ends}[/]")
     lines = []
-    while line := Prompt.ask("  ", console=err, default="", show_default=False):
+    while line := Prompt.ask("  ", console=err, default="", show_default=False, stream=console.keyboard):
         lines.append(line)
     return "\n".join(lines)
 
