@@ -661,41 +661,51 @@ def test_work_beside_hands_back_its_value_or_its_error_when_waited_for():
 
 def test_without_questions_the_app_data_does_not_wait_for_the_device_facts(fake_server, tsd, tmp_path, monkeypatch):
     """--no-input: nothing needs the device facts first, so the database and the log start beside
-    them. The facts hold until the database has begun (sequential lanes would never let it)."""
+    them. The facts hold until the database has begun (sequential lanes would never let it). The
+    database starts once the package is chosen, before its version is read; the app facts, which
+    use the version, wait for it."""
     import threading
 
     from tsdtool.collectors.app_facts import AppFactsCollector
     from tsdtool.collectors.database import DatabaseCollector
     from tsdtool.collectors.device_facts import DeviceFactsCollector
     from tsdtool.collectors.logs import LogcatCollector
-    from tsdtool.collectors.packages import AppVersionsCollector
+    from tsdtool.parsers import dumpsys_package
 
     begun = {"database": threading.Event(), "logcat": threading.Event()}
     waited: list[bool] = []
     versions_known: list[bool] = []  # at the start of each app collector: the app versions are in
     facts, database, logcat = DeviceFactsCollector.collect, DatabaseCollector.collect, LogcatCollector.collect
-    app_facts, versions = AppFactsCollector.collect, AppVersionsCollector.collect
+    app_facts = AppFactsCollector.collect
 
     def facts_after_the_rest(self, ctx):
         waited.append(all(e.wait(20) for e in begun.values()))
         return facts(self, ctx)
 
+    chosen_first: list[bool] = []  # when the version is read: the database has begun
+
+    def version_name(ctx):
+        return [a.get("version_name") for a in ctx.facts.get("apps", [])]
+
     def flag(name, real):
         def run(self, ctx):
             begun[name].set()
-            versions_known.append("apps" in ctx.facts) if name == "database" else None
+            versions_known.append(ctx.facts.get("packages") == ["com.example.scanner.demo"]) if name == "database" \
+                else None
             return real(self, ctx)
         return run
 
     def app_facts_seeing_versions(self, ctx):
-        versions_known.append("apps" in ctx.facts)
+        versions_known.append(version_name(ctx) == ["1.4.2-debug"])
         return app_facts(self, ctx)
 
-    def versions_after_the_database_could_begin(self, ctx):
-        begun["database"].wait(1)  # it cannot, if it waits for the versions as it must
-        return versions(self, ctx)
+    parse = dumpsys_package.parse
 
-    monkeypatch.setattr(AppVersionsCollector, "collect", versions_after_the_database_could_begin)
+    def version_after_the_database_began(raw, package):
+        chosen_first.append(begun["database"].wait(10))  # it could not, if it waited for the versions
+        return parse(raw, package)
+
+    monkeypatch.setattr(dumpsys_package, "parse", version_after_the_database_began)
     monkeypatch.setattr(AppFactsCollector, "collect", app_facts_seeing_versions)
     monkeypatch.setattr(DeviceFactsCollector, "collect", facts_after_the_rest)
     monkeypatch.setattr(DatabaseCollector, "collect", flag("database", database))
@@ -712,4 +722,35 @@ def test_without_questions_the_app_data_does_not_wait_for_the_device_facts(fake_
     assert [paths.index(p) for p in order] == sorted(paths.index(p) for p in order)
     first_db = next(n for n, i in enumerate(manifest["items"]) if i["kind"] == "database")
     assert paths.index("logcat.txt") < first_db
-    assert versions_known == [True, True]  # the app lane starts once the app versions are in
+    assert versions_known == [True, True]  # the database saw the choice, the app facts the version
+    assert chosen_first == [True]
+
+
+def test_the_database_asks_pm_path_only_when_the_package_listing_did_not_show_the_app(tmp_path):
+    """collect has just read `pm list packages` (the choice is checked against it): its database
+    collector does not ask `pm path` again for an app the listing showed; without that (the
+    listing failed, or the collector runs alone) it asks, and a missing app is one clear error."""
+    from tests.appdata_helpers import terminals
+    from tsdtool.collectors.base import Context, run_all
+    from tsdtool.collectors.database import DatabaseCollector
+    from tsdtool.outdir import OutputDir
+
+    app = "com.acme.scan"
+    factory = terminals(tmp_path)
+    start = next(factory)
+    try:
+        fake = start(packages=[{"name": app, "debuggable": True}],
+                     files={f"/data/data/{app}/databases/app.db": "x"})
+        asked = []
+        for n, apps in enumerate([[{"package": app, "installed": True}], [], [{"package": app, "installed": False}]]):
+            before = fake.spy.count("pm path")
+            ctx = Context(fake.device(), OutputDir(tmp_path / f"out{n}"), facts={"apps": apps})
+            run_all([DatabaseCollector(app)], ctx)
+            asked.append(fake.spy.count("pm path") - before)
+            assert "databases" in ctx.facts  # collected either way
+        assert asked == [0, 1, 1]
+        ctx = Context(fake.device(), OutputDir(tmp_path / "gone"))
+        [item] = run_all([DatabaseCollector("com.acme.gone")], ctx)
+        assert item.status == "failed" and "com.acme.gone is not installed" in item.reason
+    finally:
+        next(factory, None)

@@ -402,14 +402,16 @@ def test_pull_db_checks_the_copy_as_it_arrived_while_it_is_hashed(fake_terminal,
     assert (item.sha256, (tmp_path / "out" / item.path).read_bytes()) == (sha(big), big)
 
 
-def test_in_collect_and_after_a_raw_copy_the_final_file_is_checked(fake_terminal, tmp_path, big, small_ranges,
-                                                                   monkeypatch):
+def test_in_collect_the_copy_is_checked_as_it_arrived_and_after_a_raw_copy_the_final_file(
+        fake_terminal, tmp_path, big, small_ranges, monkeypatch):
     seen = _recording_checks(monkeypatch, tmp_path / "out")
     fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big})
     later: list = []
-    pull_databases(fake.device(), DBG, OutputDir(tmp_path / "out"), later=later)  # collect: the rest still to come
+    pull = pull_databases(fake.device(), DBG, OutputDir(tmp_path / "out"), later=later)  # collect: more to come
+    assert seen == [("app.db.part", False)]  # checked beside its hash, as pull-db does, not after the next items
+    assert pull.databases[0]["check"].done()  # done before the file was renamed; its record is filled in later
     [finish] = later
-    assert finish().databases[0]["complete"] and seen == [("app.db", True)]
+    assert finish().databases[0]["complete"]
     seen.clear()
     path = f"{DATA}/databases/app.db"
     changed = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={path: big},

@@ -148,7 +148,9 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
             # Nobody is asked anything: every device job at once, the app's data as soon as
             # the app versions say which packages (and their versions, for the app facts).
             ctx.progress = shown
-            _run_lanes(adb, ctx, _quick(plan, listing) + _slow(ctx, plan, versions=2), kinds, state)
+            chosen = threading.Event()
+            _run_lanes(adb, ctx, _quick(plan, listing, chosen) + _slow(ctx, plan, versions=2, chosen=chosen),
+                       kinds, state)
             _run_batch(adb, ctx, _local(ctx, plan, state), kinds, state)
         else:
             # Quick facts first (the screen shows the error now; model and apps in well under a
@@ -299,13 +301,15 @@ def _app_collectors(packages: list[str], options: CollectOptions) -> list[Collec
     return chosen
 
 
-def _quick(plan: Plan, listing: bytes | None) -> list[list[Collector]]:
-    """Three independent jobs, each on its own adb stream (:func:`_run_lanes`)."""
+def _quick(plan: Plan, listing: bytes | None, chosen: threading.Event | None = None) -> list[list[Collector]]:
+    """Three independent jobs, each on its own adb stream (:func:`_run_lanes`); ``chosen`` is
+    set once the app versions collector has chosen the packages (before it reads their versions)."""
     from tsdtool.collectors.device_facts import DeviceFactsCollector
     from tsdtool.collectors.packages import AppVersionsCollector
     from tsdtool.collectors.screenshot import ScreenshotCollector
 
-    return [[ScreenshotCollector()], [DeviceFactsCollector()], [AppVersionsCollector(plan.apps.choose, listing)]]
+    return [[ScreenshotCollector()], [DeviceFactsCollector()],
+            [AppVersionsCollector(plan.apps.choose, listing, chosen)]]
 
 
 def _run_slow(adb: Any, ctx: Context, plan: Plan, kinds: dict[int, str], state: _RunState) -> None:
@@ -315,9 +319,10 @@ def _run_slow(adb: Any, ctx: Context, plan: Plan, kinds: dict[int, str], state: 
     _run_batch(adb, ctx, _local(ctx, plan, state), kinds, state)
 
 
-def _slow(ctx: Context, plan: Plan, versions: int | None = None) -> list[Lane]:
-    """Two lanes: the logs, and the app's data. The app lane is made once the package list has
-    arrived: now, or once lane ``versions`` (the app versions, running beside it) is done."""
+def _slow(ctx: Context, plan: Plan, versions: int | None = None, chosen: threading.Event | None = None) -> list[Lane]:
+    """Two lanes: the logs, and the app's data. The app lane is made once the packages are
+    chosen: now, or once lane ``versions`` (the app versions, running beside it) has chosen them
+    (``chosen`` set, or the lane done); its app facts wait for that lane's versions."""
     from tsdtool.collectors.logs import CrashCollector, LogcatCollector
 
     options = plan.options
@@ -330,13 +335,22 @@ def _slow(ctx: Context, plan: Plan, versions: int | None = None) -> list[Lane]:
 
         logs.append(VendorLogsCollector())
 
-    def app(finished: list[threading.Event]) -> list[Collector]:
+    def app(finished: list[threading.Event]) -> Iterator[Collector]:
+        from tsdtool.collectors.app_facts import AppFactsCollector
+
         if versions is not None:
-            finished[versions].wait()
-        chosen = ctx.facts.get("packages")
-        if chosen is None:  # the package list never arrived
-            chosen = [plan.apps.explicit] if plan.apps.explicit else []
-        return _app_collectors(list(chosen), options)
+            # chosen is set by the collector whatever happens to it; the lane's end covers a
+            # collector that never ran (interrupted before it)
+            signal = chosen or finished[versions]
+            while not signal.wait(0.05) and not finished[versions].is_set():
+                pass
+        packages = ctx.facts.get("packages")
+        if packages is None:  # the package list never arrived
+            packages = [plan.apps.explicit] if plan.apps.explicit else []
+        for collector in _app_collectors(list(packages), options):
+            if versions is not None and isinstance(collector, AppFactsCollector):
+                finished[versions].wait()  # the version name is one of the facts' inputs
+            yield collector
 
     return [logs, app]
 

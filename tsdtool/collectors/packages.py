@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import asdict
 
@@ -39,11 +40,21 @@ class AppVersionsCollector(Collector):
     name = "apps/packages.txt"
     kind = "apps"
 
-    def __init__(self, choose: Callable[[list[str]], dict[str, str | None]], listing: bytes | None = None):
+    def __init__(self, choose: Callable[[list[str]], dict[str, str | None]], listing: bytes | None = None,
+                 chosen: threading.Event | None = None):
         self.choose = choose
         self.listing = listing  # `pm list packages` already read (collect checks the choice first)
+        # set once ctx.facts holds the packages and whether each is installed, before their
+        # versions are asked (what the app's data needs to start); whatever happens, by the end
+        self.chosen = chosen or threading.Event()
 
     def collect(self, ctx: Context) -> None:
+        try:
+            self._collect(ctx)
+        finally:
+            self.chosen.set()
+
+    def _collect(self, ctx: Context) -> None:
         ctx.progress.start("app versions")
         listing = self.listing if self.listing is not None else list_packages(ctx)
         ctx.out.write_bytes(
@@ -51,12 +62,15 @@ class AppVersionsCollector(Collector):
         )
         installed = {p.name: p for p in pm_list.parse(listing)}
         chosen = self.choose(sorted(installed))
-        ctx.facts["packages"] = list(chosen)
         apps = ctx.facts.setdefault("apps", [])
-        for package, label in chosen.items():
-            entry: dict = {"package": package, "installed": package in installed, "label": label}
-            apps.append(entry)
-            if package not in installed:
+        entries = [{"package": package, "installed": package in installed, "label": label}
+                   for package, label in chosen.items()]
+        apps += entries
+        ctx.facts["packages"] = list(chosen)
+        self.chosen.set()
+        for entry in entries:
+            package = entry["package"]
+            if not entry["installed"]:
                 continue
             entry["installer"] = installed[package].installer
             raw = ctx.device.shell(["dumpsys", "package", package]).stdout
