@@ -13,6 +13,7 @@ import json
 import os
 import pty
 import re
+import shlex
 import shutil
 import struct
 import subprocess
@@ -391,3 +392,38 @@ def test_an_error_without_a_server_imports_no_rich():
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.startswith("error: no adb server at 127.0.0.1:"), proc.stderr
     assert proc.stdout.strip() == "[]", proc.stdout
+
+
+def test_a_piped_collect_result_is_whole_plain_lines_without_rich(tmp_path):
+    """collect's closing lines, piped: written without Rich, and every value as it is (a reason
+    or path that looks like markup or an emoji code is not read as one)."""
+    probe = """
+        import sys
+        from pathlib import Path
+        from types import SimpleNamespace
+        from tsdtool import views
+        from tsdtool.bundle import desks
+        from tsdtool.bundle.manifest import BundleItem, Manifest, TicketState
+
+        root = Path(sys.argv[1])
+        bundle = root / "tsd-x [red]y-:smile:.zip"
+        bundle.write_bytes(b"z" * 3000)
+        cut = BundleItem("logcat.txt", "logcat", "logcat", "failed", "cut [bold]short[/]")
+        manifest = Manifest("0", "", items=[cut, BundleItem("a.db", "database", "x")],
+                            ticket=TicketState("generic", False, missing=["contact_email"]))
+        desk = desks.get("generic", include_user_dir=False)
+        result = SimpleNamespace(desk=desk, manifest=manifest, bundle=bundle, to="", notes=[],
+                                 ticket_md=root / "t.md", ticket_eml=root / "t.eml")
+        views.collect_result(result)
+        print(sorted(m for m in sys.modules if m == "rich" or m.startswith("rich.")))
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("TTY_COMPATIBLE", "FORCE_COLOR")}
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    quoted = shlex.quote(str(tmp_path / "tsd-x [red]y-:smile:.zip"))
+    assert lines[0] == f"partial bundle: {quoted} (3 KB)"
+    assert lines[1] == "  failed logcat.txt: cut [bold]short[/]"
+    assert lines[2].startswith("ticket not ready for ") and lines[3].startswith("  • ")
+    assert lines[-2] == f"ticket text: {shlex.quote(str(tmp_path / 't.md'))}" and lines[-1] == "[]"

@@ -283,40 +283,51 @@ def _size(n: int) -> str:
 
 
 def collect_result(result: Any) -> None:
-    """What `collect` made, what failed, and what the ticket still lacks."""
+    """What `collect` made, what failed, and what the ticket still lacks: whole lines
+    (:func:`console.lines`, written without Rich when stdout is no terminal; values are never
+    read as markup)."""
+    from tsdtool.escapes import shell_path
     from tsdtool.texts import texts
 
-    out = console.out()
     t = texts(result.desk.language)
     m = result.manifest
-    desk = escape(result.desk.name)
-    style = "green" if m.status == "complete" else "yellow"
-    status = f"[{style}]{escape(t.get('status', m.status, m.status))}[/]"
-    size = _size(result.bundle.stat().st_size)
-    out.print(t("result.bundle", status=status, path=console.path(result.bundle), size=size), soft_wrap=True)
+    desk = result.desk.name
+    status = (t.get("status", m.status, m.status), "green" if m.status == "complete" else "yellow")
+    rows = [_styled(t("result.bundle", status=_SLOT, path=shell_path(result.bundle),
+                      size=_size(result.bundle.stat().st_size)), status)]
     for item in m.items:
         if item.status != "ok":
             style = "red" if item.status == "failed" else "dim"
-            out.print(f"  [{style}]{escape(t.get('status', item.status, item.status))}[/] {escape(item.path)}: "
-                      f"{escape(t.reason(item.reason))}", soft_wrap=True)
+            rows.append(["  ", (t.get("status", item.status, item.status), style),
+                         f" {item.path}: {t.reason(item.reason)}"])
     state = m.ticket
     if state and state.ready:
         if result.desk.channel == "portal" and not result.to:
-            where = escape(result.desk.portal or t("result.portal"))
-            phone = " " + t("result.phone", phone=escape(result.desk.phone)) if result.desk.phone else ""
-            line = t("result.ready_portal", desk=desk, ticket=console.path(result.ticket_md), where=where,
-                     bundle=console.path(result.bundle)) + phone
+            where = result.desk.portal or t("result.portal")
+            phone = " " + t("result.phone", phone=result.desk.phone) if result.desk.phone else ""
+            line = t("result.ready_portal", desk=desk, ticket=shell_path(result.ticket_md), where=where,
+                     bundle=shell_path(result.bundle)) + phone
         else:
-            line = t("result.ready", desk=desk, path=console.path(result.ticket_eml))
-        out.print(f"[green]{line}[/]", soft_wrap=True)
+            line = t("result.ready", desk=desk, path=shell_path(result.ticket_eml))
+        rows.append([(line, "green")])
     else:
-        out.print(f"[red]{t('result.not_ready', desk=desk)}[/]")
+        rows.append([(t("result.not_ready", desk=desk), "red")])
         for requirement in state.missing if state else []:
-            out.print(f"  [red]•[/] {escape(result.desk.requirement_label(requirement))} "
-                      f"[dim]({escape(_fix_for(result.desk, requirement, state.invalid, t))})[/]", soft_wrap=True)
-    out.print(t("result.text", path=console.path(result.ticket_md)), soft_wrap=True)
+            rows.append(["  ", ("•", "red"), f" {result.desk.requirement_label(requirement)} ",
+                         (f"({_fix_for(result.desk, requirement, state.invalid, t)})", "dim")])
+    rows.append([t("result.text", path=shell_path(result.ticket_md))])
+    console.lines(rows)
     for note in result.notes:  # recorded in English (the JSON result), shown in the desk's language
         console.warn(t.reason(note, "notes"), t("result.warning"))
+
+
+_SLOT = "\0"  # where a styled value goes in a line from the catalogue (values never hold it)
+
+
+def _styled(line: str, value: tuple[str, str]) -> list[console.Piece]:
+    """A catalogue line with ``value`` (text, style) in place of :data:`_SLOT`."""
+    before, _, after = line.partition(_SLOT)
+    return [before, value, after]
 
 
 def _fix_for(desk: Any, requirement: str, invalid: dict[str, str], t: Any) -> str:
