@@ -631,6 +631,18 @@ def test_logcat_filters_and_log_appends(term):
 
 
 
+def test_a_plain_dump_is_what_the_filtered_one_gives_with_nothing_filtered(fixtures):
+    """`logcat -d` takes each buffer's run of lines at once (the usual dump, 27k lines on a bench
+    terminal); with a filter that drops nothing it goes line by line. Buffers that interleave
+    (a line logged to main after the system ones) show `switch to` either way."""
+    term = Terminal(fixtures["good"])
+    assert run(term, "log -t TSD after-the-system-lines")[0] == 0
+    plain = run(term, "logcat -d")[1]
+    assert plain.count("--------- switch to main\n") == 1 and plain.endswith(": after-the-system-lines\n")
+    assert run(term, "logcat -d '*:V'")[1] == plain
+    assert run(term, "logcat -d -b system -v threadtime")[1] == "".join(LOGCAT.splitlines(True)[3:])
+
+
 def test_debian_adb_logcat_dump_gives_the_log(server, adb):
     # `adb logcat -d` sends `export ANDROID_LOG_TAGS="…"; exec logcat -d` (adb commandline.cpp).
     cli = adb("-s", GOOD, "logcat", "-d")
