@@ -830,3 +830,52 @@ def test_consumer_models_skip_comments_and_what_follows_two_spaces_and_a_hash(tm
     write(tmp_path / "device_profiles", "consumer_models.txt",
           "# header  # still a comment\nCT201  # Compaq  # why\n\n  \nMi #5  # Xiaomi\nÄ1\n")
     assert profiles.consumer_models() == ["CT201", "Mi #5", "Ä1"]
+
+
+def test_profiles_are_parsed_again_only_when_a_file_changes(tmp_path, monkeypatch):
+    """load_device_profiles keeps what the same files gave (collect --all's workers get them
+    parsed by the fork server); a changed, added or removed file, or another folder, is read."""
+    import os
+
+    parsed = []
+    real = profile_files.load
+    monkeypatch.setattr(profile_files, "load", lambda *a, **k: parsed.append(a[2]) or real(*a, **k))
+    monkeypatch.setattr(profiles, "_PARSED", {})
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "acme.toml").write_text(ACME)
+    first = profiles.load_device_profiles([folder], include_user_dir=False)
+    assert profiles.load_device_profiles([folder], include_user_dir=False) is first and len(parsed) == 1
+    assert first.profiles["acme"].name == "Acme Rugged"
+    (folder / "acme.toml").write_text(ACME.replace("Acme Rugged", "Acme Rugged 2"))
+    os.utime(folder / "acme.toml", ns=(1, 1))  # a changed size or time is a changed file
+    assert profiles.load_device_profiles([folder], include_user_dir=False).profiles["acme"].name == "Acme Rugged 2"
+    (folder / "zeta.toml").write_text(ACME.replace('id = "acme"', 'id = "zeta"').replace("^AC", "^ZE"))
+    assert "zeta" in profiles.load_device_profiles([folder], include_user_dir=False).profiles
+    (folder / "zeta.toml").unlink()
+    assert "zeta" not in profiles.load_device_profiles([folder], include_user_dir=False).profiles  # as before: kept
+    assert "acme" not in profiles.load_device_profiles([], include_user_dir=False).profiles
+    assert len(parsed) == 4
+
+
+def test_the_fork_server_parses_the_device_profiles_for_every_worker():
+    import multiprocessing
+
+    from tsdtool import fleet
+    from tsdtool.bundle.collect import _collect_job
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server here (Windows): every worker is spawned and parses them")
+    context = fleet._worker_context(_collect_job)
+    try:
+        with context.Pool(1) as pool:
+            assert pool.apply(_parsed_before_asked) == (1, True)
+    finally:
+        fleet._stop_fork_server(context)
+
+
+def _parsed_before_asked() -> tuple[int, bool]:
+    from tsdtool.devices import profiles as loaded
+
+    before = len(loaded._PARSED)
+    return before, before == 1 and loaded.load_device_profiles() is next(iter(loaded._PARSED.values()))

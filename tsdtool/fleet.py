@@ -167,8 +167,10 @@ def _worker_context(job: Callable[..., Any]) -> Any:
     context = multiprocessing.get_context("forkserver")
     # "__main__" too: a worker otherwise re-runs the program's script (the console script
     # imports tsdtool.quick) before the job; preloaded, the fork already has it. A job may name
-    # the modules its work imports (``job.preload``): imported once here, not once per terminal.
-    context.set_forkserver_preload(["__main__", job.__module__, *getattr(job, "preload", ())])
+    # the modules its work imports (``job.preload``): imported once here, not once per terminal;
+    # and modules that prepare its data (``job.prepare``, imported here only).
+    context.set_forkserver_preload(["__main__", job.__module__, *getattr(job, "preload", ()),
+                                    *getattr(job, "prepare", ())])
     return context
 
 

@@ -103,6 +103,28 @@ def read(
     return (None if problems else data), problems
 
 
+def folders(kind: str, builtin: Path | None, extra_dirs: Sequence[Path] = (), *,
+            include_user_dir: bool = True) -> list[Path]:
+    """The folders (or files) :func:`load` reads, lowest priority first."""
+    return [p for p in (builtin, user_dir(kind) if include_user_dir else None) if p] + list(extra_dirs)
+
+
+def fingerprint(paths: Sequence[Path]) -> tuple:
+    """What the profile files under ``paths`` (folders or files, in priority order) are now:
+    each file's path, size and modification time. The same fingerprint, the same profiles."""
+    found: list[tuple[str, int | None, int | None] | None] = []
+    for folder in paths:
+        for path in toml_files([folder]):
+            try:
+                st = path.stat()
+            except OSError:  # load() reports it
+                found.append((str(path), None, None))
+                continue
+            found.append((str(path), st.st_size, st.st_mtime_ns))
+        found.append(None)  # a folder ends: a file moved to another changes its priority
+    return tuple(found)
+
+
 def load(
     kind: str,
     builtin: Path | None,
@@ -120,11 +142,10 @@ def load(
         validate: the kind's own checks, run on files that passed the common ones.
         include_user_dir: also read :func:`user_dir` between the built-in and extra folders.
     """
-    folders = [p for p in (builtin, user_dir(kind) if include_user_dir else None) if p] + list(extra_dirs)
     profiles: dict[str, tuple[dict[str, Any], Path]] = {}
     problems: list[Problem] = []
     warnings: list[str] = []
-    for folder in folders:
+    for folder in folders(kind, builtin, extra_dirs, include_user_dir=include_user_dir):
         seen: dict[str, Path] = {}
         for path in toml_files([folder]):
             data, found = read(path, kind, validate)

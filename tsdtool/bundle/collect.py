@@ -943,6 +943,9 @@ def _collect_job(host: str, port: int, timeout: float, serial: str, progress: Pr
     return result.exit_code, result.to_dict()
 
 
+# Imported by the fork server only: it parses the shipped device profiles once for every worker.
+_collect_job.prepare = ("tsdtool.bundle.forkserver",)  # type: ignore[attr-defined]
+
 # What a collect imports on its way (tsdtool.fleet: the fork server imports these once, and every
 # worker is a fork that has them; each worker imported them itself, ~0.2 CPU-s per terminal).
 _collect_job.preload = (  # type: ignore[attr-defined]

@@ -215,16 +215,25 @@ class FactValue:
 
 
 def load_device_profiles(extra_dirs: Sequence[Path] = (), *, include_user_dir: bool = True) -> ProfileSet:
-    """Shipped profiles, then the user's drop-in folder, then ``extra_dirs`` (later wins by id)."""
-    loaded = profile_files.load(
-        KIND,
-        profile_files.builtin_dir("device_profiles"),
-        extra_dirs,
-        validate,
-        include_user_dir=include_user_dir,
-    )
-    profiles = {pid: _build(data, path) for pid, (data, path) in loaded.profiles.items()}
-    return ProfileSet(profiles, loaded.problems, loaded.warnings)
+    """Shipped profiles, then the user's drop-in folder, then ``extra_dirs`` (later wins by id).
+
+    Parsed once per process while the files stay the same (:func:`profile_files.fingerprint`):
+    ``collect --all``'s fork server parses them before it forks a worker per terminal
+    (:mod:`tsdtool.bundle.forkserver`), each of which parsed them again (~30 ms of CPU)."""
+    builtin = profile_files.builtin_dir("device_profiles")
+    key = profile_files.fingerprint(profile_files.folders(KIND, builtin, extra_dirs, include_user_dir=include_user_dir))
+    found = _PARSED.get(key)
+    if found is None:
+        loaded = profile_files.load(KIND, builtin, extra_dirs, validate, include_user_dir=include_user_dir)
+        profiles = {pid: _build(data, path) for pid, (data, path) in loaded.profiles.items()}
+        found = ProfileSet(profiles, loaded.problems, loaded.warnings)
+        if len(_PARSED) >= 4:  # a long-lived process whose profiles keep changing (watch)
+            _PARSED.clear()
+        _PARSED[key] = found
+    return found
+
+
+_PARSED: dict[tuple, ProfileSet] = {}  # fingerprint of the files → what they gave
 
 
 def check(paths: Sequence[Path]) -> list[Problem]:
