@@ -396,3 +396,61 @@ def test_the_database_module_leaves_what_comes_later_unimported():
     proc = subprocess.run([sys.executable, "-c", probe], cwd=Path(__file__).parent.parent, capture_output=True,
                           text=True, timeout=60)
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
+def _toybox_heads(tmp_path: Path, files: dict[str, bytes], order: list[str]) -> bytes:
+    """What toybox's head prints for several files (the fake's real shell runs the same toybox)."""
+    import os
+    import shutil
+    import subprocess
+
+    toybox = shutil.which("toybox")
+    if toybox is None:  # under CI a missing tool fails (.ci/run installs it)
+        (pytest.fail if os.environ.get("CI") else pytest.skip)("toybox is not installed")
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    return subprocess.run([toybox, "head", "-c", "16", *order], cwd=tmp_path, capture_output=True).stdout
+
+
+def test_heads_of_several_files_come_from_one_toybox_head(tmp_path):
+    from tsdtool.apps.access import split_heads
+
+    magic = b"SQLite format 3\x00"
+    root = str(tmp_path)
+    files = {"a.db": magic + b"rest of page", "short": b"abc", "empty": b"",
+             "tricky\n==> x <==": b"\n==> " + root.encode()[:11], "b.db": magic,
+             "looks": b"x\n==> " + f"{root}/b.db <==\n".encode()}
+    order = [f"{root}/{name}" for name in ("a.db", "missing", "short", "empty", "tricky\n==> x <==", "looks", "b.db")]
+    out = _toybox_heads(tmp_path, files, order)
+    heads = split_heads(out, order, 16)
+    assert heads == {path: (tmp_path / path.rsplit("/", 1)[1]).read_bytes()[:16] if "missing" not in path else b""
+                     for path in order}
+    assert split_heads(out, order[:1] + order[2:], 16) == {p: heads[p] for p in order if "missing" not in p}
+    assert split_heads(b"garbage", order, 16) is None
+    assert split_heads(out + b"x", order, 16) is None
+    assert split_heads(b"", order, 16) == dict.fromkeys(order, b"")  # none could be opened
+
+
+def test_the_headers_of_several_files_are_asked_in_one_request(fake_terminal, tmp_path, wal):
+    files = {f"{DATA}/databases/app.db": wal.db, f"{DATA}/databases/app.db-wal": wal.wal,
+             f"{DATA}/databases/other.db": plain_database(), f"{DATA}/files/notes.txt": "x" * 40,
+             f"{DATA}/files/it's $(id).db": plain_database()}
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files=files)
+    pull = pull_databases(fake.device(), DBG, OutputDir(tmp_path / "out"))
+    assert sorted(d["device_path"] for d in pull.databases) == sorted(
+        [f"{DATA}/databases/app.db", f"{DATA}/databases/other.db", f"{DATA}/files/it's $(id).db"])
+    assert pull.complete
+    [heads] = [c for c in fake.spy.commands if c.startswith(f"run-as {DBG} head -c 16 ")]
+    import shlex
+
+    assert sorted(shlex.split(heads)[5:]) == sorted(p for p in files if not p.endswith("-wal"))  # not a sidecar's
+
+
+def test_a_head_answer_not_in_toybox_form_is_asked_again_file_by_file(fake_terminal, tmp_path):
+    one, two = f"{DATA}/databases/one.db", f"{DATA}/databases/two.db"
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
+                         files={one: plain_database(), two: plain_database()},
+                         device={"shell": {f"run-as {DBG} head -c 16 {one} {two}": "SQLite format 3\n"}})
+    pull = pull_databases(fake.device(), DBG, OutputDir(tmp_path / "out"))
+    assert sorted(d["device_path"] for d in pull.databases) == [one, two] and pull.complete
+    assert len([c for c in fake.spy.commands if c.startswith(f"run-as {DBG} head -c 16 ")]) == 3

@@ -39,6 +39,7 @@ DATA_ROOT = "/data/data/{package}"  # the private folder of user 0 (a link to /d
 EXTERNAL_ROOT = "/sdcard/Android/data/{package}"
 SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
 MAX_DEPTH = 16  # folder depth walked through sync LIST (symlinks are never followed)
+HEADS_AT_ONCE = 64  # files whose headers one ``head`` is asked for (its command line stays short)
 _ROOT_MARK = "tsdtool-root-ok"
 
 
@@ -129,6 +130,24 @@ class Way(ABC):
     @abstractmethod
     def head(self, path: str, n: int = 16) -> bytes:
         """The first ``n`` bytes of a file (b"" when it cannot be read)."""
+
+    def heads(self, paths: Sequence[str], n: int = 16) -> dict[str, bytes]:
+        """The first ``n`` bytes of each file (b"" when it cannot be read): one ``head -c`` for up
+        to :data:`HEADS_AT_ONCE` files where the terminal has shell v2 (Android 7 on: toybox's
+        head), else, or when its answer is not in toybox's form, one :meth:`head` each."""
+        if len(paths) < 2 or "shell_v2" not in self.device.features():
+            return {path: self.head(path, n) for path in paths}
+        found: dict[str, bytes] = {}
+        for start in range(0, len(paths), HEADS_AT_ONCE):
+            some = paths[start:start + HEADS_AT_ONCE]
+            result = self.run(["head", "-c", str(n), *some])
+            split = None if missing_tool(result) else split_heads(result.stdout, some, n)
+            found.update(split if split is not None else {path: self.head(path, n) for path in some})
+        return found
+
+    @abstractmethod
+    def run(self, args: Sequence[str]) -> ShellResult:
+        """Run one command with this way's identity."""
 
     @abstractmethod
     def copy(self, path: str, sink: BinaryIO, progress: ProgressFn | None = None) -> None:
@@ -316,14 +335,42 @@ class External(Way):
                 found.append(Found(entry.path, self.rel(entry.path), entry.size))
         return found
 
+    def run(self, args: Sequence[str]) -> ShellResult:
+        return self.device.shell(args)
+
     def head(self, path: str, n: int = 16) -> bytes:
-        result = self.device.shell(["head", "-c", str(n), path])
+        result = self.run(["head", "-c", str(n), path])
         if missing_tool(result):
             return _head_by_cat(self, path, n)
         return result.stdout[:n] if result.ok else b""
 
     def copy(self, path: str, sink: BinaryIO, progress: ProgressFn | None = None) -> None:
         self.device.pull(path, sink, progress)
+
+
+def split_heads(out: bytes, paths: Sequence[str], n: int) -> dict[str, bytes] | None:
+    """``head -c N`` of several files as toybox prints it: ``==> PATH <==`` and a newline before the
+    first N bytes of each file it opened, an empty line between files (toys/posix/head.c); a file
+    it could not open has no header (b"" here, as :meth:`Way.head` gives). None when ``out`` is not
+    in that form. A file's bytes end where the next opened file's header starts, at most N bytes
+    on: the longest such reading is taken (a header is longer than N bytes, and every path starts
+    with its way's root, so the bytes of one file cannot pass for a header)."""
+    names = [path.encode("utf-8", "surrogateescape") for path in paths]
+    found: dict[str, bytes] = {}
+    pos, sep = 0, b""
+    for i, name in enumerate(names):
+        header = sep + b"==> " + name + b" <==\n"
+        if not out.startswith(header, pos):
+            found[paths[i]] = b""
+            continue
+        pos += len(header)
+        later = [b"\n==> " + other + b" <==\n" for other in names[i + 1:]]
+        end = next((q for q in range(min(pos + n, len(out)), pos - 1, -1)
+                    if q == len(out) or any(out.startswith(header, q) for header in later)), None)
+        if end is None:
+            return None
+        found[paths[i]], pos, sep = out[pos:end], end, b"\n"
+    return found if pos == len(out) else None
 
 
 class _Start:

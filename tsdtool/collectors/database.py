@@ -113,10 +113,10 @@ def refused_ways(attempts: Sequence[dict[str, Any]]) -> list[str]:
 
 def find_databases(way: Way, files: Sequence[Found]) -> list[DatabaseSet]:
     """The files that start with the SQLite header, each with its listed sidecars."""
-    return [s for s in _sets(files)
-            # a size known from the listing may already say it is too short for the header
-            if (s.db.size is None or s.db.size >= len(access.SQLITE_MAGIC))
-            and way.head(s.db.path, len(access.SQLITE_MAGIC)) == access.SQLITE_MAGIC]
+    # a size known from the listing may already say it is too short for the header
+    sets = [s for s in _sets(files) if s.db.size is None or s.db.size >= len(access.SQLITE_MAGIC)]
+    heads = way.heads([s.db.path for s in sets], len(access.SQLITE_MAGIC))  # one request for them all
+    return [s for s in sets if heads[s.db.path] == access.SQLITE_MAGIC]
 
 
 def local_name(prefix: str, way: Way, found: Found) -> str:
