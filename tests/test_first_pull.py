@@ -89,7 +89,7 @@ def test_the_early_requests_change_nothing_a_person_sees(name, tmp_path, capsys,
     kinds, words = SCENARIOS[name]
     early, asked = _run(tmp_path / "early", kinds, words, capsys)
     with monkeypatch.context() as m:  # the same pull with nothing asked early
-        m.setattr(wire, "first_pull", lambda host, port, serial, path, timeout: wire.FirstPull(path))
+        m.setattr(wire, "first_pull", lambda host, port, serial, path, timeout: wire.First(path))
         usual, asked_usual = _run(tmp_path / "usual", kinds, words, capsys)
     assert early == usual
     assert early[0] == {"a file": 0, "two terminals": 4, "no server": 5, "the cable pulled": 3,
@@ -227,3 +227,86 @@ def test_ctrl_c_while_the_rest_is_imported_leaves_no_reader_behind(tmp_path, cap
     assert first.receiving is not None  # the RECV had gone out
     assert not first.receiving._thread.is_alive() and first.receiving._sock.fileno() == -1
     assert not (tmp_path / "out").exists()
+
+
+# -- pull-db: the device list, the terminal's features and `pm path` before the heavy imports ----------
+
+DEMO = "com.example.scanner.demo"  # zebra_tc52's debuggable app with its databases
+DB_SCENARIOS = {  # name → (terminals, tsdtool's words after -H/-P)
+    "an app's databases": (["zebra_tc52"], ["pull-db", DEMO]),
+    "a package not installed": (["zebra_tc52"], ["pull-db", "com.no.such.app"]),
+    "no shell v2 (Android 6)": (["old"], ["pull-db", "com.no.such.app"]),
+    "two terminals": (["zebra_tc52", "honeywell_ct60"], ["pull-db", DEMO]),
+    "the serial given": (["zebra_tc52", "honeywell_ct60"], ["-s", "20TC52FX0001", "pull-db", DEMO]),
+    "unauthorized": (["unauthorized"], ["pull-db", DEMO]),
+    "no server": ([], ["pull-db", DEMO]),
+    "an output below a file": (["zebra_tc52"], ["pull-db", DEMO, "-o", "afile/x"]),
+}
+
+
+def _serve_fixtures(root: Path, names: list[str]) -> FakeAdbServer:
+    from tests.conftest import fixture_dir
+
+    server = FakeAdbServer([make_fixture(root, "OLD1", sdk=23) if n == "old" else fixture_dir(n) for n in names])
+    server.start()
+    return server
+
+
+def _names(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize("name", DB_SCENARIOS)
+def test_pull_db_says_and_keeps_the_same_with_pm_path_asked_early(name, tmp_path, capsys, monkeypatch):
+    kinds, words = DB_SCENARIOS[name]
+    seen = {}
+    for way in ("early", "usual"):
+        tmp = tmp_path / way
+        tmp.mkdir()
+        (tmp / "afile").write_text("keep")
+        server = _serve_fixtures(tmp, kinds) if kinds else None
+        with monkeypatch.context() as m:
+            if way == "usual":
+                m.setattr(wire, "first_shell", lambda host, port, serial, args, timeout: wire.First())
+            argv = ["-H", "127.0.0.1", "-P", str(server.port) if server else "9", *words]
+            argv += [] if "-o" in words else ["-o", str(tmp / "out")]
+            try:
+                code = quick.main([w if w != "afile/x" else str(tmp / "afile" / "x") for w in argv])
+            finally:
+                if server:
+                    server.stop()
+        out, err = capsys.readouterr()
+        asked = server.requests if server else []
+        seen[way] = (code, out.replace(str(tmp), "TMP"), err.replace(str(tmp), "TMP"), _names(tmp),
+                     sum(r.endswith(":features") for r in asked), sum("pm path" in r for r in asked))
+    assert seen["early"][:4] == seen["usual"][:4]  # the same code, lines and files
+    assert seen["early"][5] == seen["usual"][5]  # `pm path` as often, and the features no more often (the
+    assert seen["early"][4] <= seen["usual"][4]  # usual way's two threads may both ask them at once)
+    assert seen["early"][0] == {"an app's databases": 0, "a package not installed": 3, "two terminals": 4,
+                                "no server": 5, "an output below a file": 2}.get(name, seen["early"][0])
+    assert seen["early"][5] == (name not in ("two terminals", "unauthorized", "no server"))
+
+
+def test_pull_db_asks_pm_path_before_adbutils_and_the_database_module_are_imported(tmp_path):
+    server = _serve_fixtures(tmp_path, ["zebra_tc52"])
+    probe = """
+        import socket, sys
+        seen = []
+        send = socket.socket.sendall
+        def spy(self, data, *a):
+            if b"pm path" in data:
+                seen.append(sorted(m for m in ("adbutils", "tsdtool.collectors.database", "dataclasses", "typing")
+                                   if m in sys.modules))
+            return send(self, data, *a)
+        socket.socket.sendall = spy
+        from tsdtool.quick import main
+        code = main(["-H", "127.0.0.1", "-P", sys.argv[1], "pull-db", "com.example.scanner.demo", "-o", sys.argv[2]])
+        print(code, seen)
+    """
+    try:
+        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(server.port), str(tmp_path / "out")],
+                              cwd=REPO, capture_output=True, text=True, timeout=60)
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[-2] == "0 [[]]", proc.stdout

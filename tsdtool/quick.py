@@ -79,20 +79,30 @@ def pull(settings: Settings, paths: list[str], output: Path | None = None) -> in
 
 def pull_db(settings: Settings, package: str, output: Path | None = None, root: bool = False,
             backup: bool = False, backup_wait: float = 60.0) -> int:
-    from tsdtool import progress
-    from tsdtool.collectors import database
+    from tsdtool.transport import wire
 
-    if backup:
-        from tsdtool import views
+    # `pm path` (is the app there?) goes out now, to be read by database.ensure_installed; the
+    # rest is imported while the terminal runs pm
+    first = wire.first_shell(settings.host, settings.port, settings.serial, ["pm", "path", package],
+                             settings.timeout)
+    try:
+        from tsdtool import progress
+        from tsdtool.collectors import database
 
-        views.backup_notice(backup_wait)
-    else:  # what the check and the result need is imported while the first requests wait on the terminal
-        # Rich only where the result is drawn for a terminal (piped, it is written without Rich)
-        rich = () if console.surely_plain(sys.stdout) else ("rich.console",)
-        preload((*rich, "tsdtool.views", "sqlite3", "tsdtool.apps.dbcheck"))
-    pull, out = database.pull_db(settings.device(), package, output, root=root, profile_dirs=settings.profile_dirs,
-                                 progress=progress.make(console.err_is_terminal()),
-                                 backup_wait=backup_wait if backup else None)
+        if backup:
+            from tsdtool import views
+
+            views.backup_notice(backup_wait)
+        else:  # what the check and the result need is imported while the first requests wait on the terminal
+            # Rich only where the result is drawn for a terminal (piped, it is written without Rich)
+            rich = () if console.surely_plain(sys.stdout) else ("rich.console",)
+            preload((*rich, "tsdtool.views", "sqlite3", "tsdtool.apps.dbcheck"))
+        settings.adb().learned(first)
+        pull, out = database.pull_db(settings.device(), package, output, root=root, profile_dirs=settings.profile_dirs,
+                                     progress=progress.make(console.err_is_terminal()),
+                                     backup_wait=backup_wait if backup else None)
+    finally:
+        first.close()
     from tsdtool import views
 
     return views.pull_db_result(pull, out)
@@ -220,7 +230,7 @@ def _pull_args(rest: list[str], settings: Settings) -> tuple[str, Settings, dict
 
 
 def _pull_db_args(rest: list[str], settings: Settings) -> tuple[str, Settings, dict[str, Any]] | None:
-    from tsdtool.collectors.database import check_package
+    from tsdtool.transport.wire import check_package
 
     kwargs: dict[str, Any] = {"output": None, "root": False, "backup": False, "backup_wait": 60.0}
     seen: set[str] = set()  # given once each; twice is Typer's to judge

@@ -25,7 +25,6 @@ Local layout, below ``prefix``: ``internal/<path below /data/data/PKG>``,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from tsdtool.outdir import FAILED, OutputDir, reason_of
 from tsdtool.paths import safe_component, safe_relpath
 from tsdtool.progress import NullProgress, Progress
 from tsdtool.transport.adb import Device
+from tsdtool.transport.wire import check_package  # noqa: F401 - here first; quick.py checks without this module
 
 if TYPE_CHECKING:  # imported where used: not needed before pull-db's first requests (json, concurrent.futures
     # with logging, the check's tempfile), or only on the tar and backup paths (tarfile)
@@ -50,14 +50,6 @@ KIND = "database"
 PRIVATE_WAYS = ("run-as", "su", "backup")
 SIDECARS = ("-wal", "-shm", "-journal")
 # Android package names: dot-separated Java identifiers (PackageParser.validateName).
-_PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
-
-
-def check_package(package: str) -> str:
-    """The package name, or UsageError: nothing else ever reaches run-as or a device path."""
-    if not _PACKAGE.match(package):
-        raise errors.UsageError(f"{package!r} is not an Android package name (like com.example.app)")
-    return package
 
 
 @dataclass(frozen=True)

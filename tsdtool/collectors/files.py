@@ -28,7 +28,7 @@ from tsdtool.outdir import FAILED, SKIPPED, OutputDir, reason_of
 from tsdtool.progress import NullProgress, Progress
 from tsdtool.transport.adb import Device
 from tsdtool.transport.types import RemoteFile
-from tsdtool.transport.wire import MAX_SYNC_PATH, FirstPull, check_device_path  # noqa: F401 - also this module's API
+from tsdtool.transport.wire import MAX_SYNC_PATH, First, check_device_path  # noqa: F401 - also this module's API
 
 KIND = "file"
 MAX_DEPTH = 32
@@ -95,7 +95,7 @@ def _base(path: str) -> str:
 
 def pull_paths(
     device: Device, paths: Sequence[str], out: OutputDir, *,
-    progress: Progress | None = None, kind: str = KIND, first: FirstPull | None = None,
+    progress: Progress | None = None, kind: str = KIND, first: First | None = None,
 ) -> PullResult:
     """Copy each device path (file or folder) into ``out``; every file becomes an item.
 
@@ -153,7 +153,7 @@ def default_output() -> Path:
 
 
 def pull(device: Device, paths: Sequence[str], output: Path | None = None, *,
-         progress: Progress | None = None, first: FirstPull | None = None) -> tuple[PullResult, OutputDir]:
+         progress: Progress | None = None, first: First | None = None) -> tuple[PullResult, OutputDir]:
     """`tsdtool pull`: :func:`pull_paths` into a fresh output folder."""
     for path in paths:
         check_device_path(path)

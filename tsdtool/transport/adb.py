@@ -17,7 +17,6 @@ Everything tsdtool asks of a terminal goes through :class:`Adb` (the server) and
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import socket
 import struct
@@ -166,9 +165,11 @@ from tsdtool.transport.wire import (  # noqa: E402, F401 - the address's parts a
     DEFAULT_HOST,
     DEFAULT_PORT,
     Draining,
-    FirstPull,
+    First,
     ServerAddress,
+    join,
     keep_alive,
+    quote,
     resolve_server,
 )
 
@@ -177,16 +178,6 @@ SYNC_CHUNK = 64 * 1024  # the largest DATA payload adbd sends (file_sync_protoco
 RECV_BUFFER = 1024 * 1024  # one socket read of a pull: up to sixteen DATA messages
 
 ProgressFn = Callable[[int], None]  # called with the number of bytes just received
-
-
-def quote(arg: str) -> str:
-    """Quote one argument for the device shell (mksh/toybox parse POSIX quoting)."""
-    return shlex.quote(arg)
-
-
-def join(args: Sequence[str]) -> str:
-    """Quote every argument and join them into one device shell command."""
-    return " ".join(quote(str(a)) for a in args)
 
 
 def find_adb_binary(env: Mapping[str, str] | None = None) -> str | None:
@@ -206,10 +197,15 @@ class ServiceRefused(errors.TransferError):
 
 
 class _Connection(adbutils.AdbConnection):
-    """adbutils' connection without its hidden `adb start-server` on a refused connect."""
+    """adbutils' connection without its hidden `adb start-server` on a refused connect; or on a
+    socket made already (``sock``)."""
+
+    def __init__(self, host: str, port: int, sock: socket.socket | None = None):
+        self._made = sock
+        super().__init__(host, port)
 
     def _safe_connect(self):  # noqa: D401 - overriding adbutils
-        return self._create_socket()
+        return self._made or self._create_socket()
 
     def _create_socket(self) -> socket.socket:
         """The socket adbutils makes (keep-alive, and Linux's probe timings; 3 s to connect),
@@ -336,11 +332,15 @@ class Adb:
         self._checked = False
         self._reached: bool | None = None  # the probe's answer, when it was made before this
         self._listing: str | None = None  # the next devices()' answer, when it was asked before this
+        self._known: dict[str, tuple[set[str] | None, dict[str, socket.socket]]] = {}  # by serial, the same
 
-    def learned(self, first: FirstPull) -> None:
-        """Take what :func:`tsdtool.transport.wire.first_pull` asked before the heavy imports:
-        the reachability probe's answer and the device list are not asked again."""
+    def learned(self, first: First) -> None:
+        """Take what :mod:`tsdtool.transport.wire` asked before the heavy imports: the
+        reachability probe's answer and the device list are not asked again, nor the picked
+        terminal's features, and its services already started are read, not started again."""
         self._reached, self._listing = first.reached, first.listing
+        if first.serial:
+            self._known[first.serial] = (first.features, first.asked)
 
     # -- server -----------------------------------------------------------------------------
     def _reachable(self) -> bool:
@@ -510,7 +510,7 @@ class Device:
         self.entry = entry
         self.serial = entry.serial
         self.timeout = adb.timeout
-        self._features: set[str] | None = None
+        self._features, self._asked = adb._known.pop(self.serial, (None, {}))
 
     def __repr__(self) -> str:
         return f"Device({self.serial!r})"
@@ -535,9 +535,15 @@ class Device:
         ``host:transport:<serial>`` answers a bare OKAY on every server version, so no
         ``host:version`` round trip is needed first (unlike ``host:tport:``).
         """
-        c = self._connection(timeout, f"host:transport:{self.serial}")
+        asked = self._asked.pop(service, None)  # started before the heavy imports (wire.First.asked)
+        if asked is not None:
+            c = _Connection(self.adb._client.host, self.adb._client.port, asked)
+            c.conn.settimeout(timeout or self.timeout)
+        else:
+            c = self._connection(timeout, f"host:transport:{self.serial}")
         try:
-            c.send_command(service)
+            if asked is None:
+                c.send_command(service)
             c.check_okay()
             return c
         except (adb_errors.AdbError, OSError, EOFError) as exc:

@@ -17,13 +17,15 @@ answer within ``--timeout`` here is therefore waited for once more there.
 from __future__ import annotations
 
 import os
+import re
 import select
+import shlex
 import socket
 import stat as _stat
 import struct
 import sys
 from collections import namedtuple
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from tsdtool import errors
 
@@ -90,6 +92,26 @@ def check_device_path(path: str) -> str:
     return path
 
 
+def quote(arg: str) -> str:
+    """Quote one argument for the device shell (mksh/toybox parse POSIX quoting)."""
+    return shlex.quote(arg)
+
+
+def join(args: Sequence[str]) -> str:
+    """Quote every argument and join them into one device shell command."""
+    return " ".join(quote(str(a)) for a in args)
+
+
+_PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$")
+
+
+def check_package(package: str) -> str:
+    """The package name, or UsageError: nothing else ever reaches run-as or a device path."""
+    if not _PACKAGE.match(package):
+        raise errors.UsageError(f"{package!r} is not an Android package name (like com.example.app)")
+    return package
+
+
 def reach(address: ServerAddress) -> socket.socket:
     """A connection to the server, made as the usual reachability probe makes it (3 s to connect;
     an ASCII host as bytes, so getaddrinfo skips the idna codec)."""
@@ -129,56 +151,86 @@ def _request(sock: socket.socket, service: str) -> None:
         raise Unclean(service)
 
 
-class FirstPull:
-    """What a pull learned before its heavy imports; each part None when it was not (cleanly) had.
+class First:
+    """What a command learned before its heavy imports; each part None when it was not (cleanly) had.
 
     ``reached``: the server took a connection (the usual reachability probe, already made).
-    ``listing``: its answer to ``host:devices-l``. ``top``: the first path's STAT (mode, size,
-    mtime). ``receiving``: that path's RECV, under way. Whoever takes ``receiving`` closes it;
-    :meth:`close` closes it if nobody did."""
+    ``listing``: its answer to ``host:devices-l``; ``serial``: the terminal the usual selection
+    picks from it, when it picks one; ``features``: that terminal's. A pull's ``path``: ``top``,
+    its STAT (mode, size, mtime), and ``receiving``, its RECV under way. ``asked``: services
+    started on that terminal (sent after ``host:transport``'s OKAY; their own OKAY not read), by
+    the exact service string. Whoever takes one of these closes it; :meth:`close` closes what
+    nobody took."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str | None = None):
         self.path = path
         self.reached: bool | None = None
         self.listing: str | None = None
+        self.serial: str | None = None
+        self.features: set[str] | None = None
         self.top: tuple[int, int, int] | None = None
         self.receiving: Draining | None = None
+        self.asked: dict[str, socket.socket] = {}
 
     def close(self) -> None:
         if self.receiving is not None:
             self.receiving.close()
+        while self.asked:
+            self.asked.popitem()[1].close()
 
 
-def first_pull(host: str | None, port: int | None, serial: str | None, path: str, timeout: float,
-               env: Mapping[str, str] | None = None) -> FirstPull:
-    """Ask the server and the terminal what a pull of ``path`` asks first, as far as the answers
-    are plain; RECV only for a regular file on the one terminal the usual selection would pick."""
-    env = os.environ if env is None else env
-    first = FirstPull(path)
+def _first(host: str | None, port: int | None, serial: str | None, timeout: float,
+           env: Mapping[str, str], first: First) -> ServerAddress | None:
+    """The reachability probe and the device list into ``first``; the server's address when a
+    terminal was picked (``first.serial``), else None."""
     try:
-        check_device_path(path)
         address = resolve_server(host, port, env)
     except errors.UsageError:
-        return first
+        return None
     try:
         sock = reach(address)
     except OSError:
         first.reached = False
-        return first
+        return None
     first.reached = True
-    try:
-        with sock:
-            sock.settimeout(timeout)
-            _request(sock, "host:devices-l")
-            size = _exact(sock, 4)
-            first.listing = _exact(sock, int(size, 16)).decode("utf-8", "replace")
-        chosen = _the_one(first.listing, serial or env.get("ANDROID_SERIAL") or None)
-        if chosen is None:
-            return first
-        sock = reach(address)
-        keep_alive(sock)  # as adbutils makes every connection: this one may carry a long RECV
+    with sock:
         sock.settimeout(timeout)
-        _request(sock, f"host:transport:{chosen}")
+        _request(sock, "host:devices-l")
+        first.listing = _read_block(sock)
+    first.serial = _the_one(first.listing, serial or env.get("ANDROID_SERIAL") or None)
+    return address if first.serial else None
+
+
+def _read_block(sock: socket.socket) -> str:
+    return _exact(sock, int(_exact(sock, 4), 16)).decode("utf-8", "replace")
+
+
+def _transport(address: ServerAddress, serial: str, timeout: float) -> socket.socket:
+    """A connection switched to ``serial`` (``host:transport`` answered OKAY), made as adbutils
+    makes every connection."""
+    sock = reach(address)
+    try:
+        keep_alive(sock)
+        sock.settimeout(timeout)
+        _request(sock, f"host:transport:{serial}")
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def first_pull(host: str | None, port: int | None, serial: str | None, path: str, timeout: float,
+               env: Mapping[str, str] | None = None) -> First:
+    """Ask the server and the terminal what a pull of ``path`` asks first, as far as the answers
+    are plain; RECV only for a regular file on the one terminal the usual selection would pick."""
+    first = First(path)
+    sock = None
+    try:
+        check_device_path(path)
+        address = _first(host, port, serial, timeout, os.environ if env is None else env, first)
+        if address is None:
+            return first
+        sock = _transport(address, first.serial, timeout)
         _request(sock, "sync:")
         encoded = path.encode("utf-8", "surrogateescape")
         sock.sendall(b"STAT" + struct.pack("<I", len(encoded)) + encoded)
@@ -191,10 +243,44 @@ def first_pull(host: str | None, port: int | None, serial: str | None, path: str
             return first
         sock.sendall(b"RECV" + struct.pack("<I", len(encoded)) + encoded)
         first.receiving = Draining(sock)
-    except (OSError, ValueError, Unclean):
-        sock.close()
+    except (OSError, ValueError, Unclean, errors.UsageError):
+        if sock is not None:
+            sock.close()
     except BaseException:  # Ctrl-C: nothing is left open behind the message
-        sock.close()
+        if sock is not None:
+            sock.close()
+        raise
+    return first
+
+
+def first_shell(host: str | None, port: int | None, serial: str | None, args: list[str], timeout: float,
+                env: Mapping[str, str] | None = None) -> First:
+    """The device list and the picked terminal's features, then ``args`` started on it as the
+    usual :meth:`~tsdtool.transport.adb.Device.shell` starts them over shell v2 (no early shell
+    without it); the usual code reads the answer, OKAY first, from the connection handed on."""
+    first = First()
+    sock = None
+    try:
+        address = _first(host, port, serial, timeout, os.environ if env is None else env, first)
+        if address is None:
+            return first
+        with reach(address) as asking:
+            asking.settimeout(timeout)
+            _request(asking, f"host-serial:{first.serial}:features")
+            first.features = set(_read_block(asking).split(","))
+        if "shell_v2" not in first.features:
+            return first
+        service = f"shell,v2,raw:{join(args)}"
+        sock = _transport(address, first.serial, timeout)
+        data = service.encode("utf-8", "surrogateescape")
+        sock.sendall(b"%04x" % len(data) + data)
+        first.asked[service], sock = sock, None
+    except (OSError, ValueError, Unclean):
+        if sock is not None:
+            sock.close()
+    except BaseException:
+        if sock is not None:
+            sock.close()
         raise
     return first
 
