@@ -1,11 +1,14 @@
-"""The adb wire without adbutils: a pull's first requests, sent before the heavy imports.
+"""The adb wire without adbutils: a command's first requests, sent before the heavy imports.
 
 ``tsdtool pull`` imports adbutils, the output folder, hashing, progress and the views before it
 can write a byte: about 60–100 ms in which adb's own client, a C program, has long sent RECV.
 :func:`first_pull` asks what the pull will ask first (the device list, STAT and RECV of the
 first path) with nothing but the standard library, and a thread drains the RECV reply into
 memory while the rest is imported, so the terminal's link carries data from the start instead
-of stalling on a full socket buffer (a loopback socket holds only 128–400 KB).
+of stalling on a full socket buffer (a loopback socket holds only 128–400 KB). For ``pull-db``,
+:func:`first_shell` starts ``pm path PKG`` the same way; its answer waits in the socket.
+What these need before any heavy import lives here too: the server's address, the checks of a
+device path and a package name, the shell quoting.
 
 Only clean answers are kept. Anything else (no server, a terminal not in ``device`` state,
 none or several attached, a missing or unusual path, a refusal, a lost or silent connection)
