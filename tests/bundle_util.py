@@ -170,3 +170,17 @@ def region_colours(rows: list[bytes], bpp: int, x0: int, y0: int, x1: int, y1: i
 def is_reddish(rgb: bytes) -> bool:
     r, g, b = rgb
     return r > 150 and g < 90 and b < 90
+
+
+def grsoft_with_mail_limit(tmp_path: Path, megabytes: float = 0.01) -> Path:
+    """A profiles folder holding GRSoft's shipped profile with another mail size limit (for
+    ``--profiles-dir``); fails if the shipped profile no longer says its limit as expected."""
+    from tsdtool.bundle import desks
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    shipped = Path(desks.get("grsoft", include_user_dir=False).path).read_text("utf-8")
+    assert shipped.count("max_attachment_mb = 15") == 1, "GRSoft's profile changed: update this helper"
+    (profiles / "grsoft.toml").write_text(shipped.replace("max_attachment_mb = 15", f"max_attachment_mb = {megabytes}"),
+                                          "utf-8")
+    return profiles

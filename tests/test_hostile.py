@@ -25,6 +25,7 @@ from tests.bundle_util import (  # noqa: F401 - every_bundle_verifies is autouse
     collect,
     every_bundle_verifies,
     field_args,
+    grsoft_with_mail_limit,
     manifest_of,
 )
 from tests.hostile_util import ENCODED_WORD, HOSTILE_MODEL, TiB, gnu_sparse_member, regular_member, tar_of
@@ -552,11 +553,7 @@ def test_a_database_mailed_on_its_own_is_read_only_when_its_sizes_check_out(fake
     import json
     import zipfile
 
-    profiles = tmp_path / "profiles"
-    profiles.mkdir()
-    shipped = Path(desks.get("grsoft", include_user_dir=False).path).read_text("utf-8")
-    (profiles / "grsoft.toml").write_text(shipped.replace("max_attachment_mb = 15", "max_attachment_mb = 0.01"),
-                                          "utf-8")
+    profiles = grsoft_with_mail_limit(tmp_path)
     server = fake_server("zebra_tc52")
     out = tmp_path / "out"
     code, result, err = collect(tsd, server.port, out, "--desk", "grsoft", "--package", "com.example.scanner.demo",

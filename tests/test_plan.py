@@ -11,6 +11,7 @@ from tests.bundle_util import (
     collect,
     every_bundle_verifies,  # noqa: F401 - autouse: every bundle must verify
     field_args,
+    grsoft_with_mail_limit,
     manifest_of,
 )
 from tsdtool import errors
@@ -237,11 +238,7 @@ def test_over_the_limit_grsoft_still_gets_its_database_in_the_mail(fake_server, 
     import email
     from email import policy
 
-    profiles = tmp_path / "profiles"
-    profiles.mkdir()
-    shipped = Path(desks.get("grsoft", include_user_dir=False).path).read_text("utf-8")
-    (profiles / "grsoft.toml").write_text(shipped.replace("max_attachment_mb = 15", "max_attachment_mb = 0.01"),
-                                          "utf-8")
+    profiles = grsoft_with_mail_limit(tmp_path)
     server = fake_server("zebra_tc52")
     code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "--profiles-dir", profiles, "collect", "-o",
                        tmp_path / "out", "--no-input", "--desk", "grsoft", "--package", "com.example.scanner.demo",

@@ -213,14 +213,9 @@ def test_every_refusal_of_a_typed_value_reads_in_the_desks_language(kind, value,
 def test_a_russian_desks_console_notes_are_russian_and_the_json_keeps_them_english(fake_server, tsd, tmp_path):
     """The notes after collect's result (an unknown field kept, a bundle over the desk's mail
     limit) were printed in English under a Russian desk's Russian result lines."""
-    from tests.bundle_util import field_args
-    from tsdtool.bundle import desks
+    from tests.bundle_util import field_args, grsoft_with_mail_limit
 
-    profiles = tmp_path / "profiles"
-    profiles.mkdir()
-    shipped = Path(desks.get("grsoft", include_user_dir=False).path).read_text("utf-8")
-    (profiles / "grsoft.toml").write_text(shipped.replace("max_attachment_mb = 15", "max_attachment_mb = 0.01"),
-                                          "utf-8")
+    profiles = grsoft_with_mail_limit(tmp_path)
     srv = fake_server("zebra_tc52")
     args = ["-H", "127.0.0.1", "-P", srv.port, "--profiles-dir", profiles, "collect", "--no-input", "--desk",
             "grsoft", "--package", "com.example.scanner.demo", *field_args(), "--field", "author=Иванов"]
