@@ -267,7 +267,7 @@ def test_pull_db_says_and_keeps_the_same_with_pm_path_asked_early(name, tmp_path
         server = _serve_fixtures(tmp, kinds) if kinds else None
         with monkeypatch.context() as m:
             if way == "usual":
-                m.setattr(wire, "first_shell", lambda host, port, serial, args, timeout: wire.First())
+                m.setattr(wire, "first_shell", lambda host, port, serial, args, timeout, **kw: wire.First())
             argv = ["-H", "127.0.0.1", "-P", str(server.port) if server else "9", *words]
             argv += [] if "-o" in words else ["-o", str(tmp / "out")]
             try:

@@ -79,12 +79,14 @@ def pull(settings: Settings, paths: list[str], output: Path | None = None) -> in
 
 def pull_db(settings: Settings, package: str, output: Path | None = None, root: bool = False,
             backup: bool = False, backup_wait: float = 60.0) -> int:
+    from tsdtool.apps import listing
     from tsdtool.transport import wire
 
-    # `pm path` (is the app there?) goes out now, to be read by database.ensure_installed; the
-    # rest is imported while the terminal runs pm
+    # `pm path` (is the app there?) goes out now, to be read by database.ensure_installed, and
+    # run-as's listing of the fallback profile's folders, read by access.RunAs where its own line is
+    # the same; the rest is imported while the terminal runs them
     first = wire.first_shell(settings.host, settings.port, settings.serial, ["pm", "path", package],
-                             settings.timeout)
+                             settings.timeout, also=[listing.run_as_find(package)])
     try:
         from tsdtool import progress
         from tsdtool.collectors import database

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
 from tsdtool import errors
+from tsdtool.apps.listing import DATA_ROOT, find_args
 from tsdtool.transport.adb import Device, join
 from tsdtool.transport.types import ShellResult
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 ProgressFn = Callable[[int], None]
 
-DATA_ROOT = "/data/data/{package}"  # the private folder of user 0 (a link to /data/user/0/… on 7+)
 EXTERNAL_ROOT = "/sdcard/Android/data/{package}"
 SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
 MAX_DEPTH = 16  # folder depth walked through sync LIST (symlinks are never followed)
@@ -187,7 +187,7 @@ class _ShellWay(Way):
 
     def list(self, folders: Sequence[str]) -> list[Found]:
         dirs = [self.abs(f) for f in folders]
-        result = self.run(["find", *dirs, "-type", "f", "-print0"])
+        result = self.run(find_args(dirs))  # the line pull-db may have asked early (tsdtool.apps.listing)
         sep = b"\0"
         if result.exit_code != 0 and b"print0" in error_bytes(result):
             # find without -print0 (old toybox, the test fake): names with a newline get lost.

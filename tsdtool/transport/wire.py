@@ -257,10 +257,11 @@ def first_pull(host: str | None, port: int | None, serial: str | None, path: str
 
 
 def first_shell(host: str | None, port: int | None, serial: str | None, args: list[str], timeout: float,
-                env: Mapping[str, str] | None = None) -> First:
-    """The device list and the picked terminal's features, then ``args`` started on it as the
-    usual :meth:`~tsdtool.transport.adb.Device.shell` starts them over shell v2 (no early shell
-    without it); the usual code reads the answer, OKAY first, from the connection handed on."""
+                env: Mapping[str, str] | None = None, also: Sequence[list[str]] = ()) -> First:
+    """The device list and the picked terminal's features, then ``args`` (and each of ``also``,
+    on a connection of its own) started on it as the usual
+    :meth:`~tsdtool.transport.adb.Device.shell` starts them over shell v2 (no early shell without
+    it); the usual code reads each answer, OKAY first, from the connection handed on."""
     first = First()
     sock = None
     try:
@@ -273,11 +274,12 @@ def first_shell(host: str | None, port: int | None, serial: str | None, args: li
             first.features = set(_read_block(asking).split(","))
         if "shell_v2" not in first.features:
             return first
-        service = f"shell,v2,raw:{join(args)}"
-        sock = _transport(address, first.serial, timeout)
-        data = service.encode("utf-8", "surrogateescape")
-        sock.sendall(b"%04x" % len(data) + data)
-        first.asked[service], sock = sock, None
+        for each in (args, *also):
+            service = f"shell,v2,raw:{join(each)}"
+            sock = _transport(address, first.serial, timeout)
+            data = service.encode("utf-8", "surrogateescape")
+            sock.sendall(b"%04x" % len(data) + data)
+            first.asked[service], sock = sock, None
     except (OSError, ValueError, Unclean):
         if sock is not None:
             sock.close()
