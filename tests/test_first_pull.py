@@ -310,3 +310,49 @@ def test_pull_db_asks_pm_path_before_adbutils_and_the_database_module_are_import
         server.stop()
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split("\n")[-2] == "0 [[]]", proc.stdout
+
+
+@pytest.mark.parametrize("cols", [100, 40])
+def test_a_slow_early_pull_at_a_terminal_shows_progress_then_one_clean_result(tmp_path, cols):
+    """In a pty (read through pyte, as a person sees it): the bytes held while the rest was imported
+    reach the progress bar and the file, a Russian name included, and the screen ends in the result."""
+    import os
+    import shutil
+
+    import pexpect
+    import pyte
+
+    name = "/sdcard/Документы/скан 1.bin"
+    fixture = _terminal(tmp_path, files={name: BIG}, faults={"delay_ms_per_chunk": 150})
+    server = FakeAdbServer([fixture])
+    server.start()
+    screen = pyte.Screen(cols, 24)
+    stream = pyte.Stream(screen)
+    raw: list[str] = []
+
+    class Feed:
+        def write(self, data: str) -> None:
+            stream.feed(data)
+            raw.append(data)
+
+        def flush(self) -> None:
+            pass
+
+    tsdtool = Path(sys.executable).parent / "tsdtool"
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR", "TERM")}
+    env.update(COLUMNS=str(cols), LINES="24", TERM="xterm-256color")
+    try:
+        child = pexpect.spawn(str(tsdtool) if tsdtool.exists() else shutil.which("tsdtool"),
+                              ["-H", "127.0.0.1", "-P", str(server.port), "pull", name, "-o", str(tmp_path / "out")],
+                              env=env, dimensions=(24, cols), timeout=60, encoding="utf-8", codec_errors="replace")
+        child.logfile_read = Feed()
+        child.expect(pexpect.EOF)
+        child.close()
+    finally:
+        server.stop()
+    shown = [line.rstrip() for line in screen.display if line.strip()]
+    assert child.exitstatus == 0, shown
+    assert (tmp_path / "out" / "скан 1.bin").read_bytes() == BIG
+    assert "━" in "".join(raw)  # a progress bar was drawn while the bytes came
+    # the progress display gone, only the result is left: one line the width wraps, copied whole
+    assert "".join(shown) == f"1 files, 300 KB written to {tmp_path / 'out'}", shown
