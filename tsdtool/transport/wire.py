@@ -6,7 +6,8 @@ can write a byte: about 60–100 ms in which adb's own client, a C program, has 
 first path) with nothing but the standard library, and a thread drains the RECV reply into
 memory while the rest is imported, so the terminal's link carries data from the start instead
 of stalling on a full socket buffer (a loopback socket holds only 128–400 KB). For ``pull-db``,
-:func:`first_shell` starts ``pm path PKG`` the same way; its answer waits in the socket.
+:func:`first_shell` starts ``pm path PKG`` the same way, and run-as's listing
+(:mod:`tsdtool.apps.listing`); their answers wait in their sockets.
 What these need before any heavy import lives here too: the server's address, the checks of a
 device path and a package name, the shell quoting.
 
