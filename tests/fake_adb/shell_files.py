@@ -19,6 +19,11 @@ from datetime import datetime
 from typing import BinaryIO
 
 from .devicefs import DevStat, FsError, uid_name
+
+try:  # the same CRC-32 as zlib's, 4× faster: the recordings' key of every 64 KiB piece deflated
+    from isal.isal_zlib import crc32 as _crc32
+except ImportError:  # pragma: no cover - isal has wheels for x86-64 and arm64 only
+    _crc32 = zlib.crc32
 from .shell import STDERR, STDOUT, Output, Session, command
 
 CHUNK = 64 * 1024  # stream big outputs in 64 KiB pieces (same as sync DATA)
@@ -607,7 +612,7 @@ class _Deflater:
         self.size = 0
 
     def compress(self, piece: bytes) -> bytes:
-        key = (zlib.crc32(piece), len(piece))
+        key = (_crc32(piece), len(piece))
         if not self.log:
             self.follow = self.RECORDED.get((self.level, *key))
         pos = len(self.log)
