@@ -754,3 +754,30 @@ def test_the_database_asks_pm_path_only_when_the_package_listing_did_not_show_th
         assert item.status == "failed" and "com.acme.gone is not installed" in item.reason
     finally:
         next(factory, None)
+
+
+def test_the_device_profiles_are_parsed_once_while_the_package_list_is_asked(fake_server, tsd, tmp_path, monkeypatch):
+    """collect parses the device profiles on a thread of its own while `pm list packages` is
+    answered; the device facts find them parsed (one parse), and nothing is left running."""
+    import threading
+
+    from tsdtool import profile_files
+    from tsdtool.devices import profiles
+
+    monkeypatch.setattr(profiles, "_PARSED", {})
+    parsed_on, load = [], profile_files.load
+
+    def spy(kind, *args, **kwargs):
+        if kind == "device":
+            parsed_on.append(threading.current_thread().name)
+        return load(kind, *args, **kwargs)
+
+    monkeypatch.setattr(profile_files, "load", spy)
+    server = fake_server("zebra_tc52")
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--package", "com.example.scanner.demo",
+                                *field_args())
+    assert code == 0, err
+    assert parsed_on == ["tsd-profiles"]
+    manifest = manifest_of(Path(result["bundle"]))
+    assert manifest["device"]["profile"] == "zebra"  # the device facts matched with them
+    assert not [t for t in threading.enumerate() if t.name == "tsd-profiles"]

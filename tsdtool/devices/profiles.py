@@ -51,6 +51,7 @@ fallback profile; every profile inherits them (:func:`read_standard`), and its o
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,18 +223,20 @@ def load_device_profiles(extra_dirs: Sequence[Path] = (), *, include_user_dir: b
     (:mod:`tsdtool.bundle.forkserver`), each of which parsed them again (~30 ms of CPU)."""
     builtin = profile_files.builtin_dir("device_profiles")
     key = profile_files.fingerprint(profile_files.folders(KIND, builtin, extra_dirs, include_user_dir=include_user_dir))
-    found = _PARSED.get(key)
-    if found is None:
-        loaded = profile_files.load(KIND, builtin, extra_dirs, validate, include_user_dir=include_user_dir)
-        profiles = {pid: _build(data, path) for pid, (data, path) in loaded.profiles.items()}
-        found = ProfileSet(profiles, loaded.problems, loaded.warnings)
-        if len(_PARSED) >= 4:  # a long-lived process whose profiles keep changing (watch)
-            _PARSED.clear()
-        _PARSED[key] = found
+    with _PARSING:  # a second caller meanwhile (collect parses them ahead on a thread) waits for the first
+        found = _PARSED.get(key)
+        if found is None:
+            loaded = profile_files.load(KIND, builtin, extra_dirs, validate, include_user_dir=include_user_dir)
+            profiles = {pid: _build(data, path) for pid, (data, path) in loaded.profiles.items()}
+            found = ProfileSet(profiles, loaded.problems, loaded.warnings)
+            if len(_PARSED) >= 4:  # a long-lived process whose profiles keep changing (watch)
+                _PARSED.clear()
+            _PARSED[key] = found
     return found
 
 
 _PARSED: dict[tuple, ProfileSet] = {}  # fingerprint of the files → what they gave
+_PARSING = threading.Lock()
 
 
 def check(paths: Sequence[Path]) -> list[Problem]:
