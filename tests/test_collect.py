@@ -781,3 +781,40 @@ def test_the_device_profiles_are_parsed_once_while_the_package_list_is_asked(fak
     manifest = manifest_of(Path(result["bundle"]))
     assert manifest["device"]["profile"] == "zebra"  # the device facts matched with them
     assert not [t for t in threading.enumerate() if t.name == "tsd-profiles"]
+
+
+def test_what_packing_imports_is_imported_while_the_terminal_answers(fake_server, tmp_path):
+    """The pack's modules (the .eml's email package, the report, the zip writer) are imported on
+    a thread of their own once the terminal is selected, not on the way to the first request
+    nor after the last byte."""
+    import subprocess
+    import sys
+    import textwrap
+
+    server = fake_server("zebra_tc52")
+    probe = """
+        import sys, threading
+        import tsdtool.bundle.collect as collect
+        print("at start:", sorted(m for m in collect._PACK_MODULES if m in sys.modules))
+        seen = {}
+
+        class Spy:
+            def find_spec(self, name, path=None, target=None):
+                if name in collect._PACK_MODULES:
+                    seen.setdefault(name, threading.current_thread().name)
+                return None
+
+        sys.meta_path.insert(0, Spy())
+        from tsdtool.cli import main
+        code = main(["-H", "127.0.0.1", "-P", sys.argv[1], "collect", "--no-input", "--json", "-o", sys.argv[2],
+                     "--package", "com.example.scanner.demo", "--field", "description=x",
+                     "--field", "contact_name=N", "--field", "contact_email=n@example.com"])
+        print("code", code)
+        print("threads:", sorted(set(seen.values())), len(seen) == len(collect._PACK_MODULES))
+    """
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(server.port), str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == "at start: []" and lines[-2] == "code 0", proc.stdout
+    assert lines[-1] == "threads: ['tsd-pack-imports'] True", proc.stdout

@@ -23,11 +23,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tsdtool import errors
 from tsdtool import threads as worker_threads
-from tsdtool.bundle import form, ticket
+from tsdtool.bundle import form
 from tsdtool.bundle import plan as plan_mod
 from tsdtool.bundle.desks import Desk
 from tsdtool.bundle.manifest import (
@@ -48,6 +48,9 @@ from tsdtool.outdir import OutputDir
 from tsdtool.paths import UniqueNames, safe_component
 from tsdtool.progress import NullProgress, Progress
 from tsdtool.texts import texts
+
+if TYPE_CHECKING:
+    from tsdtool.bundle import ticket
 
 REDACT_NOTE = ("Every text item, every file name and the manifest were rewritten (the contact fields "
                "of the person filing the ticket were kept: the desk replies to them); binary items were not.")
@@ -130,6 +133,7 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
     options = plan.options
     notes = list(plan.notes)
     device = adb.select(serial)
+    worker_threads.start(_import, _PACK_MODULES, name="tsd-pack-imports")  # while the terminal answers
     # The device profiles are parsed while `pm list packages` is answered, when nothing else
     # runs: the device facts find them parsed (in their lane the ~30 ms of parsing held the
     # interpreter beside the database's first requests).
@@ -223,6 +227,20 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
 
 
 # -- the app ---------------------------------------------------------------------------------------
+
+
+# What packing imports (the .eml's email package ~30 ms, the report, the zip writer).
+_PACK_MODULES = ("tsdtool.bundle.ticket", "tsdtool.bundle.report_html", "tsdtool.bundle.writer",
+                 "tsdtool.bundle.redact", "email.generator")
+
+
+def _import(modules: tuple[str, ...]) -> None:
+    """Import ahead, on a thread (whoever needs one meanwhile waits for its import under way)."""
+    import importlib
+
+    with suppress(ImportError):  # the pack's own import says what is wrong
+        for name in modules:
+            importlib.import_module(name)
 
 
 def _parse_device_profiles(profile_dirs: list[str]) -> None:
@@ -579,6 +597,8 @@ def _terminal_defaults(ctx: Context, plan: Plan) -> dict[str, str]:
     """Values the terminal suggests for person fields, offered as defaults to confirm: the
     product of an app's profile, the project an app profile's facts find on the terminal
     (Napoleon's crash.log). The PC root's Windows and 1C versions are in the plan already."""
+    from tsdtool.bundle import ticket
+
     partial = Manifest("", "", device=ctx.facts.get("device", {}), apps=ctx.facts.get("apps", []))
     found = ticket.auto_values(partial)
     for key, value in _app_defaults(ctx).items():
@@ -808,7 +828,7 @@ def _pack(
     out_dir: Path,
 ) -> CollectResult:
     from tsdtool.bundle import redact as redact_mod
-    from tsdtool.bundle import report_html
+    from tsdtool.bundle import report_html, ticket
     from tsdtool.bundle.writer import BundleWriter
     from tsdtool.paths import write_new
 
@@ -966,7 +986,7 @@ _collect_job.prepare = ("tsdtool.bundle.forkserver",)  # type: ignore[attr-defin
 # worker is a fork that has them; each worker imported them itself, ~0.2 CPU-s per terminal).
 _collect_job.preload = (  # type: ignore[attr-defined]
     "sqlite3", "tarfile", "uuid", "html", "hmac", "platformdirs", "secrets", "concurrent.futures", "isal.isal_zlib",
-    "email.generator",  # the .eml
+    "tsdtool.bundle.ticket", "email.generator",  # the .eml
     "tsdtool.apps.gzpull", "tsdtool.collectors.sinks", "tsdtool.pc.items",
     "tsdtool.console",
     "tsdtool.apps.access", "tsdtool.apps.dbcheck", "tsdtool.apps.facts", "tsdtool.apps.fetch",
