@@ -356,3 +356,45 @@ def test_a_slow_early_pull_at_a_terminal_shows_progress_then_one_clean_result(tm
     assert "━" in "".join(raw)  # a progress bar was drawn while the bytes came
     # the progress display gone, only the result is left: one line the width wraps, copied whole
     assert "".join(shown) == f"1 files, 300 KB written to {tmp_path / 'out'}", shown
+
+
+def test_a_silent_answer_is_left_to_the_usual_code_after_wires_patience(monkeypatch):
+    """The early requests wait PATIENCE, not --timeout, for an answer: a terminal that never
+    answers STAT (or its features) costs the usual code's --timeout once, plus that."""
+    held: list[socket.socket] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:  # an adb server that lists one terminal whose sync and features never answer
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)
+            while request := conn.recv(4):
+                service = conn.recv(int(request, 16)).decode()
+                if service == "host:devices-l":
+                    conn.sendall(b"OKAY%04xSILENT1\tdevice\n" % len("SILENT1\tdevice\n"))
+                elif service.startswith("host:transport:"):
+                    conn.sendall(b"OKAY")
+                else:  # sync: is opened, then STAT never answered; features: never answered
+                    conn.sendall(b"OKAY" if service == "sync:" else b"")
+                    break
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    monkeypatch.setattr(wire, "PATIENCE", 0.2)
+    port = listener.getsockname()[1]
+    got = []
+    for ask in (lambda: wire.first_pull("127.0.0.1", port, None, "/sdcard/x", 30),
+                lambda: wire.first_shell("127.0.0.1", port, None, ["pm", "path", "com.x.y"], 30)):
+        asking = threading.Thread(target=lambda ask=ask: got.append(ask()), daemon=True)
+        asking.start()
+        asking.join(10)  # without the patience: 30 s
+        assert not asking.is_alive()
+    listener.close()
+    for conn in held:
+        conn.close()
+    pulled, shelled = got
+    assert pulled.listing and pulled.serial == "SILENT1" and pulled.top is None and pulled.receiving is None
+    assert shelled.serial == "SILENT1" and shelled.features is None and not shelled.asked

@@ -14,8 +14,9 @@ device path and a package name, the shell quoting.
 Only clean answers are kept. Anything else (no server, a terminal not in ``device`` state,
 none or several attached, a missing or unusual path, a refusal, a lost or silent connection)
 stops the early requests where they are, and the usual code (:mod:`tsdtool.transport.adb`)
-asks that question again and words the error as it always did. A terminal that does not
-answer within ``--timeout`` here is therefore waited for once more there.
+asks that question again and words the error as it always did. An answer slower than
+:data:`PATIENCE` is left to the usual code as well, so a silent server or terminal makes a
+command wait at most that much longer than its ``--timeout`` before the usual error.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5037
 MAX_SYNC_PATH = 1024  # adb's sync protocol refuses longer paths
 HOLD = 8 * 1024 * 1024  # at most this much of a reply is held in memory before it has a sink
+PATIENCE = 2.0  # seconds an early answer may take (server and terminal answer these in milliseconds)
 _READ = 1024 * 1024
 
 
@@ -229,12 +231,13 @@ def first_pull(host: str | None, port: int | None, serial: str | None, path: str
     are plain; RECV only for a regular file on the one terminal the usual selection would pick."""
     first = First(path)
     sock = None
+    wait = min(timeout, PATIENCE)
     try:
         check_device_path(path)
-        address = _first(host, port, serial, timeout, os.environ if env is None else env, first)
+        address = _first(host, port, serial, wait, os.environ if env is None else env, first)
         if address is None:
             return first
-        sock = _transport(address, first.serial, timeout)
+        sock = _transport(address, first.serial, wait)
         _request(sock, "sync:")
         encoded = path.encode("utf-8", "surrogateescape")
         sock.sendall(b"STAT" + struct.pack("<I", len(encoded)) + encoded)
@@ -246,6 +249,7 @@ def first_pull(host: str | None, port: int | None, serial: str | None, path: str
             sock.close()
             return first
         sock.sendall(b"RECV" + struct.pack("<I", len(encoded)) + encoded)
+        sock.settimeout(timeout)  # the usual reads' limit on silence, once they take the stream
         first.receiving = Draining(sock)
     except (OSError, ValueError, Unclean, errors.UsageError):
         if sock is not None:
@@ -265,19 +269,20 @@ def first_shell(host: str | None, port: int | None, serial: str | None, args: li
     it); the usual code reads each answer, OKAY first, from the connection handed on."""
     first = First()
     sock = None
+    wait = min(timeout, PATIENCE)  # the connections handed on get the usual limit from Device._open
     try:
-        address = _first(host, port, serial, timeout, os.environ if env is None else env, first)
+        address = _first(host, port, serial, wait, os.environ if env is None else env, first)
         if address is None:
             return first
         with reach(address) as asking:
-            asking.settimeout(timeout)
+            asking.settimeout(wait)
             _request(asking, f"host-serial:{first.serial}:features")
             first.features = set(_read_block(asking).split(","))
         if "shell_v2" not in first.features:
             return first
         for each in (args, *also):
             service = f"shell,v2,raw:{join(each)}"
-            sock = _transport(address, first.serial, timeout)
+            sock = _transport(address, first.serial, wait)
             data = service.encode("utf-8", "surrogateescape")
             sock.sendall(b"%04x" % len(data) + data)
             first.asked[service], sock = sock, None
