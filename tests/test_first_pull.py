@@ -5,6 +5,7 @@ is timed: the link figure is in `python -m bench --only pull`."""
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import subprocess
@@ -287,16 +288,16 @@ def test_pull_db_says_and_keeps_the_same_with_pm_path_asked_early(name, tmp_path
     assert seen["early"][5] == (name not in ("two terminals", "unauthorized", "no server"))
 
 
-def test_pull_db_asks_pm_path_before_adbutils_and_the_database_module_are_imported(tmp_path):
+def test_pull_db_asks_pm_path_and_run_as_listing_before_adbutils_and_the_database_module_are_imported(tmp_path):
     server = _serve_fixtures(tmp_path, ["zebra_tc52"])
     probe = """
         import socket, sys
         seen = []
         send = socket.socket.sendall
         def spy(self, data, *a):
-            if b"pm path" in data:
-                seen.append(sorted(m for m in ("adbutils", "tsdtool.collectors.database", "dataclasses", "typing")
-                                   if m in sys.modules))
+            if b"pm path" in data or b"run-as com.example.scanner.demo find " in data:
+                seen.append(sorted(m for m in ("adbutils", "tsdtool.collectors.database", "tsdtool.apps.profiles",
+                                               "dataclasses", "typing") if m in sys.modules))
             return send(self, data, *a)
         socket.socket.sendall = spy
         from tsdtool.quick import main
@@ -309,7 +310,10 @@ def test_pull_db_asks_pm_path_before_adbutils_and_the_database_module_are_import
     finally:
         server.stop()
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split("\n")[-2] == "0 [[]]", proc.stdout
+    assert proc.stdout.split("\n")[-2] == "0 [[], []]", proc.stdout  # each sent once, before those imports
+    # the listing asked early is the one RunAs used (the fallback profile's folders): not asked again
+    assert sum("run-as com.example.scanner.demo find " in r for r in server.requests) == 1
+    assert json.loads((tmp_path / "out" / "databases.json").read_text())["databases"]
 
 
 @pytest.mark.parametrize("cols", [100, 40])

@@ -464,37 +464,3 @@ def test_the_early_listing_is_the_fallback_profiles_own():
     match = profiles.for_package("com.nobody.has.a.profile")
     assert match.profile.fallback and match.profile.internal == listing.FALLBACK_INTERNAL
 
-
-def test_pull_db_lists_run_as_before_the_heavy_imports_and_only_once(tmp_path):
-    import subprocess
-    import sys
-    import textwrap
-
-    from tests.conftest import fixture_dir
-    from tests.fake_adb import FakeAdbServer
-
-    server = FakeAdbServer([fixture_dir("zebra_tc52")])
-    server.start()
-    probe = """
-        import socket, sys
-        seen = []
-        send = socket.socket.sendall
-        def spy(self, data, *a):
-            if b"run-as com.example.scanner.demo find " in data:
-                seen.append(sorted(m for m in ("adbutils", "tsdtool.collectors.database", "tsdtool.apps.profiles",
-                                               "dataclasses") if m in sys.modules))
-            return send(self, data, *a)
-        socket.socket.sendall = spy
-        from tsdtool.quick import main
-        code = main(["-H", "127.0.0.1", "-P", sys.argv[1], "pull-db", "com.example.scanner.demo", "-o", sys.argv[2]])
-        print(code, seen)
-    """
-    try:
-        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(server.port), str(tmp_path / "out")],
-                              cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=60)
-    finally:
-        server.stop()
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split("\n")[-2] == "0 [[]]", proc.stdout  # sent once, before those imports
-    assert sum("run-as com.example.scanner.demo find " in r for r in server.requests) == 1
-    assert _summary(tmp_path / "out")["databases"]  # and its answer was the one used
