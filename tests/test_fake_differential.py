@@ -107,6 +107,12 @@ CORPUS: list[tuple[str, str, str]] = [
     ("find found, then missing (one stream)", run_as("find", f"{DATA}/files", f"{DATA}/nope", "-type", "f",
                                                      "-print0"), "merged"),
     ("cat missing then found (one stream)", run_as("cat", f"{DATA}/nope", f"{DATA}/files/prefs.xml"), "merged"),
+    ("head several, one missing", run_as("head", "-c", "16", f"{DATA}/databases/app.db", f"{DATA}/nope",
+                                         f"{DATA}/databases/{HOSTILE}"), "bytes"),
+    ("head missing first", join(["head", "-n", "1", "/sdcard/nope", "/sdcard/logs/b.log", "/sdcard/logs/a.log"]),
+     "bytes"),
+    ("head -q", join(["head", "-q", "-c", "5", "/sdcard/logs/a.log", "/sdcard/logs/b.log"]), "bytes"),
+    ("head -v", join(["head", "-v", "-n", "2", "/sdcard/logs/b.log"]), "bytes"),
     ("quoting operators", join(["echo", ";", "&&", "|", "$HOME", "`id`", "'", '"']), "bytes"),
     # pull-db's deflated copy (tsdtool.apps.gzpull): the probe, and ranges read through run-as
     ("gzip probe and stat", gzpull.probe_script(RunAs(None, APP), [f"{DATA}/databases/app.db",  # type: ignore[arg-type]

@@ -299,23 +299,30 @@ def head(session: Session, argv: list[str], stdin: bytes) -> Output:
         yield STDERR, f"head: Unknown option '{bad}'\n".encode()
         return 1
     status = 0
-    many = len(paths) > 1
-    for n, p in enumerate(paths or ["-"]):
-        if many:
-            yield STDOUT, f"{'' if n == 0 else chr(10)}==> {p} <==\n".encode()
+    # toybox head.c: a "==> NAME <==" header before each file it opened (loopfiles() reports a
+    # file it cannot open and goes on, no header), with several files and no -q, or with -v; a
+    # blank line before every header but the first printed (toybox 0.8.9: `head -c 4 A missing A`).
+    headers = (len(paths) > 1 and "q" not in flags) or "v" in flags
+    printed = 0
+    for p in paths or ["-"]:
         try:
+            chunks = iter(()) if p == "-" else _stream_file(session, p, limit=int(flags["c"]) if "c" in flags else None)
+            first = b"" if p == "-" else next(chunks, b"")  # opens the file: an error comes before the header
+            if headers:
+                yield STDOUT, f"{chr(10) if printed else ''}==> {p} <==\n".encode()
+                printed += 1
             if "c" in flags:
-                count = int(flags["c"])
                 if p == "-":
-                    yield STDOUT, stdin[:count]
+                    yield STDOUT, stdin[:int(flags["c"])]
                 else:
-                    for data in _stream_file(session, p, limit=count):
+                    yield STDOUT, first
+                    for data in chunks:
                         yield STDOUT, data
                 continue
             lines = int(flags.get("n", "10"))
-            data = stdin if p == "-" else b""
-            if p != "-":
-                for piece in _stream_file(session, p):
+            data = stdin if p == "-" else first
+            if p != "-" and data.count(b"\n") < lines:
+                for piece in chunks:
                     data += piece
                     if data.count(b"\n") >= lines:
                         break
