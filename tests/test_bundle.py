@@ -615,3 +615,18 @@ def test_verify_hashes_a_big_member_in_constant_memory(tmp_path):
         tracemalloc.stop()
     assert (result.problems, result.checked) == ([], 1)
     assert peak < 8 << 20  # reads of 1 MiB, not the 24 MiB member at once
+
+
+def test_the_bundle_is_on_disk_before_it_takes_its_name(tmp_path, monkeypatch):
+    """The ticket files were fsynced before their rename, the bundle they point to was not:
+    a power cut after "ready" could leave a named, empty zip."""
+    import os
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+                        or real_fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda a, b: events.append(("replace", str(a))) or real_replace(a, b))
+    path, _ = pack(tmp_path, staged(tmp_path))
+    part = str(path.with_name(path.name + ".part"))
+    assert ("fsync", part) in events and events.index(("fsync", part)) < events.index(("replace", part)), events

@@ -202,6 +202,8 @@ class BundleWriter:
         self._stream(MANIFEST_NAME, [data])
         try:
             self._zip.close()
+            with open(self.part, "r+b") as fh:  # on disk before it has its name, as the ticket files are
+                os.fsync(fh.fileno())  # (paths.write_new): a crash after "ready" keeps a whole bundle
             os.replace(self.part, self.dest)
         except OSError as exc:
             raise errors.OutputError(f"cannot finish {self.dest}: {exc.strerror or exc}") from exc
