@@ -153,3 +153,31 @@ def test_no_permissions_terminal_points_at_udev(fake_server, tsd, tmp_path):
     assert "udev rule" in row["fix"] and "plugdev" in row["fix"]
     code, out, err = tsd("-H", "127.0.0.1", "-P", srv.port, "info")
     assert code == 4 and "udev rule" in err and len(err.strip().splitlines()) == 1
+
+
+def test_devices_parses_the_profiles_while_the_terminals_answer_getprop(fake_server, monkeypatch):
+    """The ~30 ms of profile TOML ran before the first getprop went out; on a real terminal
+    getprop takes longer than the parse, which now hides behind it."""
+    import threading
+
+    from tsdtool.devices import facts, listing, profiles
+    from tsdtool.transport.adb import Adb
+
+    asked = threading.Event()
+    overlapped = []
+    real_load, real_props = profiles.load_device_profiles, facts.read_props
+
+    def load(*args, **kwargs):
+        overlapped.append(asked.wait(5))  # the old order never asks before the profiles are in
+        return real_load(*args, **kwargs)
+
+    def read_props(device):
+        asked.set()
+        return real_props(device)
+
+    monkeypatch.setattr(profiles, "load_device_profiles", load)
+    monkeypatch.setattr(facts, "read_props", read_props)
+    srv = fake_server("zebra_tc52", "honeywell_ct60")
+    rows = listing.list_devices(Adb("127.0.0.1", int(srv.port), start_server=False))
+    assert overlapped == [True]
+    assert {r["vendor"] for r in rows} == {"Zebra Technologies", "Honeywell"}, rows
