@@ -234,7 +234,8 @@ def test_a_slow_terminal_draws_no_progress_while_a_question_waits(fake_server, t
     assert child.exitstatus in (0, 3)
 
 
-def test_ctrl_c_at_a_question_packs_what_arrived(fake_server, tmp_path):
+def test_ctrl_c_at_a_question_packs_what_arrived(fake_server, tmp_path, sigint_default):
+    # sigint_default: a suite run in the background (nohup, &) passes SIGINT ignored to the child
     server = fake_server("zebra_tc52")
     child, screen = _spawn(server.port, tmp_path, "--desk", "grsoft", "--package", "com.example.scanner.demo")
     child.expect_exact("Название проекта")
@@ -281,7 +282,7 @@ def test_the_keyboard_reads_a_line_per_answer_in_russian_and_ends_at_ctrl_d():
     child.expect(pexpect.EOF)
 
 
-def test_the_keyboard_gives_way_to_ctrl_c_sent_before_and_during_the_read():
+def test_the_keyboard_gives_way_to_ctrl_c_sent_before_and_during_the_read(sigint_default):
     """Ctrl-C as the read begins and while it waits ends it at once. (The race input() loses —
     a Ctrl-C landing just before its read — cannot be timed from outside; the pty test of a
     Ctrl-C at a question, which hung 6 times in 40 under load with input(), holds that.)"""
