@@ -293,17 +293,26 @@ def _rich_lines(rows) -> str:
 def test_lines_piped_are_what_rich_writes(rows):
     from tsdtool import console
 
-    saved, sys.stdout = sys.stdout, io.StringIO()
-    environ = dict(os.environ)
-    try:
-        for name in ("TTY_COMPATIBLE", "FORCE_COLOR", "COLUMNS"):
-            os.environ.pop(name, None)
-        console.reset()
+    with _piped("stdout") as written:
         console.lines(rows)
-        written = sys.stdout.getvalue()
-        assert written == _rich_lines(rows)
+    assert written.getvalue() == _rich_lines(rows)
+
+
+@contextlib.contextmanager
+def _piped(name: str):
+    """``sys.<name>`` a StringIO (not a terminal) and no variable that makes Rich style it,
+    the consoles made afresh on the way in and out."""
+    from tsdtool import console
+
+    saved, environ = getattr(sys, name), dict(os.environ)
+    setattr(sys, name, io.StringIO())
+    try:
+        for variable in ("TTY_COMPATIBLE", "FORCE_COLOR", "COLUMNS"):
+            os.environ.pop(variable, None)
+        console.reset()
+        yield getattr(sys, name)
     finally:
-        sys.stdout = saved
+        setattr(sys, name, saved)
         os.environ.clear()
         os.environ.update(environ)
         console.reset()
@@ -361,19 +370,9 @@ def test_say_piped_is_what_rich_writes(text):
 
     screen = io.StringIO()
     Console(file=screen, highlight=False, soft_wrap=True).print(text, style="red", markup=False, highlight=False)
-    saved, sys.stderr = sys.stderr, io.StringIO()
-    environ = dict(os.environ)
-    try:
-        for name in ("TTY_COMPATIBLE", "FORCE_COLOR", "COLUMNS"):
-            os.environ.pop(name, None)
-        console.reset()
+    with _piped("stderr") as written:
         console.say(text, style="red")
-        assert sys.stderr.getvalue() == screen.getvalue()
-    finally:
-        sys.stderr = saved
-        os.environ.clear()
-        os.environ.update(environ)
-        console.reset()
+    assert written.getvalue() == screen.getvalue()
 
 
 def test_an_error_without_a_server_imports_no_rich():
