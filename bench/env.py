@@ -237,6 +237,16 @@ class FakeServer:
             raise RuntimeError(f"the fake adb server did not start: {line or self.proc.stderr.read()}")
         self.port = int(line.rsplit(":", 1)[1])
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU-seconds the fake and its finished children (the real shells it
+        runs) have used so far (Linux /proc), else None: the simulated terminals' own work,
+        which on this host shares the cores with tsdtool's."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
