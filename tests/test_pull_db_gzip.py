@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.appdata_helpers import sha, terminals
-from tsdtool.apps import gzpull
+from tsdtool.apps import gzpull, listing
 from tsdtool.collectors.database import pull_databases
 from tsdtool.outdir import OutputDir
 
@@ -30,8 +30,8 @@ def fake_terminal(tmp_path):
 
 @pytest.fixture
 def small_ranges(monkeypatch):
-    monkeypatch.setattr(gzpull, "MIN_RANGE", 256 * 1024)
-    monkeypatch.setattr(gzpull, "MIN_TOTAL", 64 * 1024)
+    monkeypatch.setattr(listing, "MIN_RANGE", 256 * 1024)
+    monkeypatch.setattr(listing, "MIN_TOTAL", 64 * 1024)
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +185,7 @@ def test_a_large_app_log_comes_deflated_too(fake_terminal, tmp_path, small_range
 def test_a_wal_set_streams_all_at_once_and_stays_consistent(fake_terminal, tsd, tmp_path, monkeypatch):
     from tests.appdata_helpers import ROWS, rows_in, wal_database
 
-    monkeypatch.setattr(gzpull, "MIN_TOTAL", 1)
+    monkeypatch.setattr(listing, "MIN_TOTAL", 1)
     wal = wal_database()
     fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}],
                          files={f"{DATA}/databases/app.db": wal.db, f"{DATA}/databases/app.db-wal": wal.wal})
@@ -243,10 +243,10 @@ def test_windows_without_pwrite_reassembles_the_same_bytes(fake_terminal, tmp_pa
 @pytest.mark.parametrize("size", [0, 1, 4 * 1024 * 1024 - 1, 4 * 1024 * 1024 + 1, 34_123_776, 10**9 + 7])
 def test_ranges_cover_the_file_once_in_at_most_four_streams(size):
     ranges = gzpull.plan(size, size)
-    assert 1 <= len(ranges) <= gzpull.STREAMS and ranges[0][0] == 0 and ranges[-1][1] is None
+    assert 1 <= len(ranges) <= listing.STREAMS and ranges[0][0] == 0 and ranges[-1][1] is None
     ends = [offset + length for offset, length in ranges[:-1]]
     assert ends == [offset for offset, _ in ranges[1:]]  # back to back, no gap, no overlap
-    assert all(length >= gzpull.MIN_RANGE for _, length in ranges[:-1]) and ranges[-1][0] <= max(size - 1, 0)
+    assert all(length >= listing.MIN_RANGE for _, length in ranges[:-1]) and ranges[-1][0] <= max(size - 1, 0)
 
 
 def test_a_range_that_inflates_past_its_length_stops_early_and_goes_raw(fake_terminal, tmp_path, big, small_ranges):
@@ -365,7 +365,7 @@ def test_what_was_probed_beside_counts_only_for_the_files_copied(fake_terminal, 
 
 
 def test_a_long_listing_is_probed_after_the_headers(fake_terminal, tmp_path, big, small_ranges, monkeypatch):
-    monkeypatch.setattr(gzpull, "MAX_PROBED", 1)
+    monkeypatch.setattr(listing, "MAX_PROBED", 1)
     db, notes = f"{DATA}/databases/app.db", f"{DATA}/databases/notes.txt"
     fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={db: big, notes: "not a database\n"})
     record = pull_databases(fake.device(), DBG, OutputDir(tmp_path / "out")).databases[0]

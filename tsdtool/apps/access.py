@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
 from tsdtool import errors
-from tsdtool.apps.listing import DATA_ROOT, find_args
+from tsdtool.apps.listing import DATA_ROOT, HEADS_AT_ONCE, SQLITE_MAGIC, find_args, split_heads  # noqa: F401 - SQLITE_MAGIC read as access's
 from tsdtool.transport.adb import Device, join
 from tsdtool.transport.types import ShellResult
 
@@ -37,9 +37,7 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[int], None]
 
 EXTERNAL_ROOT = "/sdcard/Android/data/{package}"
-SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
 MAX_DEPTH = 16  # folder depth walked through sync LIST (symlinks are never followed)
-HEADS_AT_ONCE = 64  # files whose headers one ``head`` is asked for (its command line stays short)
 _ROOT_MARK = "tsdtool-root-ok"
 
 
@@ -346,31 +344,6 @@ class External(Way):
 
     def copy(self, path: str, sink: BinaryIO, progress: ProgressFn | None = None) -> None:
         self.device.pull(path, sink, progress)
-
-
-def split_heads(out: bytes, paths: Sequence[str], n: int) -> dict[str, bytes] | None:
-    """``head -c N`` of several files as toybox prints it: ``==> PATH <==`` and a newline before the
-    first N bytes of each file it opened, an empty line between files (toys/posix/head.c); a file
-    it could not open has no header (b"" here, as :meth:`Way.head` gives). None when ``out`` is not
-    in that form. A file's bytes end where the next opened file's header starts, at most N bytes
-    on: the longest such reading is taken (a header is longer than N bytes, and every path starts
-    with its way's root, so the bytes of one file cannot pass for a header)."""
-    names = [path.encode("utf-8", "surrogateescape") for path in paths]
-    found: dict[str, bytes] = {}
-    pos, sep = 0, b""
-    for i, name in enumerate(names):
-        header = sep + b"==> " + name + b" <==\n"
-        if not out.startswith(header, pos):
-            found[paths[i]] = b""
-            continue
-        pos += len(header)
-        later = [b"\n==> " + other + b" <==\n" for other in names[i + 1:]]
-        end = next((q for q in range(min(pos + n, len(out)), pos - 1, -1)
-                    if q == len(out) or any(out.startswith(header, q) for header in later)), None)
-        if end is None:
-            return None
-        found[paths[i]], pos, sep = out[pos:end], end, b"\n"
-    return found if pos == len(out) else None
 
 
 class _Start:

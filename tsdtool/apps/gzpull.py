@@ -4,7 +4,7 @@ Over USB 2.0 (20–40 MB/s as adb sees it) the link, not the terminal, limits a 
 SQLite database deflates ~3× at ``gzip -1``, so sending it deflated moves a third of the
 bytes. One core deflates only ~30 MB/s on a terminal's ARM core, though, less than the link
 carries: a large file is cut into byte ranges, each deflated by its own ``gzip`` on its own
-core and sent on its own adb stream, all at once (:data:`STREAMS`). Level 1 always: level 6
+core and sent on its own adb stream, all at once (:data:`~tsdtool.apps.listing.STREAMS`). Level 1 always: level 6
 (gzip's default, and what toybox ``tar -z`` uses) costs ~2.5× the CPU per byte for a few per
 cent less data, which makes the copy slower than ``adb pull``.
 
@@ -45,19 +45,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tsdtool import budgets, errors
+from tsdtool.apps import listing
 from tsdtool.apps.access import Found, Way, reason_from
+from tsdtool.apps.listing import plan  # noqa: F401 - gzpull.plan, as before
 from tsdtool.outdir import HashingWriter, Item, OutputDir, reason_of
 from tsdtool.progress import Progress
-from tsdtool.transport.adb import join
 
-STREAMS = 4  # ranges of a large set: a 4-core terminal deflates ~120 MB/s at -1, past what USB 2.0 carries
-MAX_STREAMS = 8  # at most this many streams at once (a set of many small files)
 INFLATE_STEP = 1024 * 1024  # bytes inflated at a time, whatever a packet claims to hold
-# Smaller pieces are not worth a stream of their own (a few processes to start on the terminal);
-# larger ones would leave a mid-sized file on one core, which deflates slower than USB carries.
-MIN_RANGE = 1024 * 1024
-MIN_TOTAL = 1024 * 1024  # below this one tar stream (one request, no gzip to start) is as quick
-MAX_PROBED = 64  # files probed beside the reading of their headers (a longer listing: one probe after)
 FATAL = (errors.TransferError, errors.DeviceTimeout, errors.DeviceUnavailable)
 
 
@@ -86,33 +80,22 @@ def probe(way: Way, files: Sequence[Found]) -> tuple[str, dict[str, int]]:
     device = way.device
     if "shell_v2" not in device.features():
         return "the terminal's adbd has no shell protocol v2 (Android < 7): no exit status per stream", {}
-    result = device.shell_script(probe_script(way, [f.path for f in files]))
-    lines = result.stdout.decode("utf-8", "surrogateescape").split("\n")
-    if not lines[0].strip().endswith("gzip"):
-        return "the terminal has no gzip (toybox has it from Android 10)", {}
-    return "", _sizes(lines[1:], {f.path for f in files})
+    paths = [f.path for f in files]
+    gzip, sizes = listing.probe_answer(device.shell_script(probe_script(way, paths)).stdout, paths)
+    return ("", sizes) if gzip else ("the terminal has no gzip (toybox has it from Android 10)", {})
 
 
 def sizes_now(way: Way, paths: Sequence[str]) -> dict[str, int]:
     """The sizes ``stat`` gives now (a file it cannot read is left out)."""
     result = way.device.shell_script(way.wrap(["stat", "-c", "%s %n", *paths]))
-    return _sizes(result.stdout.decode("utf-8", "surrogateescape").split("\n"), set(paths))
-
-
-def _sizes(lines: Sequence[str], known: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for line in lines:
-        size, _, name = line.partition(" ")
-        if size.isdigit() and name in known:
-            found[name] = int(size)
-    return found
+    return listing.sizes(result.stdout.decode("utf-8", "surrogateescape").split("\n"), set(paths))
 
 
 def probe_beside(way: Way, files: Sequence[Found]) -> Callable[[], tuple[str, dict[str, int]]] | None:
     """:func:`probe` of ``files`` on a thread of its own, started now (while the caller reads
     which of them are databases); the callable returned waits for its answer. None for a
     listing too long for one command line (then the caller probes what it keeps)."""
-    if len(files) > MAX_PROBED:
+    if len(files) > listing.MAX_PROBED:
         return None
     from tsdtool import threads
 
@@ -121,31 +104,12 @@ def probe_beside(way: Way, files: Sequence[Found]) -> Callable[[], tuple[str, di
 
 def probe_script(way: Way, paths: Sequence[str]) -> str:
     """``command -v gzip`` (as the adb shell user, who runs gzip), then the sizes through the way."""
-    return join(["command", "-v", "gzip"]) + " && " + way.wrap(["stat", "-c", "%s %n", *paths])
-
-
-def plan(size: int, total: int, streams: int = STREAMS) -> list[tuple[int, int | None]]:
-    """``(offset, length)`` ranges for a file of ``size`` bytes out of ``total`` to copy; the last
-    range has length None (to the end of the file)."""
-    piece = max(MIN_RANGE, total // streams)
-    count = min(streams, max(1, size // piece))  # each range at least a piece (≥ MIN_RANGE)
-    step = size // count
-    return [(k * step, step if k < count - 1 else None) for k in range(count)]
+    return listing.probe_line(way.wrap, paths)
 
 
 def command(way: Way, path: str, offset: int, length: int | None, size: int | None = None) -> str:
-    """The shell line sending one range deflated: the way reads, head/gzip run as the shell user.
-    A range after the first is counted from the end of the file of ``size`` bytes."""
-    if offset == 0 and length is None:
-        read = way.wrap(["cat", path])
-    elif offset == 0:
-        return f"{way.wrap(['head', '-c', str(length), path])} | gzip -1"
-    else:
-        assert size is not None and size > offset
-        read = way.wrap(["tail", "-c", str(size - offset), path])
-        if length is not None:
-            read += " | " + join(["head", "-c", str(length)])
-    return f"{read} | gzip -1"
+    """The shell line sending one range deflated (:func:`~tsdtool.apps.listing.range_line`)."""
+    return listing.range_line(way.wrap, path, offset, length, size)
 
 
 class _Inflate:
@@ -255,9 +219,10 @@ def fetch(
     if why:
         return Result(not_used=why)
     total = sum(known.get(f.path, 0) for f in files)
-    if total < MIN_TOTAL and len(known) == len(files):
+    planned = listing.plans([f.path for f in files], known)
+    if planned is None:
         return Result(not_used=f"{total} bytes: small enough for one uncompressed stream")
-    jobs = {f.rel: plan(known[f.path], total) if f.path in known else [(0, None)] for f in files}
+    jobs = {f.rel: planned[f.path] for f in files}
     result = Result(streams=sum(len(r) for r in jobs.values()))
     progress.start(f"{way.name}: {len(files)} files (gzip -1)", total or None)
     lock = threading.Lock()
@@ -279,7 +244,7 @@ def fetch(
         tasks = [(n, k, offset, length) for n, (found, _) in enumerate(opened)
                  for k, (offset, length) in enumerate(jobs[found.rel])]
         began = _Began(sum(offset > 0 for _, _, offset, _ in tasks))
-        with ThreadPoolExecutor(min(len(tasks), MAX_STREAMS), thread_name_prefix="tsdtool-gz") as pool:
+        with ThreadPoolExecutor(min(len(tasks), listing.MAX_STREAMS), thread_name_prefix="tsdtool-gz") as pool:
             futures = [(n, pool.submit(_range, way, opened[n][0].path, known.get(opened[n][0].path), writers[n],
                                        offset, length, advance, stop,
                                        # with a reader waiting for the whole files, all is hashed after

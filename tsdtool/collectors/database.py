@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tsdtool import errors
-from tsdtool.apps import access, gzpull
+from tsdtool.apps import access, gzpull, listing
 from tsdtool.apps import profiles as app_profiles
 from tsdtool.apps.access import Attempt, Found, Way
 from tsdtool.apps.fetch import fetch
@@ -48,7 +48,6 @@ if TYPE_CHECKING:  # imported where used: not needed before pull-db's first requ
 
 KIND = "database"
 PRIVATE_WAYS = ("run-as", "su", "backup")
-SIDECARS = ("-wal", "-shm", "-journal")
 # Android package names: dot-separated Java identifiers (PackageParser.validateName).
 
 
@@ -302,9 +301,8 @@ class _BackupWay:
 
 def _sets(files: list[Found]) -> list[DatabaseSet]:
     by_path = {f.path: f for f in files}
-    return [DatabaseSet(f, {s: by_path[f.path + s] for s in SIDECARS if f.path + s in by_path})
-            for f in files
-            if not any(f.path.endswith(s) and f.path[: -len(s)] in by_path for s in SIDECARS)]
+    return [DatabaseSet(by_path[path], {s: by_path[p] for s, p in sidecars.items()})
+            for path, sidecars in listing.groups([f.path for f in files])]
 
 
 def _local_head(out: OutputDir, item) -> bytes:
