@@ -79,7 +79,7 @@ def pull(settings: Settings, paths: list[str], output: Path | None = None) -> in
 
 def pull_db(settings: Settings, package: str, output: Path | None = None, root: bool = False,
             backup: bool = False, backup_wait: float = 60.0) -> int:
-    from tsdtool.apps import listing
+    from tsdtool.apps import early, listing
     from tsdtool.transport import wire
 
     # `pm path` (is the app there?) goes out now, to be read by database.ensure_installed, and
@@ -88,6 +88,7 @@ def pull_db(settings: Settings, package: str, output: Path | None = None, root: 
     first = wire.first_shell(settings.host, settings.port, settings.serial, ["pm", "path", package],
                              settings.timeout, also=[listing.run_as_find(package)])
     try:
+        early.follow(first, package)  # the headers, gzip and sizes, the ranges: asked from the listing's answer
         from tsdtool import progress
         from tsdtool.collectors import database
 

@@ -332,7 +332,7 @@ class Adb:
         self._checked = False
         self._reached: bool | None = None  # the probe's answer, when it was made before this
         self._listing: str | None = None  # the next devices()' answer, when it was asked before this
-        self._known: dict[str, tuple[set[str] | None, dict[str, socket.socket]]] = {}  # by serial, the same
+        self._known: dict[str, First] = {}  # by serial, what wire asked of that terminal
 
     def learned(self, first: First) -> None:
         """Take what :mod:`tsdtool.transport.wire` asked before the heavy imports: the
@@ -340,7 +340,7 @@ class Adb:
         terminal's features, and its services already started are read, not started again."""
         self._reached, self._listing = first.reached, first.listing
         if first.serial:
-            self._known[first.serial] = (first.features, first.asked)
+            self._known[first.serial] = first
 
     # -- server -----------------------------------------------------------------------------
     def _reachable(self) -> bool:
@@ -510,7 +510,9 @@ class Device:
         self.entry = entry
         self.serial = entry.serial
         self.timeout = adb.timeout
-        self._features, self._asked = adb._known.pop(self.serial, (None, {}))
+        first = adb._known.pop(self.serial, None)
+        self._features, self._asked = (first.features, first.asked) if first else (None, {})
+        self._settle = first.settle if first else None  # wire's thread still asking more (First.follow)
 
     def __repr__(self) -> str:
         return f"Device({self.serial!r})"
@@ -536,6 +538,12 @@ class Device:
         ``host:version`` round trip is needed first (unlike ``host:tport:``).
         """
         asked = self._asked.pop(service, None)  # started before the heavy imports (wire.First.asked)
+        if asked is None and self._settle is not None:
+            self._settle()  # what wire's thread asks is asked once: wait until it has
+            self._settle = None
+            asked = self._asked.pop(service, None)
+        if isinstance(asked, Draining):
+            asked = asked.take()  # the stream, what its thread held coming first
         if asked is not None:
             c = _Connection(self.adb._client.host, self.adb._client.port, asked)
             c.conn.settimeout(timeout or self.timeout)

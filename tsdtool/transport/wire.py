@@ -30,7 +30,7 @@ import stat as _stat
 import struct
 import sys
 from collections import namedtuple
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from tsdtool import errors
 
@@ -165,20 +165,45 @@ class First:
     picks from it, when it picks one; ``features``: that terminal's. A pull's ``path``: ``top``,
     its STAT (mode, size, mtime), and ``receiving``, its RECV under way. ``asked``: services
     started on that terminal (sent after ``host:transport``'s OKAY; their own OKAY not read), by
-    the exact service string. Whoever takes one of these closes it; :meth:`close` closes what
-    nobody took."""
+    the exact service string: a socket, a :class:`Replay` of an answer read already, or a
+    :class:`Draining`. Whoever takes one of these closes it; :meth:`close` closes what nobody
+    took. ``address``: the server's, when a terminal was picked. :meth:`follow` runs what asks
+    on from these answers on a thread; :meth:`settle` waits for it."""
 
     def __init__(self, path: str | None = None):
         self.path = path
         self.reached: bool | None = None
         self.listing: str | None = None
         self.serial: str | None = None
+        self.address: ServerAddress | None = None
         self.features: set[str] | None = None
         self.top: tuple[int, int, int] | None = None
         self.receiving: Draining | None = None
-        self.asked: dict[str, socket.socket] = {}
+        self.asked: dict[str, socket.socket | Replay | Draining] = {}
+        self._following: tuple[object, socket.socket, socket.socket] | None = None  # thread, wake, waker
+
+    def follow(self, work: Callable[[First, socket.socket], None]) -> None:
+        """Run ``work(self, wake)`` on a thread: it may read answers in :attr:`asked` (handing
+        each back as a :class:`Replay` of what it read) and ask more there. ``wake`` turns
+        readable when :meth:`close` wants it to stop."""
+        from tsdtool import threads
+
+        wake, waker = socket.socketpair()
+        self._following = (threads.start(work, self, wake, name="tsdtool-early"), wake, waker)
+
+    def settle(self) -> None:
+        """Wait until the thread of :meth:`follow` has asked all it will."""
+        if self._following is not None:
+            self._following[0].join()  # type: ignore[attr-defined]
 
     def close(self) -> None:
+        if self._following is not None:
+            thread, wake, waker = self._following
+            waker.send(b".")
+            thread.join()  # type: ignore[attr-defined]
+            wake.close()
+            waker.close()
+            self._following = None
         if self.receiving is not None:
             self.receiving.close()
         while self.asked:
@@ -268,12 +293,12 @@ def first_shell(host: str | None, port: int | None, serial: str | None, args: li
     :meth:`~tsdtool.transport.adb.Device.shell` starts them over shell v2 (no early shell without
     it); the usual code reads each answer, OKAY first, from the connection handed on."""
     first = First()
-    sock = None
     wait = min(timeout, PATIENCE)  # the connections handed on get the usual limit from Device._open
     try:
         address = _first(host, port, serial, wait, os.environ if env is None else env, first)
         if address is None:
             return first
+        first.address = address
         with reach(address) as asking:
             asking.settimeout(wait)
             _request(asking, f"host-serial:{first.serial}:features")
@@ -281,19 +306,75 @@ def first_shell(host: str | None, port: int | None, serial: str | None, args: li
         if "shell_v2" not in first.features:
             return first
         for each in (args, *also):
-            service = f"shell,v2,raw:{join(each)}"
-            sock = _transport(address, first.serial, wait)
-            data = service.encode("utf-8", "surrogateescape")
-            sock.sendall(b"%04x" % len(data) + data)
-            first.asked[service], sock = sock, None
+            service = shell_service(join(each))
+            first.asked[service] = ask(first, service, wait)
     except (OSError, ValueError, Unclean):
-        if sock is not None:
-            sock.close()
-    except BaseException:
-        if sock is not None:
-            sock.close()
-        raise
+        pass
     return first
+
+
+def shell_service(script: str) -> str:
+    """The service :meth:`~tsdtool.transport.adb.Device.shell_script` starts over shell v2."""
+    return f"shell,v2,raw:{script}"
+
+
+def ask(first: First, service: str, wait: float) -> socket.socket:
+    """A connection to ``first``'s terminal that started ``service`` (its OKAY not read)."""
+    sock = _transport(first.address, first.serial, wait)  # type: ignore[arg-type]
+    try:
+        data = service.encode("utf-8", "surrogateescape")
+        sock.sendall(b"%04x" % len(data) + data)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def answer(sock: socket.socket, wake: socket.socket, deadline: float, limit: int = HOLD) -> tuple[Replay, bytes | None]:
+    """A service's whole stream (its OKAY first), read until the terminal ends it, and a
+    :class:`Replay` of what was read, for the usual code to read as if it had asked. The stream
+    is None when it did not end within ``deadline`` (monotonic) and ``limit`` bytes, or ``wake``
+    turned readable: then the rest stays in the socket, behind what was read."""
+    import time
+
+    held: list[bytes] = []
+    size, ended = 0, False
+    try:
+        while size < limit:
+            left = deadline - time.monotonic()
+            ready = select.select([sock, wake], [], [], left)[0] if left > 0 else []
+            if not ready or wake in ready:
+                break
+            chunk = sock.recv(min(_READ, limit - size))
+            if not chunk:
+                ended = True
+                break
+            held.append(chunk)
+            size += len(chunk)
+    except OSError:
+        pass  # the usual code meets it again and words it
+    return Replay(sock, list(held), None), b"".join(held) if ended else None
+
+
+def shell_result(stream: bytes) -> tuple[int, bytes, bytes] | None:
+    """``(exit status, stdout, stderr)`` of a whole shell v2 stream (OKAY, then packets: id u8,
+    length u32 LE, payload; 3 = exit status, shell_protocol.h), or None when it is not one."""
+    if not stream.startswith(b"OKAY"):
+        return None
+    out, err, code, at = bytearray(), bytearray(), None, 4
+    while at + 5 <= len(stream):
+        kind, length = stream[at], struct.unpack("<I", stream[at + 1:at + 5])[0]
+        payload = stream[at + 5:at + 5 + length]
+        if len(payload) < length:
+            return None
+        at += 5 + length
+        if kind == 1:
+            out += payload
+        elif kind == 2:
+            err += payload
+        elif kind == 3 and payload:
+            code = payload[0]
+    return None if code is None or at != len(stream) else (code, bytes(out), bytes(err))
 
 
 def _the_one(listing: str, serial: str | None) -> str | None:
@@ -383,3 +464,6 @@ class Replay:
         buf = bytearray(n)
         got = self.recv_into(memoryview(buf), n)
         return bytes(buf[:got])
+
+    def __getattr__(self, name: str) -> object:  # settimeout, shutdown, close: the socket's own
+        return getattr(self._sock, name)

@@ -1,0 +1,246 @@
+"""pull-db asks what follows run-as's listing while it imports (tsdtool/apps/early.py): the
+headers, gzip and the sizes, then the ranges, their streams held in memory. Whatever the early
+requests meet, pull-db says and keeps what it says and keeps without them, and asks nothing
+twice. Nothing here is timed: the figure is in `python -m bench --only database`."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sqlite3
+import struct
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fake_adb import FakeAdbServer, make_fixture
+from tsdtool import quick
+from tsdtool.apps import early, listing
+from tsdtool.transport import wire
+
+REPO = Path(__file__).resolve().parent.parent
+APP = "com.acme.scan"
+DATA = f"/data/data/{APP}"
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> bytes:
+    """A WAL database of ~1.2 MB (its -wal beside it) and the bytes of its -wal."""
+    path = tmp_path_factory.mktemp("db") / "big.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE scans (id INTEGER PRIMARY KEY, code TEXT)")
+    conn.executemany("INSERT INTO scans (code) VALUES (?)", [(f"460{i * 7919:012d}-{i % 97}",) for i in range(40000)])
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
+def _terminal(root: Path, big: bytes, more: dict[str, bytes] | None = None, **kw) -> Path:
+    files = {f"{DATA}/databases/main.db": big, f"{DATA}/databases/main.db-journal": b"",
+             f"{DATA}/files/notes.txt": "не база", **(more or {})}
+    kw.setdefault("packages", [{"name": APP, "debuggable": True}])
+    return make_fixture(root, "EARLYDB1", files=files, **kw)
+
+
+@pytest.fixture
+def small_ranges(monkeypatch):
+    monkeypatch.setattr(listing, "MIN_RANGE", 256 * 1024)
+    monkeypatch.setattr(listing, "MIN_TOTAL", 64 * 1024)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "databases.json"}
+
+
+def _summary(out: Path) -> list[dict]:
+    """databases.json's records without the check's timings."""
+    if not (out / "databases.json").exists():
+        return []
+    records = json.loads((out / "databases.json").read_text())["databases"]
+    for r in records:
+        r["check"] = r["check"] and {k: v for k, v in r["check"].items() if "second" not in k}
+    return records
+
+
+def _same(text: str, tmp: Path) -> str:
+    """``text`` without the test's folder and the socket reads' sizes of a lost connection, which
+    vary from run to run ("connection closed after 4464 of 16794 bytes")."""
+    return re.sub(r"after \d+ of \d+ bytes", "after N of M bytes", text.replace(str(tmp), "TMP"))
+
+
+def _profile(root: Path) -> Path:
+    """An app profile for APP that also lists `no_backup`, where a second large database lives:
+    the usual code's listing, headers, probe and plan all differ from the fallback's."""
+    folder = root / "profiles"
+    folder.mkdir()
+    (folder / "acme.toml").write_text(textwrap.dedent(f"""
+        id = "acme"
+        kind = "app"
+        name = "Acme"
+        packages = ["{APP}"]
+        internal = ["databases", "files", "shared_prefs", "no_backup"]
+    """))
+    return folder
+
+
+SCENARIOS = {  # name → (make_fixture keywords, global options)
+    "ranges": ({}, []),
+    "not debuggable": ({"packages": [{"name": APP}]}, []),
+    "not installed": ({"packages": []}, []),
+    "no gzip (Android 9)": ({"sdk": 28}, []),
+    "another app profile": ({}, ["--profiles-dir", "PROFILES"]),  # and a second database in no_backup
+    "the cable pulled": ({"faults": {"drop_after_bytes": 70_000}}, []),
+    "an output below a file": ({}, []),
+}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_pull_db_says_and_keeps_the_same_with_the_ranges_asked_early(name, tmp_path, big, small_ranges, capsys,
+                                                                     monkeypatch):
+    fixture, options = SCENARIOS[name]
+    seen = {}
+    for way in ("early", "usual"):
+        tmp = tmp_path / way
+        tmp.mkdir()
+        (tmp / "afile").write_text("keep")
+        if name == "another app profile":
+            fixture = {"more": {f"{DATA}/no_backup/cache.db": big}}
+        server = FakeAdbServer([_terminal(tmp, big, **fixture)])
+        server.start()
+        argv = ["-H", "127.0.0.1", "-P", str(server.port)]
+        argv += [str(_profile(tmp)) if w == "PROFILES" else w for w in options]
+        argv += ["pull-db", APP, "-o", str(tmp / ("afile/x" if name == "an output below a file" else "out"))]
+        with monkeypatch.context() as m:
+            if way == "usual":
+                m.setattr(early, "follow", lambda first, package: None)
+            try:
+                code = quick.main(argv)
+            finally:
+                server.stop()
+        out, err = capsys.readouterr()
+        seen[way] = (code, _same(out, tmp), _same(err, tmp), _tree(tmp), _same(json.dumps(_summary(tmp / "out")), tmp))
+        if way == "early":
+            ranges = [r for r in server.requests if r.endswith("| gzip -1")]
+            asked = [r for r in server.requests if "head -c 16" in r or "command -v gzip" in r or r in ranges]
+            assert len(asked) == len(set(asked)), asked  # nothing asked twice by the usual code
+            if name == "ranges":
+                assert len(ranges) == 4 + 1  # main.db in four ranges (thresholds lowered), its journal whole
+    assert seen["early"][0] == {"not debuggable": 3, "not installed": 3, "the cable pulled": 3,
+                                "an output below a file": 2}.get(name, 0)
+    assert seen["early"] == seen["usual"]
+
+
+def test_the_ranges_are_asked_by_the_early_thread_once_and_the_copy_is_whole(tmp_path, big):
+    """The requests after the listing go out from wire's thread, before adbutils and the database
+    module are imported when the machine lets it, and the usual code reads their answers."""
+    server = FakeAdbServer([_terminal(tmp_path, big)])
+    server.start()
+    probe = """
+        import socket, sys, threading
+        from tsdtool.apps import listing
+        listing.MIN_RANGE, listing.MIN_TOTAL = 256 * 1024, 64 * 1024
+        sent = []
+        send = socket.socket.sendall
+        def spy(self, data, *a):
+            if b"| gzip -1" in data or b"head -c 16" in data or b"command -v gzip" in data:
+                sent.append(threading.current_thread().name)
+            return send(self, data, *a)
+        socket.socket.sendall = spy
+        from tsdtool.quick import main
+        code = main(["-H", "127.0.0.1", "-P", sys.argv[1], "pull-db", "com.acme.scan", "-o", sys.argv[2]])
+        print(code, sorted(set(sent)), len(sent), threading.active_count())
+    """
+    try:
+        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(server.port), str(tmp_path / "out")],
+                              cwd=REPO, capture_output=True, text=True, timeout=60)
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr
+    # one head for main.db and notes.txt, one probe, main.db's four ranges and its journal: all from wire's thread
+    assert proc.stdout.split("\n")[-2] == "0 ['tsdtool-early'] 7 1", proc.stdout
+    assert (tmp_path / "out/internal/databases/main.db").read_bytes() == big
+    [record] = [r for r in _summary(tmp_path / "out") if r["device_path"].endswith("main.db")]
+    assert record["complete"] and record["copied"] == "gzip -1, 5 streams"
+
+
+def test_ctrl_c_while_importing_leaves_no_stream_or_thread_behind(tmp_path, big, small_ranges, capsys, monkeypatch):
+    from tsdtool.collectors import database
+
+    server = FakeAdbServer([_terminal(tmp_path, big)])
+    server.start()
+    started = []
+    real = wire.first_shell
+
+    def spy(*args, **kw):
+        started.append(real(*args, **kw))
+        return started[-1]
+
+    def interrupted(*args, **kwargs):
+        started[0].settle()  # the early requests are all out
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(wire, "first_shell", spy)
+    monkeypatch.setattr(database, "pull_db", interrupted)
+    try:
+        code = quick.main(["-H", "127.0.0.1", "-P", str(server.port), "pull-db", APP, "-o", str(tmp_path / "out")])
+    finally:
+        server.stop()
+    assert code == 130 and "interrupted" in capsys.readouterr().err
+    [first] = started
+    assert sum(r.endswith("| gzip -1") for r in server.requests) == 5  # the ranges had gone out
+    assert not first.asked and first._following is None
+    assert not [t for t in threading.enumerate() if t.name in ("tsdtool-early", "tsdtool-drain")]
+    assert not (tmp_path / "out").exists()
+
+
+def _packet(kind: int, payload: bytes) -> bytes:
+    return bytes([kind]) + struct.pack("<I", len(payload)) + payload
+
+
+def test_a_shell_stream_is_read_only_when_whole():
+    whole = b"OKAY" + _packet(1, b"a\0b\0") + _packet(2, b"find: 'x': No such file or directory\n") + _packet(3, b"\1")
+    assert wire.shell_result(whole) == (1, b"a\0b\0", b"find: 'x': No such file or directory\n")
+    assert wire.shell_result(whole[:-1]) is None  # cut inside the exit packet
+    assert wire.shell_result(whole[:-6]) is None  # no exit status
+    assert wire.shell_result(b"FAIL0004nope") is None
+    assert wire.shell_result(whole + b"x") is None
+
+
+def test_an_answer_not_ended_in_time_is_handed_on_with_what_was_read():
+    ours, theirs = socket.socketpair()
+    wake, waker = socket.socketpair()
+    with ours, theirs, wake, waker:
+        theirs.sendall(b"OKAY" + _packet(1, b"part"))
+        replay, stream = wire.answer(ours, wake, time.monotonic() + 0.2)
+        assert stream is None  # not ended: the usual code reads on
+        theirs.sendall(_packet(3, b"\0"))
+        theirs.shutdown(socket.SHUT_WR)
+        got = b""
+        while chunk := replay.recv(3):
+            got += chunk
+        assert got == b"OKAY" + _packet(1, b"part") + _packet(3, b"\0")
+        theirs2, ours2 = socket.socketpair()
+        with theirs2, ours2:
+            theirs2.sendall(b"OKAY")
+            waker.send(b".")  # close() wants the thread to stop: it does, without waiting for the deadline
+            begun = time.monotonic()
+            _, stream = wire.answer(ours2, wake, time.monotonic() + 30)
+            assert stream is None and time.monotonic() - begun < 5
+
+
+@pytest.mark.parametrize("stderr, missing", [
+    (b"", False),
+    (b"find: '/data/data/x/files': No such file or directory\n", True),
+    (b"find: '/data/data/x/files': No such file or directory\nfind: '/data/data/x/y': Permission denied\n", False),
+    (b"run-as: package not debuggable: x\n", False),
+    (b"find: bad arg '-print0'\n", False),
+])
+def test_only_folders_the_app_lacks_count_as_a_clean_listing(stderr, missing):
+    assert early._missing_folders(stderr) is missing

@@ -1,0 +1,108 @@
+"""pull-db's requests after run-as's listing, asked while the heavy imports run (standard library only).
+
+:func:`tsdtool.quick.pull_db` starts ``pm path`` and run-as's listing of the fallback profile's
+folders before it imports adbutils and the database code (:func:`tsdtool.transport.wire.first_shell`):
+~0.1–0.2 s in which the answers are long back. :func:`follow` reads that listing on a thread and
+asks at once what pull-db asks next from it, with the lines the usual code builds
+(:mod:`tsdtool.apps.listing`): the headers of the candidates (one ``head``) beside gzip and the
+sizes (one probe), then every range of the files that start with the SQLite header, deflated on
+the terminal — each range's stream drained into memory by a thread of its own
+(:class:`~tsdtool.transport.wire.Draining`, at most :data:`~tsdtool.transport.wire.HOLD` for all),
+so the link carries the database while tsdtool imports.
+
+Every answer read here is put back whole under its exact service string
+(:class:`~tsdtool.transport.wire.Replay`); the usual code reads it as if it had asked
+(:meth:`~tsdtool.transport.adb.Device._open`, which waits for this thread before it asks anything
+not asked yet), checks it as always, and asks anew whatever it wants differently (an app profile
+with other folders, another plan; what nobody took is closed at the end, its streams held at most
+as above). Only a clean answer leads on: the listing with exit status 0, or 1 for folders the app
+does not have; toybox's form of the headers; gzip found. Anything else stops here, and the usual
+code asks, reads and words it as it always did. All of it within :data:`~tsdtool.transport.wire.PATIENCE`.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Sequence
+
+from tsdtool.apps import listing
+from tsdtool.transport import wire
+
+
+def follow(first: wire.First, package: str) -> None:
+    """Ask, on a thread, what follows from the listing asked early (see the module docstring)."""
+    service = wire.shell_service(wire.join(listing.run_as_find(package)))
+    if service in first.asked:
+        sock = first.asked.pop(service)  # out of the usual code's reach until the thread puts it back
+        first.follow(lambda first, wake: _chain(first, package, service, sock, wake))
+
+
+def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wake: socket.socket) -> None:
+    deadline = time.monotonic() + wire.PATIENCE
+    root = listing.DATA_ROOT.format(package=package)
+    mine: dict[str, socket.socket | wire.Replay | wire.Draining] = {listed: sock}  # into first.asked at the end
+
+    def wrap(args: Sequence[str]) -> str:  # access.RunAs.wrap
+        return wire.join(["run-as", package, *args])
+
+    def result(service: str) -> tuple[int, bytes, bytes] | None:
+        mine[service], stream = wire.answer(mine[service], wake, deadline)  # type: ignore[arg-type]
+        return None if stream is None else wire.shell_result(stream)
+
+    def ask(service: str) -> socket.socket:
+        mine[service] = wire.ask(first, service, wire.PATIENCE)
+        return mine[service]  # type: ignore[return-value]
+
+    try:
+        found = result(listed)
+        if found is None or not (found[0] == 0 and not found[2] or _missing_folders(found[2])):
+            return
+        names = [n.decode("utf-8", "surrogateescape") for n in found[1].split(b"\0") if n]
+        paths = [n for n in names if n.startswith(root + "/")]  # access._ShellWay.list
+        if len(paths) > listing.MAX_PROBED:  # gzpull probes later what it keeps
+            return
+        # gzpull.probe_beside, and database.find_databases through Way.heads: the lines they send
+        probe = wire.shell_service(listing.probe_line(wrap, paths))
+        ask(probe)
+        candidates = [path for path, _ in listing.groups(paths)]
+        chunks = [candidates[n:n + listing.HEADS_AT_ONCE] for n in range(0, len(candidates), listing.HEADS_AT_ONCE)]
+        heads = [wire.shell_service(wrap(["head", "-c", str(len(listing.SQLITE_MAGIC)), *c])) for c in chunks]
+        for service in heads:
+            ask(service)
+        read: dict[str, bytes] = {}
+        for chunk, service in zip(chunks, heads, strict=True):
+            answered = result(service)
+            if answered is not None and len(candidates) == 1:  # Way.head: no header for one file
+                split = {chunk[0]: answered[1][:len(listing.SQLITE_MAGIC)] if answered[0] == 0 else b""}
+            else:
+                split = listing.split_heads(answered[1], chunk, len(listing.SQLITE_MAGIC)) if answered else None
+            if split is None:
+                return
+            read.update(split)
+        probed = result(probe)
+        if probed is None:
+            return
+        gzip, sizes = listing.probe_answer(probed[1], paths)
+        wanted = [f for path, sidecars in listing.groups(paths) if read.get(path) == listing.SQLITE_MAGIC
+                  for f in (path, *sidecars.values())]
+        plans = listing.plans(wanted, {p: sizes[p] for p in wanted if p in sizes}) if gzip and wanted else None
+        if plans is None:
+            return
+        # gzpull.fetch's pool starts the first MAX_STREAMS ranges in this order at once
+        tasks = [(p, offset, length) for p in wanted for offset, length in plans[p]][:listing.MAX_STREAMS]
+        for path, offset, length in tasks:
+            service = wire.shell_service(listing.range_line(wrap, path, offset, length, sizes.get(path)))
+            mine[service] = wire.Draining(ask(service), wire.HOLD // len(tasks))
+    except (OSError, wire.Unclean):
+        return  # what was asked is handed on; the usual code asks the rest
+    finally:
+        first.asked.update(mine)
+
+
+def _missing_folders(stderr: bytes) -> bool:
+    """Whether ``find`` said nothing but that some of its folders do not exist (exit status 1:
+    an app without ``files`` or ``shared_prefs``), which the usual listing takes as it is."""
+    lines = stderr.decode("utf-8", "replace").splitlines()
+    return bool(lines) and all(line.startswith("find: ") and line.endswith(": No such file or directory")
+                               for line in lines)
