@@ -386,14 +386,16 @@ def _attach_later(msg: EmailMessage, subtype: str, filename: str, token: str) ->
 
 def _base64_lines(path: Path, step: int, linesep: bytes) -> Iterator[bytes]:
     """A file's base64 as the library writes an attachment: ``step`` bytes a line, each line
-    ending ``linesep``; made a block of lines at a time."""
+    ending ``linesep``; made a block of lines at a time. ``step`` is a multiple of 3, so a
+    block's base64 is its lines' base64 run together: encoded in one call and cut every
+    ``step // 3 * 4`` characters (one call per line took 0.05 s of CPU for an 11 MB bundle)."""
     import binascii
 
+    width = step // 3 * 4
     with open(path, "rb") as fh:
         while block := fh.read(step * 1024):
-            view = memoryview(block)
-            lines = [binascii.b2a_base64(view[i:i + step], newline=False) for i in range(0, len(block), step)]
-            yield linesep.join(lines) + linesep
+            text = memoryview(binascii.b2a_base64(block, newline=False))
+            yield linesep.join([text[i:i + width] for i in range(0, len(text), width)]) + linesep
 
 
 def message_bytes(msg: EmailMessage) -> bytes:
