@@ -904,3 +904,36 @@ def test_a_written_mail_over_the_limit_is_the_message_alone(tmp_path, monkeypatc
     desk = _desk(max_attachment_mb=0.001, attach_required=())
     written = ticket.write_message(tmp_path / "t.eml", m, desk, bundle).read_bytes()
     assert written == bytes(ticket.message(m, desk, bundle)) and b"Content-Disposition: attachment" not in written
+
+
+@pytest.mark.parametrize("encoder", ["pybase64", "binascii"])
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 746, 747, 748, 747 * 1024 + 1, 300_001])
+def test_the_base64_lines_are_the_librarys_with_either_encoder(monkeypatch, encoder, size):
+    """What _attach and write_message encode in one call per block must be, line for line, what
+    the email library's own add_attachment writes (one b2a_base64 call per 747 bytes), with
+    pybase64 and with the standard library's fallback."""
+    import builtins
+    import importlib.util
+    import os
+    from email.message import EmailMessage
+
+    if encoder == "pybase64" and importlib.util.find_spec("pybase64") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("pybase64 is a dependency: CI must have it")
+        pytest.skip("pybase64 not installed")
+    if encoder == "binascii":
+        real = builtins.__import__
+        monkeypatch.setattr(builtins, "__import__", lambda name, *a, **k: (_ for _ in ()).throw(ImportError(name))
+                            if name.startswith("pybase64") else real(name, *a, **k))
+    chosen = ticket._b64encode()
+    assert getattr(chosen, "func", chosen).__module__.startswith(encoder)
+    data = os.urandom(size)
+    library = EmailMessage(policy=ticket.mail_policy())
+    library.add_attachment(data, maintype="application", subtype="zip", filename="b.zip")
+    expected = library.get_payload()[-1].get_payload()
+    ours = EmailMessage(policy=ticket.mail_policy())
+    ticket._attach(ours, data, "zip", "b.zip")
+    assert ours.get_payload()[-1].get_payload() == expected
+    step = ticket.mail_policy().max_line_length // 4 * 3
+    if size:
+        assert ticket._lines_of(data, step, b"\r\n") == expected.replace("\n", "\r\n").encode("ascii")
