@@ -879,3 +879,68 @@ def _parsed_before_asked() -> tuple[int, bool]:
 
     before = len(loaded._PARSED)
     return before, before == 1 and loaded.load_device_profiles() is next(iter(loaded._PARSED.values()))
+
+
+def test_profile_files_are_parsed_again_only_when_one_changes_and_each_caller_gets_its_own(tmp_path, monkeypatch):
+    """profile_files.load keeps what the same files gave, for every kind (a collect asks for the
+    app profiles four times); a changed file is read again; a caller changing what it got changes
+    nothing for the next one."""
+    import os
+
+    from tsdtool.apps import profiles as app_profiles
+
+    read = []
+    real = profile_files.read
+    monkeypatch.setattr(profile_files, "read", lambda path, *a, **k: read.append(path.name) or real(path, *a, **k))
+    monkeypatch.setattr(profile_files, "_LOADED", {})
+    folder = tmp_path / "apps"
+    folder.mkdir()
+    app = '''kind = "app"\nname = "Склад 15"\npackages = ["com.example.wms"]\ninternal = ["databases/*.db"]\n'''
+    (folder / "wms.toml").write_text(app, "utf-8")
+    first = app_profiles.load_app_profiles([folder], include_user_dir=False)
+    again = app_profiles.load_app_profiles([folder], include_user_dir=False)
+    assert again.profiles["wms"] == first.profiles["wms"] and read.count("wms.toml") == 1
+    loaded = profile_files.load("app", None, [folder], app_profiles.validate, include_user_dir=False)
+    assert read.count("wms.toml") == 2  # other folders (no shipped ones): read
+    loaded.profiles.clear()
+    loaded.warnings.append("mine")
+    fresh = profile_files.load("app", None, [folder], app_profiles.validate, include_user_dir=False)
+    assert list(fresh.profiles) == ["wms"] and fresh.warnings == [] and read.count("wms.toml") == 2
+    (folder / "wms.toml").write_text(app.replace("Склад 15", "Склад 16"), "utf-8")
+    os.utime(folder / "wms.toml", ns=(1, 1))  # the same size: the time tells
+    assert app_profiles.load_app_profiles([folder], include_user_dir=False).profiles["wms"].name == "Склад 16"
+    assert read.count("wms.toml") == 3
+    assert profile_files.load("desk", None, [folder], None, include_user_dir=False).profiles == {}  # another kind
+
+
+def test_the_fork_server_parses_every_kind_and_the_catalogues_for_every_worker():
+    import multiprocessing
+
+    from tsdtool import fleet
+    from tsdtool.bundle.collect import _collect_job
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server here (Windows): every worker is spawned and parses them")
+    context = fleet._worker_context(_collect_job)
+    try:
+        with context.Pool(1) as pool:
+            assert pool.apply(_every_kind_parsed_before_asked) == ({"device", "app", "desk"}, 0, True)
+    finally:
+        fleet._stop_fork_server(context)
+
+
+def _every_kind_parsed_before_asked() -> tuple[set[str], int, bool]:
+    from tsdtool import texts
+    from tsdtool.apps.profiles import load_app_profiles
+    from tsdtool.bundle import desks
+
+    kinds = {key[0] for key in profile_files._LOADED}
+    parsed = []
+    real = profile_files._read_all
+    profile_files._read_all = lambda *a: parsed.append(a[0]) or real(*a)
+    try:
+        load_app_profiles()
+        desks.get("grsoft")
+    finally:
+        profile_files._read_all = real
+    return kinds, len(parsed), texts.catalogue.cache_info().currsize >= 2

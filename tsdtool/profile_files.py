@@ -141,11 +141,31 @@ def load(
         extra_dirs: ``--profiles-dir`` folders (or single files), highest priority last.
         validate: the kind's own checks, run on files that passed the common ones.
         include_user_dir: also read :func:`user_dir` between the built-in and extra folders.
+
+    Files are parsed once per process while they stay the same (:func:`fingerprint`): a collect
+    asks for the app profiles four times, and ``collect --all``'s fork server parses every kind
+    before it forks a worker per terminal (:mod:`tsdtool.bundle.forkserver`), each of which parsed
+    them again. The caller gets its own containers; the parsed tables are shared, read only.
     """
+    paths = folders(kind, builtin, extra_dirs, include_user_dir=include_user_dir)
+    key = (kind, validate, fingerprint(paths))
+    found = _LOADED.get(key)
+    if found is None:  # two threads at once parse twice, neither waits for the other
+        found = _read_all(kind, paths, validate)
+        if len(_LOADED) >= 16:  # a long-lived process whose profiles keep changing (watch)
+            _LOADED.clear()
+        _LOADED[key] = found
+    return Loaded(dict(found.profiles), list(found.problems), list(found.warnings))
+
+
+_LOADED: dict[tuple, Loaded] = {}  # (kind, validator, fingerprint of the files) → what they gave
+
+
+def _read_all(kind: str, paths: Sequence[Path], validate: Validator | None) -> Loaded:
     profiles: dict[str, tuple[dict[str, Any], Path]] = {}
     problems: list[Problem] = []
     warnings: list[str] = []
-    for folder in folders(kind, builtin, extra_dirs, include_user_dir=include_user_dir):
+    for folder in paths:
         seen: dict[str, Path] = {}
         for path in toml_files([folder]):
             data, found = read(path, kind, validate)
