@@ -40,6 +40,7 @@ def follow(first: wire.First, package: str) -> None:
 
 def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wake: socket.socket) -> None:
     deadline = time.monotonic() + wire.PATIENCE
+    spare: list[socket.socket] = []
     root = listing.DATA_ROOT.format(package=package)
     mine: dict[str, socket.socket | wire.Replay | wire.Draining] = {listed: sock}  # into first.asked at the end
 
@@ -70,6 +71,9 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
         heads = [wire.shell_service(wrap(["head", "-c", str(len(listing.SQLITE_MAGIC)), *c])) for c in chunks]
         for service in heads:
             ask(service)
+        # the ranges' connections, switched to the terminal while it answers: the ranges then go out
+        # at one instant, each one send (a connection not needed is closed unused)
+        spare = [wire.switched(first, wire.PATIENCE) for _ in range(listing.STREAMS)]
         read: dict[str, bytes] = {}
         for chunk, service in zip(chunks, heads, strict=True):
             answered = result(service)
@@ -91,13 +95,18 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
             return
         # gzpull.fetch's pool starts the first MAX_STREAMS ranges in this order at once
         tasks = [(p, offset, length) for p in wanted for offset, length in plans[p]][:listing.MAX_STREAMS]
-        for path, offset, length in tasks:
-            service = wire.shell_service(listing.range_line(wrap, path, offset, length, sizes.get(path)))
-            mine[service] = wire.Draining(ask(service), wire.HOLD // len(tasks))
+        ranges = [wire.shell_service(listing.range_line(wrap, path, offset, length, sizes.get(path)))
+                  for path, offset, length in tasks]
+        for service in ranges:
+            mine[service] = wire.ask(first, service, wire.PATIENCE, spare.pop() if spare else None)
+        for service in ranges:  # each drained by a thread of its own, once all went out
+            mine[service] = wire.Draining(mine[service], wire.HOLD // len(tasks))  # type: ignore[arg-type]
     except (OSError, wire.Unclean):
         return  # what was asked is handed on; the usual code asks the rest
     finally:
         first.asked.update(mine)
+        for sock in spare:
+            sock.close()
 
 
 def _missing_folders(stderr: bytes) -> bool:

@@ -318,9 +318,15 @@ def shell_service(script: str) -> str:
     return f"shell,v2,raw:{script}"
 
 
-def ask(first: First, service: str, wait: float) -> socket.socket:
-    """A connection to ``first``'s terminal that started ``service`` (its OKAY not read)."""
-    sock = _transport(first.address, first.serial, wait)  # type: ignore[arg-type]
+def switched(first: First, wait: float) -> socket.socket:
+    """A connection to the server switched to ``first``'s terminal (``host:transport`` answered OKAY)."""
+    return _transport(first.address, first.serial, wait)  # type: ignore[arg-type]
+
+
+def ask(first: First, service: str, wait: float, sock: socket.socket | None = None) -> socket.socket:
+    """A connection to ``first``'s terminal (``sock``, :func:`switched` already, or a new one) that
+    started ``service`` (its OKAY not read)."""
+    sock = sock or switched(first, wait)
     try:
         data = service.encode("utf-8", "surrogateescape")
         sock.sendall(b"%04x" % len(data) + data)
