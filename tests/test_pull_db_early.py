@@ -120,10 +120,12 @@ def test_pull_db_says_and_keeps_the_same_with_the_ranges_asked_early(name, tmp_p
         with monkeypatch.context() as m:
             if way == "usual":
                 m.setattr(early, "follow", lambda first, package: None)
+            interval = sys.getswitchinterval()
             try:
                 code = quick.main(argv)
             finally:
                 server.stop()
+            assert sys.getswitchinterval() == interval  # shortened while importing, given back
         out, err = capsys.readouterr()
         seen[way] = (code, _same(out, tmp), _same(err, tmp), _tree(tmp), _same(json.dumps(_summary(tmp / "out")), tmp))
         if way == "early":
