@@ -7,7 +7,9 @@ first path) with nothing but the standard library, and a thread drains the RECV 
 memory while the rest is imported, so the terminal's link carries data from the start instead
 of stalling on a full socket buffer (a loopback socket holds only 128–400 KB). For ``pull-db``,
 :func:`first_shell` starts ``pm path PKG`` the same way, and run-as's listing
-(:mod:`tsdtool.apps.listing`); their answers wait in their sockets.
+(:mod:`tsdtool.apps.listing`); their answers wait in their sockets, but for the listing's, which
+:mod:`tsdtool.apps.early` reads on a thread (:meth:`First.follow`) to ask the headers, the probe and
+the ranges (:func:`ask`, :func:`answer`), each answer put back for the usual code as a :class:`Replay`.
 What these need before any heavy import lives here too: the server's address, the checks of a
 device path and a package name, the shell quoting.
 
