@@ -307,19 +307,35 @@ def test_a_cable_pulled_mid_collect_leaves_a_valid_partial_bundle(fake_server, t
 
 
 def test_ctrl_c_mid_collect_still_writes_a_partial_bundle(fake_server, tsd, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from tsdtool.collectors.logs import AppFilesCollector
     from tsdtool.transport.adb import Device
 
     real = Device.stream_shell
+    pressed = threading.Event()
 
     def pressed_during_logcat(self, args, sink, progress=None, **kw):
         class Sink:  # Ctrl-C arrives after the first bytes of the log
             def write(self, data):
                 sink.write(data[:100])
+                pressed.set()
                 raise KeyboardInterrupt
 
         return real(self, args, Sink(), progress, **kw)
 
+    def app_files_until_the_ctrl_c_reaches_its_lane(self, ctx):
+        # The app's files run in a lane beside the log: held here until the Ctrl-C stops every
+        # lane at its next chunk, so the app facts after them in that lane are not tried.
+        assert pressed.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            ctx.progress.advance(0)  # raises KeyboardInterrupt once the lanes are cancelled
+            time.sleep(0.01)
+
     monkeypatch.setattr(Device, "stream_shell", pressed_during_logcat)
+    monkeypatch.setattr(AppFilesCollector, "collect", app_files_until_the_ctrl_c_reaches_its_lane)
     server = fake_server("zebra_tc52")
     code, result, _ = collect(tsd, server.port, tmp_path / "out", "--package", "com.example.scanner.demo",
                               *field_args())
@@ -333,7 +349,9 @@ def test_ctrl_c_mid_collect_still_writes_a_partial_bundle(fake_server, tsd, tmp_
     assert log.startswith(read_item(Path(result["bundle"]), "logcat.txt.part")) and cut["size"] < len(log)
     assert by_path["screenshot.png"]["status"] == "ok"  # what came before is kept
     later = [i for i in manifest["items"] if i["reason"] == "interrupted before this item"]
-    assert {i["kind"] for i in later} >= {"crash", "app_facts"}  # what came after is named, not tried
+    assert {i["kind"] for i in later} >= {"app_facts"}  # what came after in a lane is named, not tried
+    # stopped at its next chunk, or not begun when the Ctrl-C reached its lane
+    assert by_path["app_files"]["reason"] in ("interrupted (Ctrl-C)", "interrupted before this item")
     # the database ran beside the log on its own stream: stopped at its next chunk, or done
     database = [i for i in manifest["items"] if i["kind"] == "database" and not i["path"].endswith("databases.json")]
     assert database and all(i["status"] == "ok" or i["reason"].startswith("interrupted") for i in database)

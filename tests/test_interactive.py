@@ -214,7 +214,9 @@ def test_a_pick_list_when_no_app_is_given(fake_server, tmp_path, desk, label, pr
 def test_a_slow_terminal_draws_no_progress_while_a_question_waits(fake_server, tmp_path):
     from tests.fake_adb import make_fixture
 
-    log = "".join(f"11-30 09:12:{i % 60:02d}.131  4711  4711 I Scan: label {i} {'x' * 80}\n" for i in range(12000))
+    # long enough that the log is still arriving once the questions are done (its lane runs beside
+    # the crash files' and the app's: it alone must outlast them)
+    log = "".join(f"11-30 09:12:{i % 60:02d}.131  4711  4711 I Scan: label {i} {'x' * 80}\n" for i in range(36000))
     fixture = make_fixture(tmp_path / "fx", "SLOW0001", logcat=log, faults={"delay_ms_per_chunk": 800},
                            packages=[{"name": "com.example.app", "debuggable": True}])
     server = fake_server(fixture)

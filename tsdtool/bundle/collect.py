@@ -354,20 +354,22 @@ def _run_slow(adb: Any, ctx: Context, plan: Plan, kinds: dict[int, str], state: 
 
 
 def _slow(ctx: Context, plan: Plan, versions: int | None = None, chosen: threading.Event | None = None) -> list[Lane]:
-    """Two lanes: the logs, and the app's data. The app lane is made once the packages are
-    chosen: now, or once lane ``versions`` (the app versions, running beside it) has chosen them
-    (``chosen`` set, or the lane done); its app facts wait for that lane's versions."""
+    """The logs (early: they rotate), the crash files, the vendor's logger (when asked) and the
+    app's data, each in a lane of its own: none waits for another's transfer. The app lane is
+    made once the packages are chosen: now, or once lane ``versions`` (the app versions, running
+    beside it) has chosen them (``chosen`` set, or the lane done); its app facts wait for that
+    lane's versions."""
     from tsdtool.collectors.logs import CrashCollector, LogcatCollector
 
     options = plan.options
     # No summary: nothing in a bundle shows the counts, and the report scans the log's end once
     # itself, from the bundle (so a redacted log is what it quotes).
-    logs: list[Collector] = [LogcatCollector(options.since, list(options.buffers) or None, summary=False),
-                             CrashCollector()]
+    lanes: list[Lane] = [[LogcatCollector(options.since, list(options.buffers) or None, summary=False)],
+                         [CrashCollector()]]
     if options.vendor_logs:  # a device-side action (a broadcast): only when asked
         from tsdtool.collectors.vendor_logs import VendorLogsCollector
 
-        logs.append(VendorLogsCollector())
+        lanes.append([VendorLogsCollector()])
 
     def app(finished: list[threading.Event]) -> Iterator[Collector]:
         from tsdtool.collectors.app_facts import AppFactsCollector
@@ -386,7 +388,7 @@ def _slow(ctx: Context, plan: Plan, versions: int | None = None, chosen: threadi
                 finished[versions].wait()  # the version name is one of the facts' inputs
             yield collector
 
-    return [logs, app]
+    return [*lanes, app]
 
 
 def _local(ctx: Context, plan: Plan, state: _RunState) -> Iterator[Collector]:
