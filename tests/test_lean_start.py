@@ -134,12 +134,12 @@ def test_values_reach_the_command_with_their_types(monkeypatch):
 
     seen = {}
 
-    def fake_collect(adb, serial, options, **kw):
+    def fake_collect(settings, options, *args):  # the command's body (tsdtool.quick.collect)
         seen.update(timeout=cli.settings.timeout, port=cli.settings.port, dirs=cli.settings.profile_dirs,
                     out=options.out_dir, fields=list(options.fields), attach=list(options.attach))
         raise cli.errors.UsageError("stop here")
 
-    monkeypatch.setattr("tsdtool.bundle.collect.collect", fake_collect)
+    monkeypatch.setattr("tsdtool.quick.collect", fake_collect)
     code = cli.main(["-P", "5040", "--timeout", "2.5", "--profiles-dir", "p1", "--profiles-dir", "p2", "collect",
                      "--field", "a=b", "--field", "c=d", "--attach", "README.md", "-o", "out", "--no-input"])
     assert code == 2

@@ -32,6 +32,12 @@ PLAIN = [
     ["pull-db", "--backup", "com.x.y", "--backup-wait", "1", "--output", "o"],
     ["pull-db", "com.x.y", "--backup-wait", "600", "--backup", "--root"],
     ["pull-db", "com.x.y", "--backup-wait", "2.5e1"],
+    ["collect"],
+    ["-s", "X", "--timeout", "5", "collect", "--no-input", "--package", "com.x.y", "-o", "out dir"],
+    ["collect", "-s", "Y", "--json", "--app", "generic", "--desk", "grsoft", "--field", "description=Не сканирует",
+     "--field", "contact_email=a@b.c", "--form", "f.toml", "--attach", "a", "--attach", "b c", "--since", "2h",
+     "--output", "o", "--redact", "--no-db", "--root", "--backup", "--vendor-logs"],
+    ["--profiles-dir", "p", "collect", "--package", "com.x.y", "--field", "steps=1; 2"],
 ]
 
 TYPERS = [  # help, versions, bad values and other spellings: Typer's own parser and wording
@@ -50,6 +56,12 @@ TYPERS = [  # help, versions, bad values and other spellings: Typer's own parser
     ["pull-db", "com.x.y", "--backup-wait", "nan"], ["pull-db", "com.x.y", "--backup-wait", "x"],
     ["pull-db", "com.x.y", "--backup-wait"], ["pull-db", "com.x.y", "--backup-wait=5"], ["pull-db", "--", "com.x.y"],
     ["pull-db", "com.x.y", "--su"],
+    ["collect", "--help"], ["collect", "-h"], ["collect", "--all"], ["collect", "--all", "--jobs", "2"],
+    ["collect", "--jobs", "2"], ["collect", "--pc-root", "c"], ["collect", "--package"],
+    ["collect", "--package=com.x.y"], ["collect", "--package", "com.x.y", "--package", "com.z.w"],
+    ["collect", "--no-input", "--no-input"], ["collect", "--field", "--json"], ["collect", "extra"],
+    ["collect", "--", "--json"], ["collect", "--buffers", "main"], ["collect", "-o", "a", "--output", "b"],
+    ["collect", "-s", "X", "--serial", "Y"],
 ]
 
 
@@ -63,9 +75,23 @@ def _typers_view(monkeypatch, argv: list[str]) -> tuple[str, dict, dict]:
     monkeypatch.setattr(quick, "pull_db", lambda settings, package, output, root, backup, backup_wait: seen.append(
         ("pull-db", settings, {"package": package, "output": output, "root": root, "backup": backup,
                                "backup_wait": backup_wait})))
+    monkeypatch.setattr(quick, "collect", lambda settings, options, serial, no_input, json, all_, jobs: seen.append(
+        ("collect", settings, {"options": options, "serial": serial, "no_input": no_input, "json": json,
+                               "all_": all_, "jobs": jobs})))
     assert cli.main(argv) == 0
     [(command, settings, kwargs)] = seen
     return command, _fields(settings), kwargs
+
+
+def _as_collect_gets_them(parsed: tuple[str, quick.Settings, dict]) -> tuple[str, quick.Settings, dict]:
+    """quick.parse's collect values as quick.collect takes them (the options built, the
+    defaults filled in), to compare with what Typer hands it."""
+    command, settings, kwargs = parsed
+    if command != "collect":
+        return parsed
+    own = {"serial": None, "no_input": False, "json": False, "all_": False, "jobs": 4}
+    own.update((k, v) for k, v in kwargs.items() if k != "options")
+    return command, settings, {"options": quick.collect_options(settings, **kwargs["options"]), **own}
 
 
 def _fields(settings: quick.Settings) -> dict:
@@ -76,7 +102,7 @@ def _fields(settings: quick.Settings) -> dict:
 def test_the_quick_parser_gives_the_command_what_typer_gives(monkeypatch, argv):
     parsed = quick.parse(argv)
     assert parsed is not None
-    command, settings, kwargs = parsed
+    command, settings, kwargs = _as_collect_gets_them(parsed)
     assert (command, _fields(settings), kwargs) == _typers_view(monkeypatch, argv)
     assert {k: type(v) for k, v in _fields(settings).items()} == {
         k: type(v) for k, v in _typers_view(monkeypatch, argv)[1].items()}

@@ -163,13 +163,13 @@ def _device_paths(value: list[str]) -> list[str]:
 
 
 def _since(value: str | None) -> str | None:
-    from tsdtool.collectors.logs import check_since
+    from tsdtool.collectors.logwindow import check_since
 
     return check_since(value)
 
 
 def _buffers(value: str | None) -> str | None:
-    from tsdtool.collectors.logs import check_buffers
+    from tsdtool.collectors.logwindow import check_buffers
 
     return check_buffers(value)
 
@@ -275,11 +275,8 @@ def _collect_options(
                                      "is declared.")] = False,
 ):
     """The ticket options `collect`, `collect --all`, `repro stop` and `watch` share (one set)."""
-    from tsdtool.bundle.plan import CollectOptions
-
-    return CollectOptions(output, app_id, package, desk, field or [], form, attach or [], since, redact=redact,
-                          include_db=not no_db, profile_dirs=settings.profile_dirs, vendor_logs=vendor_logs,
-                          root=root, backup_wait=60.0 if backup else None, pc_root=pc_root)
+    return quick.collect_options(settings, app_id, package, desk, field, form, attach, since, output, redact, no_db,
+                                 root, backup, pc_root, vendor_logs)
 
 
 def with_collect_options(command):
@@ -313,20 +310,7 @@ def collect_cmd(
     jobs: Jobs = 4,
 ) -> int:
     """Collect everything a support desk asks for into one bundle, with a ticket for that desk."""
-    from tsdtool import fleet, progress
-    from tsdtool.bundle.collect import collect, collect_all
-
-    person = console.interactive() and not (no_input or json)
-    if options.backup_wait is not None:
-        views.backup_notice(options.backup_wait)
-    if all_:
-        results = collect_all(settings.adb(), options, jobs=jobs, live=console.interactive() and not json)
-        console.print_json([r.to_dict() for r in results]) if json else views.fleet_table(results)
-        return fleet.overall(results)
-    result = collect(settings.adb(), serial or settings.serial, options, progress=progress.make(person),
-                     ask=views.ask_field if person else None)
-    console.print_json(result.to_dict()) if json else views.collect_result(result)
-    return result.exit_code
+    return quick.collect(settings, options, serial, no_input, json, all_, jobs)
 
 
 @app.command("report")

@@ -1,9 +1,9 @@
-"""The program's entry point: ``devices``, ``pull`` and ``pull-db`` start without Typer.
+"""The program's entry point: ``devices``, ``pull``, ``pull-db`` and ``collect`` start without Typer.
 
 Before it parses a word, Typer imports itself and builds the whole command tree (every
 command's signature inspected): about 65 ms on an idle machine, a third of the 0.2 s a
 terminal-facing command may take to start (issue 18). :func:`parse` recognises the plain
-spellings of ``devices``, ``pull`` and ``pull-db`` with the global options and runs them here, behind
+spellings of ``devices``, ``pull``, ``pull-db`` and ``collect`` with the global options and runs them here, behind
 the same error boundary as :mod:`tsdtool.cli`. Anything else — help, ``--version``, a value
 out of range, an option spelled another way (``--output=DIR``, ``-vs X``) — returns None and
 goes to Typer unchanged, so every message and help text stays Typer's own.
@@ -118,6 +118,71 @@ def pull_db(settings: Settings, package: str, output: Path | None = None, root: 
     return views.pull_db_result(pull, out)
 
 
+# `pm list packages` as collect asks it first (tsdtool.collectors.packages.list_packages)
+PM_LIST = ["pm", "list", "packages", "-i", "--show-versioncode"]
+
+
+def collect(settings: Settings, options: Any, serial: str | None = None, no_input: bool = False,
+            json: bool = False, all_: bool = False, jobs: int = 4) -> int:
+    """``tsdtool collect``. ``options``: a CollectOptions (cli.py), or the command line's values
+    (:func:`parse`), made into one here."""
+    from tsdtool import views
+    from tsdtool.bundle import plan as plan_mod
+
+    if isinstance(options, dict):
+        options = collect_options(settings, **options)
+    person = console.interactive() and not (no_input or json)
+    if options.backup_wait is not None:
+        views.backup_notice(options.backup_wait)
+    if all_:
+        from tsdtool import fleet
+        from tsdtool.bundle.collect import collect_all
+
+        results = collect_all(settings.adb(), options, jobs=jobs, live=console.interactive() and not json)
+        console.print_json([r.to_dict() for r in results]) if json else views.fleet_table(results)
+        return fleet.overall(results)
+    serial = serial or settings.serial
+    plan = plan_mod.build(options)  # every usage mistake is an error before the terminal is touched
+    first = _first_collect(settings, serial, options)
+    try:
+        from tsdtool import progress
+        from tsdtool.bundle.collect import run
+
+        adb = settings.adb()
+        adb.learned(first)
+        result = run(adb, serial, plan, progress=progress.make(person), ask=views.ask_field if person else None)
+    finally:
+        first.close()
+    console.print_json(result.to_dict()) if json else views.collect_result(result)
+    return result.exit_code
+
+
+def _first_collect(settings: Settings, serial: str | None, options: Any) -> Any:
+    """What a collect asks the terminal first, sent before the collectors are imported: `pm list
+    packages` (which app?) and, for a --package whose database is wanted, run-as's listing of the
+    fallback profile's folders (read by access.RunAs where its own line is the same: the
+    database's first request)."""
+    from tsdtool.apps import listing
+    from tsdtool.transport import wire
+
+    also = [listing.run_as_find(options.package)] if options.package and options.include_db else []
+    return wire.first_shell(settings.host, settings.port, serial, PM_LIST, settings.timeout, also=also)
+
+
+def collect_options(settings: Settings, app_id: str | None = None, package: str | None = None,
+                    desk: str | None = None, field: list[str] | None = None, form: Path | None = None,
+                    attach: list[Path] | None = None, since: str | None = None,
+                    output: Path = Path("tsd-output"), redact: bool = False, no_db: bool = False,
+                    root: bool = False, backup: bool = False, pc_root: Path | None = None,
+                    vendor_logs: bool = False) -> Any:
+    """The CollectOptions of collect's shared options (cli.py's ``_collect_options`` declares them)."""
+    from tsdtool.bundle.plan import CollectOptions
+
+    return CollectOptions(output, app_id, package, desk, field or [], form, attach or [], since, redact=redact,
+                          include_db=not no_db, profile_dirs=settings.profile_dirs, vendor_logs=vendor_logs,
+                          root=root, backup_wait=60.0 if backup else None, pc_root=pc_root)
+
+
 def preload(modules: tuple[str, ...]) -> None:
     """Import ``modules`` on a thread of their own (the main thread imports any it needs
     itself, waiting for one already under way)."""
@@ -181,8 +246,8 @@ def _value(kind: str, text: str) -> Any:
 
 
 def parse(argv: list[str]) -> tuple[str, Settings, dict[str, Any]] | None:
-    """``(command, settings, keyword arguments)`` for a plain ``devices``, ``pull`` or
-    ``pull-db`` command line, else None (Typer's job)."""
+    """``(command, settings, keyword arguments)`` for a plain ``devices``, ``pull``,
+    ``pull-db`` or ``collect`` command line, else None (Typer's job)."""
     given: dict[str, Any] = {"profile_dirs": []}
     n = 0
     while n < len(argv) and argv[n].startswith("-"):
@@ -211,6 +276,8 @@ def parse(argv: list[str]) -> tuple[str, Settings, dict[str, Any]] | None:
         return _pull_args(rest, settings)
     if command == "pull-db":
         return _pull_db_args(rest, settings)
+    if command == "collect":
+        return _collect_args(rest, settings)
     return None
 
 
@@ -271,6 +338,45 @@ def _pull_db_args(rest: list[str], settings: Settings) -> tuple[str, Settings, d
         kwargs[name] = value
         n += 2
     return ("pull-db", settings, kwargs) if "package" in seen else None
+
+
+# collect's options → (its name in collect_options or collect, the value's kind); a flag has no
+# value. Left to Typer: --all and --jobs (collect --all), --pc-root (Typer checks it is no file),
+# help, and every other spelling.
+_COLLECT = {
+    "--app": ("app_id", "str"), "--package": ("package", "str"), "--desk": ("desk", "str"),
+    "--field": ("field", "strs"), "--form": ("form", "path"), "--attach": ("attach", "paths"),
+    "--since": ("since", "str"), "-o": ("output", "path"), "--output": ("output", "path"),
+    "--redact": ("redact", True), "--no-db": ("no_db", True), "--root": ("root", True),
+    "--backup": ("backup", True), "--vendor-logs": ("vendor_logs", True),
+    "-s": ("serial", "str"), "--serial": ("serial", "str"), "--no-input": ("no_input", True),
+    "--json": ("json", True),
+}
+_COLLECT_OWN = ("serial", "no_input", "json")  # collect's own parameters; the rest are options
+
+
+def _collect_args(rest: list[str], settings: Settings) -> tuple[str, Settings, dict[str, Any]] | None:
+    given: dict[str, Any] = {}
+    n = 0
+    while n < len(rest):
+        spec = _COLLECT.get(rest[n])
+        if spec is None:
+            return None
+        name, kind = spec
+        repeated = kind in ("strs", "paths")
+        if name in given and not repeated:
+            return None  # given twice: Typer's to judge
+        if isinstance(kind, bool):
+            given[name] = kind
+            n += 1
+            continue
+        if n + 1 >= len(rest) or rest[n + 1].startswith("-"):
+            return None
+        value: Any = rest[n + 1] if kind in ("str", "strs") else Path(rest[n + 1])
+        given[name] = given.get(name, []) + [value] if repeated else value
+        n += 2
+    kwargs: dict[str, Any] = {k: given.pop(k) for k in _COLLECT_OWN if k in given}
+    return "collect", settings, {"options": given, **kwargs}
 
 
 # -- the boundary --------------------------------------------------------------------------------
@@ -336,7 +442,7 @@ def exit_now(code: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The console script: a plain ``devices``, ``pull`` or ``pull-db`` runs here, the rest in
+    """The console script: a plain ``devices``, ``pull``, ``pull-db`` or ``collect`` runs here, the rest in
     :func:`tsdtool.cli.main`. Run as the program (no ``argv``) it ends the process itself once
     the output is flushed (:func:`exit_now`)."""
     words = sys.argv[1:] if argv is None else argv
@@ -347,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         return cli.main(argv)
     command, settings, kwargs = parsed
     console.reset()
-    body = {"devices": devices, "pull": pull, "pull-db": pull_db}[command]
+    body = {"devices": devices, "pull": pull, "pull-db": pull_db, "collect": collect}[command]
     code = guarded(lambda: body(settings, **kwargs), lambda: settings.verbose)
     if argv is None:
         exit_now(code)

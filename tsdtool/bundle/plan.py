@@ -90,7 +90,7 @@ class AppChoice:
         if options.app and options.package:
             raise errors.UsageError("--app and --package exclude each other", fix="give one of them")
         if options.package is not None:
-            from tsdtool.collectors.database import check_package
+            from tsdtool.transport.wire import check_package
 
             check_package(options.package)
         self.explicit = options.package
@@ -238,7 +238,7 @@ class Plan:
 def build(options: CollectOptions) -> Plan:
     """Check every option and gather the ticket's fields; raises UsageError before any terminal."""
     from tsdtool.bundle import host
-    from tsdtool.collectors.logs import check_since
+    from tsdtool.collectors.logwindow import check_since
     from tsdtool.paths import check_folder
 
     check_since(options.since)

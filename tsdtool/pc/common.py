@@ -33,7 +33,7 @@ def cutoff(ctx: Context) -> datetime | None:
     text = ctx.options.get("since")
     if not text:
         return None
-    from tsdtool.collectors.logs import parse_since
+    from tsdtool.collectors.logwindow import parse_since
 
     return parse_since(text).start(datetime.now())
 
