@@ -174,6 +174,54 @@ def test_collect_leaves_the_log_to_the_report_scan(fake_server, tsd, tmp_path, m
     assert "FATAL EXCEPTION" in parsed.text["logs"]
 
 
+def test_a_scan_made_earlier_is_used_only_for_the_very_bytes_it_scanned(report_bundle):
+    from tsdtool.bundle import report_html
+    from tsdtool.bundle.verify import open_bundle
+
+    with open_bundle(report_bundle) as opened:
+        manifest = opened.manifest
+    path = next(i.path for i in manifest.items if i.kind == "logcat")
+    data = read_item(report_bundle, path)
+
+    def read(name, *, tail=None):
+        return data if name == path else None
+
+    made = ("report.last_errors", {"shown": 1, "total": 1}, [(7, "made earlier", True)])
+    page = report_html.render(manifest, read, scanned={path: (data, made)})
+    assert "made earlier" in page and "FATAL EXCEPTION" not in page  # taken as scanned, not scanned again
+    page = report_html.render(manifest, read, scanned={path: (data + b"more", made)})
+    assert "made earlier" not in page and "FATAL EXCEPTION" in page  # other bytes: scanned now
+    assert report_html.render(manifest, read) == page
+
+
+def test_collect_scans_the_log_for_the_report_in_the_logs_lane(fake_server, tsd, tmp_path, monkeypatch):
+    """The report's scan of the log's end runs as soon as the log is in, beside the rest, not
+    after the last byte; the page is what a scan at packing time gives."""
+    import threading
+
+    from tsdtool.bundle import report_html
+
+    real, threads = report_html.scan_log, []
+
+    def spy(data, *args, **kw):
+        threads.append(threading.current_thread().name)
+        return real(data, *args, **kw)
+
+    monkeypatch.setattr(report_html, "scan_log", spy)
+    server = fake_server("zebra_tc52")
+    code, result, _ = collect(tsd, server.port, tmp_path / "out", "--package", "com.example.scanner.demo",
+                              *field_args(FULL_FIELDS))
+    assert code in (0, 3)
+    assert len(threads) == 1 and threads[0].startswith("tsd-lane-"), threads  # once, in a lane
+    bundle = Path(result["bundle"])
+    parsed = Sections()
+    parsed.feed(read_item(bundle, "report.html").decode("utf-8"))
+    assert "FATAL EXCEPTION" in parsed.text["logs"]
+    code, _, _ = tsd("report", bundle, "--no-open")  # rendered again from the bundle, scanned now
+    assert code == 0 and bundle.with_name(bundle.name[:-4] + ".report.html").read_bytes() == read_item(
+        bundle, "report.html")
+
+
 def test_the_report_quotes_the_log_as_packed_redacted_or_not(fake_server, tsd, tmp_path):
     """Plain: the report reads the staged log (the same bytes as the zip's); --redact: it reads
     the rewritten log from the bundle, so an identifier near the crash never reaches the page."""

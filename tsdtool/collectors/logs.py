@@ -90,6 +90,7 @@ class LogcatCollector(Collector):
         self.buffers = tuple(buffers) if isinstance(buffers, (list, tuple)) else parse_buffers(buffers)
         self.filename = filename
         self.summary = summary  # lines, problems, crashes in the facts (what `tsdtool logs` prints)
+        self.item: Any = None  # the dump's item, once written
 
     def collect(self, ctx: Context) -> None:
         facts: dict[str, Any] = {"since": None}
@@ -113,7 +114,7 @@ class LogcatCollector(Collector):
                 facts["raw"] = str(exc)
         if result is None:
             result = self._dump(ctx, args)
-        item = ctx.out.items[-1]
+        item = self.item = ctx.out.items[-1]
         facts["exit_code"] = result.exit_code
         if not result.ok:
             item.reason = f"logcat: {result.error_text()}"
