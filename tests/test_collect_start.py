@@ -1,8 +1,8 @@
 """``collect`` starts without Typer (tsdtool/quick.py) and asks the terminal its first questions
-(`pm list packages`, and run-as's listing for a --package) before the collectors are imported,
-once every option has been checked. Whatever those requests meet, the collect says and keeps
-what it says and keeps without them, and asks nothing twice. Nothing here is timed: the
-figures are in `python -m bench --only collect`."""
+(`pm list packages`, and for a --package run-as's listing and what pull-db asks from it:
+tsdtool/apps/early.py) before the collectors are imported, once every option has been checked.
+Whatever those requests meet, the collect says and keeps what it says and keeps without them,
+and asks nothing twice. Nothing here is timed: the figures are in `python -m bench --only collect`."""
 
 from __future__ import annotations
 
@@ -89,10 +89,15 @@ def test_collect_says_and_keeps_the_same_with_its_first_requests_asked_early(nam
         files = sorted(re.sub(STAMP, "STAMP", p.relative_to(tmp).as_posix()) for p in tmp.rglob("*"))
         seen[way] = (code, _what_a_person_sees(out, err, tmp), files,
                      asked.count(PM_LIST), sum(r.startswith(FIND) for r in asked),
-                     services)
+                     services, sorted(r for r in asked if "run-as" in r or "gzip" in r))
     assert seen["early"][0] == expected, seen["early"]
     assert seen["early"][:3] == seen["usual"][:3]  # the same code, lines, bundle items and files
     assert seen["early"][3:5] == seen["usual"][3:5]  # pm and run-as's listing asked as often: once or never
+    if name == "a package not installed":  # run-as's listing (it only reads) went out before pm's answer
+        assert [r.split(" find ")[0] for r in seen["early"][6]] == ["shell,v2,raw:run-as com.no.such.app"]
+        assert seen["usual"][6] == []
+    else:  # what pull-db's early thread asks (headers, gzip, sizes, ranges) is asked as the usual
+        assert seen["early"][6] == seen["usual"][6]  # code asks it: nothing twice, nothing more
     if name == "a desk that does not exist":  # a usage mistake: said before the terminal was touched
         assert seen["early"][5] == seen["usual"][5] == [0]
     if name in ("an app's databases", "the serial given to collect"):

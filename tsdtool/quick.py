@@ -161,12 +161,17 @@ def _first_collect(settings: Settings, serial: str | None, options: Any) -> Any:
     """What a collect asks the terminal first, sent before the collectors are imported: `pm list
     packages` (which app?) and, for a --package whose database is wanted, run-as's listing of the
     fallback profile's folders (read by access.RunAs where its own line is the same: the
-    database's first request)."""
-    from tsdtool.apps import listing
+    database's first request), then what pull-db asks from its answer: the headers, gzip and the
+    sizes, the ranges (:func:`tsdtool.apps.early.follow`)."""
+    from tsdtool.apps import early, listing
     from tsdtool.transport import wire
 
-    also = [listing.run_as_find(options.package)] if options.package and options.include_db else []
-    return wire.first_shell(settings.host, settings.port, serial, PM_LIST, settings.timeout, also=also)
+    database = options.package and options.include_db
+    also = [listing.run_as_find(options.package)] if database else []
+    first = wire.first_shell(settings.host, settings.port, serial, PM_LIST, settings.timeout, also=also)
+    if database:
+        early.follow(first, options.package)
+    return first
 
 
 def collect_options(settings: Settings, app_id: str | None = None, package: str | None = None,
