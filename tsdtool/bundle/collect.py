@@ -145,6 +145,7 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
         parsed()  # not left running behind a usage error
         raise
     started = now or utc_now()
+    host_facts = worker_threads.beside(_host, adb, name="tsd-host")  # the server's version, asked beside the lanes
     out_dir = Path(options.out_dir)
     staging = OutputDir(out_dir / f".tsd-staging-{stamp_utc(started)}-{safe_component(device.serial)}",
                         deflate=not options.redact)  # redaction rewrites the bytes while packing
@@ -181,7 +182,7 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
         (gate or shown).finish()  # no bar may stay drawn under the result
     parsed()
     run_later(ctx)
-    host = _host(adb)
+    host = host_facts()
     databases, checks = database_summary(ctx.facts.get("databases", {}))
     checks.update(ctx.facts.get("checks", {}))
     manifest = Manifest(
