@@ -441,3 +441,25 @@ def test_the_next_ways_are_listed_beside_the_first_ways_copy_and_asked_once(fake
     assert len(asked()) == 1  # asked before its turn
     assert list(ways) == [] and len(asked()) == 1  # its turn takes that answer, not a second request
     assert [(a.way, a.ok, a.reason) for a in reach.attempts][1:] == [("external", False, "No such file or directory")]
+
+
+def test_the_next_ways_are_listed_while_the_ranges_still_arrive(fake_terminal, tmp_path, big, small_ranges,
+                                                                monkeypatch):
+    import threading
+
+    from tsdtool.apps import access
+
+    listed, ended = threading.Event(), []
+    real_ahead, real_range = access.Reach.list_ahead, gzpull._range
+    monkeypatch.setattr(access.Reach, "list_ahead", lambda self: (listed.set(), real_ahead(self))[1])
+
+    def range_(*args):
+        got = real_range(*args)
+        ended.append(listed.wait(10))  # the range's last byte is in: were the next ways asked already?
+        return got
+
+    monkeypatch.setattr(gzpull, "_range", range_)
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big})
+    pull = pull_databases(fake.device(), DBG, OutputDir(tmp_path / "out"))
+    assert pull.databases[0]["copied"] == "gzip -1, 4 streams" and ended == [True] * 4
+    assert fake.spy.count("ls -d /sdcard/Android/data/") == 1  # asked once, taken in its turn

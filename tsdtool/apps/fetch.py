@@ -45,10 +45,11 @@ def fetch(
     compress: bool = False,
     probed: Callable[[], tuple[str, dict[str, int]]] | None = None,
     arrived: Callable[[dict[str, str]], Callable[[], None]] | None = None,
+    begun: Callable[[], None] | None = None,
 ) -> Fetched:
     """Copy ``files`` into ``out`` under the names ``local(found)`` gives; ``compress``: try
-    :mod:`~tsdtool.apps.gzpull` first (``probed``: its probe, already under way; ``arrived``: see
-    :func:`~tsdtool.apps.gzpull.fetch`)."""
+    :mod:`~tsdtool.apps.gzpull` first (``probed``: its probe, already under way; ``arrived``, ``begun``:
+    see :func:`~tsdtool.apps.gzpull.fetch`)."""
     progress = progress or NullProgress()
     if not files:
         return Fetched({}, "")
@@ -57,7 +58,7 @@ def fetch(
     how, problem, raw = "", "", ""
     if compress:
         gz = gzpull.fetch(way, files, out, local=lambda f: targets[f.rel].wanted, kind=kind, progress=progress,
-                          probed=probed, arrived=arrived)
+                          probed=probed, arrived=arrived, begun=begun)
         done.update(gz.done)
         how = f"gzip -1, {gz.streams} stream{'s' if gz.streams > 1 else ''}" if gz.done or gz.fatal else ""
         raw = gz.not_used or "; ".join(f"{rel}: {why}" for rel, why in gz.problems.items())

@@ -205,13 +205,16 @@ def fetch(
     way: Way, files: Sequence[Found], out: OutputDir, *, local: Callable[[Found], str], kind: str,
     progress: Progress, probed: Callable[[], tuple[str, dict[str, int]]] | None = None,
     arrived: Callable[[dict[str, str]], Callable[[], None]] | None = None,
+    begun: Callable[[], None] | None = None,
 ) -> Result:
     """Copy ``files`` deflated on the terminal (see the module docstring); what could not be is
     left for the raw copy and says why in :attr:`Result.problems` / :attr:`Result.not_used`.
     ``probed``: the answer of a :func:`probe_beside` of these files or more, else they are probed now.
     ``arrived``: called with {device path: local ``.part`` path} of the files that came whole, while
     their SHA-256 is still to be taken; what it returns is called once that is done, and must
-    wait for whatever reads those files (they are renamed next: Windows refuses an open file)."""
+    wait for whatever reads those files (they are renamed next: Windows refuses an open file).
+    ``begun``: called once every stream has begun and the sizes were asked again, while the bytes
+    still arrive (pull-db lists its next ways then)."""
     from concurrent.futures import ThreadPoolExecutor
 
     why, known = probed() if probed is not None else probe(way, files)
@@ -256,6 +259,8 @@ def fetch(
             try:
                 moved = _moved(way, began, {found.path: known[found.path] for found, _ in opened
                                             if len(jobs[found.rel]) > 1})
+                if begun is not None:
+                    begun()
                 for n, future in futures:
                     error = future.exception()
                     if error is not None and (n not in raised or isinstance(error, FATAL)):

@@ -167,7 +167,8 @@ def pull_databases(
             early: dict[str, Future] = {}  # db path → its check on the copies as they arrived
             got = fetch(way, wanted, out, local=lambda f, w=way: local_name(prefix, w, f), kind=KIND,
                         progress=progress, compress=True, probed=probed if wanted else None,
-                        arrived=_check_on_arrival(sets, checks, out, early, reach))
+                        arrived=_check_on_arrival(sets, checks, out, early),
+                        begun=reach.list_ahead)  # the next ways' folders listed beside the ranges
             for s in sets:
                 databases.append(_record(way, s, got.items, out, got.how, got.problem, got.raw, checks,
                                          early.get(s.db.path)))
@@ -212,11 +213,11 @@ def pull_databases(
 
 
 def _check_on_arrival(sets: list[DatabaseSet], checks: ThreadPoolExecutor, out: OutputDir,
-                      early: dict[str, Future], reach: access.Reach) -> Callable[[dict[str, str]], Callable[[], None]]:
+                      early: dict[str, Future]) -> Callable[[dict[str, str]], Callable[[], None]]:
     """gzpull's ``arrived``: each set all of whose files came whole is checked on their ``.part``
     copies (the same bytes) while their SHA-256 is taken, not after: pull-db's check (~0.09 s on
-    the bench's database) and hash (~0.04 s) overlap, and the next ways' folders are listed
-    meanwhile. In collect too (``later``): its app lane's next items wait for the check then,
+    the bench's database) and hash (~0.04 s) overlap (the next ways' folders are listed since the
+    ranges began: gzpull's ``begun``). In collect too (``later``): its app lane's next items wait for the check then,
     but they are small, and the bundle waited for the check after them (~0.09 s) before."""
 
     from concurrent.futures import wait
@@ -224,7 +225,6 @@ def _check_on_arrival(sets: list[DatabaseSet], checks: ThreadPoolExecutor, out: 
     from tsdtool.apps import dbcheck
 
     def arrived(paths: dict[str, str]) -> Callable[[], None]:
-        reach.list_ahead()
         for s in sets:
             if all(f.path in paths for f in s.files):
                 side = {suffix: Path(paths[f.path]) for suffix, f in s.sidecars.items()}
