@@ -345,6 +345,48 @@ def test_png_inflate_is_bounded():
     assert png.inspect(huge).black is None
 
 
+def _rgb_png(rows: list[bytes], width: int, height: int | None = None, cut: int | None = None) -> bytes:
+    """An RGB PNG of these filtered rows (filter byte 0 each); ``height`` may claim more rows and
+    ``cut`` keeps only that many bytes of the deflated pixels."""
+    pixels = zlib.compress(b"".join(b"\0" + r for r in rows))
+    return (png.SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height or len(rows), 8, 2, 0, 0, 0))
+            + _chunk(b"IDAT", pixels[:cut]) + _chunk(b"IEND", b""))
+
+
+def test_png_black_check_inflates_no_further_than_the_first_colour(monkeypatch):
+    """A screen with colour in its first row is told apart without inflating the rest (the whole
+    of a 720x1280 screen took 9 ms); colour in the last row of a later block, or only in the data
+    cut short, still counts; black rows cut short are not called black."""
+    width = 100
+    black, red = bytes(3 * width), b"\xff\0\0" + bytes(3 * width - 3)
+    inflated = []
+    real = zlib.decompressobj
+
+    class Counting:
+        def __init__(self, *a):
+            self.z = real(*a)
+
+        def decompress(self, data, limit):
+            out = self.z.decompress(data, limit)
+            inflated.append(len(out))
+            return out
+
+        @property
+        def unconsumed_tail(self):
+            return self.z.unconsumed_tail
+
+    monkeypatch.setattr(png.zlib, "decompressobj", Counting)
+    rows = [red] + [black] * 5000
+    assert png.inspect(_rgb_png(rows, width)).black is False
+    assert sum(inflated) <= png.ROWS_AT_ONCE * (3 * width + 1)
+    late = [black] * (2 * png.ROWS_AT_ONCE + 3) + [b"\0\0\1" + bytes(3 * width - 3)]
+    assert png.inspect(_rgb_png(late, width)).black is False
+    assert png.inspect(_rgb_png([black] * (2 * png.ROWS_AT_ONCE + 4), width)).black is True
+    assert png.inspect(_rgb_png([black] * 300, width, cut=60)).black is None  # no row whole
+    assert png.inspect(_rgb_png([black] * 300, width, height=301)).black is None  # a row short
+    assert png.inspect(_rgb_png([red] + [black] * 300, width, height=400)).black is False
+
+
 # ------------------------------------------------------------ long hostile lines
 
 LONG = 200_000  # a quadratic parser needs minutes for this; a linear one milliseconds

@@ -15,6 +15,7 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # colour type -> (channels, which channel offsets carry colour rather than alpha)
 _CHANNELS = {0: (1, (0,)), 2: (3, (0, 1, 2)), 4: (2, (0,)), 6: (4, (0, 1, 2))}
 MAX_PIXEL_BYTES = 256 * 1024 * 1024  # 8K RGBA is 130 MB; a larger claim is not checked
+ROWS_AT_ONCE = 64  # rows inflated per step of the black check
 
 
 @dataclass(frozen=True)
@@ -60,18 +61,24 @@ def inspect(png: bytes) -> PngInfo:
     stride = width * channels + 1
     if stride * height > MAX_PIXEL_BYTES:
         return PngInfo(width, height, None)
-    try:
-        # Inflate no more than the pixels need: a tiny IDAT can claim gigabytes (zip bomb).
-        raw = zlib.decompressobj().decompress(b"".join(idat), stride * height)
-    except zlib.error:
-        return PngInfo(width, height, None)
-    if len(raw) < stride * height:
-        return PngInfo(width, height, None)
-    for row in range(height):
-        line = raw[row * stride + 1:(row + 1) * stride]
-        for c in colour:
-            if line[c::channels].strip(b"\0"):
-                return PngInfo(width, height, False)
+    # Inflated a block of rows at a time, never more than the pixels need (a tiny IDAT can claim
+    # gigabytes: zip bomb), and no further than the first row with colour: a screen is rarely
+    # black, and inflating all of a 720x1280 one took 9 ms.
+    z, data, rest, row = zlib.decompressobj(), b"".join(idat), b"", 0
+    while row < height:
+        try:
+            block = rest + z.decompress(data, min(height - row, ROWS_AT_ONCE) * stride - len(rest))
+        except zlib.error:
+            return PngInfo(width, height, None)
+        data, rows = z.unconsumed_tail, len(block) // stride
+        if not rows:  # the data ends before the pixels do
+            return PngInfo(width, height, None)
+        for k in range(rows):
+            line = block[k * stride + 1:(k + 1) * stride]
+            for c in colour:
+                if line[c::channels].strip(b"\0"):
+                    return PngInfo(width, height, False)
+        rest, row = block[rows * stride:], row + rows
     return PngInfo(width, height, True)
 
 
