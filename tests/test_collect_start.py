@@ -136,3 +136,38 @@ def test_collect_asks_pm_and_run_as_listing_before_typer_adbutils_and_the_collec
     # is the app's own files' listing, collectors.logs)
     assert server.requests.count(PM_LIST) == 1 and sum(r.startswith(FIND) for r in server.requests) == 2
     assert len(list((tmp_path / "out").glob("*.zip"))) == 1
+
+
+def test_ctrl_c_while_collect_imports_leaves_no_stream_or_thread_behind(tmp_path, capsys, monkeypatch):
+    """A Ctrl-C once the early requests (and pull-db's early thread) are out, before the
+    collection begins: exit 130, every early stream closed, no early thread or drain left."""
+    import threading
+
+    from tsdtool.bundle import collect as collect_mod
+
+    server = _serve(["zebra_tc52"])
+    started = []
+    real = wire.first_shell
+
+    def spy(*args, **kw):
+        started.append(real(*args, **kw))
+        return started[-1]
+
+    def interrupted(*args, **kwargs):
+        started[0].settle()  # the early requests are all out
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(wire, "first_shell", spy)
+    monkeypatch.setattr(collect_mod, "run", interrupted)
+    try:
+        code = quick.main(["-H", "127.0.0.1", "-P", str(server.port), "collect", "--no-input", "--package", DEMO,
+                           *FIELDS, "-o", str(tmp_path / "out")])
+    finally:
+        server.stop()
+    assert code == 130 and "interrupted" in capsys.readouterr().err
+    [first] = started
+    # pm, the listing and what pull-db's early thread asks from it (the headers, gzip and the sizes)
+    assert server.requests.count(PM_LIST) == 1 and any("command -v gzip && run-as" in r for r in server.requests)
+    assert not first.asked and first._following is None
+    assert not [t for t in threading.enumerate() if t.name in ("tsdtool-early", "tsdtool-drain")]
+    assert not (tmp_path / "out").exists()
