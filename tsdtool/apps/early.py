@@ -17,7 +17,8 @@ not asked yet), checks it as always, and asks anew whatever it wants differently
 with other folders, another plan; what nobody took is closed at the end, its streams held at most
 as above). Only a clean answer leads on: the listing with exit status 0, or 1 for folders the app
 does not have; toybox's form of the headers; gzip found. Anything else stops here, and the usual
-code asks, reads and words it as it always did. All of it within :data:`~tsdtool.transport.wire.PATIENCE`.
+code asks, reads and words it as it always did. All of it within ``first.patience`` (--timeout, at
+most :data:`~tsdtool.transport.wire.PATIENCE`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def follow(first: wire.First, package: str) -> None:
 
 
 def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wake: socket.socket) -> None:
-    deadline = time.monotonic() + wire.PATIENCE
+    deadline = time.monotonic() + first.patience
     spare: list[socket.socket] = []
     root = listing.DATA_ROOT.format(package=package)
     mine: dict[str, socket.socket | wire.Replay | wire.Draining] = {listed: sock}  # into first.asked at the end
@@ -52,7 +53,7 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
         return None if stream is None else wire.shell_result(stream)
 
     def ask(service: str) -> socket.socket:
-        mine[service] = wire.ask(first, service, wire.PATIENCE)
+        mine[service] = wire.ask(first, service, first.patience)
         return mine[service]  # type: ignore[return-value]
 
     try:
@@ -73,7 +74,7 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
             ask(service)
         # the ranges' connections, switched to the terminal while it answers: the ranges then go out
         # at one instant, each one send (a connection not needed is closed unused)
-        spare = [wire.switched(first, wire.PATIENCE) for _ in range(listing.STREAMS)]
+        spare = [wire.switched(first, first.patience) for _ in range(listing.STREAMS)]
         read: dict[str, bytes] = {}
         for chunk, service in zip(chunks, heads, strict=True):
             answered = result(service)
@@ -98,7 +99,7 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
         ranges = [wire.shell_service(listing.range_line(wrap, path, offset, length, sizes.get(path)))
                   for path, offset, length in tasks]
         for service in ranges:
-            mine[service] = wire.ask(first, service, wire.PATIENCE, spare.pop() if spare else None)
+            mine[service] = wire.ask(first, service, first.patience, spare.pop() if spare else None)
         for service in ranges:  # each drained by a thread of its own, once all went out
             mine[service] = wire.Draining(mine[service], wire.HOLD // len(tasks))  # type: ignore[arg-type]
     except (OSError, wire.Unclean):

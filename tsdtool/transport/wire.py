@@ -182,6 +182,7 @@ class First:
         self.top: tuple[int, int, int] | None = None
         self.receiving: Draining | None = None
         self.asked: dict[str, socket.socket | Replay | Draining] = {}
+        self.patience = PATIENCE  # how long an early answer may take: PATIENCE, or --timeout when shorter
         self._following: tuple[object, socket.socket, socket.socket] | None = None  # thread, wake, waker
 
     def follow(self, work: Callable[[First, socket.socket], None]) -> None:
@@ -295,7 +296,7 @@ def first_shell(host: str | None, port: int | None, serial: str | None, args: li
     :meth:`~tsdtool.transport.adb.Device.shell` starts them over shell v2 (no early shell without
     it); the usual code reads each answer, OKAY first, from the connection handed on."""
     first = First()
-    wait = min(timeout, PATIENCE)  # the connections handed on get the usual limit from Device._open
+    wait = first.patience = min(timeout, PATIENCE)  # the connections handed on get the usual limit from Device._open
     try:
         address = _first(host, port, serial, wait, os.environ if env is None else env, first)
         if address is None:
