@@ -246,3 +246,28 @@ def test_an_answer_not_ended_in_time_is_handed_on_with_what_was_read():
 ])
 def test_only_folders_the_app_lacks_count_as_a_clean_listing(stderr, missing):
     assert early._missing_folders(stderr) is missing
+
+
+def test_ranges_asked_early_that_another_plan_does_not_take_are_closed_once_its_ranges_began(
+        tmp_path, big, small_ranges, monkeypatch):
+    """An app profile with another folder and a second database there: the usual code plans other
+    ranges and asks its own; the early ones stop taking the link then, not at the end."""
+    from tsdtool.collectors import database
+
+    server = FakeAdbServer([_terminal(tmp_path, big, more={f"{DATA}/no_backup/cache.db": big})])
+    server.start()
+    closed, returned = [], []
+    real_close, real_pull = wire.Draining.close, database.pull_databases
+    monkeypatch.setattr(wire.Draining, "close", lambda self: (closed.append(bool(returned)), real_close(self))[1])
+    monkeypatch.setattr(database, "pull_databases",
+                        lambda *a, **kw: (real_pull(*a, **kw), returned.append(True))[0])
+    try:
+        code = quick.main(["-H", "127.0.0.1", "-P", str(server.port), "--profiles-dir", str(_profile(tmp_path)),
+                           "pull-db", APP, "-o", str(tmp_path / "out")])
+    finally:
+        server.stop()
+    assert code == 0
+    early = [r for r in server.requests if r.endswith("| gzip -1")]
+    assert len(early) == 5 + 4  # early: main.db in four, its journal; then main.db and cache.db in two each
+    assert closed and not any(closed)  # every one not taken was closed before pull_databases returned
+    assert (tmp_path / "out/internal/no_backup/cache.db").read_bytes() == big

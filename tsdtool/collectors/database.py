@@ -168,7 +168,7 @@ def pull_databases(
             got = fetch(way, wanted, out, local=lambda f, w=way: local_name(prefix, w, f), kind=KIND,
                         progress=progress, compress=True, probed=probed if wanted else None,
                         arrived=_check_on_arrival(sets, checks, out, early),
-                        begun=reach.list_ahead)  # the next ways' folders listed beside the ranges
+                        begun=lambda: _begun(device, reach))
             for s in sets:
                 databases.append(_record(way, s, got.items, out, got.how, got.problem, got.raw, checks,
                                          early.get(s.db.path)))
@@ -210,6 +210,13 @@ def pull_databases(
         return finish()
     later.append(finish)
     return pull
+
+
+def _begun(device: Device, reach: access.Reach) -> None:
+    """Every range has begun: the next ways' folders are listed beside them, and the ranges asked
+    before the heavy imports that this plan did not take are closed (apps/early.py)."""
+    reach.list_ahead()
+    device.drop_early()
 
 
 def _check_on_arrival(sets: list[DatabaseSet], checks: ThreadPoolExecutor, out: OutputDir,

@@ -561,6 +561,13 @@ class Device:
                 raise ServiceRefused(f"{self.serial} refused {service.split(':', 1)[0]}") from exc
             raise _translate(exc, self.serial, service.split(":", 1)[0]) from exc
 
+    def drop_early(self) -> None:
+        """Close the streams wire's thread started that nobody took (the usual code planned its
+        ranges otherwise and asked its own): they would go on taking the link until the end."""
+        for service, asked in list(self._asked.items()):
+            if isinstance(asked, Draining) and self._asked.pop(service, None) is asked:
+                asked.close()
+
     def features(self) -> set[str]:
         if self._features is None:
             c = self._connection(None, f"host-serial:{self.serial}:features")
