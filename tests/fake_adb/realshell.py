@@ -5,7 +5,7 @@ owners and modes Android gives those paths (the same table the Python emulation 
 ``ls -l``: app folders owned by the app's uid, mode 0700; ``/data`` 0771 system; unreadable
 paths root 0600/0700 …). Each ``shell:``/``exec:`` command then runs as
 
-    chroot --userspec=2000:2000 --groups=<the adb shell's groups> ROOT /system/bin/sh -c CMD
+    chroot --userspec=+2000:+2000 --groups=<the adb shell's groups, as +N> ROOT /system/bin/sh -c CMD
 
 so every permission error comes from the kernel. ``/system/bin`` holds Debian's mksh as
 ``sh``, Debian's toybox with the applets the fixture's Android release had
@@ -448,7 +448,9 @@ def run(terminal: Terminal, command: str, caller: Caller = SHELL, *, pty: bool =
     env = default_env(terminal)
     if caller == ROOT:
         env["USER"] = "root"
-    argv = [HOST["chroot"], f"--userspec={uid}:{groups[0]}", "--groups=" + ",".join(map(str, groups)),
+    # "+N": a number, not a name (coreutils chroot, gnulib userspec.c): without the "+" chroot
+    # looks each id up as a user or group name through NSS first, half of its start-up here
+    argv = [HOST["chroot"], f"--userspec=+{uid}:+{groups[0]}", "--groups=" + ",".join(f"+{g}" for g in groups),
             str(root), "/system/bin/sh", "-c", command]
     proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT if merged else subprocess.PIPE, start_new_session=True)
