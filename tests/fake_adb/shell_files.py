@@ -547,20 +547,22 @@ def tar(session: Session, argv: list[str], stdin: bytes) -> Output:
 
 def _chunked(gen: Output) -> Output:
     """Pass stderr on at once and gather stdout into CHUNK-sized pieces."""
-    buf = bytearray()
+    parts: list[bytes] = []  # joined once they reach CHUNK (one copy; a lone piece goes as it is)
+    size = 0
     try:
         while True:
             fd, data = next(gen)
             if fd != STDOUT:
                 yield fd, data
                 continue
-            buf += data
-            if len(buf) >= CHUNK:
-                yield STDOUT, bytes(buf)
-                buf.clear()
+            parts.append(data)
+            size += len(data)
+            if size >= CHUNK:
+                yield STDOUT, b"".join(parts)
+                parts, size = [], 0
     except StopIteration as stop:
-        if buf:
-            yield STDOUT, bytes(buf)
+        if size:
+            yield STDOUT, b"".join(parts)
         return stop.value or 0
 
 
@@ -574,19 +576,24 @@ def _gzip_stream(gen: Output, session: Session, level: int = 6) -> Output:
     cpu = session.terminal.cores.deflate(level)
 
     def squeeze() -> Output:
-        buf = bytearray()
+        buf = bytearray()  # input short of a whole piece
         try:
             while True:
                 fd, data = next(gen)
                 if fd != STDOUT:
                     yield fd, data
                     continue
-                buf += data
-                while len(buf) >= CHUNK:
-                    piece = bytes(buf[:CHUNK])
-                    del buf[:CHUNK]
+                if buf:
+                    buf += data
+                    if len(buf) < CHUNK:
+                        continue
+                    data = bytes(buf)
+                    buf.clear()
+                whole = len(data) - len(data) % CHUNK
+                for at in range(0, whole, CHUNK):  # a piece read whole is deflated as it is, uncopied
                     cpu.charge(CHUNK)
-                    yield STDOUT, gz.compress(piece)
+                    yield STDOUT, gz.compress(data[at : at + CHUNK])
+                buf += memoryview(data)[whole:]
         except StopIteration as stop:
             cpu.charge(len(buf))
             yield STDOUT, gz.compress(bytes(buf)) + gz.flush()
