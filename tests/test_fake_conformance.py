@@ -643,6 +643,26 @@ def test_a_plain_dump_is_what_the_filtered_one_gives_with_nothing_filtered(fixtu
     assert run(term, "logcat -d -b system -v threadtime")[1] == "".join(LOGCAT.splitlines(True)[3:])
 
 
+def test_a_plain_dump_kept_for_the_next_is_made_again_once_the_log_changes(fixtures):
+    """The usual dump is built once while the log stays the same (Terminal.log_dump); a line
+    logged or a clear in between is in the next dump, also one logged while it was built."""
+    term = Terminal(fixtures["good"])
+    first = run(term, "logcat -d")[1]
+    assert run(term, "logcat -d")[1] == first and first.endswith("low battery\n")
+    assert run(term, "log -t TSD one-more")[0] == 0
+    last = run(term, "logcat -d -t 1")[1].splitlines(True)[-1]
+    assert last.endswith(": one-more\n") and run(term, "logcat -d")[1] == first + "--------- switch to main\n" + last
+    assert run(term, "logcat -d -b system")[1] != run(term, "logcat -d")[1]  # another buffer set, another dump
+
+    def build_while_logging(lines):
+        term.append_log("TSD", "I", "logged-while-building")
+        return b"built from the old lines"
+
+    assert term.log_dump(build_while_logging, "k") == b"built from the old lines"
+    assert term.log_dump(lambda lines: str(len(lines)).encode(), "k") == str(len(term.log_lines())).encode()
+    assert run(term, "logcat -c")[0] == 0 and run(term, "logcat -d")[1] == ""
+
+
 def test_debian_adb_logcat_dump_gives_the_log(server, adb):
     # `adb logcat -d` sends `export ANDROID_LOG_TAGS="…"; exec logcat -d` (adb commandline.cpp).
     cli = adb("-s", GOOD, "logcat", "-d")

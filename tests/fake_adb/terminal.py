@@ -14,7 +14,7 @@ import threading
 import time
 import tomllib
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -401,6 +401,8 @@ class Terminal:
         self._listeners: list[Callable[[Terminal], None]] = []
         self._services = 0
         self._log = self._load_log()
+        self._log_changes = 0  # bumped by every append and clear
+        self._dump: tuple[tuple, bytes] | None = None  # (what it was built from, log_dump's text)
         self._png_cache: dict[str | None, bytes] = {}
         self.journal: list[tuple[str, str]] = []
 
@@ -619,6 +621,16 @@ class Terminal:
         with self._lock:
             return list(self._log)
 
+    def log_dump(self, build: Callable[[list[tuple[str, str]]], bytes], key: Hashable) -> bytes:
+        """``build(log_lines())``, kept while the log and ``key`` stay the same."""
+        with self._lock:
+            if self._dump is not None and self._dump[0] == (self._log_changes, key):
+                return self._dump[1]
+            changes, lines = self._log_changes, list(self._log)
+        data = build(lines)
+        self._dump = ((changes, key), data)  # a line logged meanwhile has bumped the count already
+        return data
+
     def append_log(self, tag: str, priority: str, message: str) -> None:
         now = self.now()
         line = (
@@ -626,11 +638,13 @@ class Terminal:
         )
         with self._lock:
             self._log.append(("main", line))
+            self._log_changes += 1
             self.journal.append(("log", line))
 
     def clear_log(self) -> None:
         with self._lock:
             self._log.clear()
+            self._log_changes += 1
             self.journal.append(("logcat-clear", ""))
 
     # -- the shell --------------------------------------------------------------------------
