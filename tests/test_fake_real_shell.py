@@ -75,6 +75,15 @@ def test_su_only_where_rooted(tmp_path):
     assert run(rooted, f"su -c 'cat /data/data/{OTHER}/files/secret'") == (0, "other's", "")
 
 
+def test_only_the_fake_enters_a_root(tmp_path):
+    """Each shell starts through android_cmds.c as `tsd-enter` (chroot, groups, gid, uid, exec); in
+    the root the same binary is run-as, setuid root: renamed by `exec -a` it still refuses."""
+    term = terminal(tmp_path)
+    for cmd in ("run-as", "getprop"):
+        assert run(term, f"exec -a tsd-enter /system/bin/{cmd} / 0 0 0 /system/bin/sh -c 'id -u'") == (
+            125, "", "tsd-enter: only the fake (root) enters a root\n")
+
+
 def test_each_release_has_its_own_commands(tmp_path):
     lollipop = terminal(tmp_path, sdk=22, name="L22")
     assert run(lollipop, "tar -cf - /sdcard")[0] == 127

@@ -8,6 +8,9 @@
  *       app's uid and data folder and execs CMD (or /system/bin/sh) itself.
  *   su [0|root] [CMD ARGS...] | su -c SCRIPT   setuid root, AOSP system/extras/su plus the
  *       -c form of Magisk/SuperSU; installed only on a rooted fixture.
+ *   tsd-enter ROOT UID GID GROUPS CMD ARGS...   run by the fake on the host, never installed in
+ *       a root: what `chroot --userspec=UID:GID --groups=GROUPS ROOT CMD` does (chroot, chdir
+ *       to /, groups, gid, uid, exec), as one static exec instead of coreutils' dynamic one.
  *   anything else (getprop, dumpsys, pm, ...)   asks the fake over the unix socket
  *       /dev/socket/fakeadb.<session id>, handing over its stdin/stdout/stderr; the fake
  *       answers from the fixture, writing straight to them, then sends the exit status.
@@ -157,8 +160,23 @@ static int ask_fake(int argc, char **argv) {
     return status;
 }
 
+static int enter(int argc, char **argv) {
+    if (getuid() != AID_ROOT || argc < 6) /* the real uid: not the setuid run-as renamed by exec -a */
+        return die(125, "tsd-enter: only the fake (root) enters a root%s", "", 0);
+    gid_t groups[64];
+    int n = 0;
+    for (char *p = argv[4]; *p && n < 64; p += *p == ',') groups[n++] = (gid_t)strtoul(p, &p, 10);
+    gid_t gid = (gid_t)strtoul(argv[3], 0, 10);
+    uid_t uid = (uid_t)strtoul(argv[2], 0, 10);
+    if (chroot(argv[1]) || chdir("/") || setgroups(n, groups) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
+        return die(125, "tsd-enter: cannot enter %s", argv[1], errno);
+    execv(argv[5], argv + 5);
+    return die(127, "tsd-enter: cannot run %s", argv[5], errno);
+}
+
 int main(int argc, char **argv) {
     const char *name = base(argv[0]);
+    if (!strcmp(name, "tsd-enter")) return enter(argc, argv);
     if (!strcmp(name, "run-as")) return run_as(argc, argv);
     if (!strcmp(name, "su")) return su(argc, argv);
     return ask_fake(argc, argv);

@@ -5,10 +5,11 @@ owners and modes Android gives those paths (the same table the Python emulation 
 ``ls -l``: app folders owned by the app's uid, mode 0700; ``/data`` 0771 system; unreadable
 paths root 0600/0700 …). Each ``shell:``/``exec:`` command then runs as
 
-    chroot --userspec=+2000:+2000 --groups=<the adb shell's groups, as +N> ROOT /system/bin/sh -c CMD
+    chroot --userspec=2000:2000 --groups=<the adb shell's groups> ROOT /system/bin/sh -c CMD
 
-so every permission error comes from the kernel. ``/system/bin`` holds Debian's mksh as
-``sh``, Debian's toybox with the applets the fixture's Android release had
+(what the static helper below does as ``tsd-enter``: one dynamic exec fewer than coreutils'
+chroot), so every permission error comes from the kernel. ``/system/bin`` holds Debian's mksh
+as ``sh``, Debian's toybox with the applets the fixture's Android release had
 (:mod:`.applets`), and the Android-only commands as one small static program
 (``android_cmds.c``): ``run-as`` and ``su`` are setuid root and switch uid themselves;
 ``getprop``, ``dumpsys``, ``pm``, ``logcat`` … hand their stdin/stdout/stderr to the fake over
@@ -19,8 +20,8 @@ same way, so its deflate costs what the fixture's ``[cpu]`` says, not what this 
 Sync (STAT/LIST/RECV) reads the same root as the shell user: :class:`RealFS` switches the
 serving thread's filesystem uid and groups (setfsuid/setgroups act per thread on Linux).
 
-Needs Linux, root, ``/bin/mksh``, ``/usr/bin/toybox``, ``/usr/sbin/chroot`` and
-gcc with a static glibc; :func:`missing` names what is absent.
+Needs Linux, root, ``/bin/mksh``, ``/usr/bin/toybox`` and gcc with a static glibc;
+:func:`missing` names what is absent.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from .devicefs import ROOT, SHELL, Caller, DeviceFS, DevStat, FsError
 if TYPE_CHECKING:
     from .terminal import Terminal
 
-HOST = {"mksh": "/bin/mksh", "toybox": "/usr/bin/toybox", "chroot": "/usr/sbin/chroot"}
+HOST = {"mksh": "/bin/mksh", "toybox": "/usr/bin/toybox"}
 SOURCE = Path(__file__).with_name("android_cmds.c")
 SHELL_UID = 2000
 # The adb shell's groups (`id` on a terminal): shell input log adb sdcard_rw sdcard_r net_bt_admin
@@ -86,7 +87,7 @@ def missing() -> str:
         return "root (uid 0) to chroot, chown and setuid"
     for path in HOST.values():
         if not os.access(path, os.X_OK):
-            return f"{path} (apt-get install mksh toybox coreutils)"
+            return f"{path} (apt-get install mksh toybox)"
     if _helper() is None:
         return "gcc with a static glibc to build android_cmds.c (apt-get install gcc libc6-dev)"
     if "mount" not in _state:  # a read-only bind mount keeps the terminal read-only (CAP_SYS_ADMIN)
@@ -448,11 +449,11 @@ def run(terminal: Terminal, command: str, caller: Caller = SHELL, *, pty: bool =
     env = default_env(terminal)
     if caller == ROOT:
         env["USER"] = "root"
-    # "+N": a number, not a name (coreutils chroot, gnulib userspec.c): without the "+" chroot
-    # looks each id up as a user or group name through NSS first, half of its start-up here
-    argv = [HOST["chroot"], f"--userspec=+{uid}:+{groups[0]}", "--groups=" + ",".join(f"+{g}" for g in groups),
-            str(root), "/system/bin/sh", "-c", command]
-    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+    # chroot --userspec=UID:GID --groups=… ROOT sh -c CMD, by the static helper (android_cmds.c):
+    # coreutils' chroot is a dynamic binary, ~0.6 ms more of this host's CPU per command
+    argv = ["tsd-enter", str(root), str(uid), str(groups[0]), ",".join(map(str, groups)),
+            "/system/bin/sh", "-c", command]
+    proc = subprocess.Popen(argv, executable=_helper(), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT if merged else subprocess.PIPE, start_new_session=True)
     named = sockets / f"fakeadb.{proc.pid}"
     os.rename(fresh, named)  # the session id of everything the shell starts is its pid
