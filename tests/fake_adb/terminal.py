@@ -563,6 +563,8 @@ class Terminal:
 
     def _canned_line(self, command: str) -> bool:
         """A whole command line the fixture answers itself (``[shell]``): it wins on either backend."""
+        if not self._canned:  # no [shell] lines (the bench's fixtures): nothing to split
+            return False
         import shlex
 
         try:
