@@ -613,7 +613,14 @@ def test_gzip_is_there_from_android_10_only(tmp_path, backend):
     r = oreo.execute("gzip -c /sdcard/a.txt")
     assert (r.exit_code, r.stdout, r.stderr) == (127, b"", b"/system/bin/sh: gzip: inaccessible or not found\n")
     r = oreo.execute("tar -czf - -C / sdcard")  # toybox tar execs gzip; without it: no output, exit 0
-    assert (r.exit_code, r.stdout, r.stderr) == (0, b"", b"tar: exec gzip: No such file or directory\n")
+    said = (r.exit_code, r.stdout, r.stderr)
+    if backend == "real" and said[0] == 1:
+        # real toybox races its dead child: when tar writes before the failed exec has closed the
+        # pipe, the write fails (EPIPE) and tar adds "short write", exit 1 — about 1 in 150 runs
+        # on a loaded 2-core host (measured); the emulation gives the usual outcome
+        assert said == (1, b"", b"tar: exec gzip: No such file or directory\ntar: short write\n")
+    else:
+        assert said == (0, b"", b"tar: exec gzip: No such file or directory\n")
     ten = Terminal(make_fixture(tmp_path, "Q29", sdk=29, files=files), backend=backend)
     assert gzip.decompress(ten.execute("gzip -1 -c /sdcard/a.txt").stdout) == b"a" * 1000
     assert gzip.decompress(ten.execute("cat /sdcard/a.txt | gzip").stdout) == b"a" * 1000
