@@ -129,8 +129,10 @@ static int ask_fake(int argc, char **argv) {
     snprintf(addr.sun_path, sizeof addr.sun_path, "/dev/socket/fakeadb.%d", (int)getsid(0));
     int sock = socket(AF_UNIX, SOCK_STREAM, 0);
     for (int tries = 0; connect(sock, (struct sockaddr *)&addr, sizeof addr); tries++) {
-        if (tries > 200) return die(1, "%s: the fake terminal does not answer", base(argv[0]), errno);
-        struct timespec pause = {0, 5000000};  /* the fake names its socket right after spawning us */
+        /* the fake names its socket right after spawning the shell, but on a loaded host its thread
+         * may not run for a second or more (a full test suite on 2 cores lost logcat's answer so) */
+        if (tries > 6000) return die(1, "%s: the fake terminal does not answer", base(argv[0]), errno);
+        struct timespec pause = {0, 5000000};
         nanosleep(&pause, 0);
     }
     char cwd[1024];
