@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-import textwrap
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.fake_adb import FakeAdbServer
+from tests.probe_util import run_probe
 from tsdtool import quick
 from tsdtool.transport import wire
 
-REPO = Path(__file__).resolve().parent.parent
 STAMP = r"\d{8}T\d{6}Z"  # a bundle's UTC time in its name
 DEMO = "com.example.scanner.demo"  # zebra_tc52's debuggable app with its databases
 PM_LIST = "shell,v2,raw:pm list packages -i --show-versioncode"
@@ -125,12 +122,7 @@ def test_collect_asks_pm_and_run_as_listing_before_typer_adbutils_and_the_collec
                      "--field", "contact_email=a@b.ru", "-o", sys.argv[2]])
         print(code, list(seen.values()), "typer" in sys.modules)
     """
-    try:
-        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(server.port), str(tmp_path / "out")],
-                              cwd=REPO, capture_output=True, text=True, timeout=120)
-    finally:
-        server.stop()
-    assert proc.returncode == 0, proc.stderr
+    proc = run_probe(probe, server, tmp_path / "out", timeout=120)
     assert proc.stdout.split("\n")[-2] == "0 [[], []] False", proc.stdout  # each sent once, before those imports
     # the listing asked early is the one the database's run-as used: not asked again (the second
     # is the app's own files' listing, collectors.logs)

@@ -8,19 +8,17 @@ from __future__ import annotations
 import json
 import socket
 import struct
-import subprocess
 import sys
-import textwrap
 import threading
 from pathlib import Path
 
 import pytest
 
 from tests.fake_adb import FakeAdbServer, make_fixture
+from tests.probe_util import run_probe
 from tsdtool import quick
 from tsdtool.transport import wire
 
-REPO = Path(__file__).resolve().parent.parent
 BIG = bytes(range(256)) * 1200  # 307 200 bytes: several DATA messages, more than one socket read
 FILES = {"/sdcard/big.bin": BIG, "/sdcard/empty.bin": b"", "/sdcard/Download/a.txt": "alpha",
          "/sdcard/Download/sub/b.bin": BIG[:70000], "/sdcard/secret.txt": "s"}
@@ -121,12 +119,7 @@ def test_the_first_recv_goes_out_before_adbutils_and_the_output_side_are_importe
         code = main(["-H", "127.0.0.1", "-P", sys.argv[1], "pull", "/sdcard/big.bin", "-o", sys.argv[2]])
         print(code, seen)
     """
-    try:
-        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(server.port), str(tmp_path / "out")],
-                              cwd=REPO, capture_output=True, text=True, timeout=60)
-    finally:
-        server.stop()
-    assert proc.returncode == 0, proc.stderr
+    proc = run_probe(probe, server, tmp_path / "out")
     assert proc.stdout.split("\n")[-2] == "0 [[]]", proc.stdout
     assert (tmp_path / "out" / "big.bin").read_bytes() == BIG
 
@@ -304,12 +297,7 @@ def test_pull_db_asks_pm_path_and_run_as_listing_before_adbutils_and_the_databas
         code = main(["-H", "127.0.0.1", "-P", sys.argv[1], "pull-db", "com.example.scanner.demo", "-o", sys.argv[2]])
         print(code, seen)
     """
-    try:
-        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(server.port), str(tmp_path / "out")],
-                              cwd=REPO, capture_output=True, text=True, timeout=60)
-    finally:
-        server.stop()
-    assert proc.returncode == 0, proc.stderr
+    proc = run_probe(probe, server, tmp_path / "out")
     assert proc.stdout.split("\n")[-2] == "0 [[], []]", proc.stdout  # each sent once, before those imports
     # the listing asked early is the one RunAs used (the fallback profile's folders): not asked again
     assert sum("run-as com.example.scanner.demo find " in r for r in server.requests) == 1

@@ -10,7 +10,6 @@ import re
 import socket
 import sqlite3
 import struct
-import subprocess
 import sys
 import textwrap
 import threading
@@ -20,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from tests.fake_adb import FakeAdbServer, make_fixture
+from tests.probe_util import run_probe
 from tsdtool import quick
 from tsdtool.apps import early, listing
 from tsdtool.transport import wire
 
-REPO = Path(__file__).resolve().parent.parent
 APP = "com.acme.scan"
 DATA = f"/data/data/{APP}"
 
@@ -159,12 +158,7 @@ def test_the_ranges_are_asked_by_the_early_thread_once_and_the_copy_is_whole(tmp
         code = main(["-H", "127.0.0.1", "-P", sys.argv[1], "pull-db", "com.acme.scan", "-o", sys.argv[2]])
         print(code, sorted(set(sent)), len(sent), threading.active_count())
     """
-    try:
-        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(probe), str(server.port), str(tmp_path / "out")],
-                              cwd=REPO, capture_output=True, text=True, timeout=60)
-    finally:
-        server.stop()
-    assert proc.returncode == 0, proc.stderr
+    proc = run_probe(probe, server, tmp_path / "out")
     # one head for main.db and notes.txt, one probe, main.db's four ranges and its journal: all from wire's thread
     assert proc.stdout.split("\n")[-2] == "0 ['tsdtool-early'] 7 1", proc.stdout
     assert (tmp_path / "out/internal/databases/main.db").read_bytes() == big
