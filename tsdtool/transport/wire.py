@@ -312,7 +312,7 @@ def first_shell(host: str | None, port: int | None, serial: str | None, args: li
             service = shell_service(join(each))
             first.asked[service] = ask(first, service, wait)
     except (OSError, ValueError, Unclean):
-        pass
+        pass  # what was asked is kept; the usual code asks the rest and words any error
     return first
 
 
