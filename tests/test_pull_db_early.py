@@ -262,6 +262,11 @@ def test_ranges_asked_early_that_another_plan_does_not_take_are_closed_once_its_
         server.stop()
     assert code == 0
     early = [r for r in server.requests if r.endswith("| gzip -1")]
-    assert len(early) == 5 + 4  # early: main.db in four, its journal; then main.db and cache.db in two each
+    # the usual plan: main.db and cache.db in two each; before it, the early thread's main.db in four
+    # and its journal — all five unless a loaded host made that best-effort thread stop sooner
+    # (a clean-clone run, compiling every module while the suite ran beside it, saw four)
+    cache = [r for r in early if "/no_backup/cache.db " in r]
+    assert len(cache) == 2, early
+    assert 2 + 1 <= len(early) - len(cache) <= 2 + 5, early
     assert closed and not any(closed)  # every one not taken was closed before pull_databases returned
     assert (tmp_path / "out/internal/no_backup/cache.db").read_bytes() == big
