@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -69,6 +70,35 @@ class RichProgress:
 
 def make(enabled: bool) -> Progress:
     return RichProgress() if enabled else NullProgress()
+
+
+class _Spoken:
+    """A :class:`RichProgress` whose labels are shown in a desk's language (``[progress]`` of
+    the catalogues; a file's path, or a label no template fits, as it is)."""
+
+    def __init__(self, inner: Progress, words: Callable[[str], str]) -> None:
+        self.inner, self.words = inner, words
+
+    def start(self, label: str, total: int | None = None) -> None:
+        self.inner.start(self.words(label), total)
+
+    def advance(self, n: int) -> None:
+        self.inner.advance(n)
+
+    def finish(self) -> None:
+        self.inner.finish()
+
+
+def spoken(shown: Progress, lang: str | None) -> Progress:
+    """``shown`` with its labels in ``lang`` when it is drawn for a person (:class:`RichProgress`):
+    while a collect runs the technician reads the desk's language, as in its questions and its
+    result. The labels are made in English; `collect --all`'s table stays English, as `devices`."""
+    if not isinstance(shown, RichProgress):
+        return shown
+    from tsdtool.texts import texts
+
+    t = texts(lang)
+    return shown if t.lang == "en" else _Spoken(shown, lambda label: t.reason(label, "progress"))
 
 
 class _Row:

@@ -47,7 +47,7 @@ from tsdtool.collectors.base import Collector, Context, run_all, run_later
 from tsdtool.errors import ExitCode
 from tsdtool.outdir import OutputDir
 from tsdtool.paths import UniqueNames, safe_component
-from tsdtool.progress import NullProgress, Progress
+from tsdtool.progress import NullProgress, Progress, spoken
 from tsdtool.texts import texts
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
     out_dir = Path(options.out_dir)
     staging = OutputDir(out_dir / f".tsd-staging-{stamp_utc(started)}-{safe_component(device.serial)}",
                         deflate=not options.redact)  # redaction rewrites the bytes while packing
-    shown = progress or NullProgress()
+    shown = spoken(progress or NullProgress(), plan.desk.language)
     gate = Gate(shown) if ask is not None else None
     ctx = Context(device, staging, NullProgress(),
                   options={"profile_dirs": list(options.profile_dirs), "root": options.root,
