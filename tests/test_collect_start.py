@@ -98,8 +98,9 @@ def test_collect_says_and_keeps_the_same_with_its_first_requests_asked_early(nam
     if name == "a desk that does not exist":  # a usage mistake: said before the terminal was touched
         assert seen["early"][5] == seen["usual"][5] == [0]
     if name in ("an app's databases", "the serial given to collect"):
-        # once each; run-as's listing once more by the app's own files (collectors.logs), as before
-        assert seen["early"][3:5] == (1, 2)
+        # once each: the app's own files (collectors.logs, in a lane beside the database) take the
+        # database's listing (access.Listings) instead of asking it again
+        assert seen["early"][3:5] == (1, 1)
 
 
 def test_collect_asks_pm_and_run_as_listing_before_typer_adbutils_and_the_collectors_are_imported(tmp_path):
@@ -124,9 +125,9 @@ def test_collect_asks_pm_and_run_as_listing_before_typer_adbutils_and_the_collec
     """
     proc = run_probe(probe, server, tmp_path / "out", timeout=120)
     assert proc.stdout.split("\n")[-2] == "0 [[], []] False", proc.stdout  # each sent once, before those imports
-    # the listing asked early is the one the database's run-as used: not asked again (the second
-    # is the app's own files' listing, collectors.logs)
-    assert server.requests.count(PM_LIST) == 1 and sum(r.startswith(FIND) for r in server.requests) == 2
+    # the listing asked early is the one the database's run-as used, and the app's own files
+    # (collectors.logs) take the same answer: asked once
+    assert server.requests.count(PM_LIST) == 1 and sum(r.startswith(FIND) for r in server.requests) == 1
     assert len(list((tmp_path / "out").glob("*.zip"))) == 1
 
 

@@ -220,6 +220,78 @@ def test_a_refused_way_is_not_asked_again_by_the_next_collector(fake_terminal, t
     assert ctx.facts["app_files"][REL]["files"] == [f"apps/{REL}/external/files/app.log"]
 
 
+def test_collectors_of_one_app_side_by_side_ask_each_listing_once(fake_terminal, tmp_path, wal, monkeypatch):
+    """collect copies an app's databases and its own files in lanes side by side: run-as's listing
+    (refused here) is asked once for both, the second collector taking the first's answer
+    (access.Listings) instead of asking while the first one's is still on its way."""
+    import dataclasses
+    import threading
+
+    from tsdtool.apps import access
+
+    fake = fake_terminal(packages=[{"name": REL}],
+                         files={f"{EXT}/files/app.log": "log", f"{EXT}/files/x.db": wal.db})
+    both = threading.Event()
+    files_collect, run_as_list = AppFilesCollector.collect, access.RunAs.list
+
+    def files_started(self, ctx):
+        both.set()
+        return files_collect(self, ctx)
+
+    def listed_once_both_run(self, folders):
+        assert both.wait(10)  # whichever lists first does so once the other collector runs too
+        return run_as_list(self, folders)
+
+    monkeypatch.setattr(AppFilesCollector, "collect", files_started)
+    monkeypatch.setattr(access.RunAs, "list", listed_once_both_run)
+    ctx = Context(fake.device(), OutputDir(tmp_path / "bundle"))
+    lanes = [dataclasses.replace(ctx, out=ctx.out.lane()) for _ in range(2)]
+    threads = [threading.Thread(target=run_all, args=([collector], lane))
+               for collector, lane in zip([DatabaseCollector(REL), AppFilesCollector(REL)], lanes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert fake.spy.count("run-as") == 1
+    refused = {"way": "run-as", "ok": False, "reason": "package not debuggable"}
+    assert ctx.facts["app_files"][REL]["attempts"][0] == refused
+    assert ctx.facts["databases"][REL]["attempts"][0] == refused
+    assert ctx.facts["app_files"][REL]["files"] == [f"apps/{REL}/external/files/app.log"]
+    assert [d["device_path"] for d in ctx.facts["databases"][REL]["databases"]] == [f"{EXT}/files/x.db"]
+
+
+def test_a_listing_that_failed_is_asked_again_and_a_refusal_is_kept():
+    """access.Listings keeps an answer and a refusal for the next asker, not a failed connection
+    (the next asker then asks itself and words its own error)."""
+    from tsdtool.apps import access
+
+    class Way:
+        name, root, refused = "run-as", "/data/data/x", None
+
+        def __init__(self, answers):
+            self.answers, self.asked = list(answers), 0
+
+        def list(self, folders):
+            self.asked += 1
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    listings = access.Listings()
+    found = [access.Found("/data/data/x/files/a.log", "files/a.log")]
+    way = Way([errors.TransferError("connection lost"), found])
+    with pytest.raises(errors.TransferError):
+        listings.list(way, ("files",))
+    assert listings.list(way, ("files",)) == found and way.asked == 2  # asked again
+    assert listings.list(Way([]), ("files",)) == found  # kept: the next asker does not ask
+    refusing, other = Way([access.Refused("package not debuggable")]), Way([])
+    for asker in (refusing, other):
+        with pytest.raises(access.Refused, match="package not debuggable"):
+            listings.list(asker, ("databases",))
+    assert refusing.asked == 1 and other.asked == 0 and other.refused == "package not debuggable"
+
+
 # -- the tar stream is untrusted ------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ here writes on the terminal: only ``find``, ``ls``, ``head``, ``cat`` and ``tar 
 from __future__ import annotations
 
 import stat as _stat
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -413,18 +414,60 @@ def expand(device: Device, folder: str) -> list[str]:
     return hits or [folder]
 
 
+class Listings:
+    """The ways' listings of one app, shared by the collectors that read its folders side by side
+    (collect copies the databases and the app's own files in lanes of their own): each listing is
+    asked once and whoever asks it second waits for that answer, a refusal included, as ``known``
+    attempts spare a later collector a refused way. A listing that failed otherwise (the
+    connection) is not kept: the next asker asks again and words its own error."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._asked: dict[tuple[str, str, tuple[str, ...]], list] = {}  # key → [Event, files or Refused]
+
+    def list(self, way: Way, folders: Sequence[str]) -> list[Found]:
+        key = (way.name, way.root, tuple(folders))
+        while True:
+            with self._lock:
+                entry = self._asked.get(key)
+                if entry is None:
+                    entry = self._asked[key] = [threading.Event(), None]
+                    break  # ours to ask
+            entry[0].wait()
+            if isinstance(entry[1], Refused):
+                way.refused = entry[1].reason
+                raise Refused(entry[1].reason)
+            if entry[1] is not None:
+                return list(entry[1])
+        try:
+            entry[1] = way.list(folders)
+        except Refused as exc:
+            entry[1] = exc
+            raise
+        except BaseException:
+            with self._lock:
+                del self._asked[key]
+            raise
+        finally:
+            entry[0].set()
+        return list(entry[1])
+
+
 class Reach:
     """Iterate over the ways that open for one app, as ``(way, files)``, recording every attempt.
 
     ``su`` is tried only with ``root=True`` and only when run-as did not reach the private
     folder; without ``--root`` the attempt is recorded as not tried. ``known`` attempts (from
     an earlier collector of the same app) settle refused ways without asking the terminal
-    again. After the loop, :attr:`attempts` holds one :class:`Attempt` per way, in order.
+    again; ``listings`` (shared with a collector of the same app running beside this one) asks
+    each way's listing once for both. After the loop, :attr:`attempts` holds one
+    :class:`Attempt` per way, in order.
     """
 
     def __init__(self, device: Device, package: str, profile: AppProfile, *, root: bool = False,
-                 known: Sequence[Attempt] = ()):
+                 known: Sequence[Attempt] = (), listings: Listings | None = None):
         self.device, self.package, self.profile, self.root = device, package, profile, root
+        self.listings = listings
         self.refused = {a.way: a.reason for a in known if not a.ok and a.way != "shared"}
         self.attempts: list[Attempt] = []
         self._ways: list[Way] = []
@@ -440,7 +483,7 @@ class Reach:
 
         self._first = RunAs(self.device, self.package)
         self._first.refused = self.refused.get(self._first.name)
-        self._ahead[0] = threads.beside(self._first.list, self.folders(self._first), name="tsdtool-list")
+        self._ahead[0] = threads.beside(self._list, self._first, name="tsdtool-list")
 
     def settle(self) -> None:
         """Wait for every listing asked ahead and forget it (the caller gives up)."""
@@ -450,6 +493,10 @@ class Reach:
             except errors.TsdError:
                 pass  # the caller's own error says what happened
         self._ahead.clear()
+
+    def _list(self, way: Way) -> list[Found]:
+        folders = self.folders(way)
+        return way.list(folders) if self.listings is None else self.listings.list(way, folders)
 
     def folders(self, way: Way) -> tuple[str, ...]:
         if way.area == "internal":
@@ -466,7 +513,7 @@ class Reach:
             way = self._ways[n]
             if n not in self._ahead and not isinstance(way, Root):
                 way.refused = self.refused.get(way.name)
-                self._ahead[n] = threads.beside(way.list, self.folders(way), name="tsdtool-list")
+                self._ahead[n] = threads.beside(self._list, way, name="tsdtool-list")
 
     def __iter__(self) -> Iterator[tuple[Way, list[Found]]]:
         internal = False
@@ -481,7 +528,7 @@ class Reach:
                 continue
             way.refused = self.refused.get(way.name)
             try:
-                files = self._ahead.pop(n)() if n in self._ahead else way.list(self.folders(way))
+                files = self._ahead.pop(n)() if n in self._ahead else self._list(way)
             except Refused as exc:
                 self.attempts.append(Attempt(way.name, False, exc.reason))
                 continue

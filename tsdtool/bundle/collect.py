@@ -319,23 +319,24 @@ class _Extra(Collector):
         ctx.out.write_bytes(self.name, self.path.read_bytes(), source=f"local:{self.path.name}", kind=self.kind)
 
 
-def _app_collectors(packages: list[str], options: CollectOptions) -> list[Collector]:
+def _app_collectors(packages: list[str], options: CollectOptions) -> tuple[list[Collector], list[Collector]]:
+    """The apps' databases, and their own files and facts: two lanes (:func:`_slow`)."""
     from tsdtool.collectors.app_facts import AppFactsCollector
     from tsdtool.collectors.database import DatabaseCollector
     from tsdtool.collectors.logs import AppFilesCollector
 
     if not packages:
         why = "no app chosen (--app or --package) and no installed app has a profile"
-        return [_Skip("databases", "database", why), _Skip("app_files", "app_log", why)]
-    chosen: list[Collector] = []
+        return [_Skip("databases", "database", why)], [_Skip("app_files", "app_log", why)]
+    data: list[Collector] = []
+    files: list[Collector] = []
     for package in packages:
         if options.include_db:
-            chosen.append(DatabaseCollector(package))
+            data.append(DatabaseCollector(package))
         else:
-            chosen.append(_Skip(f"databases/{package}", "database", "left out with --no-db"))
-        chosen.append(AppFilesCollector(package))
-        chosen.append(AppFactsCollector(package))
-    return chosen
+            data.append(_Skip(f"databases/{package}", "database", "left out with --no-db"))
+        files += [AppFilesCollector(package), AppFactsCollector(package)]
+    return data, files
 
 
 def _quick(plan: Plan, listing: bytes | None, chosen: threading.Event | None = None) -> list[list[Collector]]:
@@ -359,11 +360,13 @@ def _run_slow(adb: Any, ctx: Context, plan: Plan, kinds: dict[int, str], state: 
 
 def _slow(ctx: Context, plan: Plan, versions: int | None = None, chosen: threading.Event | None = None,
           scanned: dict[str, Any] | None = None) -> list[Lane]:
-    """The logs (early: they rotate), the crash files, the vendor's logger (when asked) and the
-    app's data, each in a lane of its own: none waits for another's transfer. The app lane is
-    made once the packages are chosen: now, or once lane ``versions`` (the app versions, running
-    beside it) has chosen them (``chosen`` set, or the lane done); its app facts wait for that
-    lane's versions. ``scanned``: where the log's scan for the report goes (see :func:`_scan_log`)."""
+    """The logs (early: they rotate), the crash files, the vendor's logger (when asked), the
+    app's databases and the app's own files, each in a lane of its own: none waits for another's
+    transfer (the two app lanes share each way's listing: :class:`~tsdtool.apps.access.Listings`).
+    The app lanes are made once the packages are chosen: now, or once lane ``versions`` (the app
+    versions, running beside them) has chosen them (``chosen`` set, or the lane done); the app
+    facts wait for that lane's versions. ``scanned``: where the log's scan for the report goes
+    (see :func:`_scan_log`)."""
     from tsdtool.collectors.logs import CrashCollector, LogcatCollector
 
     options = plan.options
@@ -383,24 +386,27 @@ def _slow(ctx: Context, plan: Plan, versions: int | None = None, chosen: threadi
 
         lanes.append([VendorLogsCollector()])
 
-    def app(finished: list[threading.Event]) -> Iterator[Collector]:
-        from tsdtool.collectors.app_facts import AppFactsCollector
+    def app(part: int) -> Lane:
+        def lane(finished: list[threading.Event]) -> Iterator[Collector]:
+            from tsdtool.collectors.app_facts import AppFactsCollector
 
-        if versions is not None:
-            # chosen is set by the collector whatever happens to it; the lane's end covers a
-            # collector that never ran (interrupted before it)
-            signal = chosen or finished[versions]
-            while not signal.wait(0.05) and not finished[versions].is_set():
-                pass
-        packages = ctx.facts.get("packages")
-        if packages is None:  # the package list never arrived
-            packages = [plan.apps.explicit] if plan.apps.explicit else []
-        for collector in _app_collectors(list(packages), options):
-            if versions is not None and isinstance(collector, AppFactsCollector):
-                finished[versions].wait()  # the version name is one of the facts' inputs
-            yield collector
+            if versions is not None:
+                # chosen is set by the collector whatever happens to it; the lane's end covers a
+                # collector that never ran (interrupted before it)
+                signal = chosen or finished[versions]
+                while not signal.wait(0.05) and not finished[versions].is_set():
+                    pass
+            packages = ctx.facts.get("packages")
+            if packages is None:  # the package list never arrived
+                packages = [plan.apps.explicit] if plan.apps.explicit else []
+            for collector in _app_collectors(list(packages), options)[part]:
+                if versions is not None and isinstance(collector, AppFactsCollector):
+                    finished[versions].wait()  # the version name is one of the facts' inputs
+                yield collector
 
-    return [*lanes, app]
+        return lane
+
+    return [*lanes, app(0), app(1)]
 
 
 def _scan_log(root: Path, path: str, scanned: dict[str, Any]) -> None:

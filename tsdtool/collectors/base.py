@@ -7,6 +7,7 @@ decides exit codes and never prints: it records items (ok / failed / skipped + r
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,17 @@ class AppCollector(Collector):
 
     def remember(self, ctx: Context, attempts: list[dict[str, Any]]) -> None:
         ctx.facts.setdefault("app_access", {})[self.package] = attempts
+
+    def listings(self, ctx: Context) -> Any:
+        """The app's :class:`~tsdtool.apps.access.Listings`, shared by its collectors in this run
+        (collect runs the databases and the app's own files side by side)."""
+        from tsdtool.apps.access import Listings
+
+        with _LISTINGS_LOCK:
+            return ctx.facts.setdefault("listings", {}).setdefault(self.package, Listings())
+
+
+_LISTINGS_LOCK = threading.Lock()
 
 
 def run_all(collectors: list[Collector], ctx: Context) -> list[Item]:

@@ -128,6 +128,7 @@ def pull_databases(
     profile_dirs: Sequence[Path] = (), prefix: str = "", known: Sequence[Attempt] = (),
     backup_wait: float | None = None, later: list[Callable[[], Any]] | None = None,
     match: app_profiles.AppMatch | None = None, reach: access.Reach | None = None,
+    listings: access.Listings | None = None,
 ) -> DatabasePull:
     """Pull and check every database of ``package`` into ``out`` (see the module docstring).
 
@@ -150,6 +151,7 @@ def pull_databases(
             ``complete`` are filled in then); the caller runs it once the rest has arrived.
         match: the app profile, when the caller has looked it up already.
         reach: the ways in, when the caller has begun asking already (:meth:`~access.Reach.begin`).
+        listings: the ways' listings, shared with another collector of the app running beside.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -158,7 +160,7 @@ def pull_databases(
     match = match or app_profiles.for_package(package, profile_dirs)
     databases: list[dict[str, Any]] = []
     checks = ThreadPoolExecutor(1, thread_name_prefix="tsdtool-dbcheck")
-    reach = reach or access.Reach(device, package, match.profile, root=root, known=known)
+    reach = reach or access.Reach(device, package, match.profile, root=root, known=known, listings=listings)
     try:
         for way, files in reach:
             probed = gzpull.probe_beside(way, files)  # gzip and the sizes, asked while the headers are read
@@ -359,7 +361,8 @@ class DatabaseCollector(AppCollector):
             ensure_installed(ctx.device, self.package)  # `pm list packages` did not already show it
         pull = pull_databases(ctx.device, self.package, ctx.out, root=self.root(ctx), progress=ctx.progress,
                               profile_dirs=ctx.options.get("profile_dirs", ()), prefix=self.prefix, known=known,
-                              backup_wait=ctx.options.get("backup_wait"), later=ctx.later)
+                              backup_wait=ctx.options.get("backup_wait"), later=ctx.later,
+                              listings=self.listings(ctx))
         self.remember(ctx, [a.to_dict() for a in pull.attempts])  # the next collector of the app needs them now
 
         def publish() -> None:  # once the checks are in (at once without ctx.later)

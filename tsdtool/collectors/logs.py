@@ -272,11 +272,13 @@ def is_log(profile: app_profiles.AppProfile, folders: Sequence[str], found: Foun
 def collect_app_files(
     device: Device, package: str, out: OutputDir, *, prefix: str, root: bool = False,
     progress: Progress | None = None, profile_dirs: Sequence[Path] = (), known: Sequence[Attempt] = (),
+    listings: access.Listings | None = None,
 ) -> dict[str, Any]:
-    """Copy the app's log files (by its profile) through every way that opens; returns the facts."""
+    """Copy the app's log files (by its profile) through every way that opens; returns the facts.
+    ``listings``: the ways' listings, shared with the app's databases copied beside."""
     check_package(package)
     match = app_profiles.for_package(package, profile_dirs)
-    reach = access.Reach(device, package, match.profile, root=root, known=known)
+    reach = access.Reach(device, package, match.profile, root=root, known=known, listings=listings)
     files: list[str] = []
     for way, found in reach:
         logs = [f for f in found if is_log(match.profile, reach.folders(way), f)]
@@ -295,7 +297,7 @@ class AppFilesCollector(AppCollector):
         known = [Attempt(**a) for a in self.known(ctx)]
         facts = collect_app_files(ctx.device, self.package, ctx.out, prefix=self.prefix, root=self.root(ctx),
                                   progress=ctx.progress, profile_dirs=ctx.options.get("profile_dirs", ()),
-                                  known=known)
+                                  known=known, listings=self.listings(ctx))
         ctx.facts.setdefault("app_files", {})[self.package] = facts
         self.remember(ctx, facts["attempts"])
 
