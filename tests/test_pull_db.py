@@ -247,7 +247,7 @@ def test_collectors_of_one_app_side_by_side_ask_each_listing_once(fake_terminal,
     ctx = Context(fake.device(), OutputDir(tmp_path / "bundle"))
     lanes = [dataclasses.replace(ctx, out=ctx.out.lane()) for _ in range(2)]
     threads = [threading.Thread(target=run_all, args=([collector], lane))
-               for collector, lane in zip([DatabaseCollector(REL), AppFilesCollector(REL)], lanes)]
+               for collector, lane in zip([DatabaseCollector(REL), AppFilesCollector(REL)], lanes, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
