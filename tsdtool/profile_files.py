@@ -20,7 +20,6 @@ import re
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +57,8 @@ def builtin_dir(folder: str) -> Path:
     in_tree = Path(__file__).resolve().parent.parent / folder
     if in_tree.is_dir():
         return in_tree
+    from importlib import resources  # only here: with tempfile and random ~15 ms, before collect's first request
+
     return Path(str(resources.files("tsdtool") / folder))
 
 

@@ -126,16 +126,17 @@ def collect(settings: Settings, options: Any, serial: str | None = None, no_inpu
             json: bool = False, all_: bool = False, jobs: int = 4) -> int:
     """``tsdtool collect``. ``options``: a CollectOptions (cli.py), or the command line's values
     (:func:`parse`), made into one here."""
-    from tsdtool import views
     from tsdtool.bundle import plan as plan_mod
 
     if isinstance(options, dict):
         options = collect_options(settings, **options)
     person = console.interactive() and not (no_input or json)
     if options.backup_wait is not None:
+        from tsdtool import views
+
         views.backup_notice(options.backup_wait)
     if all_:
-        from tsdtool import fleet
+        from tsdtool import fleet, views
         from tsdtool.bundle.collect import collect_all
 
         results = collect_all(settings.adb(), options, jobs=jobs, live=console.interactive() and not json)
@@ -144,8 +145,8 @@ def collect(settings: Settings, options: Any, serial: str | None = None, no_inpu
     serial = serial or settings.serial
     plan = plan_mod.build(options)  # every usage mistake is an error before the terminal is touched
     first = _first_collect(settings, serial, options)
-    try:
-        from tsdtool import progress
+    try:  # imported while the terminal answers
+        from tsdtool import progress, views
         from tsdtool.bundle.collect import run
 
         adb = settings.adb()

@@ -85,8 +85,6 @@ class AppChoice:
     app profile claims."""
 
     def __init__(self, options: CollectOptions):
-        from tsdtool.apps import profiles as app_profiles
-
         if options.app and options.package:
             raise errors.UsageError("--app and --package exclude each other", fix="give one of them")
         if options.package is not None:
@@ -94,11 +92,11 @@ class AppChoice:
 
             check_package(options.package)
         self.explicit = options.package
-        self.profile_set = app_profiles.load_app_profiles(
-            options.profile_dirs, include_user_dir=options.use_user_profiles
-        )
+        self._dirs = (options.profile_dirs, options.use_user_profiles)
+        self._profile_set: Any = None
         self.profile = None
-        self.profile_id: str | None = None
+        self._profile_id: str | None = None
+        self._picked: str | None = None  # a package whose profile is looked up when asked
         if options.app:
             self.profile = self.profile_set.profiles.get(options.app)
             if self.profile is None or self.profile.fallback:
@@ -107,9 +105,27 @@ class AppChoice:
                     f"no app profile {options.app!r} (known: {known or 'none'})",
                     fix="use --package PKG for an app without a profile",
                 )
-            self.profile_id = self.profile.id
+            self._profile_id = self.profile.id
         elif self.explicit:
-            self.pick(self.explicit)
+            # --package checks nothing in the app profiles: they are read when first needed, after
+            # collect's first requests went out (~17 ms of parsing before them otherwise)
+            self._picked = self.explicit
+
+    @property
+    def profile_set(self) -> Any:
+        """The app profiles (read once, when first needed)."""
+        from tsdtool.apps import profiles as app_profiles
+
+        if self._profile_set is None:
+            dirs, user = self._dirs
+            self._profile_set = app_profiles.load_app_profiles(dirs, include_user_dir=user)
+        return self._profile_set
+
+    @property
+    def profile_id(self) -> str | None:
+        if self._picked is not None:
+            self.pick(self._picked)
+        return self._profile_id
 
     @property
     def given(self) -> bool:
@@ -118,9 +134,9 @@ class AppChoice:
     def pick(self, package: str) -> None:
         from tsdtool.apps import profiles as app_profiles
 
-        self.explicit = package
+        self.explicit, self._picked = package, None
         found = app_profiles.match(self.profile_set, package).profile
-        self.profile_id = None if found.fallback else found.id
+        self._profile_id = None if found.fallback else found.id
 
     def _label(self, package: str) -> str | None:
         from tsdtool.apps import profiles as app_profiles
@@ -156,7 +172,7 @@ class AppChoice:
                     if any(fnmatch.fnmatchcase(p, g) for g in self.profile.packages)}
         chosen = {p: name for p in installed if (name := self._label(p))}
         if len(set(chosen.values())) == 1:
-            self.profile_id = next(p.id for p in self.profile_set.profiles.values() if p.name in chosen.values())
+            self._profile_id = next(p.id for p in self.profile_set.profiles.values() if p.name in chosen.values())
         return chosen
 
 
