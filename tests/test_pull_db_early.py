@@ -139,8 +139,10 @@ def test_pull_db_says_and_keeps_the_same_with_the_ranges_asked_early(name, tmp_p
 
 
 def test_the_ranges_are_asked_by_the_early_thread_once_and_the_copy_is_whole(tmp_path, big):
-    """The requests after the listing go out from wire's thread, before adbutils and the database
-    module are imported when the machine lets it, and the usual code reads their answers."""
+    """The sizes and the headers go out beside the listing, before its answer; the ranges follow
+    from the early thread as soon as those answers are in, and only then the usual probe and
+    ``head`` (for the usual code to read) — all before adbutils and the database module are
+    imported when the machine lets it — and the usual code reads their answers."""
     server = FakeAdbServer([_terminal(tmp_path, big)])
     server.start()
     probe = """
@@ -150,17 +152,22 @@ def test_the_ranges_are_asked_by_the_early_thread_once_and_the_copy_is_whole(tmp
         sent = []
         send = socket.socket.sendall
         def spy(self, data, *a):
-            if b"| gzip -1" in data or b"head -c 16" in data or b"command -v gzip" in data:
-                sent.append(threading.current_thread().name)
+            kind = ("range" if b"| gzip -1" in data else "sizes" if b"-exec stat" in data
+                    else "headers" if b"-exec head" in data else "head" if b"head -c 16" in data
+                    else "probe" if b"command -v gzip" in data else None)
+            if kind:
+                sent.append(threading.current_thread().name + ":" + kind)
             return send(self, data, *a)
         socket.socket.sendall = spy
         from tsdtool.quick import main
         code = main(["-H", "127.0.0.1", "-P", sys.argv[1], "pull-db", "com.acme.scan", "-o", sys.argv[2]])
-        print(code, sorted(set(sent)), len(sent), threading.active_count())
+        print(code, " ".join(sent), threading.active_count())
     """
     proc = run_probe(probe, server, tmp_path / "out")
-    # one head for main.db and notes.txt, one probe, main.db's four ranges and its journal: all from wire's thread
-    assert proc.stdout.split("\n")[-2] == "0 ['tsdtool-early'] 7 1", proc.stdout
+    # beside the listing: the sizes and headers of main.db, its journal and notes.txt; then from wire's
+    # thread main.db's four ranges and its journal, then one probe and one head for main.db and notes.txt
+    early = " ".join(["tsdtool-early:range"] * 5 + ["tsdtool-early:probe", "tsdtool-early:head"])
+    assert proc.stdout.split("\n")[-2] == f"0 MainThread:sizes MainThread:headers {early} 1", proc.stdout
     assert (tmp_path / "out/internal/databases/main.db").read_bytes() == big
     [record] = [r for r in _summary(tmp_path / "out") if r["device_path"].endswith("main.db")]
     assert record["complete"] and record["copied"] == "gzip -1, 5 streams"
@@ -270,3 +277,60 @@ def test_ranges_asked_early_that_another_plan_does_not_take_are_closed_once_its_
     assert 2 + 1 <= len(early) - len(cache) <= 2 + 5, early
     assert closed and not any(closed)  # every one not taken was closed before pull_databases returned
     assert (tmp_path / "out/internal/no_backup/cache.db").read_bytes() == big
+
+
+_MAGIC = listing.SQLITE_MAGIC
+
+
+@pytest.mark.parametrize("sized, headed, paths, expected", [
+    ((0, b"/system/bin/gzip\n123 /d/a\n45 /d/b\n", b""), (0, b"==> /d/a <==\n" + _MAGIC + b"\n==> /d/b <==\nxyz", b""),
+     ["/d/a", "/d/b"], (True, {"/d/a": 123, "/d/b": 45}, {"/d/a": _MAGIC, "/d/b": b"xyz"})),
+    ((1, b"/system/bin/gzip\n123 /d/a\n", b"find: '/d/x': No such file or directory\n"),  # a folder the app lacks
+     (1, _MAGIC, b"find: '/d/x': No such file or directory\n"), ["/d/a"], (True, {"/d/a": 123}, {"/d/a": _MAGIC})),
+    # the headers in another order than the listing's (a file came or went between the two finds)
+    ((0, b"/system/bin/gzip\n123 /d/a\n45 /d/b\n", b""), (0, b"==> /d/b <==\nxyz\n==> /d/a <==\n" + _MAGIC, b""),
+     ["/d/a", "/d/b"], None),
+    ((0, b"/system/bin/gzip\n123 /d/a\n45 /d/b\n", b""), (0, _MAGIC, b""), ["/d/a", "/d/b"], None),  # one header
+    ((1, b"", b""), (0, _MAGIC, b""), ["/d/a"], None),  # no gzip: `command -v` fails, stat is not run
+    ((0, b"/system/bin/gzip\n123 /d/a\n", b""), (1, b"", b"head: /d/a: Permission denied\n"), ["/d/a"], None),
+    ((0, b"/system/bin/gzip\n123 /d/a\n", b""), None, ["/d/a"], None),  # not ended in time
+])
+def test_the_sizes_and_headers_asked_beside_the_listing_count_only_when_they_match_it(sized, headed, paths,
+                                                                                     expected):
+    assert early._beside([sized, headed], paths) == expected
+
+
+def test_headers_beside_the_listing_that_do_not_match_it_leave_the_usual_requests_first(
+        tmp_path, big, small_ranges, capsys, monkeypatch):
+    """When the headers found beside the listing are not the listing's (here: the folders asked in
+    another order), the early thread asks and reads the usual probe and head before any range,
+    as without them; pull-db says and keeps the same."""
+    seen = {}
+    for way in ("mismatched", "usual"):
+        tmp = tmp_path / way
+        tmp.mkdir()
+        server = FakeAdbServer([_terminal(tmp, big)])
+        server.start()
+        with monkeypatch.context() as m:
+            if way == "mismatched":
+                heads = listing.run_as_find_heads
+                m.setattr(listing, "run_as_find_heads",
+                          lambda package, folders=listing.FALLBACK_INTERNAL: heads(package, folders[::-1]))
+            else:
+                m.setattr(early, "follow", lambda first, package: None)
+            try:
+                code = quick.main(["-H", "127.0.0.1", "-P", str(server.port), "pull-db", APP, "-o", str(tmp / "out")])
+            finally:
+                server.stop()
+        out, err = capsys.readouterr()
+        seen[way] = (code, _same(out, tmp), _same(err, tmp), _tree(tmp), _same(json.dumps(_summary(tmp / "out")), tmp))
+        if way == "mismatched":
+            kinds = {"command -v gzip && run-as": "probe", f"run-as {APP} head -c 16 ": "head"}
+            order = ["beside" if " -exec " in r else "range" if r.endswith("| gzip -1")
+                     else next((k for start, k in kinds.items() if r.removeprefix("shell,v2,raw:").startswith(start)), "")
+                     for r in server.requests]
+            order = [kind for kind in order if kind]
+            assert order[:2] == ["beside", "beside"] and sorted(order[2:4]) == ["head", "probe"], order
+            assert order[4:] == ["range"] * 5, order  # main.db in four, its journal
+    assert seen["mismatched"][0] == 0
+    assert seen["mismatched"] == seen["usual"]

@@ -8,7 +8,12 @@ asks at once what pull-db asks next from it, with the lines the usual code build
 sizes (one probe), then every range of the files that start with the SQLite header, deflated on
 the terminal — each range's stream drained into memory by a thread of its own
 (:class:`~tsdtool.transport.wire.Draining`, at most :data:`~tsdtool.transport.wire.HOLD` for all),
-so the link carries the database while tsdtool imports.
+so the link carries the database while tsdtool imports. pull-db also asks, beside the listing,
+the sizes and the headers of what the same ``find`` finds (:func:`folded`): from clean answers
+the ranges go out as soon as the listing is in, one round trip sooner, and the probe and the
+``head`` of the usual lines only after them, for the usual code to read. When those answers do
+not match the listing (a file came or went between), they are set aside and the usual lines are
+asked and read first, as without them.
 
 Every answer read here is put back whole under its exact service string
 (:class:`~tsdtool.transport.wire.Replay`); the usual code reads it as if it had asked
@@ -36,14 +41,24 @@ def follow(first: wire.First, package: str) -> None:
     service = wire.shell_service(wire.join(listing.run_as_find(package)))
     if service in first.asked:
         sock = first.asked.pop(service)  # out of the usual code's reach until the thread puts it back
-        first.follow(lambda first, wake: _chain(first, package, service, sock, wake))
+        both = folded(package)
+        beside = {s: first.asked.pop(s) for s in both} if all(s in first.asked for s in both) else {}
+        first.follow(lambda first, wake: _chain(first, package, service, sock, wake, beside))
 
 
-def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wake: socket.socket) -> None:
+def folded(package: str) -> tuple[str, str]:
+    """The services asked beside the listing, before its answer: gzip and the sizes, the headers of
+    every file it finds (:func:`~tsdtool.apps.listing.run_as_find_sizes`, ``run_as_find_heads``)."""
+    return (wire.shell_service(listing.run_as_find_sizes(package)),
+            wire.shell_service(wire.join(listing.run_as_find_heads(package))))
+
+
+def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wake: socket.socket,
+           beside: dict[str, socket.socket] | None = None) -> None:
     deadline = time.monotonic() + first.patience
     spare: list[socket.socket] = []
     root = listing.DATA_ROOT.format(package=package)
-    mine: dict[str, socket.socket | wire.Replay | wire.Draining] = {listed: sock}  # into first.asked at the end
+    mine: dict[str, socket.socket | wire.Replay | wire.Draining] = {listed: sock, **(beside or {})}  # into first.asked at the end
 
     def wrap(args: Sequence[str]) -> str:  # access.RunAs.wrap
         return wire.join(["run-as", package, *args])
@@ -56,9 +71,16 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
         mine[service] = wire.ask(first, service, first.patience)
         return mine[service]  # type: ignore[return-value]
 
+    def switched() -> list[socket.socket]:
+        # the ranges' connections, switched to the terminal while it answers: the ranges then go out
+        # at one instant, each one send (a connection not needed is closed unused)
+        return [wire.switched(first, first.patience) for _ in range(listing.STREAMS)]
+
     try:
+        if beside:
+            spare = switched()  # the sizes and the headers come with the listing: the ranges may follow at once
         found = result(listed)
-        if found is None or not (found[0] == 0 and not found[2] or _missing_folders(found[2])):
+        if found is None or not _clean(found):
             return
         names = [n.decode("utf-8", "surrogateescape") for n in found[1].split(b"\0") if n]
         paths = [n for n in names if n.startswith(root + "/")]  # access._ShellWay.list
@@ -66,33 +88,40 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
             return
         # gzpull.probe_beside, and database.find_databases through Way.heads: the lines they send
         probe = wire.shell_service(listing.probe_line(wrap, paths))
-        ask(probe)
         candidates = [path for path, _ in listing.groups(paths)]
         chunks = [candidates[n:n + listing.HEADS_AT_ONCE] for n in range(0, len(candidates), listing.HEADS_AT_ONCE)]
         heads = [wire.shell_service(wrap(["head", "-c", str(len(listing.SQLITE_MAGIC)), *c])) for c in chunks]
-        for service in heads:
-            ask(service)
-        # the ranges' connections, switched to the terminal while it answers: the ranges then go out
-        # at one instant, each one send (a connection not needed is closed unused)
-        spare = [wire.switched(first, first.patience) for _ in range(listing.STREAMS)]
-        read: dict[str, bytes] = {}
-        for chunk, service in zip(chunks, heads, strict=True):
-            answered = result(service)
-            if answered is not None and len(candidates) == 1:  # Way.head: no header for one file
-                split = {chunk[0]: answered[1][:len(listing.SQLITE_MAGIC)] if answered[0] == 0 else b""}
-            else:
-                split = listing.split_heads(answered[1], chunk, len(listing.SQLITE_MAGIC)) if answered else None
-            if split is None:
+
+        def usual() -> None:  # asked for the usual code to read
+            for service in (probe, *heads):
+                ask(service)
+
+        known = _beside([result(service) for service in beside], paths) if beside else None
+        if known is None:
+            usual()
+            spare = spare or switched()
+            read: dict[str, bytes] = {}
+            for chunk, service in zip(chunks, heads, strict=True):
+                answered = result(service)
+                if answered is not None and len(candidates) == 1:  # Way.head: no header for one file
+                    split = {chunk[0]: answered[1][:len(listing.SQLITE_MAGIC)] if answered[0] == 0 else b""}
+                else:
+                    split = listing.split_heads(answered[1], chunk, len(listing.SQLITE_MAGIC)) if answered else None
+                if split is None:
+                    return
+                read.update(split)
+            probed = result(probe)
+            if probed is None:
                 return
-            read.update(split)
-        probed = result(probe)
-        if probed is None:
-            return
-        gzip, sizes = listing.probe_answer(probed[1], paths)
+            gzip, sizes = listing.probe_answer(probed[1], paths)
+        else:
+            gzip, sizes, read = known
         wanted = [f for path, sidecars in listing.groups(paths) if read.get(path) == listing.SQLITE_MAGIC
                   for f in (path, *sidecars.values())]
         plans = listing.plans(wanted, {p: sizes[p] for p in wanted if p in sizes}) if gzip and wanted else None
         if plans is None:
+            if known is not None:
+                usual()
             return
         # gzpull.fetch's pool starts the first MAX_STREAMS ranges in this order at once
         tasks = [(p, offset, length) for p in wanted for offset, length in plans[p]][:listing.MAX_STREAMS]
@@ -102,12 +131,35 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
             mine[service] = wire.ask(first, service, first.patience, spare.pop() if spare else None)
         for service in ranges:  # each drained by a thread of its own, once all went out
             mine[service] = wire.Draining(mine[service], wire.HOLD // len(tasks))  # type: ignore[arg-type]
+        if known is not None:
+            usual()
     except (OSError, wire.Unclean):
         return  # what was asked is handed on; the usual code asks the rest
     finally:
         first.asked.update(mine)
         for sock in spare:
             sock.close()
+
+
+def _clean(answer: tuple[int, bytes, bytes]) -> bool:
+    """Exit status 0 without a word on stderr, or 1 for folders the app does not have."""
+    return answer[0] == 0 and not answer[2] or _missing_folders(answer[2])
+
+
+def _beside(answers: list[tuple[int, bytes, bytes] | None],
+            paths: list[str]) -> tuple[bool, dict[str, int], dict[str, bytes]] | None:
+    """``(gzip found, sizes, headers)`` of ``paths`` from the answers of :func:`folded`'s services,
+    or None when either is not clean, or when the headers are not those of ``paths`` in this order
+    (a file came or went between the two ``find``: the usual requests are asked then)."""
+    sized, headed = answers
+    if sized is None or headed is None or not (_clean(sized) and _clean(headed)):
+        return None
+    n = len(listing.SQLITE_MAGIC)
+    if len(paths) == 1:  # head prints no header for one file (Way.head); two files' would not pass for magic
+        read: dict[str, bytes] | None = {paths[0]: headed[1][:n]}
+    else:
+        read = listing.split_heads(headed[1], paths, n)
+    return None if read is None else (*listing.probe_answer(sized[1], paths), read)
 
 
 def _missing_folders(stderr: bytes) -> bool:

@@ -42,8 +42,32 @@ def find_args(dirs: Sequence[str]) -> list[str]:
 
 def run_as_find(package: str, folders: Sequence[str] = FALLBACK_INTERNAL) -> list[str]:
     """The listing RunAs asks for ``folders`` (relative to the app's private folder)."""
+    return ["run-as", package, *find_args(_dirs(package, folders))]
+
+
+def _dirs(package: str, folders: Sequence[str]) -> list[str]:
     root = DATA_ROOT.format(package=package)
-    return ["run-as", package, *find_args([root if f in ("", ".") else f"{root}/{f}" for f in folders])]
+    return [root if f in ("", ".") else f"{root}/{f}" for f in folders]
+
+
+# What pull-db asks beside run-as's listing, before its answer: the same ``find`` hands every file it
+# finds to ``stat`` (the sizes, after ``command -v gzip``, as :func:`probe_line`) and to ``head`` (the
+# headers, as :func:`split_heads` reads them), so the ranges need not wait for a second round trip
+# after the listing (apps/early.py). ``-exec CMD {} +`` runs CMD once with every name, in the order
+# found: toybox's find has it since its 2014 rewrite (toys/posix/find.c: "End with ';' to run each
+# file, or '+' … to collect and run with multiple files"; the names go in one list, run at the end).
+def run_as_find_sizes(package: str, folders: Sequence[str] = FALLBACK_INTERNAL) -> str:
+    """``command -v gzip``, then ``stat -c '%s %n'`` of every file run-as's listing of ``folders`` finds."""
+    return join(["command", "-v", "gzip"]) + " && " + join(_find_exec(package, folders, ["stat", "-c", "%s %n"]))
+
+
+def run_as_find_heads(package: str, folders: Sequence[str] = FALLBACK_INTERNAL) -> list[str]:
+    """``head -c 16`` of every file run-as's listing of ``folders`` finds."""
+    return _find_exec(package, folders, ["head", "-c", str(len(SQLITE_MAGIC))])
+
+
+def _find_exec(package: str, folders: Sequence[str], command: list[str]) -> list[str]:
+    return ["run-as", package, "find", *_dirs(package, folders), "-type", "f", "-exec", *command, "{}", "+"]
 
 
 def groups(paths: Sequence[str]) -> list[tuple[str, dict[str, str]]]:

@@ -290,9 +290,9 @@ def first_pull(host: str | None, port: int | None, serial: str | None, path: str
 
 
 def first_shell(host: str | None, port: int | None, serial: str | None, args: list[str], timeout: float,
-                env: Mapping[str, str] | None = None, also: Sequence[list[str]] = ()) -> First:
-    """The device list and the picked terminal's features, then ``args`` (and each of ``also``,
-    on a connection of its own) started on it as the usual
+                env: Mapping[str, str] | None = None, also: Sequence[list[str] | str] = ()) -> First:
+    """The device list and the picked terminal's features, then ``args`` (and each of ``also``, a
+    command or a shell line already quoted, on a connection of its own) started on it as the usual
     :meth:`~tsdtool.transport.adb.Device.shell` starts them over shell v2 (no early shell without
     it); the usual code reads each answer, OKAY first, from the connection handed on."""
     first = First()
@@ -309,7 +309,7 @@ def first_shell(host: str | None, port: int | None, serial: str | None, args: li
         if "shell_v2" not in first.features:
             return first
         for each in (args, *also):
-            service = shell_service(join(each))
+            service = shell_service(each if isinstance(each, str) else join(each))
             first.asked[service] = ask(first, service, wait)
     except (OSError, ValueError, Unclean):
         pass  # what was asked is kept; the usual code asks the rest and words any error
