@@ -313,9 +313,8 @@ def test_headers_beside_the_listing_that_do_not_match_it_leave_the_usual_request
         server.start()
         with monkeypatch.context() as m:
             if way == "mismatched":
-                heads = listing.run_as_find_heads
-                m.setattr(listing, "run_as_find_heads",
-                          lambda package, folders=listing.FALLBACK_INTERNAL: heads(package, folders[::-1]))
+                m.setattr(listing, "run_as_find_heads", lambda package, folders=listing.FALLBACK_INTERNAL,
+                          heads=listing.run_as_find_heads: heads(package, folders[::-1]))
             else:
                 m.setattr(early, "follow", lambda first, package: None)
             try:
@@ -326,9 +325,9 @@ def test_headers_beside_the_listing_that_do_not_match_it_leave_the_usual_request
         seen[way] = (code, _same(out, tmp), _same(err, tmp), _tree(tmp), _same(json.dumps(_summary(tmp / "out")), tmp))
         if way == "mismatched":
             kinds = {"command -v gzip && run-as": "probe", f"run-as {APP} head -c 16 ": "head"}
+            lines = [r.removeprefix("shell,v2,raw:") for r in server.requests]
             order = ["beside" if " -exec " in r else "range" if r.endswith("| gzip -1")
-                     else next((k for start, k in kinds.items() if r.removeprefix("shell,v2,raw:").startswith(start)), "")
-                     for r in server.requests]
+                     else next((k for start, k in kinds.items() if r.startswith(start)), "") for r in lines]
             order = [kind for kind in order if kind]
             assert order[:2] == ["beside", "beside"] and sorted(order[2:4]) == ["head", "probe"], order
             assert order[4:] == ["range"] * 5, order  # main.db in four, its journal

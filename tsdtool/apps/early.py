@@ -58,7 +58,8 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
     deadline = time.monotonic() + first.patience
     spare: list[socket.socket] = []
     root = listing.DATA_ROOT.format(package=package)
-    mine: dict[str, socket.socket | wire.Replay | wire.Draining] = {listed: sock, **(beside or {})}  # into first.asked at the end
+    # into first.asked at the end
+    mine: dict[str, socket.socket | wire.Replay | wire.Draining] = {listed: sock, **(beside or {})}
 
     def wrap(args: Sequence[str]) -> str:  # access.RunAs.wrap
         return wire.join(["run-as", package, *args])
