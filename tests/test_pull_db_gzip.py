@@ -463,3 +463,80 @@ def test_the_next_ways_are_listed_while_the_ranges_still_arrive(fake_terminal, t
     pull = pull_databases(fake.device(), DBG, OutputDir(tmp_path / "out"))
     assert pull.databases[0]["copied"] == "gzip -1, 4 streams" and ended == [True] * 4
     assert fake.spy.count("ls -d /sdcard/Android/data/") == 1  # asked once, taken in its turn
+
+
+def test_a_bundles_database_in_ranges_is_deflated_range_by_range_as_it_arrives(fake_terminal, tmp_path, big,
+                                                                                small_ranges, monkeypatch):
+    """collect's staging deflates each range in the thread that receives it (outdir.Deflater.piece),
+    not the whole file after its last byte; the pieces make one deflate stream the bundle takes as
+    it is, and the zip's entry is the database byte for byte."""
+    import zipfile
+    import zlib
+    from datetime import datetime
+
+    from tsdtool import outdir
+    from tsdtool.bundle.manifest import Manifest
+    from tsdtool.bundle.writer import BundleWriter
+
+    pieces: list[int] = []
+    piece = outdir.Deflater.piece
+
+    def counted(self, offset):
+        pieces.append(offset)
+        return piece(self, offset)
+
+    monkeypatch.setattr(outdir.Deflater, "piece", counted)
+    fake = fake_terminal(packages=[{"name": DBG, "debuggable": True}], files={f"{DATA}/databases/app.db": big})
+    out = OutputDir(tmp_path / "staging", deflate=True)
+    pull_databases(fake.device(), DBG, out)
+    [item] = [i for i in out.items if i.source == f"{DATA}/databases/app.db"]
+    assert sorted(pieces) == [offset for offset, _ in gzpull.plan(len(big), len(big))]  # one per range
+    deflated = out.deflated(item)
+    assert deflated is not None and deflated.whole and not deflated.gave_up
+    assert (deflated.size, deflated.crc) == (len(big), zlib.crc32(big))
+    with BundleWriter(tmp_path / "b.zip", datetime(2026, 11, 30)) as writer:
+        writer.add_staged(out.root, item, deflated=deflated)
+        deflated.close()
+        bundle = writer.finish(Manifest("", ""))
+    with zipfile.ZipFile(bundle) as zf:
+        info = zf.getinfo(item.path)
+        assert info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size < len(big) / 2
+        assert zf.read(info) == big
+
+
+def test_deflated_pieces_that_do_not_make_up_the_item_are_not_used_and_incompressible_ones_are_stored(tmp_path):
+    import os as _os
+    import zlib
+
+    from tsdtool.outdir import Deflater
+
+    text = b"".join(b"%06d scanned ok\n" % i for i in range(200000))  # ~3 MB that deflates well
+    gap = Deflater(1, tmp_path)
+    gap.piece(0).update(text[:1000])
+    gap.piece(2000).update(text[2000:])  # bytes 1000–2000 went nowhere
+    gap.update(text)
+    gap.finish()
+    assert not gap.whole  # OutputDir.deflated gives it up: the bundle deflates the staged file itself
+    gap.close()
+    joined = Deflater(1, tmp_path)
+    for offset, end in ((2 << 20, None), (0, 1 << 20), (1 << 20, 2 << 20)):  # begun in any order
+        joined.piece(offset).update(text[offset:end])
+    joined.update(text)
+    joined.finish()
+    assert joined.whole and not joined.gave_up and zlib.decompress(_rest(joined.data), -15) == text
+    joined.close()
+    noise = _os.urandom(3 << 20)
+    stored = Deflater(1, tmp_path)
+    stored.piece(0).update(noise[:2 << 20])
+    stored.piece(2 << 20).update(noise[2 << 20:])
+    stored.update(noise)
+    stored.finish()
+    assert stored.whole and stored.gave_up  # did not shrink: the bundle stores it
+    stored.close()
+
+
+def _rest(data) -> bytes:
+    chunks = []
+    while chunk := data.read(1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
