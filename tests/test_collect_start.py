@@ -105,7 +105,7 @@ def test_collect_says_and_keeps_the_same_with_its_first_requests_asked_early(nam
 
 def test_collect_asks_pm_and_run_as_listing_before_typer_adbutils_and_the_collectors_are_imported(tmp_path):
     """Nor the app profiles (read when first needed: --package checks nothing in them), importlib.resources
-    (~15 ms with tempfile and random) or the result's views."""
+    (~15 ms with tempfile and random), the result's views or hashlib (OpenSSL)."""
     server = _serve(["zebra_tc52"])
     probe = """
         import socket, sys
@@ -118,7 +118,7 @@ def test_collect_asks_pm_and_run_as_listing_before_typer_adbutils_and_the_collec
                                                     "tsdtool.collectors.logs", "tsdtool.collectors.database",
                                                     # --package checks nothing in the app profiles
                                                     "tsdtool.apps.profiles", "importlib.resources",
-                                                    "tsdtool.views")
+                                                    "tsdtool.views", "hashlib")
                                         if m in sys.modules)
             return send(self, data, *a)
         socket.socket.sendall = spy

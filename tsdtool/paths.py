@@ -7,7 +7,6 @@ the output folder or overwrite another item.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import unicodedata
@@ -30,6 +29,8 @@ def safe_component(name: str) -> str:
     encoded = clean.encode("utf-8", "surrogateescape")
     if len(encoded) > MAX_COMPONENT or encoded != clean.encode("utf-8", "replace"):
         # Too long or not valid UTF-8: keep a readable prefix plus a hash of the original.
+        import hashlib  # here: OpenSSL's loading is not paid before collect's first request
+
         digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
         prefix = encoded[: MAX_COMPONENT - 13].decode("utf-8", "ignore")
         clean = f"{prefix}~{digest}"
