@@ -467,3 +467,28 @@ def test_logcat_scans_are_linear_on_hostile_lines():
         start = time.perf_counter()
         logcat.summary(data), logcat.problems(data), logcat.crashes(data + b"FATAL EXCEPTION")
         assert time.perf_counter() - start < 5
+
+
+def _scan_by_parsing(data: bytes, before: int, after: int, max_errors: int):
+    """report_html.scan_log worked out the slow way: every line parsed, every problem numbered."""
+    text = logcat.lines(data)
+    text = text[:-1] if text[-1] == "" else text
+    crashes = logcat.crashes(data)
+    problems = [ln.line_no for ln in logcat.parse(data) if logcat.is_problem(ln)]
+    if crashes:
+        at = crashes[-1].line_no - 1
+        window = range(max(0, at - before), min(len(text), at + after))
+        return "report.last_crash", {"n": len(crashes)}, [(i + 1, text[i], i + 1 in problems) for i in window]
+    if not problems:
+        return None
+    rows = [(n, text[n - 1], True) for n in problems[-max_errors:]]
+    return "report.last_errors", {"shown": len(rows), "total": len(problems)}, rows
+
+
+@given(st.lists(_LOG_LINE | st.sampled_from(["01-23 12:34:56.789  1  2 E t: a\x1cb\u2028c\rd", "x\x0by"]), max_size=40),
+       st.sampled_from(["\n", "\r\n"]), st.integers(1, 4))
+def test_report_log_scan_numbers_only_the_lines_it_shows_and_matches_the_parser(rows, newline, shown):
+    from tsdtool.bundle import report_html
+
+    data = newline.join(rows).encode()
+    assert report_html.scan_log(data, before=2, after=3, max_errors=shown) == _scan_by_parsing(data, 2, 3, shown)

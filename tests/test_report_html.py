@@ -149,6 +149,18 @@ def test_log_excerpt_is_around_the_last_crash_else_the_last_errors():
     assert log_excerpt(b"05-14 09:12:03.418  1523  1544 I Tag: fine\n", "x") is None
 
 
+def test_each_error_row_is_the_line_its_number_names_though_a_message_holds_a_line_separator():
+    """Lines end at "\n" only, as logcat numbers them: a message holding \u2028 (or \x1c, a
+    lone \r) once moved every row after it one line off, showing the wrong text."""
+    log = (b"05-14 09:12:03.418  1523  1544 E A: one\xe2\x80\xa8half\n"
+           b"05-14 09:12:04.655  4711  4738 I B: fine\n"
+           b"05-14 09:12:05.655  4711  4738 E C: two\n")
+    found = log_excerpt(log, "x")
+    assert [(n, text.split(": ", 1)[1]) for n, text, _ in found.lines] == [(1, "one\u2028half"), (3, "two")]
+    crash = log.replace(b"C: two", b"C: FATAL EXCEPTION: main")
+    assert [n for n, text, _ in log_excerpt(crash, "x", before=1, after=1).lines if "FATAL" in text] == [3]
+
+
 def test_a_long_log_is_searched_from_its_end_with_true_line_numbers():
     filler = b"05-14 09:00:00.000  1  1 I Tag: filler line\n" * 60_000  # > 2 MB
     found = log_excerpt(filler + CRASH_LOG, "logcat.txt", before=0, after=1)

@@ -81,8 +81,27 @@ def problem_lines(data: bytes) -> list[int]:
     """The 1-based numbers of the lines :func:`problems` selects, none of them parsed (a log
     with thousands of error lines built as many LogLines for a report that shows 20)."""
     text = decode(data)
+    return line_numbers(text, problem_starts(text))
+
+
+def problem_starts(text: str) -> list[int]:
+    """Where the lines :func:`problems` selects start in ``text`` (decoded), in order: what a
+    caller that numbers only some of them (:func:`line_numbers`) needs."""
+    starts = []
+    for begin, end, name in _segments(text):
+        if name == "crash":
+            starts += _line_starts(_ANY, text, begin, end)
+        elif _marked(text, begin, end):  # E/F/A lines and V-S lines with a marker: no line is both
+            starts += sorted(_line_starts(_SEVERE, text, begin, end) + _line_starts(_MARKED, text, begin, end))
+        else:
+            starts += _line_starts(_SEVERE, text, begin, end)
+    return starts
+
+
+def line_numbers(text: str, starts: list[int]) -> list[int]:
+    """The 1-based numbers of the lines starting at ``starts`` (ascending offsets in ``text``)."""
     numbers, line_no, counted_to = [], 1, 0
-    for start in sorted({start for start, _ in _problem_hits(text)}):
+    for start in starts:
         line_no += text.count("\n", counted_to, start)
         counted_to = start
         numbers.append(line_no)
