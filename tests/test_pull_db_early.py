@@ -333,3 +333,36 @@ def test_headers_beside_the_listing_that_do_not_match_it_leave_the_usual_request
             assert order[4:] == ["range"] * 5, order  # main.db in four, its journal
     assert seen["mismatched"][0] == 0
     assert seen["mismatched"] == seen["usual"]
+
+
+@pytest.mark.parametrize("max_probed", [64, 1])
+def test_the_answers_asked_beside_the_listing_are_closed_by_the_early_thread(tmp_path, big, small_ranges, capsys,
+                                                                            monkeypatch, max_probed):
+    """Only the early thread reads them (the usual code never asks those lines): once it is done they
+    are closed, read or not (with a listing too long to probe beside it, unread)."""
+    from tsdtool.collectors import database
+
+    server = FakeAdbServer([_terminal(tmp_path, big)])
+    server.start()
+    started, left = [], []
+    real_shell, real_pull = wire.first_shell, database.pull_db
+
+    def spy(*args, **kw):
+        started.append(real_shell(*args, **kw))
+        return started[-1]
+
+    def pull(*args, **kw):
+        started[0].settle()
+        left.append(set(early.folded(APP)) & set(started[0].asked))
+        return real_pull(*args, **kw)
+
+    monkeypatch.setattr(listing, "MAX_PROBED", max_probed)
+    monkeypatch.setattr(wire, "first_shell", spy)
+    monkeypatch.setattr(database, "pull_db", pull)
+    try:
+        code = quick.main(["-H", "127.0.0.1", "-P", str(server.port), "pull-db", APP, "-o", str(tmp_path / "out")])
+    finally:
+        server.stop()
+    assert code == 0 and left == [set()]
+    assert sum(" -exec " in r for r in server.requests) == 2  # they were asked
+    assert (tmp_path / "out/internal/databases/main.db").read_bytes() == big

@@ -137,6 +137,8 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
     except (OSError, wire.Unclean):
         return  # what was asked is handed on; the usual code asks the rest
     finally:
+        for service in beside or ():  # lines only this thread reads: closed now, read or not
+            mine.pop(service).close()
         first.asked.update(mine)
         for sock in spare:
             sock.close()
