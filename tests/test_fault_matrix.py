@@ -109,7 +109,7 @@ def _faults() -> dict[str, Fault]:
             {"offline_after_requests": 12},
             collect=(PARTIAL, "offline"),
             pull_db=(PARTIAL, "offline"),
-            pull_db_faults={"offline_after_requests": 7},
+            pull_db_faults={"offline_after_requests": 6},
         ),
         "unauthorized": Fault(
             state="unauthorized", collect=(UNAVAILABLE, "unauthorized"), pull_db=(UNAVAILABLE, "unauthorized")

@@ -299,7 +299,7 @@ def test_pull_db_asks_pm_path_and_run_as_listing_before_adbutils_and_the_databas
     """
     proc = run_probe(probe, server, tmp_path / "out")
     # each sent once, before those imports: pm path, the listing, and the sizes and headers beside it
-    assert proc.stdout.split("\n")[-2] == "0 [[], [], [], []]", proc.stdout
+    assert proc.stdout.split("\n")[-2] == "0 [[], [], []]", proc.stdout
     # the listing asked early is the one RunAs used (the fallback profile's folders): not asked again
     assert sum("run-as com.example.scanner.demo find " in r and r.endswith(" -print0") for r in server.requests) == 1
     assert json.loads((tmp_path / "out" / "databases.json").read_text())["databases"]

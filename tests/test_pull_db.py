@@ -102,7 +102,7 @@ def test_non_debuggable_app_falls_back_to_external_storage(fake_terminal, tsd, t
     assert rows_in(out / "external/files/db/stock.db", out / "external/files/db/stock.db-wal") == ROWS
     # one refusal settles the way: never retried per file (the listing is asked once, and beside it,
     # before its answer, the sizes and headers of what it finds: apps/early.py)
-    assert fake.spy.count("run-as") == 3 and fake.spy.count(" -exec ") == 2
+    assert fake.spy.count("run-as") == 2 and fake.spy.count(" -exec ") == 1
     assert "package not debuggable" in stdout
 
 

@@ -152,9 +152,8 @@ def test_the_ranges_are_asked_by_the_early_thread_once_and_the_copy_is_whole(tmp
         sent = []
         send = socket.socket.sendall
         def spy(self, data, *a):
-            kind = ("range" if b"| gzip -1" in data else "sizes" if b"-exec stat" in data
-                    else "headers" if b"-exec head" in data else "head" if b"head -c 16" in data
-                    else "probe" if b"command -v gzip" in data else None)
+            kind = ("range" if b"| gzip -1" in data else "beside" if b" -exec " in data
+                    else "head" if b"head -c 16" in data else "probe" if b"command -v gzip" in data else None)
             if kind:
                 sent.append(threading.current_thread().name + ":" + kind)
             return send(self, data, *a)
@@ -164,10 +163,10 @@ def test_the_ranges_are_asked_by_the_early_thread_once_and_the_copy_is_whole(tmp
         print(code, " ".join(sent), threading.active_count())
     """
     proc = run_probe(probe, server, tmp_path / "out")
-    # beside the listing: the sizes and headers of main.db, its journal and notes.txt; then from wire's
-    # thread main.db's four ranges and its journal, then one probe and one head for main.db and notes.txt
+    # beside the listing: gzip, the sizes and headers of main.db, its journal and notes.txt; then from
+    # wire's thread main.db's four ranges and its journal, then one probe and one head for main.db and notes.txt
     early = " ".join(["tsdtool-early:range"] * 5 + ["tsdtool-early:probe", "tsdtool-early:head"])
-    assert proc.stdout.split("\n")[-2] == f"0 MainThread:sizes MainThread:headers {early} 1", proc.stdout
+    assert proc.stdout.split("\n")[-2] == f"0 MainThread:beside {early} 1", proc.stdout
     assert (tmp_path / "out/internal/databases/main.db").read_bytes() == big
     [record] = [r for r in _summary(tmp_path / "out") if r["device_path"].endswith("main.db")]
     assert record["complete"] and record["copied"] == "gzip -1, 5 streams"
@@ -280,24 +279,31 @@ def test_ranges_asked_early_that_another_plan_does_not_take_are_closed_once_its_
 
 
 _MAGIC = listing.SQLITE_MAGIC
+_GONE = b"find: '/d/x': No such file or directory\n"
 
 
-@pytest.mark.parametrize("sized, headed, paths, expected", [
-    ((0, b"/system/bin/gzip\n123 /d/a\n45 /d/b\n", b""), (0, b"==> /d/a <==\n" + _MAGIC + b"\n==> /d/b <==\nxyz", b""),
-     ["/d/a", "/d/b"], (True, {"/d/a": 123, "/d/b": 45}, {"/d/a": _MAGIC, "/d/b": b"xyz"})),
-    ((1, b"/system/bin/gzip\n123 /d/a\n", b"find: '/d/x': No such file or directory\n"),  # a folder the app lacks
-     (1, _MAGIC, b"find: '/d/x': No such file or directory\n"), ["/d/a"], (True, {"/d/a": 123}, {"/d/a": _MAGIC})),
-    # the headers in another order than the listing's (a file came or went between the two finds)
-    ((0, b"/system/bin/gzip\n123 /d/a\n45 /d/b\n", b""), (0, b"==> /d/b <==\nxyz\n==> /d/a <==\n" + _MAGIC, b""),
-     ["/d/a", "/d/b"], None),
-    ((0, b"/system/bin/gzip\n123 /d/a\n45 /d/b\n", b""), (0, _MAGIC, b""), ["/d/a", "/d/b"], None),  # one header
-    ((1, b"", b""), (0, _MAGIC, b""), ["/d/a"], None),  # no gzip: `command -v` fails, stat is not run
-    ((0, b"/system/bin/gzip\n123 /d/a\n", b""), (1, b"", b"head: /d/a: Permission denied\n"), ["/d/a"], None),
-    ((0, b"/system/bin/gzip\n123 /d/a\n", b""), None, ["/d/a"], None),  # not ended in time
+@pytest.mark.parametrize("answer, paths, expected", [
+    ((0, b"/system/bin/gzip\n123 /d/a\n45 /d/b\n==> /d/a <==\n" + _MAGIC + b"\n==> /d/b <==\nxyz", b""),
+     ["/d/a", "/d/b"], ({"/d/a": 123, "/d/b": 45}, {"/d/a": _MAGIC, "/d/b": b"xyz"})),
+    ((1, b"/system/bin/gzip\n123 /d/a\n" + _MAGIC, _GONE), ["/d/a"], ({"/d/a": 123}, {"/d/a": _MAGIC})),  # one file
+    ((0, b"/system/bin/gzip\n7 /d/a\nb\n==> /d/a\nb <==\n" + _MAGIC, b""), ["/d/a\nb"], None),  # one file, a header
+    ((0, b"/system/bin/gzip\n7 /d/a\nb\n9 /d/c\n==> /d/a\nb <==\nab\n==> /d/c <==\ncd", b""), ["/d/a\nb", "/d/c"],
+     ({"/d/a\nb": 7, "/d/c": 9}, {"/d/a\nb": b"ab", "/d/c": b"cd"})),  # a newline in a name is read whole
+    ((1, b"/system/bin/gzip\n", _GONE), [], ({}, {})),  # no file: neither stat nor head runs
+    # a file came or went between the two finds, or they found them in another order
+    ((0, b"/system/bin/gzip\n45 /d/b\n123 /d/a\n==> /d/b <==\nxyz\n==> /d/a <==\n" + _MAGIC, b""), ["/d/a", "/d/b"],
+     None),
+    # a header missing: a file head could not open (then it said so, and the answer is not clean)
+    ((0, b"/system/bin/gzip\n123 /d/a\n45 /d/b\n==> /d/a <==\n" + _MAGIC, b""), ["/d/a", "/d/b"],
+     ({"/d/a": 123, "/d/b": 45}, {"/d/a": _MAGIC, "/d/b": b""})),
+    ((0, b"/system/bin/gzip\n123 /d/a\n45 /d/b\n" + _MAGIC, b""), ["/d/a"], None),
+    ((1, b"", b""), ["/d/a"], None),  # no gzip: `command -v` fails, find is not run
+    ((0, b"gzip: not found\n", b""), ["/d/a"], None),
+    ((1, b"/system/bin/gzip\n123 /d/a\n", b"head: /d/a: Permission denied\n"), ["/d/a"], None),
+    (None, ["/d/a"], None),  # not ended in time
 ])
-def test_the_sizes_and_headers_asked_beside_the_listing_count_only_when_they_match_it(sized, headed, paths,
-                                                                                     expected):
-    assert early._beside([sized, headed], paths) == expected
+def test_the_sizes_and_headers_asked_beside_the_listing_count_only_when_they_match_it(answer, paths, expected):
+    assert early._beside(answer, paths) == expected
 
 
 def test_headers_beside_the_listing_that_do_not_match_it_leave_the_usual_requests_first(
@@ -313,8 +319,8 @@ def test_headers_beside_the_listing_that_do_not_match_it_leave_the_usual_request
         server.start()
         with monkeypatch.context() as m:
             if way == "mismatched":
-                m.setattr(listing, "run_as_find_heads", lambda package, folders=listing.FALLBACK_INTERNAL,
-                          heads=listing.run_as_find_heads: heads(package, folders[::-1]))
+                m.setattr(listing, "run_as_find_beside", lambda package, folders=listing.FALLBACK_INTERNAL,
+                          beside=listing.run_as_find_beside: beside(package, folders[::-1]))
             else:
                 m.setattr(early, "follow", lambda first, package: None)
             try:
@@ -329,17 +335,17 @@ def test_headers_beside_the_listing_that_do_not_match_it_leave_the_usual_request
             order = ["beside" if " -exec " in r else "range" if r.endswith("| gzip -1")
                      else next((k for start, k in kinds.items() if r.startswith(start)), "") for r in lines]
             order = [kind for kind in order if kind]
-            assert order[:2] == ["beside", "beside"] and sorted(order[2:4]) == ["head", "probe"], order
-            assert order[4:] == ["range"] * 5, order  # main.db in four, its journal
+            assert order[:1] == ["beside"] and sorted(order[1:3]) == ["head", "probe"], order
+            assert order[3:] == ["range"] * 5, order  # main.db in four, its journal
     assert seen["mismatched"][0] == 0
     assert seen["mismatched"] == seen["usual"]
 
 
 @pytest.mark.parametrize("max_probed", [64, 1])
-def test_the_answers_asked_beside_the_listing_are_closed_by_the_early_thread(tmp_path, big, small_ranges, capsys,
+def test_the_answer_asked_beside_the_listing_is_closed_by_the_early_thread(tmp_path, big, small_ranges, capsys,
                                                                             monkeypatch, max_probed):
-    """Only the early thread reads them (the usual code never asks those lines): once it is done they
-    are closed, read or not (with a listing too long to probe beside it, unread)."""
+    """Only the early thread reads it (the usual code never asks that line): once it is done it is
+    closed, read or not (with a listing too long to probe beside it, unread)."""
     from tsdtool.collectors import database
 
     server = FakeAdbServer([_terminal(tmp_path, big)])
@@ -353,7 +359,7 @@ def test_the_answers_asked_beside_the_listing_are_closed_by_the_early_thread(tmp
 
     def pull(*args, **kw):
         started[0].settle()
-        left.append(set(early.folded(APP)) & set(started[0].asked))
+        left.append(early.folded(APP) in started[0].asked)
         return real_pull(*args, **kw)
 
     monkeypatch.setattr(listing, "MAX_PROBED", max_probed)
@@ -363,6 +369,6 @@ def test_the_answers_asked_beside_the_listing_are_closed_by_the_early_thread(tmp
         code = quick.main(["-H", "127.0.0.1", "-P", str(server.port), "pull-db", APP, "-o", str(tmp_path / "out")])
     finally:
         server.stop()
-    assert code == 0 and left == [set()]
-    assert sum(" -exec " in r for r in server.requests) == 2  # they were asked
+    assert code == 0 and left == [False]
+    assert sum(" -exec " in r for r in server.requests) == 1  # it was asked
     assert (tmp_path / "out/internal/databases/main.db").read_bytes() == big

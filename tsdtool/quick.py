@@ -83,12 +83,11 @@ def pull_db(settings: Settings, package: str, output: Path | None = None, root: 
     from tsdtool.transport import wire
 
     # run-as's listing of the fallback profile's folders goes out now, read by access.RunAs where its
-    # own line is the same, with the sizes and headers of what it finds (read by the early thread), then
+    # own line is the same, with gzip, the sizes and headers of what it finds (read by the early thread), then
     # `pm path` (is the app there?), read by database.ensure_installed; the rest is imported while the
     # terminal runs them
     first = wire.first_shell(settings.host, settings.port, settings.serial, listing.run_as_find(package),
-                             settings.timeout, also=[listing.run_as_find_sizes(package),
-                                                     listing.run_as_find_heads(package), ["pm", "path", package]])
+                             settings.timeout, also=[listing.run_as_find_beside(package), ["pm", "path", package]])
     # CPython hands the GIL to a waiting thread once per switch interval (5 ms by default): while this
     # thread imports, every socket call of the early thread and of the drains waited up to that long,
     # and a drain that waits lets its socket fill and the link idle. A/B of 16 interleaved pull-dbs of

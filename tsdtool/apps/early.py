@@ -9,11 +9,11 @@ sizes (one probe), then every range of the files that start with the SQLite head
 the terminal — each range's stream drained into memory by a thread of its own
 (:class:`~tsdtool.transport.wire.Draining`, at most :data:`~tsdtool.transport.wire.HOLD` for all),
 so the link carries the database while tsdtool imports. pull-db also asks, beside the listing,
-the sizes and the headers of what the same ``find`` finds (:func:`folded`): from clean answers
-the ranges go out as soon as the listing is in, one round trip sooner, and the probe and the
-``head`` of the usual lines only after them, for the usual code to read. When those answers do
-not match the listing (a file came or went between), they are set aside and the usual lines are
-asked and read first, as without them.
+gzip, the sizes and the headers of what the same ``find`` finds (:func:`folded`): from a clean
+answer the ranges go out as soon as the listing is in, one round trip sooner, and the probe and
+the ``head`` of the usual lines only after them, for the usual code to read. When that answer does
+not match the listing (a file came or went between), it is set aside and the usual lines are
+asked and read first, as without it.
 
 Every answer read here is put back whole under its exact service string
 (:class:`~tsdtool.transport.wire.Replay`); the usual code reads it as if it had asked
@@ -41,16 +41,15 @@ def follow(first: wire.First, package: str) -> None:
     service = wire.shell_service(wire.join(listing.run_as_find(package)))
     if service in first.asked:
         sock = first.asked.pop(service)  # out of the usual code's reach until the thread puts it back
-        both = folded(package)
-        beside = {s: first.asked.pop(s) for s in both} if all(s in first.asked for s in both) else {}
+        sizes = folded(package)
+        beside = {sizes: first.asked.pop(sizes)} if sizes in first.asked else {}
         first.follow(lambda first, wake: _chain(first, package, service, sock, wake, beside))
 
 
-def folded(package: str) -> tuple[str, str]:
-    """The services asked beside the listing, before its answer: gzip and the sizes, the headers of
-    every file it finds (:func:`~tsdtool.apps.listing.run_as_find_sizes`, ``run_as_find_heads``)."""
-    return (wire.shell_service(listing.run_as_find_sizes(package)),
-            wire.shell_service(wire.join(listing.run_as_find_heads(package))))
+def folded(package: str) -> str:
+    """The service asked beside the listing, before its answer: gzip, the sizes and the headers of
+    every file it finds (:func:`~tsdtool.apps.listing.run_as_find_beside`)."""
+    return wire.shell_service(listing.run_as_find_beside(package))
 
 
 def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wake: socket.socket,
@@ -97,7 +96,7 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
             for service in (probe, *heads):
                 ask(service)
 
-        known = _beside([result(service) for service in beside], paths) if beside else None
+        known = _beside(result(next(iter(beside))), paths) if beside else None
         if known is None:
             usual()
             spare = spare or switched()
@@ -116,7 +115,7 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
                 return
             gzip, sizes = listing.probe_answer(probed[1], paths)
         else:
-            gzip, sizes, read = known
+            gzip, (sizes, read) = True, known
         wanted = [f for path, sidecars in listing.groups(paths) if read.get(path) == listing.SQLITE_MAGIC
                   for f in (path, *sidecars.values())]
         plans = listing.plans(wanted, {p: sizes[p] for p in wanted if p in sizes}) if gzip and wanted else None
@@ -149,20 +148,11 @@ def _clean(answer: tuple[int, bytes, bytes]) -> bool:
     return answer[0] == 0 and not answer[2] or _missing_folders(answer[2])
 
 
-def _beside(answers: list[tuple[int, bytes, bytes] | None],
-            paths: list[str]) -> tuple[bool, dict[str, int], dict[str, bytes]] | None:
-    """``(gzip found, sizes, headers)`` of ``paths`` from the answers of :func:`folded`'s services,
-    or None when either is not clean, or when the headers are not those of ``paths`` in this order
-    (a file came or went between the two ``find``: the usual requests are asked then)."""
-    sized, headed = answers
-    if sized is None or headed is None or not (_clean(sized) and _clean(headed)):
-        return None
-    n = len(listing.SQLITE_MAGIC)
-    if len(paths) == 1:  # head prints no header for one file (Way.head); two files' would not pass for magic
-        read: dict[str, bytes] | None = {paths[0]: headed[1][:n]}
-    else:
-        read = listing.split_heads(headed[1], paths, n)
-    return None if read is None else (*listing.probe_answer(sized[1], paths), read)
+def _beside(answer: tuple[int, bytes, bytes] | None,
+            paths: list[str]) -> tuple[dict[str, int], dict[str, bytes]] | None:
+    """``(sizes, headers)`` of ``paths`` from the answer of :func:`folded`'s service, or None when it
+    is not clean, gzip was not found, or it does not name the listing's files in its order."""
+    return listing.beside_answer(answer[1], paths) if answer is not None and _clean(answer) else None
 
 
 def _missing_folders(stderr: bytes) -> bool:

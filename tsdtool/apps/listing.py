@@ -50,24 +50,42 @@ def _dirs(package: str, folders: Sequence[str]) -> list[str]:
     return [root if f in ("", ".") else f"{root}/{f}" for f in folders]
 
 
-# What pull-db asks beside run-as's listing, before its answer: the same ``find`` hands every file it
-# finds to ``stat`` (the sizes, after ``command -v gzip``, as :func:`probe_line`) and to ``head`` (the
-# headers, as :func:`split_heads` reads them), so the ranges need not wait for a second round trip
-# after the listing (apps/early.py). ``-exec CMD {} +`` runs CMD once with every name, in the order
-# found: toybox's find has it since its 2014 rewrite (toys/posix/find.c: "End with ';' to run each
-# file, or '+' … to collect and run with multiple files"; the names go in one list, run at the end).
-def run_as_find_sizes(package: str, folders: Sequence[str] = FALLBACK_INTERNAL) -> str:
-    """``command -v gzip``, then ``stat -c '%s %n'`` of every file run-as's listing of ``folders`` finds."""
-    return join(["command", "-v", "gzip"]) + " && " + join(_find_exec(package, folders, ["stat", "-c", "%s %n"]))
+# What pull-db asks beside run-as's listing, before its answer: ``command -v gzip``, then the same
+# ``find`` hands every file it finds to ``stat`` (the sizes, as :func:`probe_line`) and to ``head``
+# (the headers, as :func:`split_heads` reads them), so the ranges need not wait for a second round
+# trip after the listing (apps/early.py). ``-exec CMD {} +`` runs CMD once with every name, in the
+# order found, after the walk, each ``-exec`` in the order given: toybox's find has it since its 2014
+# rewrite (toys/posix/find.c: "End with ';' to run each file, or '+' … to collect and run with
+# multiple files"; the names go in one list per -exec, run at the end in the order of the -execs).
+def run_as_find_beside(package: str, folders: Sequence[str] = FALLBACK_INTERNAL) -> str:
+    """``command -v gzip``, then ``stat -c '%s %n'`` and ``head -c 16`` of every file run-as's
+    listing of ``folders`` finds."""
+    return join(["command", "-v", "gzip"]) + " && " + join(
+        ["run-as", package, "find", *_dirs(package, folders), "-type", "f",
+         "-exec", "stat", "-c", "%s %n", "{}", "+", "-exec", "head", "-c", str(len(SQLITE_MAGIC)), "{}", "+"])
 
 
-def run_as_find_heads(package: str, folders: Sequence[str] = FALLBACK_INTERNAL) -> list[str]:
-    """``head -c 16`` of every file run-as's listing of ``folders`` finds."""
-    return _find_exec(package, folders, ["head", "-c", str(len(SQLITE_MAGIC))])
-
-
-def _find_exec(package: str, folders: Sequence[str], command: list[str]) -> list[str]:
-    return ["run-as", package, "find", *_dirs(package, folders), "-type", "f", "-exec", *command, "{}", "+"]
+def beside_answer(stdout: bytes, paths: Sequence[str]) -> tuple[dict[str, int], dict[str, bytes]] | None:
+    """``(sizes, headers)`` of ``paths`` (the listing's, in its order) from :func:`run_as_find_beside`'s
+    output, or None when gzip was not found or the output does not name exactly these files in
+    this order (a file came or went between the two ``find``)."""
+    found, _, rest = stdout.partition(b"\n")
+    if not found.strip().endswith(b"gzip"):
+        return None
+    sizes: dict[str, int] = {}
+    pos = 0
+    for path in paths:  # "SIZE PATH\n" each, whatever PATH holds: it is known whole
+        line_end = b" " + path.encode("utf-8", "surrogateescape") + b"\n"
+        end = rest.find(line_end, pos)
+        if end < 0 or not rest[pos:end].isdigit():
+            return None
+        sizes[path], pos = int(rest[pos:end]), end + len(line_end)
+    n = len(SQLITE_MAGIC)
+    heads = rest[pos:]
+    if len(paths) == 1:  # one file: head prints its bytes without a header, at most n of them
+        return (sizes, {paths[0]: heads}) if len(heads) <= n else None
+    read = split_heads(heads, paths, n)
+    return None if read is None else (sizes, read)
 
 
 def groups(paths: Sequence[str]) -> list[tuple[str, dict[str, str]]]:
