@@ -6,6 +6,8 @@ import json
 import zipfile
 from pathlib import Path
 
+import pytest
+
 FIELDS = ["--field", "description=scanner freezes", "--field", "steps=scan a label",
           "--field", "contact_name=Ivan", "--field", "contact_email=ivan@example.com"]
 
@@ -62,16 +64,61 @@ def test_a_full_collect_changes_nothing_on_the_terminal(fake_server, tsd, tmp_pa
     assert commands and not any(word in r for r in commands for word in writes)
 
 
-def test_workers_come_from_a_fork_server_where_there_is_one(monkeypatch):
+def test_workers_are_forks_of_the_parent_on_linux_else_come_from_a_fork_server(monkeypatch):
+    """On Linux, while the parent runs no other thread, workers are forks of it (no fork server,
+    no resource tracker); with a thread running (a fork copies its held locks) and on macOS, a
+    fork server makes them; Windows has only spawn."""
     import multiprocessing
+    import sys
+    import threading
 
     from tsdtool import fleet
     from tsdtool.bundle.collect import _collect_job
 
-    if "forkserver" in multiprocessing.get_all_start_methods():
+    if sys.platform.startswith("linux"):
+        monkeypatch.setattr(threading, "active_count", lambda: 1)
+        assert fleet._worker_context(_collect_job).get_start_method() == "fork"
+        monkeypatch.setattr(threading, "active_count", lambda: 2)  # the live view's thread, say
+        assert fleet._worker_context(_collect_job).get_start_method() == "forkserver"
+        monkeypatch.setattr(threading, "active_count", lambda: 1)
+        monkeypatch.setattr(sys, "platform", "darwin")
         assert fleet._worker_context(_collect_job).get_start_method() == "forkserver"
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])  # Windows
     assert fleet._worker_context(_collect_job).get_start_method() == "spawn"
+
+
+def test_collect_all_forks_its_workers_before_any_thread_of_its_own(fake_server, tsd, tmp_path, monkeypatch):
+    """The live view and the relay start only once every worker is forked: at the fork the
+    parent has no thread of its own, and still none in the pool's."""
+    import sys
+    import threading
+    from concurrent.futures import process
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("workers are forks of the parent on Linux only")
+    server = fake_server("zebra_tc52", "honeywell_ct60")
+    ours = {t.ident for t in threading.enumerate()}  # the test's own
+    at_fork = []
+    real = process.ProcessPoolExecutor._launch_processes
+
+    def launch(self):
+        at_fork.append(sorted(t.name for t in threading.enumerate()
+                              if t.ident not in ours and not t.name.startswith("fake-adb")))  # the fake's
+        return real(self)
+
+    monkeypatch.setattr(process.ProcessPoolExecutor, "_launch_processes", launch)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # the fake server runs in this process
+    from tsdtool.bundle import collect
+    from tsdtool.bundle.plan import CollectOptions
+    from tsdtool.transport.adb import Adb
+
+    options = CollectOptions(out_dir=tmp_path / "out", package="com.example.scanner.demo", fields=("description=x",))
+    rows = collect.collect_all(Adb("127.0.0.1", server.port, timeout=10.0, start_server=False), options, jobs=2,
+                               live=True)
+    assert at_fork == [[]]
+    done = {r.serial: r for r in rows}
+    assert sorted(done) == ["18326D8A2F", "20TC52FX0001"] and done["20TC52FX0001"].exit_code in (0, 3)
+    assert "not installed" in done["18326D8A2F"].error  # each worker ran its own terminal
 
 
 def test_collect_all_says_per_terminal_whether_the_ticket_is_ready(fake_server, tsd, tmp_path):

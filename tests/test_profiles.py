@@ -858,7 +858,22 @@ def test_profiles_are_parsed_again_only_when_a_file_changes(tmp_path, monkeypatc
     assert len(parsed) == 4
 
 
-def test_the_fork_server_parses_the_device_profiles_for_every_worker():
+def _fresh_parent(monkeypatch, threads: int) -> None:
+    """This process as collect --all's parent starts: nothing parsed, the job's prepare module not
+    imported yet, ``threads`` threads running (1: workers are forks of it, 2: of a fork server)."""
+    import sys
+    import threading
+
+    from tsdtool.devices import profiles as loaded
+
+    monkeypatch.setattr(loaded, "_PARSED", {})
+    monkeypatch.setattr(profile_files, "_LOADED", {})
+    monkeypatch.delitem(sys.modules, "tsdtool.bundle.forkserver", raising=False)
+    monkeypatch.setattr(threading, "active_count", lambda: threads)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_workers_parent_parses_the_device_profiles_for_every_worker(monkeypatch, threads):
     import multiprocessing
 
     from tsdtool import fleet
@@ -866,6 +881,7 @@ def test_the_fork_server_parses_the_device_profiles_for_every_worker():
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork server here (Windows): every worker is spawned and parses them")
+    _fresh_parent(monkeypatch, threads)
     context = fleet._worker_context(_collect_job)
     try:
         with context.Pool(1) as pool:
@@ -913,7 +929,8 @@ def test_profile_files_are_parsed_again_only_when_one_changes_and_each_caller_ge
     assert profile_files.load("desk", None, [folder], None, include_user_dir=False).profiles == {}  # another kind
 
 
-def test_the_fork_server_parses_every_kind_and_the_catalogues_for_every_worker():
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_workers_parent_parses_every_kind_and_the_catalogues_for_every_worker(monkeypatch, threads):
     import multiprocessing
 
     from tsdtool import fleet
@@ -921,6 +938,7 @@ def test_the_fork_server_parses_every_kind_and_the_catalogues_for_every_worker()
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork server here (Windows): every worker is spawned and parses them")
+    _fresh_parent(monkeypatch, threads)
     context = fleet._worker_context(_collect_job)
     try:
         with context.Pool(1) as pool:

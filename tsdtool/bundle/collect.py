@@ -997,8 +997,7 @@ def collect_all(adb: Any, options: CollectOptions, *, jobs: int, live: bool = Fa
     from tsdtool.progress import FleetView
 
     plan_mod.build(options)  # a usage mistake is one error before any terminal, not one per row
-    with FleetView(live) as view:
-        return fleet.run_each_process(adb, _collect_job, (options,), jobs, view)
+    return fleet.run_each_process(adb, _collect_job, (options,), jobs, FleetView(live))
 
 
 def _collect_job(host: str, port: int, timeout: float, serial: str, progress: Progress,
@@ -1011,11 +1010,12 @@ def _collect_job(host: str, port: int, timeout: float, serial: str, progress: Pr
     return result.exit_code, result.to_dict()
 
 
-# Imported by the fork server only: it parses the shipped device profiles once for every worker.
+# Imported where the workers are forked from (the parent on Linux, else a fork server) and
+# nowhere else: it parses the shipped profiles once for every worker.
 _collect_job.prepare = ("tsdtool.bundle.forkserver",)  # type: ignore[attr-defined]
 
-# What a collect imports on its way (tsdtool.fleet: the fork server imports these once, and every
-# worker is a fork that has them; each worker imported them itself, ~0.2 CPU-s per terminal).
+# What a collect imports on its way (tsdtool.fleet: imported once where the workers are forked
+# from, and every worker has them; each worker imported them itself, ~0.2 CPU-s per terminal).
 _collect_job.preload = (  # type: ignore[attr-defined]
     "sqlite3", "tarfile", "uuid", "html", "hmac", "platformdirs", "secrets", "concurrent.futures", "isal.isal_zlib",
     "tsdtool.bundle.ticket", "email.generator", "pybase64",  # the .eml (pybase64: ~2 ms a worker)
