@@ -1,5 +1,6 @@
-"""``devices``, ``pull`` and ``pull-db`` start without Typer (tsdtool/quick.py): its parser must hand the
-command exactly what Typer would, and leave every other spelling to Typer."""
+"""``devices``, ``pull``, ``pull-db`` and ``collect`` (``--all`` too) start without Typer
+(tsdtool/quick.py): its parser must hand the command exactly what Typer would, and leave every
+other spelling to Typer."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ PLAIN = [
      "--field", "contact_email=a@b.c", "--form", "f.toml", "--attach", "a", "--attach", "b c", "--since", "2h",
      "--output", "o", "--redact", "--no-db", "--root", "--backup", "--vendor-logs"],
     ["--profiles-dir", "p", "collect", "--package", "com.x.y", "--field", "steps=1; 2"],
+    ["collect", "--all"], ["collect", "--all", "--jobs", "2"], ["collect", "--jobs", "32"],
+    ["collect", "--jobs", "1", "--all", "--no-input", "--package", "com.x.y", "--json", "-o", "o"],
 ]
 
 TYPERS = [  # help, versions, bad values and other spellings: Typer's own parser and wording
@@ -56,8 +59,10 @@ TYPERS = [  # help, versions, bad values and other spellings: Typer's own parser
     ["pull-db", "com.x.y", "--backup-wait", "nan"], ["pull-db", "com.x.y", "--backup-wait", "x"],
     ["pull-db", "com.x.y", "--backup-wait"], ["pull-db", "com.x.y", "--backup-wait=5"], ["pull-db", "--", "com.x.y"],
     ["pull-db", "com.x.y", "--su"],
-    ["collect", "--help"], ["collect", "-h"], ["collect", "--all"], ["collect", "--all", "--jobs", "2"],
-    ["collect", "--jobs", "2"], ["collect", "--pc-root", "c"], ["collect", "--package"],
+    ["collect", "--help"], ["collect", "-h"], ["collect", "--all", "--jobs", "0"], ["collect", "--jobs", "33"],
+    ["collect", "--jobs", "x"], ["collect", "--jobs", "-1"], ["collect", "--jobs", "٢"], ["collect", "--jobs"],
+    ["collect", "--all", "--all"], ["collect", "--jobs", "2", "--jobs", "3"], ["collect", "--pc-root", "c"],
+    ["collect", "--package"],
     ["collect", "--package=com.x.y"], ["collect", "--package", "com.x.y", "--package", "com.z.w"],
     ["collect", "--no-input", "--no-input"], ["collect", "--field", "--json"], ["collect", "extra"],
     ["collect", "--", "--json"], ["collect", "--buffers", "main"], ["collect", "-o", "a", "--output", "b"],

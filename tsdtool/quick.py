@@ -234,14 +234,16 @@ def command_word(argv: list[str]) -> str | None:
 
 
 _FLOAT_RANGES = {"timeout": (0.1, 86400), "backup_wait": (1, 600)}  # as cli.py declares them
+_INT_RANGES = {"port": (1, 65535), "jobs": (1, 32)}  # --adb-port, collect --jobs
 
 
 def _value(kind: str, text: str) -> Any:
     """The option's value, or None when Typer should judge it (and word the error)."""
     if kind == "str":
         return text
-    if kind == "port":
-        return int(text) if text.isascii() and text.isdigit() and 1 <= int(text) <= 65535 else None
+    if kind in _INT_RANGES:
+        low, high = _INT_RANGES[kind]
+        return int(text) if text.isascii() and text.isdigit() and low <= int(text) <= high else None
     if kind in _FLOAT_RANGES:
         low, high = _FLOAT_RANGES[kind]
         try:
@@ -348,8 +350,7 @@ def _pull_db_args(rest: list[str], settings: Settings) -> tuple[str, Settings, d
 
 
 # collect's options → (its name in collect_options or collect, the value's kind); a flag has no
-# value. Left to Typer: --all and --jobs (collect --all), --pc-root (Typer checks it is no file),
-# help, and every other spelling.
+# value. Left to Typer: --pc-root (Typer checks it is no file), help, and every other spelling.
 _COLLECT = {
     "--app": ("app_id", "str"), "--package": ("package", "str"), "--desk": ("desk", "str"),
     "--field": ("field", "strs"), "--form": ("form", "path"), "--attach": ("attach", "paths"),
@@ -357,9 +358,9 @@ _COLLECT = {
     "--redact": ("redact", True), "--no-db": ("no_db", True), "--root": ("root", True),
     "--backup": ("backup", True), "--vendor-logs": ("vendor_logs", True),
     "-s": ("serial", "str"), "--serial": ("serial", "str"), "--no-input": ("no_input", True),
-    "--json": ("json", True),
+    "--json": ("json", True), "--all": ("all_", True), "--jobs": ("jobs", "jobs"),
 }
-_COLLECT_OWN = ("serial", "no_input", "json")  # collect's own parameters; the rest are options
+_COLLECT_OWN = ("serial", "no_input", "json", "all_", "jobs")  # collect's own parameters; the rest are options
 
 
 def _collect_args(rest: list[str], settings: Settings) -> tuple[str, Settings, dict[str, Any]] | None:
@@ -379,7 +380,9 @@ def _collect_args(rest: list[str], settings: Settings) -> tuple[str, Settings, d
             continue
         if n + 1 >= len(rest) or rest[n + 1].startswith("-"):
             return None
-        value: Any = rest[n + 1] if kind in ("str", "strs") else Path(rest[n + 1])
+        value: Any = rest[n + 1] if kind in ("str", "strs") else _value(kind, rest[n + 1])
+        if value is None:
+            return None
         given[name] = given.get(name, []) + [value] if repeated else value
         n += 2
     kwargs: dict[str, Any] = {k: given.pop(k) for k in _COLLECT_OWN if k in given}
