@@ -343,7 +343,7 @@ class FakeAdbServer:
                     return
                 self._socks.add(sock)
                 self._threads.add(thread)
-            thread.start()
+                thread.start()  # under the lock: stop() never joins a thread not yet started
 
     def _serve_connection(self, sock: socket.socket) -> None:
         try:
