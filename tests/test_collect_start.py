@@ -64,8 +64,17 @@ def _what_a_person_sees(out: str, err: str, tmp: Path) -> tuple:
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_collect_says_and_keeps_the_same_with_its_first_requests_asked_early(name, tmp_path, capsys, monkeypatch):
+    import sys
+
+    from tsdtool.bundle import collect as collect_mod
+
     kinds, words, expected = SCENARIOS[name]
     seen = {}
+    run, switching = collect_mod.run, []
+
+    def switching_seen(*args, **kwargs):
+        switching.append(sys.getswitchinterval())
+        return run(*args, **kwargs)
     for way in ("early", "usual"):
         tmp = tmp_path / way
         tmp.mkdir()
@@ -73,13 +82,16 @@ def test_collect_says_and_keeps_the_same_with_its_first_requests_asked_early(nam
         with monkeypatch.context() as m:
             if way == "usual":
                 m.setattr(wire, "first_shell", lambda host, port, serial, args, timeout, **kw: wire.First())
+            m.setattr(collect_mod, "run", switching_seen)
             argv = ["-H", "127.0.0.1", "-P", str(server.port) if server else "9", "--timeout", "5", *words,
                     "-o", str(tmp / "out")]
+            interval = sys.getswitchinterval()
             try:
                 code = quick.main(argv)
             finally:
                 if server:
                     server.stop()
+            assert sys.getswitchinterval() == interval  # shortened while collecting (below), given back
         out, err = capsys.readouterr()
         asked = server.requests if server else []
         services = [t._services for t in server.terminals] if server else []
@@ -88,6 +100,7 @@ def test_collect_says_and_keeps_the_same_with_its_first_requests_asked_early(nam
                      asked.count(PM_LIST), sum(r.startswith(FIND) for r in asked),
                      services, sorted(r for r in asked if "run-as" in r or "gzip" in r))
     assert seen["early"][0] == expected, seen["early"]
+    assert all(s <= 0.001 for s in switching)  # the GIL handed over every 1 ms while the terminal answers
     assert seen["early"][:3] == seen["usual"][:3]  # the same code, lines, bundle items and files
     assert seen["early"][3:5] == seen["usual"][3:5]  # pm and run-as's listing asked as often: once or never
     if name == "a package not installed":  # run-as's listing (it only reads) went out before pm's answer
