@@ -372,3 +372,42 @@ def test_the_answer_asked_beside_the_listing_is_closed_by_the_early_thread(tmp_p
     assert code == 0 and left == [False]
     assert sum(" -exec " in r for r in server.requests) == 1  # it was asked
     assert (tmp_path / "out/internal/databases/main.db").read_bytes() == big
+
+
+def test_the_ranges_connections_are_switched_in_one_round_trip(tmp_path, big, monkeypatch):
+    """Every host:transport goes out before the first OKAY is read; each connection then carries its
+    own service; a terminal the server does not know leaves no connection open."""
+    server = FakeAdbServer([_terminal(tmp_path, big)])
+    server.start()
+    events: list[str] = []
+    send, exact, me = socket.socket.sendall, wire._exact, threading.get_ident()
+
+    def seen(what: str) -> None:  # this thread's calls only: the fake server runs in this process
+        if threading.get_ident() == me:
+            events.append(what)
+
+    monkeypatch.setattr(socket.socket, "sendall", lambda self, data, *a: (seen("send"), send(self, data, *a))[1])
+    monkeypatch.setattr(wire, "_exact", lambda sock, n: (seen("read"), exact(sock, n))[1])
+    try:
+        first = wire.First()
+        first.address, first.serial = wire.resolve_server("127.0.0.1", server.port), "EARLYDB1"
+        socks = wire.switched_all(first, 3, 5.0)
+        assert events == ["send"] * 3 + ["read"] * 3
+        for n, sock in enumerate(socks):
+            with sock:
+                sock.sendall(b"%04x" % len(f"shell:echo {n}") + f"shell:echo {n}".encode())
+                assert exact(sock, 4) == b"OKAY"
+                assert sock.recv(100).strip() == str(n).encode()
+        first.serial = "NOSUCH"
+        opened = []
+        real_reach = wire.reach
+        monkeypatch.setattr(wire, "reach", lambda address: (opened.append(real_reach(address)), opened[-1])[1])
+        with pytest.raises(wire.Unclean):
+            wire.switched_all(first, 2, 5.0)
+        assert len(opened) == 2 and all(s.fileno() == -1 for s in opened)
+        waited = time.monotonic() + 5  # the server has taken both before it stops (its threads started)
+        while server.requests.count("host:transport:NOSUCH") < 2 and time.monotonic() < waited:
+            time.sleep(0.01)
+    finally:
+        monkeypatch.undo()
+        server.stop()

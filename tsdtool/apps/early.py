@@ -74,7 +74,7 @@ def _chain(first: wire.First, package: str, listed: str, sock: socket.socket, wa
     def switched() -> list[socket.socket]:
         # the ranges' connections, switched to the terminal while it answers: the ranges then go out
         # at one instant, each one send (a connection not needed is closed unused)
-        return [wire.switched(first, first.patience) for _ in range(listing.STREAMS)]
+        return wire.switched_all(first, listing.STREAMS, first.patience)
 
     try:
         if beside:

@@ -326,6 +326,29 @@ def switched(first: First, wait: float) -> socket.socket:
     return _transport(first.address, first.serial, wait)  # type: ignore[arg-type]
 
 
+def switched_all(first: First, count: int, wait: float) -> list[socket.socket]:
+    """``count`` connections switched to ``first``'s terminal, as :func:`switched` makes each, but
+    all asked at once: every ``host:transport`` goes out before the first OKAY is read, so they
+    take one round trip to the server instead of ``count`` (each is still used only once its
+    own OKAY came back)."""
+    socks: list[socket.socket] = []
+    try:
+        data = f"host:transport:{first.serial}".encode("utf-8", "surrogateescape")
+        for _ in range(count):
+            socks.append(reach(first.address))  # type: ignore[arg-type]
+            keep_alive(socks[-1])
+            socks[-1].settimeout(wait)
+            socks[-1].sendall(b"%04x" % len(data) + data)
+        for sock in socks:
+            if _exact(sock, 4) != b"OKAY":
+                raise Unclean("host:transport")
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
 def ask(first: First, service: str, wait: float, sock: socket.socket | None = None) -> socket.socket:
     """A connection to ``first``'s terminal (``sock``, :func:`switched` already, or a new one) that
     started ``service`` (its OKAY not read)."""
