@@ -93,44 +93,24 @@ def shrinks(size: int, deflated: int) -> bool:
 
 class Deflater:
     """An item's bytes deflated (raw, as a zip entry holds them) and CRC-32'd while they stream
-    in, so the bundle takes them as they are: one pass over every byte (an item arriving in byte
-    ranges is deflated range by range: :meth:`piece`). Deflating stops for good once a MiB has
-    gone in and the output is not 10 % smaller (then the item is stored)."""
+    in, so the bundle takes them as they are: one pass over every byte. Deflating stops for
+    good once a MiB has gone in and the output is not 10 % smaller (then the item is stored)."""
 
     def __init__(self, level: int, spool_dir: Path):
         self.level = level
-        self.data: Any = tempfile.SpooledTemporaryFile(SPOOL, dir=spool_dir)
+        self.data = tempfile.SpooledTemporaryFile(SPOOL, dir=spool_dir)
         self.crc = 0
         self.size = 0
         self._z: Any = compressobj(self.level)
         self._crc32 = crc32_function()
         self.deflated = 0  # bytes of deflated output so far
         self.gave_up = False  # it did not shrink: stored
-        self.whole = True  # False: pieces that do not make up the item (the bundle deflates it itself)
-        self._spool_dir = spool_dir
-        self._pieces: list[Piece] = []
-        self._sequential = False  # bytes deflated by update(): pieces begun after them cannot join them
-        self._lock = threading.Lock()
-
-    def piece(self, offset: int) -> Piece:
-        """A compressor for the bytes from ``offset`` on, fed by the thread that writes them (an
-        item written in byte ranges at once: :mod:`tsdtool.apps.gzpull`), so each range is deflated
-        as it arrives, beside the others, instead of all of it after the last byte. Each piece but
-        the last ends with a sync flush (an empty stored block: byte-aligned, not final; RFC 1951
-        3.2.4), so their outputs joined in file order are one deflate stream. :meth:`update` then
-        only takes the CRC-32."""
-        found = Piece(offset, compressobj(self.level), tempfile.SpooledTemporaryFile(SPOOL, dir=self._spool_dir),
-                      self)
-        with self._lock:
-            self._pieces.append(found)
-        return found
 
     def update(self, data) -> None:
         self.crc = self._crc32(data, self.crc)
         self.size += len(data)
-        if self._z is None or self._pieces:
+        if self._z is None:
             return
-        self._sequential = True
         out = self._z.compress(data)
         self.data.write(out)
         self.deflated += len(out)
@@ -138,82 +118,15 @@ class Deflater:
             self._z, self.gave_up = None, True
 
     def finish(self) -> None:
-        if self._pieces:
-            self._join()
-        elif self._z is not None:
+        if self._z is not None:
             out = self._z.flush()
             self.data.write(out)
             self.deflated += len(out)
             self._z = None
             self.data.seek(0)
 
-    def _join(self) -> None:
-        pieces = sorted(self._pieces, key=lambda p: p.start)
-        at, self.whole = 0, not self._sequential
-        for piece in pieces:
-            self.whole = self.whole and piece.start == at
-            at = piece.start + piece.size
-        self.whole = self.whole and at == self.size
-        for n, piece in enumerate(pieces):
-            if piece.z is not None and not self.gave_up:
-                piece.emit(piece.z.flush(_FINISH if n == len(pieces) - 1 else _SYNC_FLUSH))
-            piece.data.seek(0)
-        self.deflated = sum(p.deflated for p in pieces)
-        self.gave_up = self.gave_up or not shrinks(self.size, self.deflated)
-        self.data.close()
-        self.data = _Joined([p.data for p in pieces])
-
     def close(self) -> None:
         self.data.close()
-        for piece in self._pieces:
-            piece.data.close()
-
-
-_SYNC_FLUSH, _FINISH = zlib.Z_SYNC_FLUSH, zlib.Z_FINISH  # ISA-L's compressobj takes zlib's values
-
-
-class Piece:
-    """The deflate of one byte range of an item (:meth:`Deflater.piece`)."""
-
-    def __init__(self, start: int, z: Any, data: Any, owner: Deflater):
-        self.start, self.z, self.data, self.owner = start, z, data, owner
-        self.size = 0
-        self.deflated = 0
-
-    def update(self, data) -> None:
-        self.size += len(data)
-        if self.z is None:
-            return
-        if self.owner.gave_up:  # a piece that did not shrink: the item is stored
-            self.z = None
-            return
-        self.emit(self.z.compress(data))
-        if self.size >= 1 << 20 and not shrinks(self.size, self.deflated):
-            self.z, self.owner.gave_up = None, True
-
-    def emit(self, out: bytes) -> None:
-        self.data.write(out)
-        self.deflated += len(out)
-
-
-class _Joined:
-    """Several files read one after the other (the pieces' outputs, as one deflate stream)."""
-
-    def __init__(self, files: list[Any]):
-        self.files = files
-        self._at = 0
-
-    def read(self, n: int = -1) -> bytes:
-        while self._at < len(self.files):
-            chunk = self.files[self._at].read(n)
-            if chunk:
-                return chunk
-            self._at += 1
-        return b""
-
-    def close(self) -> None:
-        for fh in self.files:
-            fh.close()
 
 
 class HashingWriter:
@@ -243,11 +156,6 @@ class HashingWriter:
 
     def fileno(self) -> int:
         return self._fh.fileno()
-
-    def piece(self, offset: int) -> Piece | None:
-        """Where the bytes :meth:`pwrite` puts from ``offset`` on are deflated as they arrive
-        (:meth:`Deflater.piece`), or None when this item is not deflated here."""
-        return None if self.deflater is None else self.deflater.piece(offset)
 
     @property
     def name(self) -> str:
@@ -383,7 +291,7 @@ class OutputDir:
         (``None``: none kept, or the kind changed since); the caller closes it."""
         with self._lock:
             found = self._deflated.pop(item.path, None)
-        if found is not None and item.status == OK and found.size == item.size and found.whole and (
+        if found is not None and item.status == OK and found.size == item.size and (
             found.gave_up or found.level == level_of(item.kind)
         ):
             return found

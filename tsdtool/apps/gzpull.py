@@ -48,7 +48,7 @@ from tsdtool import budgets, errors
 from tsdtool.apps import listing
 from tsdtool.apps.access import Found, Way, reason_from
 from tsdtool.apps.listing import plan  # noqa: F401 - gzpull.plan, as before
-from tsdtool.outdir import HashingWriter, Item, OutputDir, Piece, reason_of
+from tsdtool.outdir import HashingWriter, Item, OutputDir, reason_of
 from tsdtool.progress import Progress
 
 INFLATE_STEP = 1024 * 1024  # bytes inflated at a time, whatever a packet claims to hold
@@ -125,7 +125,6 @@ class _Inflate:
         self.end = None if length is None else offset + length
         self.z, self.errors = inflater()  # a gzip member: header, deflate, CRC-32 and length
         self.began: Callable[[], None] | None = began  # called once, with the first bytes
-        self.piece: Piece | None = None  # a bundle's deflate of this range, as it arrives (collect)
 
     def write(self, chunk) -> int:
         if self.stop.is_set():
@@ -133,7 +132,6 @@ class _Inflate:
         if self.began is not None:
             self.began, began = None, self.began
             began()
-            self.piece = self.writer.piece(self.start)
         data: bytes | memoryview = chunk
         while data:
             try:
@@ -146,8 +144,6 @@ class _Inflate:
                 raise Unusable(f"bytes {self.start}–{self.end}: more arrived (the file changed meanwhile)")
             if out:
                 self.writer.pwrite(out, self.at)
-                if self.piece is not None:
-                    self.piece.update(out)
                 self.at += len(out)
                 self.advance(len(out))
             data = self.z.unconsumed_tail
