@@ -770,10 +770,11 @@ def test_pc_items_are_listed_as_pc_files():
     assert ticket.auto_values(m) == {"pc_files": "pc/windows.txt, pc/1c.txt", "logs": "logs/logcat.txt"}
 
 
-@pytest.mark.parametrize("size", [0, 1, 746, 747, 748, 200_000, 300_001])
+@pytest.mark.parametrize("size", [0, 1, 56, 57, 58, 200_000, 300_001])
 def test_the_fast_mail_is_byte_for_byte_the_librarys(tmp_path, monkeypatch, size):
     """_attach() encodes in one call and message_bytes() puts the base64 lines back in place of
-    a token; both must give what the library itself writes (line width, line ends, boundary)."""
+    a token; both must give what the library itself writes with its base64 lines at 76
+    characters (line width, line ends, boundary)."""
     import os
 
     bundle = tmp_path / "tampered" / "b.zip"
@@ -782,8 +783,7 @@ def test_the_fast_mail_is_byte_for_byte_the_librarys(tmp_path, monkeypatch, size
     bundle.write_bytes(data)
     m = sample_manifest(description="x", contact_email="ivan@example.com")
     ours = ticket.message(m, _desk(), bundle)
-    monkeypatch.setattr(ticket, "_attach", lambda msg, data, subtype, filename: msg.add_attachment(
-        data, maintype="application", subtype=subtype, filename=filename))
+    monkeypatch.setattr(ticket, "_attach", _library_attach)
     theirs = ticket.message(m, _desk(), bundle)
     for msg in (ours, theirs):
         msg.set_boundary("==boundary==")
@@ -792,6 +792,41 @@ def test_the_fast_mail_is_byte_for_byte_the_librarys(tmp_path, monkeypatch, size
     assert ticket.message_bytes(ours) == bytes(ours)  # the message is left as it was
     parsed = email.message_from_bytes(ticket.message_bytes(ours), policy=policy.default)
     assert [a.get_content() for a in parsed.iter_attachments()] == [data]
+
+
+def _library_attach(msg, data: bytes, subtype: str, filename: str) -> None:
+    """The email library's own add_attachment, its base64 at 76 characters a line (the policy's
+    width is 998 for the headers; the library would write base64 lines that wide)."""
+    wide = msg.policy
+    msg.policy = wide.clone(max_line_length=78)  # the library's line: 78 // 4 * 3 = 57 bytes
+    try:
+        msg.add_attachment(data, maintype="application", subtype=subtype, filename=filename)
+    finally:
+        msg.policy = wide
+    msg.get_payload()[-1].policy = wide
+
+
+def test_every_attachment_is_base64_in_lines_of_at_most_76_characters(tmp_path):
+    """RFC 2045 6.8: base64 lines of at most 76 characters, in the bundle attached to the
+    written .eml and in the parts a desk wants in the mail itself (here the database)."""
+    import os
+    from email.message import EmailMessage
+
+    bundle = tmp_path / "tampered" / "b.zip"
+    _bundle(bundle, 0)
+    data = os.urandom(5000)
+    bundle.write_bytes(data)
+    m = sample_manifest(description="x", contact_email="ivan@example.com")
+    written = ticket.write_message(tmp_path / "t.eml", m, _desk(max_attachment_mb=2.0), bundle).read_bytes()
+    parsed = email.message_from_bytes(written, policy=policy.default)
+    assert [a.get_content() for a in parsed.iter_attachments()] == [data]
+    for attachment in parsed.iter_attachments():
+        lines = attachment.get_payload().splitlines()
+        assert max(len(line) for line in lines) == 76 and len(lines) > 60, lines[:2]
+    msg = EmailMessage(policy=ticket.mail_policy())
+    ticket._attach(msg, data, "octet-stream", "main.db")
+    lines = msg.get_payload()[-1].get_payload().splitlines()
+    assert max(len(line) for line in lines) == 76 and len(lines) > 60, lines[:2]
 
 
 def texts_of(lang: str):
@@ -869,10 +904,10 @@ def test_message_takes_the_attachment_already_worked_out(tmp_path):
     assert list(msg.iter_attachments()) == [] and "https://files.example/b" in msg.get_body().get_content()
 
 
-@pytest.mark.parametrize("size", [0, 1, 746, 747, 748, 747 * 1024, 747 * 1024 + 1, 300_001])
+@pytest.mark.parametrize("size", [0, 1, 56, 57, 58, 57 * 1024, 57 * 1024 + 1, 300_001])
 def test_the_written_mail_is_byte_for_byte_message_bytes(tmp_path, monkeypatch, size):
     """write_message() makes the bundle's base64 lines from the file as it writes them; the file
-    must be what message_bytes(message()) gives (block edges at 747 × 1024 bytes included)."""
+    must be what message_bytes(message()) gives (block edges at 57 × 1024 bytes included)."""
     import email.generator
     import email.utils
     import os
@@ -907,11 +942,11 @@ def test_a_written_mail_over_the_limit_is_the_message_alone(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("encoder", ["pybase64", "binascii"])
-@pytest.mark.parametrize("size", [0, 1, 2, 3, 746, 747, 748, 747 * 1024 + 1, 300_001])
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 56, 57, 58, 57 * 1024 + 1, 300_001])
 def test_the_base64_lines_are_the_librarys_with_either_encoder(monkeypatch, encoder, size):
     """What _attach and write_message encode in one call per block must be, line for line, what
-    the email library's own add_attachment writes (one b2a_base64 call per 747 bytes), with
-    pybase64 and with the standard library's fallback."""
+    the email library's own add_attachment writes at 76 characters a line (one b2a_base64 call
+    per 57 bytes), with pybase64 and with the standard library's fallback."""
     import builtins
     import importlib.util
     import os
@@ -929,11 +964,10 @@ def test_the_base64_lines_are_the_librarys_with_either_encoder(monkeypatch, enco
     assert getattr(chosen, "func", chosen).__module__.startswith(encoder)
     data = os.urandom(size)
     library = EmailMessage(policy=ticket.mail_policy())
-    library.add_attachment(data, maintype="application", subtype="zip", filename="b.zip")
+    _library_attach(library, data, "zip", "b.zip")
     expected = library.get_payload()[-1].get_payload()
     ours = EmailMessage(policy=ticket.mail_policy())
     ticket._attach(ours, data, "zip", "b.zip")
     assert ours.get_payload()[-1].get_payload() == expected
-    step = ticket.mail_policy().max_line_length // 4 * 3
     if size:
-        assert ticket._lines_of(data, step, b"\r\n") == expected.replace("\n", "\r\n").encode("ascii")
+        assert ticket._lines_of(data, ticket.BASE64_LINE, b"\r\n") == expected.replace("\n", "\r\n").encode("ascii")
