@@ -142,31 +142,33 @@ def test_the_ranges_are_asked_by_the_early_thread_once_and_the_copy_is_whole(tmp
     """The sizes and the headers go out beside the listing, before its answer; the ranges follow
     from the early thread as soon as those answers are in, and only then the usual probe and
     ``head`` (for the usual code to read) — all before adbutils and the database module are
-    imported when the machine lets it — and the usual code reads their answers."""
+    imported — and the usual code reads their answers."""
     server = FakeAdbServer([_terminal(tmp_path, big)])
     server.start()
     probe = """
         import socket, sys, threading
         from tsdtool.apps import listing
         listing.MIN_RANGE, listing.MIN_TOTAL = 256 * 1024, 64 * 1024
-        sent = []
+        sent, late = [], []
         send = socket.socket.sendall
         def spy(self, data, *a):
             kind = ("range" if b"| gzip -1" in data else "beside" if b" -exec " in data
                     else "head" if b"head -c 16" in data else "probe" if b"command -v gzip" in data else None)
             if kind:
                 sent.append(threading.current_thread().name + ":" + kind)
+                late.extend(m for m in ("adbutils", "tsdtool.collectors.database") if m in sys.modules)
             return send(self, data, *a)
         socket.socket.sendall = spy
         from tsdtool.quick import main
         code = main(["-H", "127.0.0.1", "-P", sys.argv[1], "pull-db", "com.acme.scan", "-o", sys.argv[2]])
-        print(code, " ".join(sent), threading.active_count())
+        print(code, " ".join(sent), threading.active_count(), late)
     """
     proc = run_probe(probe, server, tmp_path / "out")
     # beside the listing: gzip, the sizes and headers of main.db, its journal and notes.txt; then from
     # wire's thread main.db's four ranges and its journal, then one probe and one head for main.db and notes.txt
     early = " ".join(["tsdtool-early:range"] * 5 + ["tsdtool-early:probe", "tsdtool-early:head"])
-    assert proc.stdout.split("\n")[-2] == f"0 MainThread:beside {early} 1", proc.stdout
+    # all before adbutils and the database module: pull-db imports them once the early thread is done
+    assert proc.stdout.split("\n")[-2] == f"0 MainThread:beside {early} 1 []", proc.stdout
     assert (tmp_path / "out/internal/databases/main.db").read_bytes() == big
     [record] = [r for r in _summary(tmp_path / "out") if r["device_path"].endswith("main.db")]
     assert record["complete"] and record["copied"] == "gzip -1, 5 streams"

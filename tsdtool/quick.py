@@ -96,6 +96,7 @@ def pull_db(settings: Settings, package: str, output: Path | None = None, root: 
     sys.setswitchinterval(min(interval, 0.001))
     try:
         early.follow(first, package)  # the headers, gzip and sizes, the ranges: asked from the listing's answer
+        first.settle()  # imported after: a module's load holds the GIL for ms, which the early thread waited out
         from tsdtool import progress
         from tsdtool.collectors import database
 
