@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_adb import FakeAdbServer
-from tests.probe_util import run_probe
+from tests.probe_util import interrupt_when_asked, record_first_shells, run_probe
 from tsdtool import quick
 from tsdtool.transport import wire
 
@@ -157,19 +157,8 @@ def test_ctrl_c_while_collect_imports_leaves_no_stream_or_thread_behind(tmp_path
     from tsdtool.bundle import collect as collect_mod
 
     server = _serve(["zebra_tc52"])
-    started = []
-    real = wire.first_shell
-
-    def spy(*args, **kw):
-        started.append(real(*args, **kw))
-        return started[-1]
-
-    def interrupted(*args, **kwargs):
-        started[0].settle()  # the early requests are all out
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(wire, "first_shell", spy)
-    monkeypatch.setattr(collect_mod, "run", interrupted)
+    started = record_first_shells(monkeypatch)
+    monkeypatch.setattr(collect_mod, "run", interrupt_when_asked(started))
     try:
         code = quick.main(["-H", "127.0.0.1", "-P", str(server.port), "collect", "--no-input", "--package", DEMO,
                            *FIELDS, "-o", str(tmp_path / "out")])

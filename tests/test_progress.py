@@ -48,15 +48,16 @@ class _Labels(progress.RichProgress):
 
     def __init__(self) -> None:
         self.labels: list[str] = []
+        self.received, self.finished = 0, False
 
     def start(self, label: str, total: int | None = None) -> None:
         self.labels.append(label)
 
     def advance(self, n: int) -> None:
-        pass
+        self.received += n
 
     def finish(self) -> None:
-        pass
+        self.finished = True
 
 
 def test_a_russian_desk_s_collect_shows_its_progress_in_russian(fake_server, tmp_path):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_adb import FakeAdbServer, make_fixture
-from tests.probe_util import run_probe
+from tests.probe_util import interrupt_when_asked, record_first_shells, run_probe
 from tsdtool import quick
 from tsdtool.apps import early, listing
 from tsdtool.transport import wire
@@ -179,19 +179,8 @@ def test_ctrl_c_while_importing_leaves_no_stream_or_thread_behind(tmp_path, big,
 
     server = FakeAdbServer([_terminal(tmp_path, big)])
     server.start()
-    started = []
-    real = wire.first_shell
-
-    def spy(*args, **kw):
-        started.append(real(*args, **kw))
-        return started[-1]
-
-    def interrupted(*args, **kwargs):
-        started[0].settle()  # the early requests are all out
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(wire, "first_shell", spy)
-    monkeypatch.setattr(database, "pull_db", interrupted)
+    started = record_first_shells(monkeypatch)
+    monkeypatch.setattr(database, "pull_db", interrupt_when_asked(started))
     try:
         code = quick.main(["-H", "127.0.0.1", "-P", str(server.port), "pull-db", APP, "-o", str(tmp_path / "out")])
     finally:
@@ -352,12 +341,9 @@ def test_the_answer_asked_beside_the_listing_is_closed_by_the_early_thread(tmp_p
 
     server = FakeAdbServer([_terminal(tmp_path, big)])
     server.start()
-    started, left = [], []
-    real_shell, real_pull = wire.first_shell, database.pull_db
-
-    def spy(*args, **kw):
-        started.append(real_shell(*args, **kw))
-        return started[-1]
+    left = []
+    real_pull = database.pull_db
+    started = record_first_shells(monkeypatch)
 
     def pull(*args, **kw):
         started[0].settle()
@@ -365,7 +351,6 @@ def test_the_answer_asked_beside_the_listing_is_closed_by_the_early_thread(tmp_p
         return real_pull(*args, **kw)
 
     monkeypatch.setattr(listing, "MAX_PROBED", max_probed)
-    monkeypatch.setattr(wire, "first_shell", spy)
     monkeypatch.setattr(database, "pull_db", pull)
     try:
         code = quick.main(["-H", "127.0.0.1", "-P", str(server.port), "pull-db", APP, "-o", str(tmp_path / "out")])
