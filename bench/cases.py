@@ -335,11 +335,29 @@ def fleet(work: Path, sizes: env.Sizes, run_env: dict[str, str]) -> list[Row]:
     paced = env.collect_fixtures(work / "fx-linked", sizes, most, link=True, prefix="BENCHLNK")
     rows += _fleet_rows(work, sizes, run_env, paced, f"each terminal on its own {env.LINK_MB_S} MB/s link",
                         label=" at USB pace", jobs=most, target=True)
+    rows.append(_byte_work(paced[0] / "fs" / env.DB_DIR.lstrip("/") / "scans.db", run_env))
     if env.adb_bin() and most > 2:  # not in --quick: the smoke test has no time for it
         rows += _fleet_rows(work, sizes, run_env, paced,
                             "real adb server, one fake adbd process per terminal, links as above",
                             label=" via the real adb server", jobs=most)
     return rows
+
+
+def _byte_work(db: Path, run_env: dict[str, str]) -> Row:
+    """The least host CPU a bundle's database costs (:mod:`bench.bytework`), median of 3 processes."""
+    runs = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-m", "bench.bytework", str(db)], env=run_env, cwd=env.REPO,
+                             capture_output=True, text=True, timeout=300)
+        if out.returncode:
+            return Row("fleet", "host CPU of the database's one pass", "failed", note=_last_line(out.stderr))
+        runs.append(json.loads(out.stdout))
+    parts = {name: median([r[name] for r in runs]) for name in runs[0]}
+    return Row("fleet", "host CPU of one bundle's database, one pass (least a bundle can cost)",
+               f"{sum(parts.values()):.2f} s",
+               note=" + ".join(f"{name} {spent:.3f}" for name, spent in parts.items())
+               + " s: tsdtool's own functions on the bench database in a fresh process, no requests, "
+               "nothing else of the bundle")
 
 
 def _fleet_rows(work: Path, sizes: env.Sizes, run_env: dict[str, str], fixtures: list[Path], note: str,
@@ -406,6 +424,12 @@ def _fleet_rows(work: Path, sizes: env.Sizes, run_env: dict[str, str], fixtures:
             rows.append(Row("fleet", f"floor of the {most}-terminal ratio on this host", f"{floor:.2f}×",
                             note=f"{most} × (tsdtool {per:.2f} s + fake terminal {fake_cpus[most]:.2f} s CPU) "
                             f"÷ {cores} cores ÷ one terminal's {times[1]:.2f} s"))
+            # the same bound turned round: the host CPU per bundle at which the floor meets the target
+            left = TARGETS["fleet"] * times[1] * cores / most - fake_cpus[most]
+            rows.append(Row("fleet", f"host CPU per bundle the {TARGETS['fleet']:.1f}× target leaves on this host",
+                            f"{left:.2f} s",
+                            note=f"{TARGETS['fleet']:.1f} × one terminal's {times[1]:.2f} s × {cores} cores ÷ {most} "
+                            f"− fake terminal {fake_cpus[most]:.2f} s CPU"))
     return rows
 
 
