@@ -317,6 +317,10 @@ def _collect_rows(work: Path, sizes: env.Sizes, run_env: dict[str, str], *, link
             rows.append(Row("collect", f"floor of that ratio on this host{where}", f"{floor:.2f}×",
                             note=f"(tsdtool {median(cpu):.2f} s + fake terminal {median(fake_cpu):.2f} s CPU) "
                             f"÷ {cores} cores ÷ the script's {script_s:.2f} s"))
+            left = target * script_s * cores - median(fake_cpu)
+            rows.append(Row("collect", f"host CPU the {target:.1f}× target leaves on this host{where}", f"{left:.2f} s",
+                            note=f"{target:.1f} × the script's {script_s:.2f} s × {cores} cores "
+                            f"− fake terminal {median(fake_cpu):.2f} s CPU; tsdtool spent {median(cpu):.2f} s"))
     else:
         rows.append(Row("collect", f"tsdtool ÷ adb script{where}", "no adb", f"≤ {target:.1f}×", NA))
     fresh_dir(work, "collect-tsd"), fresh_dir(work, "collect-adb")
