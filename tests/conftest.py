@@ -33,6 +33,9 @@ def clean_env(monkeypatch, tmp_path):
     for var in _ADB_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("ADBUTILS_ADB_PATH", "false")  # adbutils must never spawn a server
+    for var in ("TSDTOOL_LANG", "LC_ALL", "LC_MESSAGES"):  # errors in English, whatever this PC speaks
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("TERM", "dumb")

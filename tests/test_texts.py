@@ -231,3 +231,100 @@ def test_a_russian_desks_console_notes_are_russian_and_the_json_keeps_them_engli
     code, out, err = tsd(*args, "-o", tmp_path / "json", "--json")
     notes = json.loads(out)["notes"]  # the JSON result is for tools: as recorded
     assert any(n.startswith("field 'author' is not one tsdtool knows") for n in notes), notes
+
+
+# -- the error line in the PC's language --------------------------------------------------------
+
+
+@pytest.mark.parametrize("env,lang", [
+    ({"LANG": "ru_RU.UTF-8"}, "ru"),
+    ({"LANG": "en_US.UTF-8", "LC_ALL": "ru_RU.utf8"}, "ru"),  # LC_ALL first, as gettext reads them
+    ({"LANG": "ru_RU.UTF-8", "LC_MESSAGES": "C"}, "en"),
+    ({"LANG": "POSIX"}, "en"),
+    ({"LANG": "ru_RU.UTF-8", "TSDTOOL_LANG": "en"}, "en"),  # the user's own choice wins
+    ({}, "en"),
+])
+def test_the_pcs_language_comes_from_the_locale_variables(monkeypatch, env, lang):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if "LANG" not in env:
+        monkeypatch.delenv("LANG")
+    assert texts.pc_language() == lang
+
+
+@pytest.mark.parametrize("lcid,lang", [(0x0419, "ru"), (0x0409, "en"), (0x0422, "uk"), (0x7FFF, "en")])
+def test_on_windows_without_locale_variables_the_display_language_counts(monkeypatch, lcid, lang):
+    import ctypes
+    from types import SimpleNamespace
+
+    monkeypatch.delenv("LANG")
+    monkeypatch.setattr("sys.platform", "win32")
+    kernel32 = SimpleNamespace(GetUserDefaultUILanguage=lambda: lcid)
+    monkeypatch.setattr(ctypes, "windll", SimpleNamespace(kernel32=kernel32), raising=False)
+    assert texts.pc_language() == lang
+
+
+def test_every_fix_an_error_carries_has_its_russian_words():
+    """Each fix written in the code (``fix = "…"`` and ``fix="…"``), and each a terminal's state
+    gets, is in [errors]: a fix added without its words fails here."""
+    import ast
+
+    from tsdtool import budgets
+    from tsdtool.transport.adb import state_fix
+
+    fixes = {budgets.OverBudget.fix}
+    fixes |= {state_fix(state) for state in ("unauthorized", "offline", "no permissions (user in plugdev)", "recovery")}
+    for path in Path(texts.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg == "fix" or \
+                    isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "fix" for t in node.targets):
+                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                    fixes.add(node.value.value)
+    assert len(fixes) >= 40
+    from tsdtool.bundle import fields
+
+    # names that read the same in Russian, and the field keys a technician types
+    typed = NAMES | {"udev", "plugdev", "recovery", "Windows", "TLS", "TCP", "platform-tools"} | set(fields.CATALOG)
+    say = texts.errors_in("ru")
+    for fix in fixes:
+        shown = say(fix)
+        assert shown != fix and not _command_free_words(shown) - typed, shown
+    assert texts.errors_in("en") is str  # English: as written, nothing looked up
+
+
+def _command_free_words(text: str) -> set[str]:
+    """Latin words of ``text`` but what is typed as is: `commands`, -s, -H/-P, ENV_NAMES."""
+    text = re.sub(r"`[^`]*`|\S+\.toml|\S+@\S+|\S*\d\S*|(?<!\w)-[A-Za-z](?:/-[A-Za-z])?\b|\b[A-Z][A-Z0-9_]{2,}\b|"
+                  r"--[\w-]+(?:[ =]\S+)?|\[[^]]*\]", " ", text)
+    return _latin_words(text)
+
+
+def test_an_error_line_is_russian_on_a_russian_pc_with_its_values_as_they_were(fake_server, tsd, monkeypatch):
+    server = fake_server("unauthorized", "honeywell_ct60")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "info")
+    assert code == 4 and err.startswith("error: 2 terminals attached:"), err  # English first: LANG=C
+    monkeypatch.setenv("LANG", "ru_RU.UTF-8")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "info")
+    assert code == 4, err
+    assert err.strip() == ("ошибка: подключено несколько терминалов (2): 18326D8A2F (device), R58M40ABCDE "
+                           "(unauthorized) — выберите один: -s СЕРИЙНЫЙ_НОМЕР (или ANDROID_SERIAL)"), err
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "-s", "R58M40ABCDE", "info")
+    assert code == 4 and err.strip() == ("ошибка: терминал R58M40ABCDE в состоянии unauthorized — "
+                                         "разрешите отладку по USB в запросе на экране терминала"), err
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "-s", "<b>x\x1b[2J", "info")
+    assert code == 4 and "нет терминала с серийным номером" in err and "\x1b" not in err, err
+
+
+def test_a_russian_error_reaches_a_cp1251_pipe_intact(fake_server, tmp_path):
+    """Windows' pipes and files are cp1251 for a Russian user: the line is encoded, not dropped."""
+    import os
+    import subprocess
+    import sys
+
+    server = fake_server("unauthorized")
+    env = dict(os.environ, LANG="ru_RU.UTF-8", PYTHONIOENCODING="cp1251")
+    proc = subprocess.run([sys.executable, "-m", "tsdtool", "-H", "127.0.0.1", "-P", str(server.port), "info"],
+                          capture_output=True, env=env, timeout=60)
+    assert proc.returncode == 4, proc.stderr
+    assert proc.stderr.decode("cp1251").strip() == ("ошибка: терминал R58M40ABCDE в состоянии unauthorized — "
+                                                    "разрешите отладку по USB в запросе на экране терминала")

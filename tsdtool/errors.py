@@ -7,6 +7,10 @@ Only ``cli.py`` turns these into exit codes (one error boundary); below it nothi
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class ExitCode(IntEnum):
@@ -29,9 +33,10 @@ class TsdError(Exception):
         if fix is not None:
             self.fix = fix
 
-    def one_line(self) -> str:
-        text = " ".join(str(self).split())
-        return f"{text} — {self.fix}" if self.fix else text
+    def one_line(self, say: Callable[[str], str] = str) -> str:
+        """The message and its fix on one line; ``say`` shows each in the user's language."""
+        text = say(" ".join(str(self).split()))
+        return f"{text} — {say(self.fix)}" if self.fix else text
 
 
 class UsageError(TsdError):

@@ -400,22 +400,30 @@ def _collect_args(rest: list[str], settings: Settings) -> tuple[str, Settings, d
 
 def guarded(run: Any, verbose: Any) -> int:
     """``run()``'s exit code; a TsdError or any other exception becomes one line and a code,
-    Ctrl-C 130, a reader gone away (``| head``) 0. ``verbose()`` says whether to show tracebacks."""
+    Ctrl-C 130, a reader gone away (``| head``) 0. ``verbose()`` says whether to show tracebacks.
+    The line is in the PC's language (:func:`tsdtool.texts.pc_language`) where its catalogue
+    has the words; the exit code is the same in every language."""
     try:
         return int(run() or 0)
     except errors.TsdError as exc:
-        report(exc, exc.one_line(), verbose())
+        report(exc, exc.one_line(_say()), verbose())
         return int(exc.exit_code)
     except console.ReaderGone:  # `tsdtool apps | head`: the reader has what it wanted
         quiet_stdout()
         return ExitCode.OK
     except KeyboardInterrupt:
-        console.say("interrupted", style="red")
+        console.say(_say()("interrupted"), style="red")
         return 130
     except Exception as exc:  # the boundary: never a traceback unless asked
         hint = "" if verbose() else " (run with -v for details)"
-        report(exc, f"internal error: {type(exc).__name__}: {exc}{hint}", verbose())
+        report(exc, _say()(f"internal error: {type(exc).__name__}: {exc}{hint}"), verbose())
         return ExitCode.PROBLEMS
+
+
+def _say() -> Any:
+    from tsdtool import texts  # only once something went wrong: not on the way to the terminal
+
+    return texts.errors_in(texts.pc_language())
 
 
 def report(exc: BaseException, line: str, verbose: bool) -> None:
@@ -424,7 +432,7 @@ def report(exc: BaseException, line: str, verbose: bool) -> None:
 
         trace = "".join(traceback.format_exception(exc))
         console.err().print(console.printable(trace), markup=False, highlight=False, soft_wrap=True)
-    console.say(f"error: {console.printable(line)}", style="red")
+    console.say(f"{_say()('error')}: {console.printable(line)}", style="red")
 
 
 def quiet_stdout() -> None:

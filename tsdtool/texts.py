@@ -11,7 +11,9 @@ the ``[reasons]`` templates of ``en.toml``, its placeholders carried over, else 
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -100,3 +102,47 @@ class Texts:
 
 def texts(lang: str | None) -> Texts:
     return Texts(lang)
+
+
+def pc_language() -> str:
+    """The language of the PC tsdtool runs on, for what it says outside a desk's texts (errors):
+    ``TSDTOOL_LANG``; else the first locale variable set of ``LC_ALL``, ``LC_MESSAGES``, ``LANG``
+    (``ru_RU.UTF-8`` → ``ru``; ``C`` and ``POSIX`` are English), as gettext reads them; else, on
+    Windows, where they are usually unset, the user's display language
+    (``GetUserDefaultUILanguage``, its LCID named by :data:`locale.windows_locale`); else English."""
+    chosen = os.environ.get("TSDTOOL_LANG", "").strip().lower()
+    if chosen:
+        return chosen
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            lang = re.split(r"[_.@-]", value, maxsplit=1)[0].lower()
+            return FALLBACK if lang in ("c", "posix") else lang
+    if sys.platform == "win32":
+        return _windows_language() or FALLBACK
+    return FALLBACK
+
+
+def _windows_language() -> str:
+    import ctypes
+    import locale
+
+    try:
+        lcid = ctypes.windll.kernel32.GetUserDefaultUILanguage()  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return ""
+    return locale.windows_locale.get(lcid, "").partition("_")[0]
+
+
+def errors_in(lang: str) -> Any:
+    """A function showing an English error message or fix in ``lang`` when its catalogue has it
+    (``[errors]``, then the reasons a bundle records), else as written."""
+    t = Texts(lang)
+    if t.lang == FALLBACK:
+        return str
+
+    def say(text: str) -> str:
+        shown = t.reason(text, "errors")
+        return t.reason(text) if shown == text else shown
+
+    return say
