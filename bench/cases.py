@@ -318,7 +318,7 @@ def _collect_rows(work: Path, sizes: env.Sizes, run_env: dict[str, str], *, link
                             note=f"(tsdtool {median(cpu):.2f} s + fake terminal {median(fake_cpu):.2f} s CPU) "
                             f"÷ {cores} cores ÷ the script's {script_s:.2f} s"))
             left = target * script_s * cores - median(fake_cpu)
-            rows.append(Row("collect", f"host CPU the {target:.1f}× target leaves on this host{where}", f"{left:.2f} s",
+            rows.append(Row("collect", f"CPU the {target:.1f}× target leaves{where}", f"{left:.2f} s",
                             note=f"{target:.1f} × the script's {script_s:.2f} s × {cores} cores "
                             f"− fake terminal {median(fake_cpu):.2f} s CPU; tsdtool spent {median(cpu):.2f} s"))
     else:
@@ -354,14 +354,14 @@ def _byte_work(db: Path, run_env: dict[str, str]) -> Row:
         out = subprocess.run([sys.executable, "-m", "bench.bytework", str(db)], env=run_env, cwd=env.REPO,
                              capture_output=True, text=True, timeout=300)
         if out.returncode:
-            return Row("fleet", "host CPU of the database's one pass", "failed", note=_last_line(out.stderr))
+            raise RuntimeError(f"bench.bytework failed: {_last_line(out.stderr)}")
         runs.append(json.loads(out.stdout))
     parts = {name: median([r[name] for r in runs]) for name in runs[0]}
-    return Row("fleet", "host CPU of one bundle's database, one pass (least a bundle can cost)",
+    return Row("fleet", "CPU of the database's one pass",
                f"{sum(parts.values()):.2f} s",
                note=" + ".join(f"{name} {spent:.3f}" for name, spent in parts.items())
-               + " s: tsdtool's own functions on the bench database in a fresh process, no requests, "
-               "nothing else of the bundle")
+               + " s: the least host CPU a bundle costs: tsdtool's own functions on the bench database in a "
+               "fresh process, no requests, nothing else of the bundle")
 
 
 def _fleet_rows(work: Path, sizes: env.Sizes, run_env: dict[str, str], fixtures: list[Path], note: str,
@@ -430,7 +430,7 @@ def _fleet_rows(work: Path, sizes: env.Sizes, run_env: dict[str, str], fixtures:
                             f"÷ {cores} cores ÷ one terminal's {times[1]:.2f} s"))
             # the same bound turned round: the host CPU per bundle at which the floor meets the target
             left = TARGETS["fleet"] * times[1] * cores / most - fake_cpus[most]
-            rows.append(Row("fleet", f"host CPU per bundle the {TARGETS['fleet']:.1f}× target leaves on this host",
+            rows.append(Row("fleet", f"CPU per bundle the {TARGETS['fleet']:.1f}× target leaves",
                             f"{left:.2f} s",
                             note=f"{TARGETS['fleet']:.1f} × one terminal's {times[1]:.2f} s × {cores} cores ÷ {most} "
                             f"− fake terminal {fake_cpus[most]:.2f} s CPU"))
