@@ -7,8 +7,8 @@ Only ``cli.py`` turns these into exit codes (one error boundary); below it nothi
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing's flag, without importing typing before the first request
 if TYPE_CHECKING:
     from collections.abc import Callable
 
