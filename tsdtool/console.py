@@ -18,14 +18,31 @@ if TYPE_CHECKING:  # Rich is imported when something is drawn, not at start-up
 
     from rich.console import Console
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 controls (not newline, tab), and what changes how text around it is shown without
+# being a control: Unicode's bidi controls (UAX #9: ALM, LRM/RLM, LRE…RLO, LRI…PDI; U+202E shows
+# "gnp.exe" as "exe.png", CVE-2021-42574), zero-width characters, the BOM, the interlinear
+# annotation marks and the line/paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+                      r"\u2066-\u2069\ufeff\ufff9-\ufffb]")
 
 
 def printable(text: object) -> str:
-    """``text`` with control characters other than newline and tab made visible (``\\x1b``):
-    a model name or an error reply from a terminal may carry an ANSI escape that would
-    recolour, clear or retitle the user's terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    """``text`` with control characters other than newline and tab made visible (``\\x1b``,
+    ``\\u202e``): a model name or an error reply from a terminal may carry an ANSI escape that
+    would recolour, clear or retitle the user's terminal, or a bidi override that shows it
+    reversed."""
+    return _CONTROL.sub(_visible, str(text))
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def one_line(text: object) -> str:
+    """:func:`printable` with newline and tab made visible too: one value in one line (a table
+    cell, whose line break would print a line that looks like another row)."""
+    return printable(text).replace("\n", "\\n").replace("\t", "\\t")
 
 
 def escape(text: object) -> str:

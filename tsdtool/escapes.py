@@ -58,13 +58,15 @@ def markdown(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", printable(value))
 
 
-_C1 = re.compile(r"[\x7f-\x9f\u2028\u2029]")
+# DEL, C1 and the format characters console.printable makes visible (bidi, zero-width, separators)
+_C1 = re.compile(r"[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]")
 
 
 def json_text(data: Any, **dumps: Any) -> str:
     """``json.dumps`` that keeps Cyrillic readable (``ensure_ascii=False``) but writes DEL, C1
-    controls and the line/paragraph separators as ``\\uXXXX``: a terminal acts on C1 (CSI is
-    ``\\x9b``) exactly as on ESC, and json escapes only C0 by itself."""
+    controls, the line/paragraph separators and bidi/zero-width characters as ``\\uXXXX``: a
+    terminal acts on C1 (CSI is ``\\x9b``) exactly as on ESC, a bidi override reverses what
+    follows, and json escapes only C0 by itself."""
     import json  # here: a piped pull prints no JSON and need not load it
 
     text = json.dumps(data, ensure_ascii=False, **dumps)

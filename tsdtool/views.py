@@ -28,7 +28,7 @@ def table(headers: list[str] | None, rows: list[list[Cell]], title: str | None =
     row becomes a block of ``header  value`` lines (a long value wraps, it is never cut);
     piped or redirected output always gets the aligned full-width lines.
     """
-    cells = [[(console.printable(c), "") if isinstance(c, str) else (console.printable(c[0]), c[1])
+    cells = [[(console.one_line(c), "") if isinstance(c, str) else (console.one_line(c[0]), c[1])
               for c in row] for row in rows]
     columns = list(zip(*([[(h, "") for h in headers]] if headers else []) + cells, strict=True)) if cells else []
     widths = [max(console.cell_len(text) for text, _ in column) for column in columns]

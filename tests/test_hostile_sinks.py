@@ -1,0 +1,55 @@
+"""Hostile terminal text into every sink, through the real CLI (H1 audit, after issue 14).
+
+test_hostile.py and test_bad_input.py cover ESC, C1, CR/LF in headers and markup; these cover
+what they left out: Unicode format characters (bidi overrides, zero-width), a line break in
+a one-line value, block markup at the start of a Markdown line, and file names that Windows
+or a person's eyes read differently from what they are.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fake_adb import make_fixture
+
+# Unicode's bidi controls (UAX #9: ALM, LRM, RLM, LRE…RLO, LRI…PDI), zero-width characters,
+# the BOM and the line/paragraph separators: none is a C0/C1 control, all change what a person
+# sees (CVE-2021-42574, "Trojan Source": U+202E shows "gnp.exe" as "exe.png").
+INVISIBLE = "\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069" \
+            "\u2060\ufeff\u2028\u2029"
+SPOOFED_MODEL = "TC52 \u202egnp.exe\u200b" + INVISIBLE + " end"  # values are stripped
+
+
+def _head(port) -> list[str]:
+    return ["-H", "127.0.0.1", "-P", str(port), "--timeout", "5"]
+
+
+@pytest.mark.parametrize("args", [["devices"], ["info"], ["devices", "--json"], ["info", "--json"]])
+def test_bidi_and_zero_width_characters_never_reach_the_console_verbatim(fake_server, tsd, tmp_path, args):
+    server = fake_server(make_fixture(tmp_path / "fx", "BIDI0001", model=SPOOFED_MODEL,
+                                      props={"ro.build.fingerprint": "fp\u200b\u202e"}))
+    code, out, err = tsd(*_head(server.port), *args)
+    assert code == 0, err
+    shown = sorted({f"U+{ord(c):04X}" for c in out + err if c in INVISIBLE})
+    assert not shown, shown
+    assert "\\u202e" in out  # made visible, not dropped
+    if "--json" in args:  # still the same value for a program
+        data = json.loads(out)
+        assert (data[0] if isinstance(data, list) else data)["model"] == SPOOFED_MODEL
+
+
+def test_a_line_break_in_a_device_value_does_not_forge_a_table_row(fake_server, tsd, tmp_path):
+    """A model "TC52\\nFAKE0002  device  usb …" printed a second terminal in `devices`, and a
+    brand with a line break printed a line that looks like another fact in `info`."""
+    forged = "TC52\nFAKE0002  device  usb        Zebra Technologies  TC52"
+    server = fake_server(make_fixture(tmp_path / "fx", "REAL0001", model=forged,
+                                      props={"ro.product.brand": "Zebra\nmodel                         MC33"}))
+    code, out, err = tsd(*_head(server.port), "devices")
+    assert code == 0, err
+    assert len(out.splitlines()) == 2 and "FAKE0002" in out.splitlines()[1], out
+    code, out, err = tsd(*_head(server.port), "info")
+    assert code == 0, err
+    assert [line.split()[0] for line in out.splitlines()].count("model") == 1, out
+    assert "Zebra\\nmodel" in out
