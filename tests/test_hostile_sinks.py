@@ -53,3 +53,49 @@ def test_a_line_break_in_a_device_value_does_not_forge_a_table_row(fake_server, 
     assert code == 0, err
     assert [line.split()[0] for line in out.splitlines()].count("model") == 1, out
     assert "Zebra\\nmodel" in out
+
+
+# -- file names: zip entries and local files -------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "expected"), [
+    # Windows reserves a device name followed by blanks before the extension as well, and the
+    # superscript-digit ports and the console buffers (Microsoft, "Naming Files, Paths, and
+    # Namespaces"; CPython 3.13's ntpath.isreserved: name.partition('.')[0].rstrip(' ')).
+    ("nul .txt", "_nul .txt"),
+    ("CON .log", "_CON .log"),
+    ("COM\u00b9", "_COM\u00b9"),
+    ("lpt\u00b3.txt", "_lpt\u00b3.txt"),
+    ("CONIN$", "_CONIN$"),
+    ("conout$.log", "_conout$.log"),
+    # a bidi override shows "\u202egol.exe" as "exe.log": an executable that reads as a log
+    ("\u202egol.exe", "_gol.exe"),
+    ("a\u200bb\u2066c\ufeff.log", "a_b_c_.log"),
+])
+def test_safe_component_leaves_no_name_windows_or_a_reader_takes_for_another(name, expected):
+    from tsdtool.paths import safe_component
+
+    assert safe_component(name) == expected
+
+
+HOSTILE_NAMES = ["nul .txt", "CON .log", "COM\u00b9.log", "CONIN$", "\u202egol.exe", "zero\u200bwidth.log"]
+
+
+def test_app_files_named_to_deceive_are_renamed_in_the_bundle_and_in_a_pull(fake_server, tsd, tmp_path):
+    import zipfile
+
+    from tests.bundle_util import collect, field_args
+
+    pkg = "com.example.app"
+    logs = f"/data/data/{pkg}/files/logs"
+    server = fake_server(make_fixture(tmp_path / "fx", "NAMES001", packages=[{"name": pkg, "debuggable": True}],
+                                      files={f"{logs}/{n}": n for n in HOSTILE_NAMES} | {"/sdcard/x/CON .log": "c",
+                                             "/sdcard/x/\u202egol.exe": "b"}))
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--desk", "generic", "--package", pkg,
+                                *field_args())
+    assert result is not None, err
+    with zipfile.ZipFile(result["bundle"]) as zf:
+        names = {n.rsplit("/", 1)[1] for n in zf.namelist() if n.startswith(f"apps/{pkg}/internal/files/logs/")}
+    assert names == {"_nul .txt", "_CON .log", "_COM\u00b9.log", "_CONIN$", "_gol.exe", "zero_width.log"}, names
+    code, out, err = tsd(*_head(server.port), "pull", "/sdcard/x", "-o", tmp_path / "pulled")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "pulled").rglob("*") if p.is_file()) == ["_CON .log", "_gol.exe"]

@@ -16,15 +16,22 @@ from pathlib import Path
 from tsdtool import errors
 
 MAX_COMPONENT = 120  # bytes: well under NAME_MAX (255) once suffixes like .part are added
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+# Windows' reserved characters, and the Unicode format characters that make a name read as
+# another (console._CONTROL: "\u202egol.exe" shows as "exe.log").
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff'
+                     r'\ufff9-\ufffb]')
+# Windows' DOS device names, also with an extension and with blanks before it ("nul .txt"), the
+# superscript-digit ports included (Microsoft, "Naming Files, Paths, and Namespaces"; the same
+# set and rule as CPython 3.13's ntpath.isreserved).
+_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+             *(f"{port}{n}" for port in ("COM", "LPT") for n in "123456789\u00b9\u00b2\u00b3")}
 
 
 def safe_component(name: str) -> str:
     """One path component safe on Linux, macOS and Windows; never empty, '.', or '..'."""
     clean = unicodedata.normalize("NFC", name)
     clean = _UNSAFE.sub("_", clean).strip(" .")
-    if not clean or clean.upper().split(".")[0] in _RESERVED:
+    if not clean or clean.upper().partition(".")[0].rstrip(" ") in _RESERVED:
         clean = "_" + clean
     encoded = clean.encode("utf-8", "surrogateescape")
     if len(encoded) > MAX_COMPONENT or encoded != clean.encode("utf-8", "replace"):
