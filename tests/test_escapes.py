@@ -50,3 +50,22 @@ _chars = st.sampled_from(list("ab1 \\`*[]<>()!&#;_-.:/") + ["Я", "C:\\", "amp;"
 def test_markdown_round_trips_through_a_commonmark_renderer(text):
     line = "x " + text.strip() + " x"  # as after a label: never a block of its own
     assert shown("Label: " + markdown(line)) == "Label: " + line
+
+
+_GFM = MarkdownIt("commonmark").enable("table")
+_line_start = st.sampled_from(["#", "##", "# ", ">", "- ", "-", "---", "+ ", "+7", "* ", "1. ", "2) ", "10.",
+                               "===", "=", "~~~", "```", "| a |", "|-|", ":-|", "    ", "x"])
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(_line_start, st.lists(_chars, max_size=8).map("".join)), min_size=1, max_size=6))
+def test_each_line_of_a_multi_line_value_is_shown_as_text_under_its_label(rows):
+    """ticket.md writes a multi-line value one line per line, indented under its label: no
+    line of it may start a heading, quote, list, table, fence or break of its own."""
+    lines = [(start + rest).strip() or "x" for start, rest in rows]
+    text = "- **Label**:\n" + "\n".join(f"    {markdown(line)}" for line in lines)
+    rendered = _GFM.render(text)
+    assert rendered.startswith("<ul>\n<li><strong>Label</strong>:\n") and rendered.endswith("</li>\n</ul>\n"), rendered
+    body = rendered[len("<ul>\n<li><strong>Label</strong>:\n"):-len("</li>\n</ul>\n")]
+    assert "<" not in body, body
+    assert html.unescape(body) == "\n".join(lines)

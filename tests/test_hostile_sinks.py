@@ -99,3 +99,38 @@ def test_app_files_named_to_deceive_are_renamed_in_the_bundle_and_in_a_pull(fake
     code, out, err = tsd(*_head(server.port), "pull", "/sdcard/x", "-o", tmp_path / "pulled")
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "pulled").rglob("*") if p.is_file()) == ["_CON .log", "_gol.exe"]
+
+
+# -- ticket.md: block markup at the start of a line -------------------------------------------------
+
+BLOCKS = "TC52\n# Injected heading\n> quote\n| a | b |\n|---|---|\nx\n===\n1. one\n- item\n~~~\ncode\n---\n+ plus"
+
+
+def _rendered(text: str) -> str:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").render(text)  # GitHub's tables too
+
+
+BLOCK_TAGS = ("<h1>", "<h2>", "<blockquote>", "<ul>", "<ol>", "<li>", "<table>", "<pre>", "<hr")
+
+
+@pytest.mark.parametrize("desk", ["grsoft", "cleverence"])
+def test_a_multi_line_device_value_adds_no_heading_quote_list_table_or_code_to_the_ticket(
+        fake_server, tsd, tmp_path, desk):
+    """A model with line breaks is written one line per line under its label: each line began
+    a block of its own in the desk's viewer (a heading, a quote, a list, a table, a code fence)."""
+    from pathlib import Path
+
+    from tests.bundle_util import collect, field_args
+
+    shown = {}
+    for model in ("TC52", BLOCKS):
+        server = fake_server(make_fixture(tmp_path / model[:5], "BLOCK001", model=model))
+        code, result, err = collect(tsd, server.port, tmp_path / f"out{len(shown)}", "--desk", desk, *field_args())
+        assert result is not None, err
+        shown[model] = _rendered(Path(result["ticket"]["markdown"]).read_text("utf-8"))
+    plain, hostile = shown["TC52"], shown[BLOCKS]
+    assert {t: hostile.count(t) for t in BLOCK_TAGS} == {t: plain.count(t) for t in BLOCK_TAGS}, hostile
+    assert "TC52\n# Injected heading\n&gt; quote\n| a | b |\n|---|---|\nx\n===\n1. one\n- item" in hostile
+

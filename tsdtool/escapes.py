@@ -47,15 +47,25 @@ def header(value: object) -> str:
 # a backslash escapes them all. A backslash is markup only before ASCII punctuation
 # (CommonMark 2.4) or at a line's end (a hard break): a Windows path (C:\ProgramData\Cleverence)
 # stays as typed in the plain-text .eml.
-_MD_SPECIAL = re.compile(r"([`*\[\]<]|(?<![^\W_])_|_(?![^\W_])|&(?=#?\w+;)|\\(?=[!-/:-@\[-`{-~]|$))", re.M)
+_MD_SPECIAL = re.compile(r"([`*\[\]<|]|(?<![^\W_])_|_(?![^\W_])|&(?=#?\w+;)|\\(?=[!-/:-@\[-`{-~]|$))", re.M)
+# What makes a line a block of its own where a value's line starts a line of the ticket (a
+# multi-line value is written one line per line): an ATX heading, a quote, a bullet or ordered
+# list item, a setext underline or thematic break, a tilde fence (CommonMark 4.1-4.5, 5.1-5.2);
+# '|' (GitHub's tables), '*', '_', '`' and '<' are escaped wherever they are. Escaped only where
+# they do make a block, so a phone number "+7 916…" stays as typed.
+_MD_BLOCK = re.compile(r"^([ \t]*)(#{1,6}(?=[ \t]|$)|>|[-+](?=[ \t]|$)|-[ \t-]*$|=+[ \t]*$|~{3,})", re.M)
+_MD_ORDERED = re.compile(r"^([ \t]*\d{1,9})([.)])(?=[ \t]|$)", re.M)
 
 
-def markdown(value: object) -> str:
-    """Text for Markdown (ticket.md, the .eml body): HTML and link/code markup
-    backslash-escaped, control characters shown as ``\\xNN`` as on the console."""
+def markdown(value: object, *, blocks: bool = True) -> str:
+    """Text for Markdown (ticket.md, the .eml body): HTML, link/code and table markup
+    backslash-escaped, control characters shown as ``\\xNN`` as on the console, and with
+    ``blocks`` what would start a block (heading, quote, list…) at the start of any of its lines:
+    off only for text placed after a label, and for a person's own lines (typed steps "1. …")."""
     from tsdtool.console import printable
 
-    return _MD_SPECIAL.sub(r"\\\1", printable(value))
+    text = _MD_SPECIAL.sub(r"\\\1", printable(value))
+    return _MD_ORDERED.sub(r"\1\\\2", _MD_BLOCK.sub(r"\1\\\2", text)) if blocks else text
 
 
 # DEL, C1 and the format characters console.printable makes visible (bidi, zero-width, separators)

@@ -193,10 +193,11 @@ def _field_lines(desk: Desk, keys: Iterable[str], filled: dict[str, str], t: Tex
     for key in keys:
         value = filled.get(key, "")
         label = t.label(desk, key)
-        if "\n" in value:
-            out += [f"- **{label}**:", *[f"    {md(ln)}" for ln in value.splitlines()]]
+        if "\n" in value:  # a terminal's lines start no block; a person's numbered steps stay a list
+            device = fields.field(key).auto
+            out += [f"- **{label}**:", *[f"    {md(ln, blocks=device)}" for ln in value.splitlines()]]
         elif value:
-            out.append(f"- **{label}**: {md(value)}")
+            out.append(f"- **{label}**: {md(value, blocks=False)}")
         else:
             reason = f" — {md(t.reason(why[key]))}" if key in why else ""
             out.append(f"- **{label}**: {head['missing_value']}{reason}")
