@@ -134,3 +134,50 @@ def test_a_multi_line_device_value_adds_no_heading_quote_list_table_or_code_to_t
     assert {t: hostile.count(t) for t in BLOCK_TAGS} == {t: plain.count(t) for t in BLOCK_TAGS}, hostile
     assert "TC52\n# Injected heading\n&gt; quote\n| a | b |\n|---|---|\nx\n===\n1. one\n- item" in hostile
 
+
+# -- report.html: layout ------------------------------------------------------------------------------
+
+def _page_width(html: str, folder, width: int = 1280) -> int:
+    """How wide headless Chromium lays out ``html`` in a window ``width`` pixels wide. A copy
+    made to be measured: the report's CSP (no script) is taken out and one line of script
+    puts document.documentElement.scrollWidth in the title, read back with --dump-dom."""
+    import os
+    import re
+    import shutil
+    import subprocess
+
+    binary = shutil.which("chromium")
+    if binary is None:
+        (pytest.fail if os.environ.get("CI") else pytest.skip)("Debian chromium is not installed")
+    measured = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html, count=1)
+    assert measured != html, "the report has no CSP meta any more: update the measuring copy"
+    measured = measured.replace("</body>", "<script>document.title='W'+document.documentElement.scrollWidth"
+                                           "</script></body>")
+    page = folder / "measured.html"
+    page.write_text(measured, "utf-8")
+    done = subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                           f"--user-data-dir={folder / '.chromium'}", f"--window-size={width},900", "--dump-dom",
+                           page.as_uri()], capture_output=True, text=True, timeout=90)
+    shutil.rmtree(folder / ".chromium", ignore_errors=True)
+    found = re.search(r"<title>W(\d+)</title>", done.stdout)
+    assert found, done.stderr[-2000:]
+    return int(found[1])
+
+
+def test_long_unbroken_device_text_does_not_widen_the_report_past_the_window(fake_server, tsd, tmp_path):
+    """A 3000-character model and a 200-character log name made the page 30 000 pixels wide:
+    the report scrolled sideways and the status column left the screen."""
+    from tests.bundle_util import collect, field_args, read_item
+
+    pkg = "com.example.app"
+    server = fake_server(make_fixture(
+        tmp_path / "fx", "WIDE0001", model="W" * 3000, props={"ro.build.fingerprint": "f/" * 1500},
+        packages=[{"name": pkg, "debuggable": True, "version_name": "9" * 500}],
+        files={f"/data/data/{pkg}/files/logs/{'L' * 200}.log": "x"},
+        logcat="11-30 10:00:00.000  1  1 E Tag: " + "E" * 5000 + "\n"))
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--desk", "grsoft", "--package", pkg,
+                                *field_args())
+    assert result is not None, err
+    html = read_item(result["bundle"], "report.html").decode("utf-8")
+    assert "W" * 3000 in html and "L" * 100 in html  # whole, not cut
+    assert _page_width(html, tmp_path) <= 1280

@@ -30,9 +30,11 @@ _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 LOG_TAIL = 2 * 1024 * 1024  # only the end of a log is searched for the last problem
 SCREENSHOT_LIMIT = 4 * 1024 * 1024  # a bigger PNG is linked by name, not embedded
 
+# overflow-wrap:anywhere (inherited): a terminal's 3000-character model or file name breaks inside
+# the word, also in a table's column widths, instead of widening the page; a <pre> keeps its scroll.
 _CSS = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
-background:#f4f5f7;color:#1d2329}
+background:#f4f5f7;color:#1d2329;overflow-wrap:anywhere}
 header{background:#1d2329;color:#fff;padding:14px 24px}header h1{margin:0;font-size:20px}
 header .meta{color:#b8c0c8;font-size:13px}main{padding:16px 24px;max-width:1220px}
 section{background:#fff;border-radius:6px;padding:12px 16px;margin:0 0 14px;box-shadow:0 1px 2px #0002}
