@@ -181,3 +181,29 @@ def test_long_unbroken_device_text_does_not_widen_the_report_past_the_window(fak
     html = read_item(result["bundle"], "report.html").decode("utf-8")
     assert "W" * 3000 in html and "L" * 100 in html  # whole, not cut
     assert _page_width(html, tmp_path) <= 1280
+
+
+# -- collect's and pull-db's result lines --------------------------------------------------------------
+
+def test_a_terminals_error_text_in_collects_and_pull_dbs_result_lines_is_shown_not_obeyed(fake_server, tsd, tmp_path):
+    """The reason an item was not collected is the terminal's own stderr: its ESC sequences and
+    bidi overrides reached the console verbatim in collect's lines, and a database's name with
+    a bidi override in pull-db's."""
+    from tests.bundle_util import field_args
+
+    pkg = "com.example.app"
+    fx = make_fixture(tmp_path / "fx", "REAS0001", packages=[{"name": pkg, "debuggable": True}],
+                      files={f"/data/data/{pkg}/databases/x\u202egol.db": b"SQLite format 3\0" + b"\0" * 1008},
+                      device={"shell": {"ls /data/anr": {"stdout": "", "exit": 1,
+                                                         "stderr": "ls: /data/anr: ESC[2J ESC]0;pwn\a \u202eexe.gol"}}})
+    toml = fx / "device.toml"
+    toml.write_text(toml.read_text("utf-8").replace("ESC", "\\u001b").replace("\a", "\\u0007"), "utf-8")
+    server = fake_server(fx)
+    code, stdout, err = tsd(*_head(server.port), "collect", "-o", tmp_path / "out", "--no-input", "--desk",
+                            "generic", "--package", pkg, *field_args())
+    assert code == 0, err  # a skipped item: the bundle is still complete
+    assert "crash/anr" in stdout and "\\x1b[2J" in stdout and "\\u202eexe.gol" in stdout, stdout
+    code, out2, err2 = tsd(*_head(server.port), "pull-db", pkg, "-o", tmp_path / "db")
+    assert "x\\u202egol.db" in out2 + err2, out2 + err2
+    shown = {f"U+{ord(c):04X}" for c in stdout + err + out2 + err2 if c in INVISIBLE or c in "\x1b\x07\x9b"}
+    assert not shown, shown

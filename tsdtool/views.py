@@ -299,7 +299,7 @@ def collect_result(result: Any) -> None:
         if item.status != "ok":
             style = "red" if item.status == "failed" else "dim"
             rows.append(["  ", (t.get("status", item.status, item.status), style),
-                         f" {item.path}: {t.reason(item.reason)}"])
+                         " " + console.one_line(f"{item.path}: {t.reason(item.reason)}")])
     state = m.ticket
     if state and state.ready:
         if result.desk.channel == "portal" and not result.to:
@@ -423,10 +423,11 @@ def shown(text: object) -> str:
 
 
 def visible(text: object) -> str:
-    """Device text with control characters and undecodable bytes made visible (a file name may
-    carry an ANSI escape or a newline)."""
+    """Device text with control and format characters (:func:`console.printable`, newline and tab
+    too) and undecodable bytes made visible (a file name may carry an ANSI escape, a newline or a
+    bidi override)."""
     raw = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", raw)
+    return console.printable(re.sub(r"[\t\n]", lambda m: f"\\x{ord(m.group()):02x}", raw))
 
 
 def _problems(items: list[Any]) -> int:
