@@ -328,3 +328,21 @@ def test_a_russian_error_reaches_a_cp1251_pipe_intact(fake_server, tmp_path):
     assert proc.returncode == 4, proc.stderr
     assert proc.stderr.decode("cp1251").strip() == ("ошибка: терминал R58M40ABCDE в состоянии unauthorized — "
                                                     "разрешите отладку по USB в запросе на экране терминала")
+
+
+def test_the_devices_table_says_what_to_do_in_the_pcs_language(fake_server, tsd, monkeypatch, capsys):
+    server = fake_server("unauthorized", "offline", "honeywell_ct60")
+    _, english, _ = tsd("-H", "127.0.0.1", "-P", server.port, "devices")
+    monkeypatch.setenv("LANG", "ru_RU.UTF-8")
+    code, out, err = tsd("-H", "127.0.0.1", "-P", server.port, "devices")
+    assert code == 0, err
+    assert "accept the USB debugging prompt on the terminal" in english and "replug" in english
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert rows["R58M40ABCDE"].endswith("разрешите отладку по USB в запросе на экране терминала"), out
+    assert rows["192.168.1.77:5555"].endswith("переподключите кабель или перезапустите сервер adb"), out
+    assert rows["18326D8A2F"].split()[-2:] == ["Honeywell", "CT60"], out  # the values stay as the terminal said
+    from tsdtool import views
+
+    views.devices_table([])
+    assert capsys.readouterr().out.strip() == ("терминал не подключён — подключите терминал кабелем для передачи "
+                                               "данных и включите отладку по USB")

@@ -16,7 +16,7 @@ from typing import Any
 
 from tsdtool import console
 from tsdtool.console import escape
-from tsdtool.errors import ExitCode
+from tsdtool.errors import ExitCode, NoDevice
 
 Cell = str | tuple[str, str]  # text, or (text, Rich style)
 
@@ -83,12 +83,16 @@ _STATE_STYLE = {"device": "green", "unauthorized": "yellow", "offline": "red"}
 
 
 def devices_table(rows: list[dict[str, Any]]) -> None:
+    """The terminals; what is wrong with one and its fix in the PC's language, as errors are."""
+    from tsdtool import texts
+
+    say = texts.errors_in(texts.pc_language())
     if not rows:
-        console.out().print("No terminal attached. Plug one in with a data cable and enable USB debugging.")
+        console.out().print(f"{say('no terminal attached')} — {say(NoDevice.fix)}")
         return
     table(["serial", "state", "transport", "vendor", "model", "fix"],
           [[r["serial"], (r["state"], _STATE_STYLE.get(r["state"], "red")), r["transport"], r.get("vendor") or "",
-            r.get("model") or "", r.get("fix") or ""] for r in rows])
+            r.get("model") or "", " — ".join(map(say, (r.get("fix") or "").split(" — ")))] for r in rows])
 
 
 def gigabytes(kb: int | None) -> str:
