@@ -224,6 +224,81 @@ def test_dumpsys_package_android_14():
     assert info.code_path == "/data/app/~~Ab==/com.example.app-Cd=="
 
 
+# Android 14 with several users, real: a `dumpsys package` output pasted as test data into a public
+# script (public code index, file 8863950797; the index names no repository). Lines verbatim; left
+# out: most permission lines, the overlay paths and users 13 and 17. The package is installed for
+# user 11 only ("User 0: … installed=false"); dataDir stays at the package's level here.
+ANDROID_14_REAL = b"""  Package [org.proninyaroslav.libretorrent] (1e0e763):
+    appId=10076
+    pkg=Package{5a36244 org.proninyaroslav.libretorrent}
+    codePath=/data/app/~~H-4fKmtR1gLG8IXeIY7WSg==/org.proninyaroslav.libretorrent-yZOLSlAHADAyHKQiDyceWw==
+    resourcePath=/data/app/~~H-4fKmtR1gLG8IXeIY7WSg==/org.proninyaroslav.libretorrent-yZOLSlAHADAyHKQiDyceWw==
+    extractNativeLibs=false
+    primaryCpuAbi=arm64-v8a
+    versionCode=26 minSdk=24 targetSdk=31
+    minExtensionVersions=[]
+    versionName=3.5-beta01
+    usesNonSdkApi=false
+    splits=[base]
+    apkSigningVersion=3
+    flags=[ HAS_CODE ALLOW_CLEAR_USER_DATA ALLOW_BACKUP ]
+    privateFlags=[ PRIVATE_FLAG_ACTIVITIES_RESIZE_MODE_RESIZEABLE_VIA_SDK_VERSION ALLOW_AUDIO_PLAYBACK_CAPTURE PRIVATE_FLAG_REQUEST_LEGACY_EXTERNAL_STORAGE HAS_DOMAIN_URLS PARTIALLY_DIRECT_BOOT_AWARE PRIVATE_FLAG_ALLOW_NATIVE_HEAP_POINTER_TAGGING ]
+    forceQueryable=false
+    queriesIntents=[Intent { act=android.intent.action.SEND dat=content://*/... typ=message/rfc822 }, Intent { act=android.intent.action.SEND_MULTIPLE dat=content://*/... typ=message/rfc822 }, Intent { act=android.intent.action.SENDTO }]
+    dataDir=/data/user/0/org.proninyaroslav.libretorrent
+    supportsScreens=[small, medium, large, xlarge, resizeable, anyDensity]
+    timeStamp=2024-03-11 23:16:14
+    lastUpdateTime=2024-03-11 23:16:14
+    installerPackageName=com.android.packageinstaller
+    signatures=PackageSignatures{319bf2d version:3, signatures:[936027fe], past signatures:[]}
+    pkgFlags=[ HAS_CODE ALLOW_CLEAR_USER_DATA ALLOW_BACKUP ]
+    install permissions:
+      android.permission.MANAGE_EXTERNAL_STORAGE: granted=false
+    User 0: ceDataInode=0 installed=false hidden=false suspended=false distractionFlags=0 stopped=true notLaunched=true enabled=0 instant=false virtual=false
+      installReason=0
+      firstInstallTime=2024-03-11 23:16:14
+      uninstallReason=0
+      runtime permissions:
+        android.permission.READ_EXTERNAL_STORAGE: granted=false, flags=[ APPLY_RESTRICTION]
+    User 11: ceDataInode=1643854 installed=true hidden=false suspended=false distractionFlags=0 stopped=false notLaunched=false enabled=0 instant=false virtual=false
+      installReason=4
+      firstInstallTime=2024-03-11 23:16:27
+      uninstallReason=0
+      gids=[3003]
+      runtime permissions:
+        android.permission.POST_NOTIFICATIONS: granted=true, flags=[ USER_SET|USER_SENSITIVE_WHEN_GRANTED|USER_SENSITIVE_WHEN_DENIED]
+  Package [com.android.uwb.resources] (cd4df60):
+    appId=10217
+    codePath=/apex/com.android.uwb/priv-app/ServiceUwbResources@UP1A.231105.001
+    versionCode=1 minSdk=33 targetSdk=34
+    versionName=T-initial
+    flags=[ SYSTEM ALLOW_CLEAR_USER_DATA ALLOW_BACKUP ]
+    dataDir=/data/user_de/0/com.android.uwb.resources
+    timeStamp=1970-01-01 01:00:00
+    lastUpdateTime=1970-01-01 01:00:00
+    pkgFlags=[ SYSTEM ALLOW_CLEAR_USER_DATA ALLOW_BACKUP ]
+    apexModuleName=com.android.uwb
+    User 0: ceDataInode=812239 installed=true hidden=false suspended=false distractionFlags=0 stopped=false notLaunched=false enabled=0 instant=false virtual=false
+      installReason=0
+      firstInstallTime=2009-01-01 00:00:00
+"""  # noqa: E501  (the terminal's lines, kept whole)
+
+
+def test_dumpsys_package_android_14_real_multi_user():
+    app = dumpsys_package.parse(ANDROID_14_REAL, "org.proninyaroslav.libretorrent")
+    assert app == dumpsys_package.PackageInfo(
+        name="org.proninyaroslav.libretorrent", version_name="3.5-beta01", version_code=26, min_sdk=24,
+        target_sdk=31, first_install_time="2024-03-11 23:16:14", last_update_time="2024-03-11 23:16:14",
+        code_path="/data/app/~~H-4fKmtR1gLG8IXeIY7WSg==/org.proninyaroslav.libretorrent-yZOLSlAHADAyHKQiDyceWw==",
+        data_dir="/data/user/0/org.proninyaroslav.libretorrent",
+        flags=("HAS_CODE", "ALLOW_CLEAR_USER_DATA", "ALLOW_BACKUP"), debuggable=False, system=False,
+    )  # a runtime permission's "flags=[ APPLY_RESTRICTION]" is no package flag
+    apex = dumpsys_package.parse(ANDROID_14_REAL, "com.android.uwb.resources")
+    assert apex is not None and apex.system and (apex.version_name, apex.version_code) == ("T-initial", 1)
+    assert (apex.data_dir, apex.first_install_time) == ("/data/user_de/0/com.android.uwb.resources",
+                                                        "2009-01-01 00:00:00")
+
+
 def test_dumpsys_package_unknown_and_crlf():
     assert dumpsys_package.parse(b"Unable to find package: com.nope\n", "com.nope") is None
     assert dumpsys_package.parse(ANDROID_7, "com.nope") is None
