@@ -207,3 +207,24 @@ def test_a_terminals_error_text_in_collects_and_pull_dbs_result_lines_is_shown_n
     assert "x\\u202egol.db" in out2 + err2, out2 + err2
     shown = {f"U+{ord(c):04X}" for c in stdout + err + out2 + err2 if c in INVISIBLE or c in "\x1b\x07\x9b"}
     assert not shown, shown
+
+
+# -- package names from a terminal's listing ---------------------------------------------------------
+
+def test_a_listed_name_that_is_no_package_name_never_reaches_a_device_command(fake_server, tsd, tmp_path):
+    """`pm list packages` of a hostile terminal listed '-x', '--checkin', 'com.a\\x1b[2J' and
+    'com.\\xff.bad': quoted, they still went to `dumpsys package` as arguments, '-x' as an option
+    (dumpsys package -f/-a/--checkin dump every package, not one)."""
+    pkg = "com.example.app"
+    fx = make_fixture(tmp_path / "fx", "PMLS0001", packages=[{"name": pkg, "debuggable": True}],
+                      device={"shell": {cmd: {"file": "pm.txt"} for cmd in (
+                          "pm list packages", "pm list packages -3", "pm list packages -i --show-versioncode")}})
+    (fx / "pm.txt").write_bytes(b"package:com.example.app\npackage:-x\npackage:--checkin\npackage:com.a\x1b[2J\n"
+                                b"package:com.\xff\xfe.bad\npackage:1com.digit\npackage:android\n")
+    server = fake_server(fx)
+    for args in (["apps"], ["apps", "*", "--json"]):
+        code, out, err = tsd(*_head(server.port), *args)
+        assert code == 0, err
+        assert pkg in out and "checkin" not in out and "com.a" not in out and "bad" not in out, out
+    asked = [r.split("dumpsys package ", 1)[1] for r in server.requests if "dumpsys package " in r]
+    assert asked and set(asked) <= {pkg, "android"}, asked

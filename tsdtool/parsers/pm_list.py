@@ -5,14 +5,21 @@ Line shape (AOSP PackageManagerShellCommand.java ``runListPackages``)::
     package:[<apk path>=]<name>[ versionCode:<n>][ uid:<n>][  installer=<pkg>]
 
 The APK path may itself contain ``=`` (``/data/app/~~Ab==/com.x-Cd==/base.apk`` on
-Android 11+), so the name is what follows the *last* ``=`` of the first field.
+Android 11+), so the name is what follows the *last* ``=`` of the first field. A name that is no package
+name is skipped: every name listed goes on to ``dumpsys package NAME``, where a hostile
+terminal's ``-x`` or ``--checkin`` would be an option, quoted or not.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tsdtool.parsers import lines
+
+# AOSP ParsingPackageUtils.validateName: '.'-separated segments, each a letter then letters, digits
+# or '_' (a system package such as "android" may have one segment).
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*")
 
 
 @dataclass(frozen=True)
@@ -25,7 +32,7 @@ class ListedPackage:
 
 
 def parse(data: bytes) -> list[ListedPackage]:
-    """Every ``package:`` line, in device order; other lines (errors, blanks) are skipped."""
+    """Every ``package:`` line naming a package, in device order; other lines (errors, blanks) are skipped."""
     packages = []
     for line in lines(data):
         line = line.strip()
@@ -35,7 +42,7 @@ def parse(data: bytes) -> list[ListedPackage]:
         if not fields:
             continue
         path, _, name = fields[0].rpartition("=")
-        if not name:
+        if not _NAME.fullmatch(name):
             continue
         extra = {}
         for token in fields[1:]:
