@@ -228,3 +228,18 @@ def test_a_listed_name_that_is_no_package_name_never_reaches_a_device_command(fa
         assert pkg in out and "checkin" not in out and "com.a" not in out and "bad" not in out, out
     asked = [r.split("dumpsys package ", 1)[1] for r in server.requests if "dumpsys package " in r]
     assert asked and set(asked) <= {pkg, "android"}, asked
+
+
+def test_bidi_and_zero_width_characters_in_the_report_are_shown_not_obeyed(fake_server, tsd, tmp_path):
+    """report.html wrote them as they came: a desk engineer read the model 'TC52 \\u202egnp.exe'
+    as 'TC52 exe.png', and a log line's bidi override reversed the rest of its line."""
+    from tests.bundle_util import collect, field_args, read_item
+
+    server = fake_server(make_fixture(tmp_path / "fx", "BIDI0002", model=SPOOFED_MODEL,
+                                      logcat="11-30 10:00:00.000  1  1 E Tag: FATAL EXCEPTION: main \u202eexe.gol\n"))
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--desk", "generic", *field_args())
+    assert result is not None, err
+    html = read_item(result["bundle"], "report.html").decode("utf-8")
+    shown = sorted({f"U+{ord(c):04X}" for c in html if c in INVISIBLE})
+    assert not shown, shown
+    assert "TC52 \\u202egnp.exe" in html and "\\u202eexe.gol" in html

@@ -11,7 +11,7 @@ mail header     :func:`header`                              bundle/ticket.py (me
 Markdown        :func:`markdown`                            bundle/ticket.py (markdown)
 console         :func:`tsdtool.console.escape`              report.py, console.py
 JSON            :func:`json_text`                           console.print_json
-HTML            :func:`html.escape` (``quote=True``)        bundle/report_html.py
+HTML            :func:`html`                                bundle/report_html.py, report_repro.py
 file name       :func:`tsdtool.paths.safe_component`        outdir, collect (bundle name)
 printed path    :func:`shell_path`                          report.py (paths a person pastes)
 ==============  ==========================================  ===============================
@@ -81,6 +81,17 @@ def json_text(data: Any, **dumps: Any) -> str:
 
     text = json.dumps(data, ensure_ascii=False, **dumps)
     return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def html(value: object) -> str:
+    """HTML text or attribute value (``html.escape``, quotes too), with control and format
+    characters shown as on the console (``\\x1b``, ``\\u202e``): a bidi override in a model
+    name showed "gnp.exe" as "exe.png" to the desk engineer."""
+    from html import escape
+
+    from tsdtool.console import printable
+
+    return escape(printable(value))
 
 
 def shell_path(path: object) -> str:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 from tsdtool.bundle import fields, ticket
 from tsdtool.bundle.desks import Desk
 from tsdtool.bundle.manifest import OK, Manifest
+from tsdtool.escapes import html as escape
 from tsdtool.parsers import decode, logcat
 from tsdtool.texts import Texts, texts
 

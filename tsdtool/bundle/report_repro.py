@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from html import escape
 
 from tsdtool.bundle.manifest import Manifest
+from tsdtool.escapes import html as escape
 from tsdtool.parsers import logcat
 from tsdtool.texts import Texts, texts
 
