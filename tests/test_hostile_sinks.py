@@ -243,3 +243,21 @@ def test_bidi_and_zero_width_characters_in_the_report_are_shown_not_obeyed(fake_
     shown = sorted({f"U+{ord(c):04X}" for c in html if c in INVISIBLE})
     assert not shown, shown
     assert "TC52 \\u202egnp.exe" in html and "\\u202eexe.gol" in html
+
+
+def test_an_emoji_code_in_device_text_prints_as_written(fake_server, tsd, tmp_path):
+    """Rich turns ':white_check_mark:' into ✅ unless told not to: send --dry-run showed a
+    subject other than the one it sends, and an error line quoting the terminal a tick."""
+    from tests.bundle_util import collect, field_args
+
+    model = "TC52 :white_check_mark: :cross_mark:"
+    server = fake_server(make_fixture(tmp_path / "fx", "EMOJ0001", model=model, packages=[{"name": "com.example.app"}]))
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--desk", "generic", "--package", "com.example.app",
+                                *field_args())
+    assert result is not None, err
+    code, out, err = tsd("send", "--dry-run", "--to", "desk@example.com", result["bundle"])
+    assert code == 0, err
+    subject = next(line for line in out.splitlines() if line.startswith("subject:"))
+    assert model in subject and "\u2705" not in out + err, subject
+    code, out, err = tsd(*_head(server.port), "screenshot", "--display", ":warning:", "-o", tmp_path / "s.png")
+    assert code == 3 and ":warning:" in err and "\u26a0" not in err, err

@@ -369,7 +369,8 @@ def test_say_piped_is_what_rich_writes(text):
     from tsdtool import console
 
     screen = io.StringIO()
-    Console(file=screen, highlight=False, soft_wrap=True).print(text, style="red", markup=False, highlight=False)
+    Console(file=screen, highlight=False, soft_wrap=True, emoji=False).print(text, style="red", markup=False,
+                                                                             highlight=False)
     with _piped("stderr") as written:
         console.say(text, style="red")
     assert written.getvalue() == screen.getvalue()

@@ -106,16 +106,12 @@ def lines(rows: list[list[Piece]]) -> None:
         out().print(Text.assemble(*row), soft_wrap=True)
 
 
-# where Rich would look for an emoji code (``:name:``) in a plain string (rich/_emoji_replace.py)
-_EMOJI_CODE = re.compile(r":\S*?:")
-
-
 def say(text: str, style: str = "") -> None:
     """One line on stderr, as ``err().print(text, style=style, markup=False, highlight=False)``
     prints it: directly when Rich would write the same characters (not a terminal, nothing it
-    would drop, expand or read as an emoji code), through Rich otherwise. An error line must not
+    would drop or expand), through Rich otherwise. An error line must not
     cost a Rich import (a 'no adb server' is a start-up too)."""
-    if surely_plain(sys.stderr) and text.isprintable() and not _EMOJI_CODE.search(text):
+    if surely_plain(sys.stderr) and text.isprintable():
         try:
             sys.stderr.write(text + "\n")
             sys.stderr.flush()
@@ -139,14 +135,15 @@ def out() -> Console:
             self.quiet = True
             raise ReaderGone
 
-    return Stdout(file=sys.stdout, highlight=False, soft_wrap=False)
+    # emoji=False: a terminal's ':white_check_mark:' is text, not ✅ (tsdtool writes its own symbols)
+    return Stdout(file=sys.stdout, highlight=False, soft_wrap=False, emoji=False)
 
 
 @cache
 def err() -> Console:
     from rich.console import Console
 
-    return Console(file=sys.stderr, highlight=False, soft_wrap=True)
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
 def reset() -> None:
