@@ -123,3 +123,55 @@ def _listening(port):
 def test_adbutils_path_wins_over_path(monkeypatch, tmp_path):
     monkeypatch.setenv("ADBUTILS_ADB_PATH", "/opt/custom/adb")
     assert find_adb_binary() == "/opt/custom/adb"
+
+
+class _NotAdb:
+    """Something else listening where the adb server should be (a wrong -P, another program's
+    port): ``http`` answers like a web server, ``close`` hangs up at once, ``silent`` reads and
+    never answers."""
+
+    def __init__(self, mode: str):
+        import threading
+
+        self.mode, self.sock = mode, socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.open: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.mode == "close":
+                conn.close()
+                continue
+            self.open.append(conn)
+            if self.mode == "http":
+                conn.recv(1024)
+                conn.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+                conn.close()
+
+    def stop(self):
+        self.sock.close()
+        for conn in self.open:
+            conn.close()
+
+
+@pytest.mark.parametrize("mode", ["http", "close", "silent"])
+@pytest.mark.parametrize("command", [["devices"], ["info"], ["pull-db", "com.example.app"],
+                                     ["collect", "--desk", "generic", "--no-input"]])
+def test_a_port_where_something_else_answers_is_no_adb_server(tsd, tmp_path, mode, command):
+    """A wrong -P (a web server, a port that hangs up, one that never answers) is exit 5 naming
+    the address, not a 'partial' run with 'check the cable' (it said "Unknown data: b'HTTP'")."""
+    other = _NotAdb(mode)
+    try:
+        code, _, err = tsd("-P", other.port, "--timeout", "1", *command)
+    finally:
+        other.stop()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 5, err
+    assert len(lines) == 1 and f"127.0.0.1:{other.port}" in lines[0] and "cable" not in lines[0], err
+    assert "Traceback" not in err and "internal error" not in err

@@ -401,14 +401,33 @@ class Adb:
                 c.check_okay()
                 return c.read_string_block()
         except (adb_errors.AdbError, OSError, EOFError) as exc:
-            raise _translate(exc) from exc
+            raise self._not_a_server(exc, timeouts=service == "host:devices-l") or _translate(exc) from exc
 
     def server_version(self) -> int:
         self.ensure_server()
         try:
             return self._client.server_version()
         except (adb_errors.AdbError, OSError, EOFError, ValueError) as exc:
-            raise _translate(exc) from exc
+            raise self._not_a_server(exc, timeouts=True) or _translate(exc) from exc
+
+    def _not_a_server(self, exc: BaseException, timeouts: bool) -> errors.ServerUnreachable | None:
+        """What answers at the address is no adb server (a wrong -P: a web server, a port that
+        hangs up): its answer is not OKAY/FAIL, or it closed or reset the connection before one,
+        or (``timeouts``: a query any adb server answers at once) it stayed silent."""
+        if isinstance(exc, (adb_errors.AdbTimeout, TimeoutError)):
+            seen = f"nothing answered in {self.timeout:g} s" if timeouts else None
+        elif isinstance(exc, adb_errors.AdbError) and str(exc).startswith("Unknown data: ") \
+                and str(exc) != "Unknown data: b''":
+            seen = f"it answered {str(exc).removeprefix('Unknown data: ')}"
+        elif isinstance(exc, (EOFError, ConnectionError)) or str(exc) == "Unknown data: b''":
+            seen = "it closed the connection without an answer"
+        else:
+            seen = None
+        if seen is None:
+            return None
+        return errors.ServerUnreachable(
+            f"no adb server answers at {self.address} ({self.address.source}): {seen}",
+            fix="check -H/-P and ANDROID_ADB_SERVER_PORT: another program may listen on that port")
 
     # -- devices ----------------------------------------------------------------------------
     def devices(self) -> list[DeviceEntry]:
