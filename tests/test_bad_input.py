@@ -255,3 +255,37 @@ def test_a_full_disk_found_when_a_small_file_is_flushed_is_an_output_error(tsd, 
     code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "pull", "/proc/uptime", "-o", tmp_path / "p")
     assert code == 3, err
     assert "disk full" in one_error_line(err)
+
+
+def test_a_full_disk_at_the_ticket_names_the_finished_bundle_and_leaves_no_debris(tsd, fake_server, tmp_path,
+                                                                                 monkeypatch):
+    """The zip is finished when the .eml hits the full disk: the error says where the bundle is, and
+    neither a half-written ``.eml.part`` nor the staging folder (a second copy of everything, on a
+    full disk) is left behind. Before: "…; what was collected is kept in out/.tsd-staging-…" with
+    both left and the finished bundle not named."""
+    import builtins
+    import errno
+    import io
+
+    class FullAfter4K(io.FileIO):
+        def write(self, data):
+            if self.tell() + len(data) > 4096:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().write(data)
+
+    def full_open(path, mode="r", *args, **kwargs):
+        if "w" in mode and str(path).endswith(".ticket.eml.part"):
+            return io.BufferedWriter(FullAfter4K(path, "w"))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr("tsdtool.paths.open", full_open, raising=False)
+    server = fake_server("zebra_tc52")
+    out = tmp_path / "out"
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "--desk", "generic", "--no-input",
+                       "--package", "com.example.scanner.demo", "-o", out)
+    assert code == 3, err
+    line = one_error_line(err)
+    bundle = next(out.glob("*.zip"))
+    assert ".ticket.eml" in line and "No space left" in line and bundle.name in line, line
+    assert tsd("verify", bundle)[0] == 0
+    assert sorted(p.name for p in out.iterdir() if p.name.endswith(".part") or p.name.startswith(".tsd-")) == []

@@ -128,5 +128,6 @@ def write_new(path: Path, data: bytes | Iterable[bytes]) -> Path:
             os.fsync(fh.fileno())
         os.replace(part, path)
     except OSError as exc:
+        part.unlink(missing_ok=True)  # half a file (a full disk) is no use to anyone
         raise errors.OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path

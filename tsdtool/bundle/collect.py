@@ -57,6 +57,10 @@ REDACT_NOTE = ("Every text item, every file name and the manifest were rewritten
                "of the person filing the ticket were kept: the desk replies to them); binary items were not.")
 
 
+class BundleDone(errors.OutputError):
+    """The bundle was finished, but a ticket file next to it could not be written."""
+
+
 @dataclass
 class CollectResult:
     bundle: Path
@@ -219,6 +223,9 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
     try:
         with _finish_first(notes):
             result = _pack(manifest, staging, checks, kinds, plan.desk, options, started, out_dir, scanned)
+    except BundleDone:
+        shutil.rmtree(staging.root, ignore_errors=True)
+        raise
     except errors.TsdError as exc:
         exc.fix = f"{exc.fix}; what was collected is kept in {staging.root}".lstrip("; ")
         raise
@@ -913,11 +920,14 @@ def _pack(
     attachment = ticket.attachment_for(bundle, desk)
     to = form.desk_address(desk.id, options.config_dir) or desk.to
     stem = bundle.name.removesuffix(".zip")
-    md_path = write_new(
-        out_dir / f"{stem}.ticket.md", ticket.markdown(manifest, desk, attachment, to).encode("utf-8")
-    )
-    eml_path = ticket.write_message(out_dir / f"{stem}.ticket.eml", manifest, desk, bundle, to=to,
-                                    attachment=attachment)
+    try:
+        md_path = write_new(
+            out_dir / f"{stem}.ticket.md", ticket.markdown(manifest, desk, attachment, to).encode("utf-8")
+        )
+        eml_path = ticket.write_message(out_dir / f"{stem}.ticket.eml", manifest, desk, bundle, to=to,
+                                        attachment=attachment)
+    except errors.OutputError as exc:  # the bundle is whole: say where, and keep no second copy
+        raise BundleDone(f"{exc}; the bundle is complete: {bundle}", fix=exc.fix) from exc
     notes = []
     if not attachment.attached:
         parts = ticket.required_parts(manifest, desk)
