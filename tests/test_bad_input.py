@@ -79,6 +79,21 @@ def test_output_below_a_file_is_a_usage_error(tsd, fake_server, tmp_path, comman
     assert (tmp_path / "afile").read_text() == "keep me"
 
 
+@pytest.mark.parametrize("command", [["screenshot"], ["logs"], ["pull", "/sdcard/Download"],
+                                     ["pull-db", "com.example.scanner.demo"],
+                                     ["collect", "--desk", "generic", "--no-input"]])
+@pytest.mark.parametrize("too_long", ["n" * 300, "/".join(["d" * 250] * 20)])
+def test_an_output_path_too_long_for_the_disk_is_a_usage_error(tsd, fake_server, tmp_path, command, too_long):
+    """A name over NAME_MAX (255 bytes) or a path over PATH_MAX: it was 'internal error: OSError:
+    [Errno 36] File name too long: ' and the whole path, exit 1."""
+    server = fake_server("zebra_tc52")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, *command, "-o", tmp_path / "o" / too_long)
+    assert code == 2, err
+    line = one_error_line(err)
+    assert "too long" in line and len(line) < 300, line
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("command", [["screenshot"], ["logs"]])
 def test_a_folder_given_for_an_output_file_is_a_usage_error(tsd, fake_server, tmp_path, command):
     server = fake_server("zebra_tc52")

@@ -7,10 +7,12 @@ the output folder or overwrite another item.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tsdtool import errors
@@ -99,9 +101,8 @@ def check_folder(folder: Path, label: str = "") -> None:
     """``folder`` must be (or become) a writable folder: checked without creating anything,
     so a file given where a folder belongs is a usage error, not a failure half-way."""
     where = f"{label} {folder}: " if label else ""
-    existing = Path(folder).absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    with _too_long(folder, label):
+        existing = _fits(Path(folder))
     if not existing.is_dir():
         raise errors.UsageError(f"{where}{existing} is not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
@@ -110,10 +111,42 @@ def check_folder(folder: Path, label: str = "") -> None:
 
 def check_file(path: Path, label: str = "") -> None:
     """``path`` must be (or become) a writable file: not a folder, in a folder that can be made."""
-    if Path(path).is_dir():
+    with _too_long(path, label):
+        _fits(Path(path))
+        is_dir = Path(path).is_dir()
+    if is_dir:
         raise errors.UsageError(f"{label + ' ' if label else ''}{path} is a folder, not a file",
                                 fix="give a file name inside it")
     check_folder(Path(path).parent, label)
+
+
+def _fits(path: Path) -> Path:
+    """The nearest existing folder at or above ``path``; ENAMETOOLONG for a name or a path its disk
+    cannot hold (the OS says so only once every folder above it exists: after a collect began)."""
+    path = existing = path.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        name_max, path_max = os.pathconf(existing, "PC_NAME_MAX"), os.pathconf(existing, "PC_PATH_MAX")
+    except (AttributeError, OSError, ValueError):  # Windows has no pathconf: NTFS's and Linux's limits
+        name_max, path_max = 255, 4096
+    if len(os.fsencode(path)) >= path_max or any(len(os.fsencode(p)) > name_max for p in path.parts):
+        raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(path))
+    return existing
+
+
+@contextmanager
+def _too_long(path: Path, label: str) -> Iterator[None]:
+    """A name over NAME_MAX or a path over PATH_MAX (ENAMETOOLONG) is a usage error, its path
+    shortened for the one line."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        shown = str(path) if len(str(path)) <= 80 else f"{str(path)[:40]}…{str(path)[-30:]}"
+        raise errors.UsageError(f"{label + ' ' if label else ''}{shown}: the name is too long for this disk",
+                                fix="choose a shorter path with -o") from exc
 
 
 def write_new(path: Path, data: bytes | Iterable[bytes]) -> Path:
