@@ -304,3 +304,36 @@ def test_a_full_disk_at_the_ticket_names_the_finished_bundle_and_leaves_no_debri
     assert ".ticket.eml" in line and "No space left" in line and bundle.name in line, line
     assert tsd("verify", bundle)[0] == 0
     assert sorted(p.name for p in out.iterdir() if p.name.endswith(".part") or p.name.startswith(".tsd-")) == []
+
+
+@pytest.mark.parametrize("field", ["description=bad \udccf\udcf0\udce8", "contact_name=\udccf\udcf0"])
+def test_a_field_in_another_encoding_than_the_console_s_is_a_usage_error(tsd, fake_server, tmp_path, field):
+    """cp1251 bytes typed in a UTF-8 locale reach argv as lone surrogates (PEP 383): they ended in
+    'internal error: UnicodeEncodeError: … surrogates not allowed' once the ticket was written, exit 1."""
+    server = fake_server("zebra_tc52")
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "--desk", "grsoft", "--no-input",
+                       "--package", "com.example.scanner.demo", "-o", tmp_path / "out", "--field", field)
+    assert code == 2, err
+    line = one_error_line(err)
+    assert f"--field {field.partition('=')[0]}" in line and "encoding" in line, line
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_form_that_never_ends_is_a_usage_error(tmp_path):
+    """``--form /dev/zero`` (or any huge file) was read whole: killed by the kernel, or under a
+    memory limit 'internal error: MemoryError'. A form file is read up to 1 MiB."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit():  # the child's memory, so that reading without end fails instead of filling the host
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+
+    repo = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "tsdtool", "-P", "1", "--no-start-server", "collect", "--desk",
+                           "generic", "--no-input", "--form", "/dev/zero", "-o", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120, preexec_fn=limit, cwd=tmp_path,
+                          env={**__import__("os").environ, "PYTHONPATH": str(repo)})
+    assert proc.returncode == 2, proc.stderr
+    line = one_error_line(proc.stderr)
+    assert "--form /dev/zero" in line and "over 1 MiB" in line, line

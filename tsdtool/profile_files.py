@@ -25,6 +25,19 @@ from typing import Any
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 KINDS = ("device", "app", "desk")
+MAX_FILE = 1 << 20  # a profile, form or config file: the largest shipped profile is 6 KB
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A small TOML file of the user's: over :data:`MAX_FILE` (a log dropped in by mistake,
+    ``/dev/zero``) it is an OSError, never read whole (tomllib held ~80 bytes per byte of it)."""
+    import errno
+
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_FILE + 1)
+    if len(data) > MAX_FILE:
+        raise OSError(errno.EFBIG, f"over {MAX_FILE >> 20} MiB, not a profile or form")
+    return tomllib.loads(data.decode("utf-8"))
 
 
 @dataclass(frozen=True)
@@ -86,9 +99,9 @@ def read(
     """One file: its data with ``id`` filled in, or None and the problems that rule it out."""
     name = str(path)
     try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
+        data = read_toml(path)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        return None, [Problem(name, "", f"cannot read: {error}")]
+        return None, [Problem(name, "", f"cannot read: {getattr(error, 'strerror', None) or error}")]
     if data.get("kind") in KINDS and data.get("kind") != kind:
         return None, []  # another kind's file in a shared --profiles-dir: not ours, not a problem
     problems = []

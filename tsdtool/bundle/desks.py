@@ -189,7 +189,12 @@ def get(desk_id: str | None, profile_dirs: Sequence[Path] = (), *, include_user_
     """The desk profile with this id (``generic`` when None); an unknown id is a usage error."""
     desk_id = desk_id or DEFAULT
     loaded = load_all(profile_dirs, include_user_dir=include_user_dir)
-    if desk_id not in loaded.profiles:
+    if desk_id in loaded.profiles:  # a broken file is skipped with a word: a site's override may be the one
+        from tsdtool import console
+
+        for warning in loaded.warnings:
+            console.warn(warning)
+    else:
         known = ", ".join(sorted(loaded.profiles)) or "none"
         broken = next((w for w in loaded.warnings if f"{desk_id}.toml" in w), "")
         raise errors.UsageError(

@@ -24,6 +24,7 @@ from typing import Any
 
 from tsdtool import errors
 from tsdtool.bundle import fields
+from tsdtool.profile_files import read_toml
 
 CONTACT_FILE = "contact.toml"
 CONFIG_FILE = "config.toml"
@@ -43,6 +44,12 @@ def parse_field_args(args: Sequence[str]) -> dict[str, str]:
                 f"--field {arg!r} is not KEY=VALUE with a snake_case key",
                 fix="write it as --field description='what goes wrong'",
             )
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # bytes argv could not decode (PEP 383): another code page's text
+                raise errors.UsageError(f"--field {key}: not text in this console's encoding",
+                                        fix="type it in a UTF-8 console, or put it in a --form file (UTF-8)") from None
         values[key] = _one_line(key, value.strip(), f"--field {key}")
     return values
 
@@ -70,7 +77,7 @@ def _flatten(data: Mapping[str, Any], source: str) -> dict[str, str]:
 def load_toml_fields(path: Path, *, label: str = "--form") -> dict[str, str]:
     """A form file's fields; an unreadable or malformed file is a usage error naming the spot."""
     try:
-        data = tomllib.loads(Path(path).read_bytes().decode("utf-8"))
+        data = read_toml(Path(path))
     except OSError as exc:
         raise errors.UsageError(f"{label} {path}: cannot read ({exc.strerror or exc})") from exc
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -97,9 +104,9 @@ def desk_address(desk_id: str, folder: Path | None = None) -> str:
     if not path.is_file():
         return ""
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        data = read_toml(path)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise errors.UsageError(f"{path}: {exc}") from exc
+        raise errors.UsageError(f"{path}: {getattr(exc, 'strerror', None) or exc}") from exc
     to = data.get("desk", {}).get(desk_id, {}).get("to", "")
     return to if isinstance(to, str) else ""
 

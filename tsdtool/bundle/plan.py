@@ -101,8 +101,9 @@ class AppChoice:
             self.profile = self.profile_set.profiles.get(options.app)
             if self.profile is None or self.profile.fallback:
                 known = ", ".join(sorted(p for p, v in self.profile_set.profiles.items() if not v.fallback))
+                broken = next((w for w in self.profile_set.warnings if f"{options.app}.toml" in w), "")
                 raise errors.UsageError(
-                    f"no app profile {options.app!r} (known: {known or 'none'})",
+                    f"no app profile {options.app!r} (known: {known or 'none'})" + (f"; {broken}" if broken else ""),
                     fix="use --package PKG for an app without a profile",
                 )
             self._profile_id = self.profile.id
