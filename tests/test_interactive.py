@@ -236,6 +236,23 @@ def test_a_slow_terminal_draws_no_progress_while_a_question_waits(fake_server, t
     assert child.exitstatus in (0, 3)
 
 
+def test_an_answer_typed_in_another_code_page_is_asked_again(fake_server, tmp_path):
+    """A console sending cp1251 on a UTF-8 system (PuTTY set to Win-1251 into a Linux box): the
+    bytes reach the answer as lone surrogates. They ended the collect, after every question, in
+    'internal error: UnicodeEncodeError … surrogates not allowed', exit 1, no bundle."""
+    server = fake_server("zebra_tc52")
+    child, screen = _spawn(server.port, tmp_path, "--desk", "grsoft", "--package", "com.example.scanner.demo")
+    child.expect_exact("Название проекта")
+    child.expect_exact(": ")
+    os.write(child.child_fd, "Склад".encode("cp1251") + b"\n")
+    child.expect_exact("Название проекта — текст не в кодировке этой консоли")
+    _answer(child, screen, "Название проекта", "Склад Север")
+    _enter_rest(child, screen)
+    child.close()
+    assert child.exitstatus == 3, screen.raw[-3000:]  # the other fields left empty: not ready
+    assert manifest_of(next((tmp_path / "out").glob("*.zip")))["form"]["project"] == "Склад Север"
+
+
 def test_ctrl_c_at_a_question_packs_what_arrived(fake_server, tmp_path, sigint_default):
     # sigint_default: a suite run in the background (nohup, &) passes SIGINT ignored to the child
     server = fake_server("zebra_tc52")

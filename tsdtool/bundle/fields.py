@@ -42,6 +42,8 @@ class Field:
 
     def check(self, value: str) -> str:
         """Why ``value`` is wrong for this field ("" when it is right)."""
+        if not is_text(value):
+            return "is not text in this console's encoding"
         if not self.multiline and any(c in value for c in "\r\n\x00"):
             return "must be one line"
         if self.type == "email" and not mailbox(value):
@@ -53,6 +55,16 @@ class Field:
         if self.type == "count" and not _COUNT.match(value):
             return "is not a whole number (e.g. 12)"
         return ""
+
+
+def is_text(value: str) -> bool:
+    """False for bytes of another code page than the console's, which reach a ``str`` (argv, a
+    prompt's answer) as lone surrogates (PEP 383) and cannot be written as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def rule_problems(key: str, table: Any, *, base: Field | None = None) -> list[tuple[str, str]]:

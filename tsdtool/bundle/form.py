@@ -44,12 +44,9 @@ def parse_field_args(args: Sequence[str]) -> dict[str, str]:
                 f"--field {arg!r} is not KEY=VALUE with a snake_case key",
                 fix="write it as --field description='what goes wrong'",
             )
-        if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:  # bytes argv could not decode (PEP 383): another code page's text
-                raise errors.UsageError(f"--field {key}: not text in this console's encoding",
-                                        fix="type it in a UTF-8 console, or put it in a --form file (UTF-8)") from None
+        if not fields.is_text(value):
+            raise errors.UsageError(f"--field {key}: not text in this console's encoding",
+                                    fix="type it in a UTF-8 console, or put it in a --form file (UTF-8)")
         values[key] = _one_line(key, value.strip(), f"--field {key}")
     return values
 
