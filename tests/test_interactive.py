@@ -275,6 +275,32 @@ def test_ctrl_c_at_a_question_packs_what_arrived(fake_server, tmp_path, sigint_d
     assert "Ctrl-C" in " ".join(screen.raw.split()) and not any(BAR in line for line in screen.lines())
 
 
+def test_ctrl_c_while_the_quick_facts_arrive_asks_nothing(fake_server, tmp_path, sigint_default):
+    """Ctrl-C pressed before the first question, while a slow terminal answers the screenshot and
+    the device facts: it was taken as an interrupted item and the questions were then asked all
+    the same (the technician had to press Ctrl-C again at the first one)."""
+    from tests.fake_adb import make_fixture
+
+    fixture = make_fixture(tmp_path / "fx", "SLOWQ1", faults={"delay_ms_per_chunk": 400},
+                           packages=[{"name": "com.example.app", "debuggable": True, "version_name": "1.0"}],
+                           files={"/data/data/com.example.app/databases/app.db": b"x" * 300_000})
+    server = fake_server(fixture)
+    child, screen = _spawn(server.port, tmp_path, "--desk", "grsoft", "--package", "com.example.app")
+    deadline = time.monotonic() + 60
+    while not any(r.startswith("exec:screencap") for r in server.requests) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.sendintr()
+    asked = child.expect([pexpect.EOF, "часто входит в версию приложения"], timeout=90)  # a question's hint
+    if asked:
+        child.sendintr()
+        child.expect(pexpect.EOF, timeout=90)
+    child.close()
+    assert not asked, "asked after Ctrl-C: " + screen.raw[-2000:]
+    assert child.exitstatus == 3, screen.raw[-2000:]
+    manifest = manifest_of(next((tmp_path / "out").glob("*.zip")))
+    assert manifest["status"] == "partial" and manifest["interrupted"] is True
+
+
 _READER = """
 import signal, sys, time
 from tsdtool import console

@@ -176,7 +176,7 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
             # second): the questions offer them as defaults.
             _run_lanes(adb, ctx, _quick(plan, listing), kinds, state)
             ctx.progress = gate or shown
-            if gate is None:
+            if gate is None or ctx.interrupted:  # Ctrl-C while they came: nothing is asked, nothing more read
                 _run_slow(adb, ctx, plan, kinds, state, scanned)
             else:
                 _with_questions(adb, ctx, plan, ask, gate, kinds, state, notes, scanned)
