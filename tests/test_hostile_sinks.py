@@ -261,3 +261,29 @@ def test_an_emoji_code_in_device_text_prints_as_written(fake_server, tsd, tmp_pa
     assert model in subject and "\u2705" not in out + err, subject
     code, out, err = tsd(*_head(server.port), "screenshot", "--display", ":warning:", "-o", tmp_path / "s.png")
     assert code == 3 and ":warning:" in err and "\u26a0" not in err, err
+
+
+# -- the .eml: line lengths ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model", ["W" * 3000, "Т" * 1500 + " " + "Ж" * 1500])  # QP (ASCII) or base64 chosen
+def test_a_body_line_over_998_bytes_is_encoded_in_lines_rfc_2045_allows(fake_server, tsd, tmp_path, model):
+    """A 3000-character model makes a body line no SMTP server takes as it is: the library
+    encodes the body then (quoted-printable or base64), but at the policy's 998 columns, where
+    RFC 2045 (6.7, 6.8) allows 76 — the 76 the attachments already had."""
+    import email
+    from email import policy
+    from pathlib import Path
+
+    from tests.bundle_util import collect, field_args
+
+    server = fake_server(make_fixture(tmp_path / "fx", "LONG0001", model=model, packages=[{"name": "com.example.app"}]))
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--desk", "generic", "--package", "com.example.app",
+                                *field_args())
+    assert result is not None, err
+    raw = Path(result["ticket"]["eml"]).read_bytes()
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    body = msg.get_body(("plain",))
+    assert body["Content-Transfer-Encoding"] in ("base64", "quoted-printable")
+    encoded = body.as_bytes().split(b"\n\n", 1)[1]  # parsed with the default policy: "\n" line ends
+    assert max(len(line) for line in encoded.splitlines()) <= 76
+    assert model[:1000] in body.get_content()  # the value whole, decoded

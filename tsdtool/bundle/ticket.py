@@ -355,7 +355,7 @@ def _message(manifest: Manifest, desk: Desk, bundle: Path, to: str, link: str, a
     # The sender's domain, not getfqdn(): that may wait on DNS and names the PC.
     msg["Message-ID"] = make_msgid("tsdtool", domain=sender.partition("@")[2] or "tsdtool.invalid")
     msg["X-Tsdtool-Bundle-SHA256"] = header(attachment.sha256)
-    msg.set_content(markdown(manifest, desk, attachment, to))
+    _set_body(msg, markdown(manifest, desk, attachment, to))
     if attachment.attached:
         attach_bundle(msg, header(bundle.name))
     elif parts := required_parts(manifest, desk):
@@ -367,6 +367,24 @@ def _message(manifest: Manifest, desk: Desk, bundle: Path, to: str, link: str, a
                 if data is not None:
                     _attach(msg, data, "octet-stream", header(item.path.rsplit("/", 1)[-1]))
     return msg
+
+
+ENCODED_LINE = 76  # characters a quoted-printable or base64 line may have (RFC 2045 6.7, 6.8)
+
+
+def _set_body(msg: EmailMessage, text: str) -> None:
+    """``msg.set_content(text)``. A line over the policy's 998 columns (a terminal's 3000-character
+    model) makes the library encode the body, quoted-printable or base64, in lines as long as
+    the policy's: those are made at :data:`ENCODED_LINE` instead, as for the attachments."""
+    if max(map(len, text.encode("utf-8").splitlines()), default=0) <= msg.policy.max_line_length:
+        msg.set_content(text)
+        return
+    policy = msg.policy
+    msg.policy = policy.clone(max_line_length=ENCODED_LINE)  # what the library encodes the body at
+    try:
+        msg.set_content(text)
+    finally:
+        msg.policy = policy
 
 
 def _attach(msg: EmailMessage, data: bytes, subtype: str, filename: str) -> None:
