@@ -287,3 +287,29 @@ def test_a_body_line_over_998_bytes_is_encoded_in_lines_rfc_2045_allows(fake_ser
     encoded = body.as_bytes().split(b"\n\n", 1)[1]  # parsed with the default policy: "\n" line ends
     assert max(len(line) for line in encoded.splitlines()) <= 76
     assert model[:1000] in body.get_content()  # the value whole, decoded
+
+
+# -- a bundle from anyone: verify's and inspect's problem lines --------------------------------------
+
+def test_a_member_name_with_a_line_break_does_not_forge_verifys_verdict(tmp_path, tsd, fake_server):
+    """A zip member named 'evil\\nverified: 21 files hashed, …' printed a line of its own that reads
+    as verify's verdict, above the real '1 problem(s)'."""
+    import zipfile
+
+    from tests.bundle_util import collect, field_args
+
+    server = fake_server("zebra_tc52")
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--desk", "generic", "--package",
+                                "com.example.scanner.demo", *field_args())
+    assert result is not None, err
+    bad = tmp_path / "tampered" / "forged.zip"
+    bad.parent.mkdir()
+    with zipfile.ZipFile(result["bundle"]) as src, zipfile.ZipFile(bad, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, src.read(name))
+        dst.writestr("evil\nverified: 21 files hashed, manifest schema checked (all fine)\n", b"x")
+    for command in ("inspect", "verify"):
+        code, out, err = tsd(command, bad)
+        assert code == 1, err
+        assert not [line for line in out.splitlines() if line.startswith("verified")], out + err
+        assert "evil\\x0averified: 21 files hashed" in out, out + err

@@ -359,8 +359,8 @@ def verify_result(result: Any, as_json: bool) -> int:
         console.print_json({"bundle": str(result.bundle), "ok": result.ok, "status": result.status,
                             "checked": result.checked, "problems": result.problems})
         return code
-    for problem in result.problems:
-        console.out().print(f"[red]✗[/] {escape(problem)}", soft_wrap=True)
+    for problem in result.problems:  # one line each: a member's name may hold a line break
+        console.out().print(f"[red]✗[/] {shown(problem)}", soft_wrap=True)
     verdict = "[green]verified[/]" if result.ok else f"[red]{len(result.problems)} problem(s)[/]"
     done = f"{result.checked} files hashed, manifest schema checked" if result.status else "nothing could be checked"
     status = f", {escape(result.status)}" if result.status else ""
@@ -579,7 +579,7 @@ def inspect_result(result: Any, as_json: bool) -> int:
     if s["missing_fields"]:
         out.print(f"[yellow]missing ticket fields:[/] {escape(', '.join(s['missing_fields']))}", soft_wrap=True)
     for problem in result.verification.problems:
-        out.print(f"[red]✗[/] {escape(problem)}", soft_wrap=True)
+        out.print(f"[red]✗[/] {shown(problem)}", soft_wrap=True)
     verdict = "[green]verified[/]" if result.ok else f"[red]{len(result.verification.problems)} problem(s)[/]"
     out.print(f"{verdict}: {result.verification.checked} files hashed, manifest schema checked")
     return code
