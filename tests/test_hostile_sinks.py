@@ -313,3 +313,16 @@ def test_a_member_name_with_a_line_break_does_not_forge_verifys_verdict(tmp_path
         assert code == 1, err
         assert not [line for line in out.splitlines() if line.startswith("verified")], out + err
         assert "evil\\x0averified: 21 files hashed" in out, out + err
+
+
+def test_inspect_of_a_bundle_without_an_app_is_no_internal_error(tmp_path, tsd, fake_server):
+    """collect with no app chosen (no --package, none with a profile) makes a bundle without apps;
+    inspect then drew an empty package table and failed with 'internal error: IndexError'."""
+    from tests.bundle_util import collect, field_args
+
+    server = fake_server("zebra_tc52")
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--desk", "generic", *field_args())
+    assert result is not None, err
+    code, out, err = tsd("inspect", result["bundle"])
+    assert code == 0 and "internal error" not in err, err
+    assert out.splitlines()[-1].startswith("verified: ") and "package  version" in out, out

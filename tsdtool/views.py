@@ -30,7 +30,7 @@ def table(headers: list[str] | None, rows: list[list[Cell]], title: str | None =
     """
     cells = [[(console.one_line(c), "") if isinstance(c, str) else (console.one_line(c[0]), c[1])
               for c in row] for row in rows]
-    columns = list(zip(*([[(h, "") for h in headers]] if headers else []) + cells, strict=True)) if cells else []
+    columns = list(zip(*([[(h, "") for h in headers]] if headers else []) + cells, strict=True))  # headers alone too
     widths = [max(console.cell_len(text) for text, _ in column) for column in columns]
     if not console.surely_plain(sys.stdout):
         out = console.out()
