@@ -196,3 +196,48 @@ def _imported(names: list[str]) -> list[str]:
     import sys
 
     return [n for n in names if n not in sys.modules]
+
+
+def test_ctrl_c_packs_what_arrived_on_every_terminal(fake_server, tmp_path):
+    """Ctrl-C reaches every process of the terminal's foreground group: the parent and each
+    worker. Each bundle is packed with what arrived, marked interrupted, and the table is shown
+    (exit 3). It printed a worker's traceback ('Process ForkProcess-1: … KeyboardInterrupt'),
+    exit 130, no bundle, and every staging folder left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import sigint_raises
+    from tests.fake_adb import make_fixture
+
+    serials = ("SLOWA1", "SLOWB1")
+    server = fake_server(*(make_fixture(tmp_path / "fx", s, faults={"delay_ms_per_chunk": 300},
+                                        packages=[{"name": "com.example.app", "debuggable": True}],
+                                        files={"/data/data/com.example.app/databases/app.db": b"x" * 400_000})
+                           for s in serials))
+    out = tmp_path / "out"
+    repo = Path(__file__).resolve().parent.parent
+    with sigint_raises():  # the child must not inherit SIGINT ignored from a background test run
+        proc = subprocess.Popen([sys.executable, "-m", "tsdtool", "-H", "127.0.0.1", "-P", str(server.port),
+                                 "collect", "--all", "--desk", "generic", "--package", "com.example.app",
+                                 "--no-input", "-o", str(out), *FIELDS],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                                env={**os.environ, "PYTHONPATH": str(repo)}, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all(  # both well into their items: something staged
+            any(p.is_file() for p in out.glob(f".tsd-staging-*-{s}/**/*")) for s in serials):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    stdout, stderr = proc.communicate(timeout=120)
+    assert "Traceback" not in stderr, stderr
+    assert proc.returncode == 3, (proc.returncode, stderr, stdout)
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".tsd-staging")) == []
+    bundles = sorted(out.glob("*.zip"))
+    assert len(bundles) == 2, sorted(p.name for p in out.iterdir())
+    for bundle in bundles:
+        with zipfile.ZipFile(bundle) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+        assert manifest["status"] == "partial" and manifest["interrupted"] is True, manifest["items"]
+    assert all(s in stdout for s in serials), stdout

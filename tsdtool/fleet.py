@@ -70,8 +70,14 @@ _progress_queue = None  # set in each worker process by _init_worker
 
 
 def _init_worker(queue) -> None:
+    import signal
+
     global _progress_queue
     _progress_queue = queue
+    # Ctrl-C reaches every process of the terminal's group: a worker waiting for a job lets it
+    # pass (it died with a traceback and broke the pool); one running a job stops and packs
+    # what arrived (:func:`_guarded`)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _QueueProgress:
@@ -135,7 +141,7 @@ def run_each_process(adb: Adb, job: Callable[..., tuple[int, Any]], args: tuple,
             relay_thread.start()
             with view if view is not None else nullcontext():
                 for entry in usable:
-                    code, value, error = futures[entry.serial].result()
+                    code, value, error = _outcome(futures[entry.serial], futures)
                     results[entry.serial] = FleetResult(entry.serial, entry.state, code, value, error)
                     if view is not None:
                         view.done(entry.serial, error or _done_text(value or {}))
@@ -204,6 +210,9 @@ def _done_text(value: dict[str, Any]) -> str:
 
 
 def _guarded(job, host, port, timeout, serial, args) -> tuple[int, Any, str]:
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code, value = job(host, port, timeout, serial, _QueueProgress(serial), *args)
         return int(code), value, ""
@@ -211,3 +220,20 @@ def _guarded(job, host, port, timeout, serial, args) -> tuple[int, Any, str]:
         return int(exc.exit_code), None, exc.one_line()
     except KeyboardInterrupt:
         return 130, None, "interrupted (Ctrl-C)"
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _outcome(future: Any, futures: dict[str, Any]) -> tuple[int, Any, str]:
+    """A worker's ``(code, value, error)``. Ctrl-C here (the workers got it too) cancels the
+    jobs not started and waits for the running ones, which pack what arrived."""
+    from concurrent.futures import CancelledError
+
+    while True:
+        try:
+            return future.result()
+        except CancelledError:
+            return 130, None, "interrupted (Ctrl-C) before it started"
+        except KeyboardInterrupt:
+            for other in futures.values():
+                other.cancel()
