@@ -253,6 +253,24 @@ def test_an_answer_typed_in_another_code_page_is_asked_again(fake_server, tmp_pa
     assert manifest_of(next((tmp_path / "out").glob("*.zip")))["form"]["project"] == "Склад Север"
 
 
+def test_an_answer_an_ascii_console_cannot_read_is_asked_again(fake_server, tmp_path, monkeypatch):
+    """PYTHONIOENCODING=ascii (or a console whose code page lacks a byte typed): reading the
+    answer ended the collect in 'internal error: UnicodeDecodeError: 'ascii' codec can't decode
+    byte 0xd0', exit 1, no bundle."""
+    monkeypatch.setenv("PYTHONIOENCODING", "ascii")
+    server = fake_server("zebra_tc52")
+    child, screen = _spawn(server.port, tmp_path, "--desk", "generic", "--package", "com.example.scanner.demo")
+    _answer(child, screen, "What goes wrong", "Склад Север", multiline=True)
+    _answer(child, screen, "", "")
+    child.expect_exact("What goes wrong is not text in this console's encoding")
+    _answer(child, screen, "What goes wrong", "scanner freezes", multiline=True)
+    _answer(child, screen, "", "")
+    _enter_rest(child, screen)
+    child.close()
+    assert child.exitstatus == 3, screen.raw[-3000:]  # no contact given: not ready
+    assert manifest_of(next((tmp_path / "out").glob("*.zip")))["form"]["description"] == "scanner freezes"
+
+
 def test_ctrl_c_at_a_question_packs_what_arrived(fake_server, tmp_path, sigint_default):
     # sigint_default: a suite run in the background (nohup, &) passes SIGINT ignored to the child
     server = fake_server("zebra_tc52")

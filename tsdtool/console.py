@@ -244,7 +244,9 @@ class Keyboard:
             os.close(wake_w)
         if not data:
             raise EOFError
-        return data.decode(sys.stdin.encoding or "utf-8", sys.stdin.errors or "strict").removesuffix("\n")
+        # bytes the console's code page lacks stay surrogates (PEP 383), as in argv: the field's
+        # check asks again (strict decoding ended the collect in an internal error)
+        return data.decode(sys.stdin.encoding or "utf-8", "surrogateescape").removesuffix("\n")
 
 
 def _stdin_is_tty() -> bool:
