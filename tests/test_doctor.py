@@ -335,3 +335,17 @@ def test_cli_udev_rule_is_printed_unwrapped(tsd, fake_server, cli_env, tmp_path,
     assert code == 1
     rule = 'SUBSYSTEM=="usb", ATTR{idVendor}=="05e0", MODE="0660", GROUP="plugdev"'
     assert any(line.strip() == rule for line in out.splitlines()), out
+
+
+def test_a_usb_descriptor_string_is_one_line_shown_not_obeyed(tsd, fake_server, cli_env, tmp_path):
+    """The terminal writes its own USB product and manufacturer strings (the kernel passes them
+    on as they are): a product 'TC52\\nok       usb: …' printed a check line of its own, and a
+    bidi override turned the rest of the line round."""
+    cli_env[0].attributes["product"] = "TC52\nok       usb 05e0:2101: all fine \u202e"
+    cli_env[0].attributes["manufacturer"] = "Zebra\x1b[2J"
+    srv = fake_server("zebra_tc52")
+    code, out, err = tsd("-H", "127.0.0.1", "-P", srv.port, "doctor", "-o", tmp_path / "out")
+    assert code == 0, out + err
+    assert not [line for line in out.splitlines() if line.startswith("ok       usb 05e0:2101: all")], out
+    assert "TC52\\nok" in out and "\\u202e" in out and "\\x1b[2J" in out
+    assert not {"\x1b", "\u202e"} & set(out + err)

@@ -230,8 +230,8 @@ def doctor_report(checks: list[Any]) -> None:
     out = console.out()
     for check in checks:
         style = _CHECK_STYLE.get(check.status, "red")
-        out.print(f"[{style}]{check.status:<8}[/] [bold]{escape(check.name)}[/]: {escape(check.detail)}",
-                  soft_wrap=True)
+        name, detail = escape(console.one_line(check.name)), escape(console.one_line(check.detail))
+        out.print(f"[{style}]{check.status:<8}[/] [bold]{name}[/]: {detail}", soft_wrap=True)  # USB strings: one line
         if check.problem and check.fix:
             first, *rest = check.fix.splitlines()
             out.print(f"         fix: {escape(first)}", soft_wrap=True)
