@@ -395,3 +395,22 @@ def test_cli_watch_and_repro_stop_share_collects_options(tsd):
               "--vendor-logs", "--output"}
     for command, found in names.items():
         assert shared <= found, (command, shared - found)
+
+
+def test_cli_watch_line_is_one_line_whatever_the_terminals_usb_product_string(tsd, fake_server, tmp_path,
+                                                                               monkeypatch):
+    """The label is the terminal's own USB product string: 'TC52\\nok      FAKE0002 …' printed a
+    second, forged watch line."""
+    from tests.conftest import fixture_dir
+
+    srv = fake_server()
+
+    def plugged(adb, vendor_ids, notify, system=None):
+        terminal = srv.add_terminal(fixture_dir("zebra_tc52"))
+        yield watch.Event("add", terminal.serial, label="TC52\nok      FAKE0002 forged: all fine \u202e")
+
+    monkeypatch.setattr(watch, "default_events", plugged)
+    code, out, err = tsd("-H", "127.0.0.1", "-P", srv.port, "watch", "--info", "-o", tmp_path / "out")
+    assert code == 0, err
+    line, = out.splitlines()
+    assert line.startswith(f"ok      {TC52} TC52\\nok      FAKE0002 forged: all fine \\u202e: Zebra"), line

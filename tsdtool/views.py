@@ -245,8 +245,9 @@ def watch_line(outcome: Any) -> None:
     """One line per terminal handled by `watch`: status, serial, what, where."""
     style = {"ok": "green", "partial": "yellow"}.get(outcome.status, "red")
     where = f" → {escape(outcome.path)}" if outcome.path else ""
+    label, message = (escape(console.one_line(text)) for text in (outcome.label, outcome.message))  # USB strings
     console.out().print(f"[{style}]{outcome.status:<7}[/] {escape(outcome.serial or '?')} "
-                        f"{escape(outcome.label)}: {escape(outcome.message)}{where}", soft_wrap=True)
+                        f"{label}: {message}{where}", soft_wrap=True)
 
 
 # --- bundle: collect, report, verify, send ---------------------------------------------------------
