@@ -326,3 +326,26 @@ def test_inspect_of_a_bundle_without_an_app_is_no_internal_error(tmp_path, tsd, 
     code, out, err = tsd("inspect", result["bundle"])
     assert code == 0 and "internal error" not in err, err
     assert out.splitlines()[-1].startswith("verified: ") and "package  version" in out, out
+
+
+# -- sizes: a huge property value in the ticket ---------------------------------------------------
+
+def test_a_huge_device_value_is_cut_in_the_ticket_and_kept_whole_in_the_bundle(fake_server, tsd, tmp_path):
+    """A terminal's 2 MB ro.build.display.id went whole into the ticket's OS line: ticket.md grew
+    by 2 MB and the .eml by 2.7 MB (a 50 MB value, under the 64 MiB output budget, made a 'ready'
+    mail of ~70 MB that no mail server takes, and ~1 GB of memory). What a person reads is cut;
+    device/getprop.txt keeps the value."""
+    from pathlib import Path
+
+    from tests.bundle_util import collect, field_args, read_item
+
+    huge = "B" * 1_000_000 + " " + "C" * 1_000_000
+    server = fake_server(make_fixture(tmp_path / "fx", "HUGE0001", props={"ro.build.display.id": huge},
+                                      packages=[{"name": "com.example.app", "version_name": "V" * 500_000}]))
+    code, result, err = collect(tsd, server.port, tmp_path / "out", "--desk", "generic", "--package", "com.example.app",
+                                *field_args())
+    assert result is not None, err
+    md = Path(result["ticket"]["markdown"]).read_text("utf-8")
+    assert len(md) < 20_000 and "BBBB" in md and "VVVV" in md and "…" in md, len(md)
+    assert Path(result["ticket"]["eml"]).stat().st_size < Path(result["bundle"]).stat().st_size * 1.4 + 50_000
+    assert huge.encode() in read_item(result["bundle"], "device/getprop.txt")

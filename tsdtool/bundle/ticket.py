@@ -40,9 +40,19 @@ def _listing(items: list[Any], limit: int = 4) -> str:
     return ", ".join(names[:limit]) + more
 
 
+# Characters of one field tsdtool fills itself: a terminal's property or version may be megabytes
+# (under the 64 MiB output budget), which made a ticket no mail server takes; the bundle keeps it whole.
+AUTO_VALUE_MAX = 2000
+
+
 def auto_values(manifest: Manifest, t: Texts | None = None) -> dict[str, str]:
-    """Fields tsdtool fills itself; a field is absent when the bundle lacks what it needs.
-    ``t``: the desk's language for the words around the values (English without it)."""
+    """Fields tsdtool fills itself, each cut to :data:`AUTO_VALUE_MAX` characters; a field is
+    absent when the bundle lacks what it needs. ``t``: the desk's language for the words around
+    the values (English without it)."""
+    return {key: shorten(value, AUTO_VALUE_MAX) for key, value in _auto_values(manifest, t).items()}
+
+
+def _auto_values(manifest: Manifest, t: Texts | None) -> dict[str, str]:
     t = t or texts(None)
     out: dict[str, str] = {}
     d = manifest.device
