@@ -337,3 +337,32 @@ def test_a_form_that_never_ends_is_a_usage_error(tmp_path):
     assert proc.returncode == 2, proc.stderr
     line = one_error_line(proc.stderr)
     assert "--form /dev/zero" in line and "over 1 MiB" in line, line
+
+
+@pytest.mark.parametrize("sink, command", [("/dev/full", ["info", "--json"]), ("limited", ["info", "--json"]),
+                                           ("/dev/full", ["doctor"])])  # doctor's lines go through Rich
+def test_output_redirected_to_a_full_disk_is_an_output_error(fake_server, tmp_path, sink, command):
+    """`tsdtool info --json > info.json` on a full disk: /dev/full ended in 'internal error: OSError:
+    [Errno 28] No space left on device', exit 1; and where the disk takes part of a write (a file
+    size limit, here RLIMIT_FSIZE of 1 KiB), the JSON was cut at 1024 bytes with exit 0 and no word
+    (CPython's text layer drops what a short write leaves)."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    server = fake_server("zebra_tc52")
+    target = "/dev/full" if sink == "/dev/full" else tmp_path / "info.json"
+
+    def limit():
+        if sink == "limited":
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    repo = Path(__file__).resolve().parent.parent
+    with open(target, "w") as out:
+        proc = subprocess.run([sys.executable, "-m", "tsdtool", "-H", "127.0.0.1", "-P", str(server.port), *command],
+                              stdout=out, stderr=subprocess.PIPE, text=True, timeout=60,
+                              preexec_fn=limit, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert proc.returncode == 3, proc.stderr
+    line = one_error_line(proc.stderr)
+    assert "cannot write the output" in line and ("No space left" in line or "File too large" in line), line

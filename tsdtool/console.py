@@ -56,12 +56,29 @@ class ReaderGone(Exception):
     Not an OSError, which click turns into exit 1 (and Rich into SystemExit(1))."""
 
 
+_PIECE = 1024  # characters: at most 4 KiB encoded, what a file's write buffer takes whole
+
+
 def _write(text: str) -> None:
+    """``text`` on stdout, in flushed pieces the write buffer takes whole: a larger write goes to
+    the file in one call, and CPython's text layer drops what a short write leaves (a disk that
+    takes only part of it: ``info --json > x`` on a full disk was cut, exit 0). A full disk is an
+    :class:`~tsdtool.errors.OutputError`; a reader gone away (``| head``) is :class:`ReaderGone`."""
     try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        for start in range(0, len(text), _PIECE):
+            sys.stdout.write(text[start:start + _PIECE])
+            sys.stdout.flush()
     except BrokenPipeError as exc:
         raise ReaderGone from exc
+    except OSError as exc:
+        raise _not_written(exc) from exc
+
+
+def _not_written(exc: OSError) -> Exception:
+    from tsdtool import errors
+
+    return errors.OutputError(f"cannot write the output: {exc.strerror or exc}",
+                              fix="free some space on the disk the output goes to")
 
 
 Piece = str | tuple[str, str]  # text, or (text, Rich style)
@@ -134,6 +151,13 @@ def out() -> Console:
         def on_broken_pipe(self) -> None:
             self.quiet = True
             raise ReaderGone
+
+        def _check_buffer(self) -> None:  # where Rich writes: it turns only a broken pipe into a call
+            try:
+                super()._check_buffer()
+            except OSError as exc:  # a full disk under `tsdtool doctor > report.txt`
+                del self._buffer[:]
+                raise _not_written(exc) from exc
 
     # emoji=False: a terminal's ':white_check_mark:' is text, not ✅ (tsdtool writes its own symbols)
     return Stdout(file=sys.stdout, highlight=False, soft_wrap=False, emoji=False)
