@@ -390,3 +390,41 @@ def check_pull_db(out: Path, db: bytes, expected_code: int, reason: str, outcome
         return
     text = json.dumps(summary)
     assert reason in text, text  # the failed file's or the lost connection's reason
+
+
+def test_ctrl_c_while_lanes_run_waits_for_every_lane_and_keeps_its_items(fake_server, tmp_path, sigint_default):
+    """Ctrl-C while the main thread waits for the other lanes (``Thread.join(0.2)``): CPython 3.11's
+    join, interrupted, marks the thread it waits for as stopped while it still runs (its
+    bpo-45274 handling releases the thread's own lock), so the lanes were joined and the bundle
+    packed while the device facts were still being read: they were in no manifest item, neither
+    ok nor failed, and the bundle said partial with no reason."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.fake_adb import make_fixture
+
+    fixture = make_fixture(tmp_path / "fx", "LANES1", faults={"delay_ms_per_chunk": 400},
+                           packages=[{"name": "com.example.app", "debuggable": True}],
+                           files={"/data/data/com.example.app/databases/app.db": b"x" * 300_000})
+    server = fake_server(fixture)
+    out = tmp_path / "out"
+    repo = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "tsdtool", "-H", "127.0.0.1", "-P", str(server.port), "collect",
+                             "--no-input", "--desk", "generic", "--package", "com.example.app", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(repo)})
+    deadline = time.monotonic() + 60  # the screenshot (the main thread's lane) staged: it waits for the others
+    while time.monotonic() < deadline and not list(out.glob(".tsd-staging-*/screenshot.png")):
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 3, stderr
+    manifest = manifest_of(next(out.glob("*.zip")))
+    assert manifest["status"] == "partial" and manifest["interrupted"] is True
+    paths = {item["path"] for item in manifest["items"]}
+    assert "device/facts.json" in paths, sorted(paths)  # ok, or failed with its reason
+    assert all(i["reason"] for i in manifest["items"] if i["status"] == "failed"), manifest["items"]

@@ -504,17 +504,21 @@ def _run_lanes(adb: Any, ctx: Context, lanes: list[Lane], kinds: dict[int, str],
                 shared.cancel()
             shared.done(n)
 
-    threads = [worker_threads.start(work, n, name=f"tsd-lane-{n}") for n in range(1, len(lanes))]
+    for n in range(1, len(lanes)):
+        worker_threads.start(work, n, name=f"tsd-lane-{n}")
+    # Waited for through their events, not Thread.join: CPython 3.11's join, interrupted by
+    # Ctrl-C, marks the thread it waits for as stopped while it still runs (bpo-45274's
+    # handling releases that thread's own lock), and the lanes were packed while still writing.
     try:
         work(0)
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.2)
+        for event in finished[1:]:
+            while not event.wait(0.2):
+                pass
     except KeyboardInterrupt:  # while waiting for the other lanes
         ctx.interrupted = True
         shared.cancel()
-        for thread in threads:
-            thread.join()
+        for event in finished[1:]:
+            event.wait()
     for n, lane_ctx in enumerate(ctxs):
         base = len(ctx.out.items)
         ctx.out.join(lane_ctx.out)
@@ -604,14 +608,17 @@ def _with_questions(adb: Any, ctx: Context, plan: Plan, ask: Ask, gate: Gate, ki
     """The slow work in a background thread while the person answers; its progress is held
     back until the last question is answered, then shows what is left."""
     failure: list[BaseException] = []
+    done = threading.Event()  # waited for instead of Thread.join (see _run_lanes)
 
     def work() -> None:
         try:
             _run_slow(adb, ctx, plan, kinds, state, scanned)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             failure.append(exc)
+        finally:
+            done.set()
 
-    worker = worker_threads.start(work, name="tsd-collect")
+    worker_threads.start(work, name="tsd-collect")
     try:
         try:
             plan.ask_all(ask, _terminal_defaults(ctx, plan))
@@ -619,12 +626,12 @@ def _with_questions(adb: Any, ctx: Context, plan: Plan, ask: Ask, gate: Gate, ki
             notes.append("questions skipped: the ticket lists what is still missing")
         finally:
             gate.open()
-        while worker.is_alive():
-            worker.join(0.2)
+        while not done.wait(0.2):
+            pass
     except KeyboardInterrupt:
         ctx.interrupted = True
         gate.cancel()  # the worker stops at its next chunk: what arrived is kept, marked partial
-        worker.join()
+        done.wait()
         notes.append("Ctrl-C: the questions left were skipped and the bundle packed with what arrived")
     if failure:
         raise failure[0]
