@@ -291,21 +291,29 @@ BASE64_LINE = 57
 
 
 class MailPolicy(EmailPolicy):
-    """Every header as the policy says, except a non-ASCII Subject: encoded words of at most 75
-    characters, one per folded line (RFC 2047 section 2). The library's own folding either makes
-    one ~300-character word (at 998 columns) or, at 76, drops the space between two words."""
+    """Every header as the policy says, except a non-ASCII Subject and From's non-ASCII name:
+    encoded words of at most 75 characters, one per folded line (RFC 2047 section 2). The
+    library's own folding either makes one ~300-character word (at 998 columns; 108 for a Russian
+    full name in From) or, at 76, drops the space between two words."""
 
     def fold(self, name: str, value: str) -> str:
-        if name.lower() == "subject" and not str(value).isascii():
-            from email.header import Header
+        if str(value).isascii():
+            return super().fold(name, value)
+        from email.header import Header
 
+        if name.lower() == "subject":
             encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep,
                                                                            maxlinelen=SUBJECT_FOLD)
             return f"{name}: {encoded}{self.linesep}"
+        addresses = getattr(value, "addresses", ())
+        if name.lower() == "from" and len(addresses) == 1 and addresses[0].addr_spec.isascii():
+            encoded = Header(addresses[0].display_name, "utf-8", header_name=name).encode(
+                linesep=self.linesep, maxlinelen=SUBJECT_FOLD)
+            return f"{name}: {encoded} <{addresses[0].addr_spec}>{self.linesep}"
         return super().fold(name, value)
 
     def fold_binary(self, name: str, value: str) -> bytes:
-        if name.lower() == "subject" and not str(value).isascii():
+        if name.lower() in ("subject", "from") and not str(value).isascii():
             return self.fold(name, value).encode("ascii")
         return super().fold_binary(name, value)
 
