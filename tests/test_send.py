@@ -191,6 +191,21 @@ def test_a_ticket_that_is_not_ready_is_refused_until_the_fields_are_given(bundle
         assert "impact" not in opened.manifest.form
 
 
+def test_a_gap_only_a_new_collect_fills_says_so_instead_of_asking_for_a_field(bundle_for, tsd, smtp):
+    fields = {k: v for k, v in FULL_FIELDS.items() if k != "impact"}
+    bundle = bundle_for("grsoft", "--no-db", fields=fields)
+    code, _, err = _send(tsd, bundle, "--smtp", smtp.address)
+    line = err.strip().splitlines()[-1]
+    assert code == 2 and "missing" in line and "database" in line and "impact" in line, err
+    fix = line.partition(" — ")[2]
+    assert fix.startswith("add impact with --field KEY=VALUE; collect again for database: --package PKG"), line
+    assert "add database" not in fix and not smtp.messages
+    code, _, err = _send(tsd, bundle, "--smtp", smtp.address, "--field", "impact=Gate 3 stops")
+    fix = err.strip().splitlines()[-1].partition(" — ")[2]
+    assert code == 2 and fix.startswith("collect again for database: --package PKG") and "--root" in fix, err
+    assert "--field" not in fix and not smtp.messages
+
+
 def test_server_problems_are_one_line_exit_1(bundle_for, tsd, smtp):
     bundle = bundle_for("grsoft")
     code, _, err = _send(tsd, bundle, "--smtp", f"127.0.0.1:{free_port()}")

@@ -122,9 +122,7 @@ def prepare(bundle: Path, options: SendOptions) -> SendPlan:
     if gaps:
         labels = ", ".join(f"{desk.requirement_label(g)} ({g}{': ' + wrong[g] if g in wrong else ''})"
                            for g in gaps)
-        raise errors.UsageError(
-            f"the ticket is not ready: missing {labels}", fix="add them with --field KEY=VALUE"
-        )
+        raise errors.UsageError(f"the ticket is not ready: missing {labels}", fix=_gap_fix(desk, gaps))
     attachment = ticket.attachment_for(Path(bundle), desk, options.link)
     if not attachment.attached and not options.link:
         raise errors.UsageError(
@@ -140,6 +138,18 @@ def prepare(bundle: Path, options: SendOptions) -> SendPlan:
             fix="add it with --field contact_email=you@example.com",
         )
     return SendPlan(Path(bundle), desk, to, sender, message, attachment, manifest)
+
+
+def _gap_fix(desk: Desk, gaps: list[str]) -> str:
+    """What fills each gap: a typed field by --field; what tsdtool collects (the database, the
+    app's version, …) only by collecting again, with the option its field rule names."""
+    typed = [g for g in gaps if not all(desk.rule(k).auto for k in fields.alternatives(g))]
+    collected = [g for g in gaps if g not in typed]
+    fixes = [f"add {' and '.join(typed)} with --field KEY=VALUE"] if typed else []
+    for gap in collected:
+        key = fields.alternatives(gap)[0]
+        fixes.append(f"collect again for {gap}: {(desk.rules.get(key) or fields.field(key)).fix or 'see the report'}")
+    return "; ".join(fixes)
 
 
 def deliver(plan: SendPlan, options: SendOptions, password: str | None) -> SendResult:
