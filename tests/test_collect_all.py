@@ -241,3 +241,25 @@ def test_ctrl_c_packs_what_arrived_on_every_terminal(fake_server, tmp_path):
             manifest = json.loads(zf.read("manifest.json"))
         assert manifest["status"] == "partial" and manifest["interrupted"] is True, manifest["items"]
     assert all(s in stdout for s in serials), stdout
+
+
+def test_a_skipped_desk_profile_is_named_once_for_all_terminals(fake_server, tmp_path):
+    """The parent checks the options, then every worker builds its own plan: a broken desk file
+    was named once by the parent and once more per terminal."""
+    import os
+    import subprocess
+    import sys
+
+    from tsdtool import profile_files
+
+    folder = profile_files.user_dir("desk")
+    folder.mkdir(parents=True)
+    (folder / "grsoft.toml").write_text('kind = "desk"\nid = "grsoft"\nname = 5\n')
+    server = fake_server("zebra_tc52", "honeywell_ct60")
+    repo = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "tsdtool", "-H", "127.0.0.1", "-P", str(server.port), "collect",
+                           "--all", "--desk", "grsoft", "--no-input", "-o", str(tmp_path / "out"), *FIELDS],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(repo)})  # forked workers: as a technician runs it
+    assert proc.returncode in (0, 3), proc.stderr
+    assert proc.stderr.count("grsoft.toml: skipped") == 1, proc.stderr

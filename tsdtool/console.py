@@ -174,6 +174,7 @@ def reset() -> None:
     """Forget the consoles (tests swap sys.stdout/sys.stderr between runs)."""
     out.cache_clear()
     err.cache_clear()
+    _warned.clear()
     tolerate_legacy_encodings()
 
 
@@ -214,7 +215,14 @@ def path(value: object) -> str:
     return escape(shell_path(value))
 
 
+_warned: set[tuple[str, str]] = set()  # said in this run: by collect --all's parent, not again by each fork
+
+
 def warn(message: str, label: str = "warning") -> None:
+    """A warning, once a run (:func:`reset` starts a run)."""
+    if (label, message) in _warned:
+        return
+    _warned.add((label, message))
     err().print(f"[yellow]{escape(label)}:[/] {escape(message)}")
 
 
