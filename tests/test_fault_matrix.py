@@ -428,3 +428,26 @@ def test_ctrl_c_while_lanes_run_waits_for_every_lane_and_keeps_its_items(fake_se
     paths = {item["path"] for item in manifest["items"]}
     assert "device/facts.json" in paths, sorted(paths)  # ok, or failed with its reason
     assert all(i["reason"] for i in manifest["items"] if i["status"] == "failed"), manifest["items"]
+
+
+def test_ctrl_c_during_the_last_checks_still_packs_the_bundle(fake_server, tsd, tmp_path, monkeypatch):
+    """Ctrl-C while the database's check runs after the last byte (``run_later``; minutes for a
+    4 GB database): it escaped collect, exit 130, no bundle, the staging folder left with all
+    that arrived (seen as a collect --all worker's staging folder left behind)."""
+    from tsdtool.bundle import collect as collect_mod
+
+    real = collect_mod.run_later
+
+    def interrupted(ctx):
+        real(ctx)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(collect_mod, "run_later", interrupted)
+    server = fake_server("zebra_tc52")
+    out = tmp_path / "out"
+    code, _, err = tsd("-H", "127.0.0.1", "-P", server.port, "collect", "--no-input", "--desk", "generic",
+                       "--package", "com.example.scanner.demo", "-o", out, *field_args())
+    assert code == PARTIAL, err
+    assert [p.name for p in out.iterdir() if p.name.startswith(".tsd-staging")] == []
+    manifest = manifest_of(next(out.glob("*.zip")))
+    assert manifest["status"] == "partial" and manifest["interrupted"] is True

@@ -184,8 +184,11 @@ def run(adb: Any, serial: str | None, plan: Plan, *, progress: Progress | None =
         ctx.interrupted = True
     finally:
         (gate or shown).finish()  # no bar may stay drawn under the result
-    parsed()
-    run_later(ctx)
+    try:
+        parsed()
+        run_later(ctx)  # the database checks after the last byte: minutes for a 4 GB database
+    except KeyboardInterrupt:  # what arrived is packed all the same, marked interrupted
+        ctx.interrupted = True
     host = host_facts()
     databases, checks = database_summary(ctx.facts.get("databases", {}))
     checks.update(ctx.facts.get("checks", {}))
