@@ -34,6 +34,14 @@ def start(target: Callable[..., Any], *args: Any, name: str) -> threading.Thread
     return thread
 
 
+def wait(event: threading.Event) -> None:
+    """``event.wait()`` that Ctrl-C can interrupt on every platform: on Windows an untimed wait
+    on a lock lets no KeyboardInterrupt through until it returns, so the main thread waits in
+    short slices (each a chance for the signal handler to run)."""
+    while not event.wait(0.2):
+        continue
+
+
 def beside(target: Callable[..., Any], *args: Any, name: str) -> Callable[[], Any]:
     """Run ``target(*args)`` on such a thread, started now; the callable returned waits for it
     and returns what it returned, or raises what it raised."""

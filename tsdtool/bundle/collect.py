@@ -515,8 +515,7 @@ def _run_lanes(adb: Any, ctx: Context, lanes: list[Lane], kinds: dict[int, str],
     try:
         work(0)
         for event in finished[1:]:
-            while not event.wait(0.2):
-                pass
+            worker_threads.wait(event)
     except KeyboardInterrupt:  # while waiting for the other lanes
         ctx.interrupted = True
         shared.cancel()
@@ -629,8 +628,7 @@ def _with_questions(adb: Any, ctx: Context, plan: Plan, ask: Ask, gate: Gate, ki
             notes.append("questions skipped: the ticket lists what is still missing")
         finally:
             gate.open()
-        while not done.wait(0.2):
-            pass
+        worker_threads.wait(done)
     except KeyboardInterrupt:
         ctx.interrupted = True
         gate.cancel()  # the worker stops at its next chunk: what arrived is kept, marked partial
