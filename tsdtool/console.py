@@ -18,12 +18,14 @@ if TYPE_CHECKING:  # Rich is imported when something is drawn, not at start-up
 
     from rich.console import Console
 
-# C0/C1 controls (not newline, tab), and what changes how text around it is shown without
-# being a control: Unicode's bidi controls (UAX #9: ALM, LRM/RLM, LRE…RLO, LRI…PDI; U+202E shows
-# "gnp.exe" as "exe.png", CVE-2021-42574), zero-width characters, the BOM, the interlinear
-# annotation marks and the line/paragraph separators.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064"
-                      r"\u2066-\u2069\ufeff\ufff9-\ufffb]")
+# What changes how the text around it is shown without being a control: Unicode's bidi controls
+# (UAX #9: ALM, LRM/RLM, LRE…RLO, LRI…PDI; U+202E shows "gnp.exe" as "exe.png", CVE-2021-42574),
+# zero-width characters, the BOM, the interlinear annotation marks and the line/paragraph
+# separators. A character class's body: the console, JSON (escapes.json_text) and file names
+# (paths.safe_component) each take it into their own.
+FORMAT_CHARS = "\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb"
+# C0/C1 controls (not newline, tab), and those
+_CONTROL = re.compile(rf"[\x00-\x08\x0b-\x1f\x7f-\x9f{FORMAT_CHARS}]")
 
 
 def printable(text: object) -> str:

@@ -23,6 +23,8 @@ import re
 import shlex
 from typing import Any
 
+from tsdtool.console import FORMAT_CHARS
+
 _ENCODED_WORD = "=?"  # RFC 2047's opener: a parser may decode CR/LF out of what follows
 
 
@@ -69,7 +71,7 @@ def markdown(value: object, *, blocks: bool = True) -> str:
 
 
 # DEL, C1 and the format characters console.printable makes visible (bidi, zero-width, separators)
-_C1 = re.compile(r"[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]")
+_C1 = re.compile(rf"[\x7f-\x9f{FORMAT_CHARS}]")
 
 
 def json_text(data: Any, **dumps: Any) -> str:

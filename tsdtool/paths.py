@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tsdtool import errors
+from tsdtool.console import FORMAT_CHARS
 
 MAX_COMPONENT = 120  # bytes: well under NAME_MAX (255) once suffixes like .part are added
 # Windows' reserved characters, and the Unicode format characters that make a name read as
 # another (console._CONTROL: "\u202egol.exe" shows as "exe.log").
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff'
-                     r'\ufff9-\ufffb]')
+_UNSAFE = re.compile(rf'[\x00-\x1f\x7f/\\:*?"<>|{FORMAT_CHARS}]')
 # Windows' DOS device names, also with an extension and with blanks before it ("nul .txt"), the
 # superscript-digit ports included (Microsoft, "Naming Files, Paths, and Namespaces"; the same
 # set and rule as CPython 3.13's ntpath.isreserved).
