@@ -1038,7 +1038,6 @@ _collect_job.preload = (  # type: ignore[attr-defined]
     "sqlite3", "tarfile", "uuid", "html", "hmac", "platformdirs", "secrets", "concurrent.futures", "isal.isal_zlib",
     "tsdtool.bundle.ticket", "email.generator", "pybase64",  # the .eml (pybase64: ~2 ms a worker)
     "tsdtool.apps.gzpull", "tsdtool.collectors.sinks", "tsdtool.pc.items",
-    "tsdtool.console",
     "tsdtool.apps.access", "tsdtool.apps.dbcheck", "tsdtool.apps.facts", "tsdtool.apps.fetch",
     "tsdtool.apps.profiles", "tsdtool.apps.tarstream",
     "tsdtool.bundle.host", "tsdtool.bundle.redact", "tsdtool.bundle.report_html", "tsdtool.bundle.report_repro",
